@@ -1,0 +1,39 @@
+# leadpath — a thin front over CMake + ctest.
+#   make          build build/leadpath (release, with debug info)
+#   make run      install what is missing, build, and serve the demo at 127.0.0.1:8080
+#   make test     install what is missing, build, run every test suite, then again under ASan+UBSan
+#   make asan     build the sanitizer tree only (build-asan/)
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps deps-test run test test-release test-asan asan clean bench
+
+all: build/Makefile
+	@$(MAKE) --no-print-directory -C build -j$(JOBS)
+
+build/Makefile: CMakeLists.txt
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build-asan/Makefile: CMakeLists.txt
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLP_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./build/leadpath serve --demo
+
+asan: build-asan/Makefile
+	@$(MAKE) --no-print-directory -C build-asan -j$(JOBS)
+
+test: deps-test
+	@$(MAKE) --no-print-directory all asan
+	@scripts/test.sh build
+	@scripts/test.sh build-asan
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,332 @@
+/* plan.c — the transition planner (see plan.h). Pure: no clock, no database. */
+#include <string.h>
+#include "core/plan.h"
+#include "util/timefmt.h"
+
+static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static int is_set(json_t *o, const char *k) { json_t *v = json_object_get(o, k); return v && !json_is_null(v); }
+
+static json_t *plan_new(void) {
+  return json_pack("{s:o, s:[], s:[], s:n, s:[], s:[], s:[], s:[], s:b, s:[], s:[], s:[]}",
+                   "lead", json_object(), "tasks_completed", "tasks_cancelled", "follow_up", "groups",
+                   "threads_closed", "messages", "notifications", "approval_required", 0, "missing",
+                   "timeline", "events");
+}
+
+static void add_event(json_t *plan, const char *kind, json_t *data) {
+  json_array_append_new(json_object_get(plan, "timeline"), json_pack("{s:s, s:o}", "kind", kind, "data", data ? data : json_object()));
+  json_array_append_new(json_object_get(plan, "events"), json_string(kind));
+}
+
+lp_action lp_close_action(const char *kind) {
+  if (kind && !strcmp(kind, "won")) return LP_ACT_CLOSE_WON;
+  if (kind && !strcmp(kind, "lost")) return LP_ACT_CLOSE_LOST;
+  return LP_ACT_CLOSE_OTHER;
+}
+
+/* Waiting time ends when a lead leaves a waiting stage or closes. */
+static void stop_waiting(const lp_plan_in *in, json_t *changes) {
+  if (!is_set(in->lead, "waiting_since")) return;
+  int64_t w = in->now - iget(in->lead, "waiting_since");
+  if (w < 0) w = 0;
+  json_object_set_new(changes, "waiting_seconds", json_integer(iget(in->lead, "waiting_seconds") + w));
+  json_object_set_new(changes, "waiting_since", json_null());
+}
+
+static int tasks_mode(const char *s) {
+  if (!s) return -1;
+  if (!strcmp(s, "complete_overdue")) return 0;
+  if (!strcmp(s, "complete_all")) return 1;
+  if (!strcmp(s, "cancel_future")) return 2;
+  if (!strcmp(s, "keep")) return 3;
+  return -2;
+}
+
+static int in_array(json_t *arr, int64_t id) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) if (json_integer_value(v) == id) return 1;
+  return 0;
+}
+
+lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
+  *out = NULL;
+  json_t *req = in->req;
+  if (!json_is_object(req)) return lp_fail(err, LP_EVALIDATION, "The body must be a JSON object");
+  if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "open") != 0)
+    return lp_fail(err, LP_ECONFLICT, "The lead is already closed; reopen it first");
+
+  /* What is asked, checked field by field so every problem is named at once. */
+  json_t *jo = json_object_get(req, "outcome");
+  if (!jo || json_is_null(jo)) lp_fail_field(err, "outcome", "required");
+  else if (!json_is_string(jo)) lp_fail_field(err, "outcome", "must be a string");
+  else if (!in->outcome || !iget(in->outcome, "active")) lp_fail_field(err, "outcome", "unknown outcome");
+  json_t *jr = json_object_get(req, "reason_id");
+  if (jr && !json_is_null(jr) && !json_is_integer(jr)) lp_fail_field(err, "reason_id", "must be an integer");
+  json_t *jn = json_object_get(req, "notes");
+  if (jn && !json_is_null(jn) && !json_is_string(jn)) lp_fail_field(err, "notes", "must be a string");
+  else if (json_is_string(jn) && json_string_length(jn) > 20000) lp_fail_field(err, "notes", "too long");
+  json_t *jt = json_object_get(req, "tasks");
+  int mode = -1;
+  if (jt && !json_is_null(jt)) {
+    mode = json_is_string(jt) ? tasks_mode(json_string_value(jt)) : -2;
+    if (mode == -2) lp_fail_field(err, "tasks", "must be complete_overdue, complete_all, cancel_future or keep");
+  }
+  json_t *jf = json_object_get(req, "follow_up");
+  int64_t fu_due = 0;
+  if (jf && !json_is_null(jf)) {
+    if (!json_is_object(jf)) lp_fail_field(err, "follow_up", "must be an object");
+    else {
+      json_t *d = json_object_get(jf, "due_at");
+      if (!json_is_string(d) || lp_time_parse(json_string_value(d), &fu_due) != 0)
+        lp_fail_field(err, "follow_up.due_at", d ? "must be an RFC 3339 time" : "required");
+      json_t *ty = json_object_get(jf, "type");
+      if (ty && !json_is_null(ty) && (!json_is_string(ty) || json_string_length(ty) == 0 || json_string_length(ty) > 64))
+        lp_fail_field(err, "follow_up.type", "must be a short string");
+      json_t *no = json_object_get(jf, "notes");
+      if (no && !json_is_null(no) && !json_is_string(no)) lp_fail_field(err, "follow_up.notes", "must be a string");
+    }
+  }
+  json_t *jg = json_object_get(req, "groups");
+  if (jg && !json_is_null(jg)) {
+    if (!json_is_array(jg)) lp_fail_field(err, "groups", "must be an array of group ids");
+    else {
+      size_t i;
+      json_t *g;
+      json_array_foreach(jg, i, g) {
+        if (!json_is_integer(g) || !in_array(in->known_groups, json_integer_value(g))) {
+          lp_fail_field(err, "groups", "unknown group");
+          break;
+        }
+      }
+    }
+  }
+  json_t *jl = json_object_get(req, "notify_lead");
+  if (jl && !json_is_null(jl) && !json_is_boolean(jl)) lp_fail_field(err, "notify_lead", "must be true or false");
+  if (err->code == LP_EVALIDATION) return LP_EVALIDATION;
+
+  const char *kind = sget(in->outcome, "kind");
+  int lost = !strcmp(kind, "lost");
+  lp_action act = lp_close_action(kind);
+  if (in->actor->perm[act] == LP_DENY)
+    return lp_fail(err, LP_EFORBIDDEN, "Your role may not close leads as %s", sget(in->outcome, "key"));
+
+  int64_t reason_id = json_is_integer(jr) ? json_integer_value(jr) : 0;
+  if (reason_id && !lost) return lp_fail_field(err, "reason_id", "only for outcomes of kind lost");
+  if (reason_id && (!in->reason || !iget(in->reason, "active"))) return lp_fail_field(err, "reason_id", "unknown lost reason");
+
+  json_t *plan = plan_new();
+  json_t *missing = json_object_get(plan, "missing");
+  const char *notes = json_string_value(jn);
+  int has_fu = jf && json_is_object(jf);
+  if (lost) {
+    unsigned req_bits = in->actor->close_lost_required | LP_REQ_REASON;
+    if ((req_bits & LP_REQ_REASON) && !reason_id) json_array_append_new(missing, json_string("reason_id"));
+    if ((req_bits & LP_REQ_NOTES) && (!notes || !*notes)) json_array_append_new(missing, json_string("notes"));
+    if ((req_bits & LP_REQ_FOLLOW_UP) && !has_fu) json_array_append_new(missing, json_string("follow_up"));
+  }
+  if (json_array_size(missing)) {
+    size_t i;
+    json_t *m;
+    json_array_foreach(missing, i, m) lp_fail_field(err, json_string_value(m), "required");
+    snprintf(err->message, sizeof err->message, "Closing as %s needs more information", sget(in->outcome, "key"));
+    *out = plan;  /* the preview still shows what is missing */
+    return LP_EVALIDATION;
+  }
+  if (in->actor->perm[act] == LP_REQUEST) json_object_set_new(plan, "approval_required", json_true());
+
+  /* The lead itself. */
+  json_t *lead = json_object_get(plan, "lead");
+  json_object_set_new(lead, "status", json_string("closed"));
+  json_object_set_new(lead, "outcome", json_string(sget(in->outcome, "key")));
+  json_object_set_new(lead, "lost_reason_id", reason_id ? json_integer(reason_id) : json_null());
+  json_object_set_new(lead, "close_notes", notes && *notes ? json_string(notes) : json_null());
+  json_object_set_new(lead, "closed_at", json_integer(in->now));
+  json_object_set_new(lead, "closed_by", json_integer(in->actor->id));
+  json_object_set_new(lead, "updated_at", json_integer(in->now));
+  if (!strcmp(kind, "won") && !is_set(in->lead, "sold_at")) json_object_set_new(lead, "sold_at", json_integer(in->now));
+  stop_waiting(in, lead);
+  add_event(plan, "closed", json_pack("{s:s, s:s, s:o, s:o}", "outcome", sget(in->outcome, "key"), "kind", kind,
+                                      "reason_id", reason_id ? json_integer(reason_id) : json_null(),
+                                      "notes", notes && *notes ? json_string(notes) : json_null()));
+
+  /* Tasks: defaults by kind. */
+  if (mode < 0) mode = lost ? 0 : !strcmp(kind, "won") ? 2 : 3;
+  size_t i;
+  json_t *t;
+  json_array_foreach(in->tasks, i, t) {
+    int overdue = is_set(t, "due_at") && iget(t, "due_at") < in->now;
+    int64_t tid = iget(t, "id");
+    if ((mode == 0 && overdue) || mode == 1) {
+      json_array_append_new(json_object_get(plan, "tasks_completed"), json_integer(tid));
+      add_event(plan, "task_done", json_pack("{s:I, s:s, s:s}", "task_id", (json_int_t)tid, "title", sget(t, "title") ? sget(t, "title") : "", "reason", "closed"));
+    } else if (mode == 2 && !overdue) {
+      json_array_append_new(json_object_get(plan, "tasks_cancelled"), json_integer(tid));
+      add_event(plan, "task_cancelled", json_pack("{s:I, s:s, s:s}", "task_id", (json_int_t)tid, "title", sget(t, "title") ? sget(t, "title") : "", "reason", "closed"));
+    }
+  }
+
+  /* Follow-up: as asked, else the lost reason's default, else none. */
+  int64_t owner = is_set(in->lead, "owner_id") ? iget(in->lead, "owner_id") : in->actor->id;
+  const char *fu_type = lost ? "closed_lost_follow_up" : "post_sale_follow_up";
+  const char *fu_notes = NULL;
+  int make_fu = 0;
+  if (has_fu) {
+    make_fu = 1;
+    if (json_is_string(json_object_get(jf, "type"))) fu_type = sget(jf, "type");
+    fu_notes = sget(jf, "notes");
+  } else if (!jf && lost && in->reason && is_set(in->reason, "follow_up_days")) {
+    make_fu = 1;
+    fu_due = in->now + iget(in->reason, "follow_up_days") * 86400;
+  }
+  if (make_fu) {
+    char title[300];
+    snprintf(title, sizeof title, "%s: %s", lost ? "Follow up lost lead" : "Follow up",
+             sget(in->lead, "full_name") ? sget(in->lead, "full_name") : "");
+    json_object_set_new(plan, "follow_up",
+                        json_pack("{s:s, s:s, s:I, s:I, s:o}", "type", fu_type, "title", title, "due_at", (json_int_t)fu_due,
+                                  "assignee_id", (json_int_t)owner, "notes", fu_notes ? json_string(fu_notes) : json_null()));
+    char due[LP_TIME_LEN];
+    lp_time_format(fu_due, due);
+    add_event(plan, "task_created", json_pack("{s:s, s:s, s:s, s:I}", "type", fu_type, "title", title, "due_at", due,
+                                              "assignee_id", (json_int_t)owner));
+  }
+
+  /* Contact groups: as asked, else for kind lost the reason's group and the default group. */
+  json_t *groups = json_object_get(plan, "groups");
+  json_t *have = json_object_get(in->lead, "groups");
+  json_t *want = json_array();
+  if (jg && json_is_array(jg)) json_array_extend(want, jg);
+  else if (lost) {
+    if (in->reason && is_set(in->reason, "group_id")) json_array_append_new(want, json_integer(iget(in->reason, "group_id")));
+    if (in->default_group > 0) json_array_append_new(want, json_integer(in->default_group));
+  }
+  json_t *g;
+  json_array_foreach(want, i, g) {
+    int64_t gid = json_integer_value(g);
+    if (in_array(groups, gid) || in_array(have, gid)) continue;
+    json_array_append_new(groups, json_integer(gid));
+    add_event(plan, "group_added", json_pack("{s:I}", "group_id", (json_int_t)gid));
+  }
+  json_decref(want);
+
+  /* Conversations: closing ends every open thread; notify_lead tells the lead on email threads. */
+  int notify = json_is_true(jl);
+  json_array_foreach(in->threads, i, t) {
+    int64_t th = iget(t, "id");
+    json_array_append_new(json_object_get(plan, "threads_closed"), json_integer(th));
+    add_event(plan, "thread_closed", json_pack("{s:I, s:s}", "thread_id", (json_int_t)th, "channel", sget(t, "channel") ? sget(t, "channel") : ""));
+    if (notify && sget(t, "channel") && !strcmp(sget(t, "channel"), "email") && !iget(in->lead, "email_opt_out"))
+      json_array_append_new(json_object_get(plan, "messages"),
+                            json_pack("{s:s, s:I, s:s}", "channel", "email", "thread_id", (json_int_t)th, "kind", "close_notification"));
+  }
+
+  /* Managers hear of lost leads where the role says so. */
+  if (lost && in->actor->notify_managers_on_close_lost && in->actor->manager_id > 0)
+    json_array_append_new(json_object_get(plan, "notifications"),
+                          json_pack("{s:I, s:s}", "user_id", (json_int_t)in->actor->manager_id, "kind", "lead_closed_lost"));
+  *out = plan;
+  return LP_OK;
+}
+
+lp_code lp_plan_reopen(const lp_plan_in *in, json_t **out, lp_err *err) {
+  *out = NULL;
+  if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "closed") != 0)
+    return lp_fail(err, LP_ECONFLICT, "The lead is open already");
+  json_t *jn = in->req ? json_object_get(in->req, "notes") : NULL;
+  if (jn && !json_is_null(jn) && !json_is_string(jn)) return lp_fail_field(err, "notes", "must be a string");
+  if (in->actor->perm[LP_ACT_REOPEN] == LP_DENY) return lp_fail(err, LP_EFORBIDDEN, "Your role may not reopen leads");
+  json_t *plan = plan_new();
+  if (in->actor->perm[LP_ACT_REOPEN] == LP_REQUEST) json_object_set_new(plan, "approval_required", json_true());
+  json_t *lead = json_object_get(plan, "lead");
+  json_object_set_new(lead, "status", json_string("open"));
+  json_object_set_new(lead, "outcome", json_null());
+  json_object_set_new(lead, "lost_reason_id", json_null());
+  json_object_set_new(lead, "close_notes", json_null());
+  json_object_set_new(lead, "closed_at", json_null());
+  json_object_set_new(lead, "closed_by", json_null());
+  json_object_set_new(lead, "updated_at", json_integer(in->now));
+  if (in->cur_stage && iget(in->cur_stage, "waiting")) json_object_set_new(lead, "waiting_since", json_integer(in->now));
+  add_event(plan, "reopened", json_pack("{s:o, s:o, s:o, s:o}", "previous_outcome", json_incref(json_object_get(in->lead, "outcome")),
+                                        "previous_reason_id", json_incref(json_object_get(in->lead, "lost_reason_id")),
+                                        "previous_closed_at", json_incref(json_object_get(in->lead, "closed_at")),
+                                        "notes", json_is_string(jn) ? json_incref(jn) : json_null()));
+  *out = plan;
+  return LP_OK;
+}
+
+lp_code lp_plan_stage(const lp_plan_in *in, json_t **out, lp_err *err) {
+  *out = NULL;
+  if (!in->stage || !iget(in->stage, "active")) return lp_fail_field(err, "stage_id", "not found");
+  if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "open") != 0)
+    return lp_fail(err, LP_ECONFLICT, "The lead is closed; reopen it to move it along the path");
+  json_t *plan = plan_new();
+  int64_t to = iget(in->stage, "id"), from = iget(in->lead, "stage_id");
+  if (to == from) { *out = plan; return LP_OK; }
+  json_t *lead = json_object_get(plan, "lead");
+  json_object_set_new(lead, "stage_id", json_integer(to));
+  json_object_set_new(lead, "stage_entered_at", json_integer(in->now));
+  json_object_set_new(lead, "updated_at", json_integer(in->now));
+  stop_waiting(in, lead);
+  if (iget(in->stage, "waiting")) json_object_set_new(lead, "waiting_since", json_integer(in->now));
+  int sale = iget(in->stage, "is_sale") && !is_set(in->lead, "sold_at");
+  if (sale) json_object_set_new(lead, "sold_at", json_integer(in->now));
+  add_event(plan, "stage_changed", json_pack("{s:I, s:I, s:s, s:s, s:b}", "from", (json_int_t)from, "to", (json_int_t)to,
+                                             "from_name", in->cur_stage && sget(in->cur_stage, "name") ? sget(in->cur_stage, "name") : "",
+                                             "to_name", sget(in->stage, "name") ? sget(in->stage, "name") : "", "sale", sale));
+  *out = plan;
+  return LP_OK;
+}
+
+json_t *lp_plan_transitions(const lp_plan_in *in, json_t *stages, json_t *outcomes) {
+  json_t *items = json_array();
+  int open = sget(in->lead, "status") && !strcmp(sget(in->lead, "status"), "open");
+  size_t i;
+  json_t *r;
+  json_array_foreach(stages, i, r) {
+    if (!iget(r, "active") || iget(r, "id") == iget(in->lead, "stage_id")) continue;
+    json_array_append_new(items, json_pack("{s:s, s:I, s:s, s:b, s:b, s:[]}", "kind", "stage", "stage_id", (json_int_t)iget(r, "id"),
+                                           "name", sget(r, "name") ? sget(r, "name") : "", "allowed", open,
+                                           "approval_required", 0, "missing"));
+  }
+  json_array_foreach(outcomes, i, r) {
+    if (!iget(r, "active")) continue;
+    const char *kind = sget(r, "kind");
+    lp_perm p = in->actor->perm[lp_close_action(kind)];
+    json_t *missing = json_array();
+    if (kind && !strcmp(kind, "lost")) {
+      unsigned bits = in->actor->close_lost_required | LP_REQ_REASON;
+      if (bits & LP_REQ_REASON) json_array_append_new(missing, json_string("reason_id"));
+      if (bits & LP_REQ_NOTES) json_array_append_new(missing, json_string("notes"));
+      if (bits & LP_REQ_FOLLOW_UP) json_array_append_new(missing, json_string("follow_up"));
+    }
+    json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:o}", "kind", "close", "outcome", sget(r, "key"),
+                                           "name", sget(r, "name") ? sget(r, "name") : "", "outcome_kind", kind ? kind : "",
+                                           "allowed", open && p != LP_DENY, "approval_required", p == LP_REQUEST, "missing", missing));
+  }
+  lp_perm rp = in->actor->perm[LP_ACT_REOPEN];
+  json_array_append_new(items, json_pack("{s:s, s:b, s:b, s:[]}", "kind", "reopen", "allowed", !open && rp != LP_DENY,
+                                         "approval_required", rp == LP_REQUEST, "missing"));
+  return items;
+}
+
+static int64_t sla_age(json_t *lead, int64_t now) {
+  int64_t end = sget(lead, "status") && !strcmp(sget(lead, "status"), "closed") && is_set(lead, "closed_at") ? iget(lead, "closed_at") : now;
+  int64_t age = end - iget(lead, "created_at") - iget(lead, "waiting_seconds");
+  if (is_set(lead, "waiting_since")) age -= end - iget(lead, "waiting_since");
+  return age < 0 ? 0 : age;
+}
+
+const char *lp_lead_sla(json_t *lead, int64_t now, int64_t warn_days, int64_t breach_days) {
+  if (!sget(lead, "status") || strcmp(sget(lead, "status"), "open") != 0) return "ok";
+  int64_t age = sla_age(lead, now);
+  if (age >= breach_days * 86400) return "breached";
+  if (age >= warn_days * 86400) return "warning";
+  return "ok";
+}
+
+int64_t lp_lead_age_days(json_t *lead, int64_t now) {
+  int64_t end = is_set(lead, "closed_at") ? iget(lead, "closed_at") : now;
+  return lp_days_between(iget(lead, "created_at"), end);
+}

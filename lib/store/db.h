@@ -1,0 +1,73 @@
+/* db.h — the connection layer under the store: statements in the shared `$N` dialect,
+ * rows, and the group-commit writer.
+ *
+ * SQL is written once with PostgreSQL-style `$1..$N` placeholders. The SQLite backend binds
+ * them by name (SQLite accepts `$1` as a parameter name), so the same text runs on both
+ * engines; engine-specific SQL (full text, upserts, job claiming) asks lp_db_engine().
+ *
+ * Reading: any thread calls lp_store_reader(store) to get its own read connection (WAL: readers
+ * never wait for the writer). Writing: lp_store_write(store, fn, ctx, err) hands `fn` to the
+ * single writer thread, which runs everything queued in one transaction, each call inside its
+ * own savepoint (one failure rolls back only that call), commits once with synchronous=FULL,
+ * and only then returns. So a return of LP_OK means the write is on disk.
+ */
+#ifndef LP_STORE_DB_H
+#define LP_STORE_DB_H
+#include <stdint.h>
+#include "leadpath/error.h"
+
+typedef struct lp_store lp_store;  /* the database: reader connections + writer */
+typedef struct lp_db lp_db;        /* one connection, used by one thread at a time */
+typedef struct lp_stmt lp_stmt;    /* a prepared statement of one connection */
+
+typedef enum { LP_ENGINE_SQLITE = 1, LP_ENGINE_PG = 2 } lp_engine;
+
+/* Opens "sqlite:PATH" (or a bare path). Runs no migrations. Returns NULL with err set. The
+ * caller owns the store and frees it with lp_store_close(), which drains the writer first. */
+lp_store *lp_store_open(const char *url, lp_err *err);
+void lp_store_close(lp_store *s);
+lp_engine lp_store_engine(const lp_store *s);
+const char *lp_store_path(const lp_store *s);
+
+/* The calling thread's read connection (opened on first use, owned by the store). */
+lp_db *lp_store_reader(lp_store *s, lp_err *err);
+
+/* A unit of writing: runs on the writer thread inside a savepoint. Returns LP_OK or an error
+ * (set in err), in which case everything it wrote is rolled back. */
+typedef lp_code (*lp_write_fn)(lp_db *db, void *ctx, lp_err *err);
+/* Runs fn durably (see top). Blocks until committed. Returns fn's code, or LP_EINTERNAL /
+ * LP_EUNAVAILABLE if the commit failed. */
+lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+
+/* Runs fn in its own transaction on the calling thread's writer-less connection; for the CLI
+ * and migrations (no concurrency with a server assumed beyond SQLite's own locking). */
+lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+
+/* Statements. lp_db_prep caches by SQL text per connection; the statement is reset and its
+ * bindings cleared when lp_stmt_done is called (always call it, also after errors). */
+lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err);
+void lp_bind_int(lp_stmt *st, int n, int64_t v);        /* binds $n */
+void lp_bind_double(lp_stmt *st, int n, double v);
+void lp_bind_text(lp_stmt *st, int n, const char *s);   /* NULL binds NULL; text is copied */
+void lp_bind_null(lp_stmt *st, int n);
+/* 1 = a row is ready, 0 = done, -1 = error (err set; constraint violations give LP_ECONFLICT). */
+int lp_step(lp_stmt *st, lp_err *err);
+int lp_col_count(lp_stmt *st);
+const char *lp_col_name(lp_stmt *st, int i);
+int lp_col_null(lp_stmt *st, int i);
+enum { LP_COL_NULL, LP_COL_INT, LP_COL_REAL, LP_COL_TEXT };
+int lp_col_type(lp_stmt *st, int i);                     /* the value's type in this row */
+int64_t lp_col_int(lp_stmt *st, int i);
+double lp_col_double(lp_stmt *st, int i);
+const char *lp_col_text(lp_stmt *st, int i);            /* valid until the next step; NULL for NULL */
+void lp_stmt_done(lp_stmt *st);
+
+/* Runs one statement that returns no rows (or ignores them). Returns LP_OK or the error. */
+lp_code lp_db_exec(lp_db *db, const char *sql, lp_err *err);
+/* Runs a statement with up to 8 integer/text params given as strings/ints via the prepared
+ * statement API; convenience for one-shot writes. Rows affected by the last write. */
+int64_t lp_db_changes(lp_db *db);
+lp_engine lp_db_engine(lp_db *db);
+/* Handle for the SQLite backend's own features (backup). NULL on other engines. */
+void *lp_db_native(lp_db *db);
+#endif

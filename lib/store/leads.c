@@ -1,0 +1,563 @@
+/* leads.c — leads in the store (see leads.h).
+ *
+ * Writes run on the writer thread (lp_store_write) and do their own reads there, so what the
+ * planner sees is exactly what the transaction changes: no lost updates between read and write.
+ * Every change writes its timeline event in the same transaction.
+ */
+#include <ctype.h>
+#include <sodium.h>
+#include "core/plan.h"
+#include "core/record.h"
+#include "store/leads.h"
+#include "store/rows.h"
+#include "util/buf.h"
+#include "util/timefmt.h"
+
+#define LEAD_SELECT "SELECT leads.*, (SELECT json_group_array(group_id) FROM lead_groups g WHERE g.lead_id = leads.id) AS groups FROM leads"
+
+static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+lp_sla_cfg lp_sla_settings(lp_db *db) {
+  lp_err e = LP_ERR_INIT;
+  lp_sla_cfg c = {5, 30};
+  json_t *rows = lp_query(db, "SELECT key, value FROM settings WHERE key IN ('sla_warning_days', 'sla_breach_days')", NULL, &e);
+  size_t i;
+  json_t *r;
+  if (rows) json_array_foreach(rows, i, r) {
+    long long v = strtoll(sget(r, "value") ? sget(r, "value") : "0", NULL, 10);
+    if (v <= 0) continue;
+    if (!strcmp(sget(r, "key"), "sla_warning_days")) c.warn_days = v;
+    else c.breach_days = v;
+  }
+  json_decref(rows);
+  lp_err_release(&e);
+  return c;
+}
+
+static void fix_groups(json_t *row) {
+  json_t *g = json_object_get(row, "groups");
+  json_t *arr = json_is_string(g) ? json_loads(json_string_value(g), 0, NULL) : NULL;
+  json_object_set_new(row, "groups", arr ? arr : json_array());
+}
+
+json_t *lp_lead_row(lp_db *db, int64_t id, lp_err *err) {
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  json_t *row = lp_query_one(db, LEAD_SELECT " WHERE id = $1 AND deleted_at IS NULL", args, err);
+  json_decref(args);
+  if (!row) {
+    if (err->code == LP_OK) lp_fail(err, LP_ENOTFOUND, "No lead %lld", (long long)id);
+    return NULL;
+  }
+  fix_groups(row);
+  return row;
+}
+
+lp_code lp_lead_visible(lp_db *db, const lp_actor *a, json_t *row, lp_err *err) {
+  if (a->view == LP_VIEW_ALL) return LP_OK;
+  int64_t owner = iget(row, "owner_id");
+  if (owner == a->id) return LP_OK;
+  if (a->view == LP_VIEW_TEAM && owner) {
+    json_t *args = json_pack("[I]", (json_int_t)owner);
+    int64_t mgr = lp_query_int(db, "SELECT manager_id FROM users WHERE id = $1", args, 0, err);
+    json_decref(args);
+    if (mgr == a->id) return LP_OK;
+  }
+  return lp_fail(err, LP_ENOTFOUND, "No lead %lld", (long long)iget(row, "id"));
+}
+
+json_t *lp_lead_present(json_t *row, int64_t now, lp_sla_cfg sla) {
+  json_t *o = lp_rec_present(&lp_rt_lead, row);
+  json_t *g = json_object_get(row, "groups");
+  json_object_set(o, "groups", json_is_array(g) ? g : json_array());
+  json_object_set_new(o, "age_days", json_integer(lp_lead_age_days(row, now)));
+  json_object_set_new(o, "sla", json_string(lp_lead_sla(row, now, sla.warn_days, sla.breach_days)));
+  return o;
+}
+
+json_t *lp_lead_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err) {
+  json_t *row = lp_lead_row(db, id, err);
+  if (!row) return NULL;
+  if (lp_lead_visible(db, a, row, err) != LP_OK) { json_decref(row); return NULL; }
+  json_t *o = lp_lead_present(row, now, lp_sla_settings(db));
+  json_decref(row);
+  return o;
+}
+
+/* ---------------------------------------------------------------- search index and contacts */
+
+static lp_code index_lead(lp_db *db, int64_t id, lp_err *err) {
+  json_t *row = lp_lead_row(db, id, err);
+  if (!row) return err->code;
+  lp_buf b = LP_BUF_INIT(1 << 20);
+  const char *keys[] = {"full_name", "company", "login", "request", "close_notes", "city", "service"};
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    if (sget(row, keys[i])) lp_buf_printf(&b, "%s\n", sget(row, keys[i]));
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  lp_code rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
+  if (rc == LP_OK) rc = lp_exec(db, "DELETE FROM leads_fts WHERE rowid = $1", args, err);
+  json_decref(args);
+  const char *lists[] = {"emails", "phones"};
+  for (int l = 0; l < 2 && rc == LP_OK; l++) {
+    json_t *arr = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+      const char *s = json_string_value(v);
+      if (!s) continue;
+      lp_buf_printf(&b, "%s\n", s);
+      if (l == 1 && s[0] == '+') lp_buf_printf(&b, "%s\n", s + 1);
+      json_t *a2 = json_pack("[I, s, s]", (json_int_t)id, l ? "phone" : "email", s);
+      rc = lp_exec(db, "INSERT INTO lead_contacts(lead_id, kind, value) VALUES ($1, $2, $3)", a2, err);
+      json_decref(a2);
+      if (rc != LP_OK) break;
+    }
+    json_decref(arr);
+  }
+  if (rc == LP_OK) {
+    json_t *a3 = json_pack("[I, s]", (json_int_t)id, lp_buf_str(&b));
+    rc = lp_exec(db, "INSERT INTO leads_fts(rowid, body) VALUES ($1, $2)", a3, err);
+    json_decref(a3);
+  }
+  lp_buf_release(&b);
+  json_decref(row);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- references */
+
+static const struct { const char *field, *table; } lead_refs[] = {
+  {"partner_id", "partners"}, {"location_id", "locations"}, {"owner_id", "users"},
+  {"stage_id", "stages"}, {"source_id", "sources"}, {"lost_reason_id", "lost_reasons"}};
+
+static lp_code check_refs(lp_db *db, json_t *cols, lp_err *err) {
+  for (size_t i = 0; i < sizeof lead_refs / sizeof *lead_refs; i++) {
+    json_t *v = json_object_get(cols, lead_refs[i].field);
+    if (v && json_is_integer(v)) lp_ref_check(db, lead_refs[i].table, json_integer_value(v), lead_refs[i].field, err);
+  }
+  if (json_is_string(json_object_get(cols, "outcome"))) {
+    json_t *args = json_pack("[s]", sget(cols, "outcome"));
+    if (!lp_query_int(db, "SELECT 1 FROM outcomes WHERE key = $1", args, 0, err)) lp_fail_field(err, "outcome", "unknown outcome");
+    json_decref(args);
+  }
+  return err->code == LP_EVALIDATION ? LP_EVALIDATION : LP_OK;
+}
+
+/* ---------------------------------------------------------------- create */
+
+typedef struct {
+  const lp_actor *a;
+  json_t *cols;
+  int64_t now, id;
+} create_ctx;
+
+static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
+  create_ctx *c = p;
+  json_t *cols = json_deep_copy(c->cols);
+  if (!json_object_get(cols, "owner_id")) json_object_set_new(cols, "owner_id", json_integer(c->a->id));
+  if (!json_object_get(cols, "stage_id")) {
+    int64_t first = lp_query_int(db, "SELECT id FROM stages WHERE active = 1 ORDER BY position, id LIMIT 1", NULL, 0, err);
+    if (first) json_object_set_new(cols, "stage_id", json_integer(first));
+  }
+  if (check_refs(db, cols, err) != LP_OK) { json_decref(cols); return err->code; }
+  if (!json_object_get(cols, "created_at")) json_object_set_new(cols, "created_at", json_integer(c->now));
+  int64_t created = iget(cols, "created_at");
+  if (created > c->now + 86400) { json_decref(cols); return lp_fail_field(err, "created_at", "must not be in the future"); }
+  /* History migrated in: a closed lead needs an outcome and a close time. */
+  if (sget(cols, "status") && !strcmp(sget(cols, "status"), "closed")) {
+    if (!sget(cols, "outcome")) lp_fail_field(err, "outcome", "required when status is closed");
+    if (!json_object_get(cols, "closed_at") || json_is_null(json_object_get(cols, "closed_at")))
+      json_object_set_new(cols, "closed_at", json_integer(created));
+    json_object_set_new(cols, "closed_by", json_integer(c->a->id));
+    if (err->code) { json_decref(cols); return err->code; }
+  } else {
+    json_object_del(cols, "outcome");
+    json_object_del(cols, "lost_reason_id");
+    json_object_del(cols, "closed_at");
+    json_object_del(cols, "close_notes");
+  }
+  json_object_set_new(cols, "updated_at", json_integer(c->now > created ? c->now : created));
+  json_object_set_new(cols, "created_by", json_integer(c->a->id));
+  json_object_set_new(cols, "stage_entered_at", json_integer(created));
+  json_t *args = json_pack("[I]", (json_int_t)iget(cols, "stage_id"));
+  if (lp_query_int(db, "SELECT waiting FROM stages WHERE id = $1", args, 0, err) &&
+      !(sget(cols, "status") && !strcmp(sget(cols, "status"), "closed")))
+    json_object_set_new(cols, "waiting_since", json_integer(created));
+  if (!json_object_get(cols, "sold_at") && lp_query_int(db, "SELECT is_sale FROM stages WHERE id = $1", args, 0, err))
+    json_object_set_new(cols, "sold_at", json_integer(created));
+  json_decref(args);
+  lp_code rc = lp_insert(db, "leads", cols, &c->id, err);
+  if (rc == LP_OK) rc = index_lead(db, c->id, err);
+  if (rc == LP_OK) {
+    json_t *data = json_pack("{s:O, s:O}", "full_name", json_object_get(cols, "full_name"), "source_id",
+                             json_object_get(cols, "source_id") ? json_object_get(cols, "source_id") : json_null());
+    rc = lp_event(db, c->now, c->id, c->a->id, "created", "lead", c->id, data, err);
+    json_decref(data);
+  }
+  json_decref(cols);
+  return rc;
+}
+
+json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_err *err) {
+  create_ctx c = {a, cols, now, 0};
+  if (lp_store_write(s, create_fn, &c, err) != LP_OK) return NULL;
+  lp_db *db = lp_store_reader(s, err);
+  if (!db) return NULL;
+  json_t *row = lp_lead_row(db, c.id, err);
+  if (!row) return NULL;
+  json_t *o = lp_lead_present(row, now, lp_sla_settings(db));
+  json_decref(row);
+  return o;
+}
+
+/* ---------------------------------------------------------------- apply a plan */
+
+static lp_code task_status(lp_db *db, json_t *ids, const char *status, const lp_actor *a, int64_t now, lp_err *err) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(ids, i, v) {
+    json_t *args = json_pack("[I, s, I, I]", (json_int_t)json_integer_value(v), status, (json_int_t)now, (json_int_t)a->id);
+    lp_code rc = lp_exec(db, "UPDATE tasks SET status = $2, completed_at = $3, completed_by = $4, updated_at = $3,"
+                             " version = version + 1 WHERE id = $1 AND status = 'open'", args, err);
+    json_decref(args);
+    if (rc != LP_OK) return rc;
+  }
+  return LP_OK;
+}
+
+lp_code lp_lead_apply_plan(lp_db *db, const lp_actor *a, json_t *lead, json_t *plan, int64_t now, lp_err *err) {
+  int64_t id = iget(lead, "id");
+  json_t *changes = json_object_get(plan, "lead");
+  lp_code rc = LP_OK;
+  if (json_object_size(changes)) {
+    rc = lp_update(db, "leads", id, changes, iget(lead, "version"), err);
+    if (rc != LP_OK) return rc;
+  }
+  if ((rc = task_status(db, json_object_get(plan, "tasks_completed"), "done", a, now, err))) return rc;
+  if ((rc = task_status(db, json_object_get(plan, "tasks_cancelled"), "cancelled", a, now, err))) return rc;
+  json_t *fu = json_object_get(plan, "follow_up");
+  int64_t fu_id = 0;
+  if (json_is_object(fu)) {
+    json_t *cols = json_deep_copy(fu);
+    json_object_set_new(cols, "lead_id", json_integer(id));
+    json_object_set_new(cols, "status", json_string("open"));
+    json_object_set_new(cols, "created_at", json_integer(now));
+    json_object_set_new(cols, "updated_at", json_integer(now));
+    json_object_set_new(cols, "created_by", json_integer(a->id));
+    rc = lp_insert(db, "tasks", cols, &fu_id, err);
+    json_decref(cols);
+    if (rc) return rc;
+  }
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(plan, "groups"), i, v) {
+    json_t *args = json_pack("[I, I, I]", (json_int_t)id, (json_int_t)json_integer_value(v), (json_int_t)now);
+    rc = lp_exec(db, "INSERT INTO lead_groups(lead_id, group_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", args, err);
+    json_decref(args);
+    if (rc) return rc;
+  }
+  json_array_foreach(json_object_get(plan, "threads_closed"), i, v) {
+    json_t *args = json_pack("[I, I, I]", (json_int_t)json_integer_value(v), (json_int_t)now, (json_int_t)a->id);
+    rc = lp_exec(db, "UPDATE threads SET status = 'closed', closed_at = $2, closed_by = $3, version = version + 1"
+                     " WHERE id = $1 AND status = 'open'", args, err);
+    json_decref(args);
+    if (rc) return rc;
+  }
+  json_array_foreach(json_object_get(plan, "notifications"), i, v) {
+    json_t *data = json_pack("{s:I, s:s}", "lead_id", (json_int_t)id, "full_name", sget(lead, "full_name") ? sget(lead, "full_name") : "");
+    char *txt = json_dumps(data, JSON_COMPACT);
+    json_t *args = json_pack("[I, s, I, s, I]", (json_int_t)iget(v, "user_id"), sget(v, "kind"), (json_int_t)id, txt, (json_int_t)now);
+    rc = lp_exec(db, "INSERT INTO notifications(user_id, kind, lead_id, data, created_at) VALUES ($1, $2, $3, $4, $5)", args, err);
+    json_decref(args);
+    json_decref(data);
+    free(txt);
+    if (rc) return rc;
+  }
+  /* Messages to the lead are queued by the conversations module once it exists; the plan
+   * already lists them, so the preview is honest about what closing would send. */
+  json_array_foreach(json_object_get(plan, "timeline"), i, v) {
+    json_t *data = json_object_get(v, "data");
+    const char *kind = sget(v, "kind");
+    if (fu_id && !strcmp(kind, "task_created")) json_object_set_new(data, "task_id", json_integer(fu_id));
+    rc = lp_event(db, now, id, a->id, kind, "lead", id, data, err);
+    if (rc) return rc;
+  }
+  if (json_object_get(changes, "close_notes")) rc = index_lead(db, id, err);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- planner inputs */
+
+static json_t *ids_of(lp_db *db, const char *sql, lp_err *err) {
+  json_t *rows = lp_query(db, sql, NULL, err);
+  json_t *ids = json_array();
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) json_array_append(ids, json_object_get(r, "id"));
+  json_decref(rows);
+  return ids;
+}
+
+/* Loads everything the planner needs about lead `row` for request `req`. */
+static void plan_inputs(lp_db *db, lp_plan_in *in, json_t *row, json_t *req, lp_err *err) {
+  in->lead = row;
+  in->req = req;
+  json_t *args = json_pack("[I]", (json_int_t)iget(row, "id"));
+  in->tasks = lp_query(db, "SELECT * FROM tasks WHERE lead_id = $1 AND status = 'open' ORDER BY id", args, err);
+  in->threads = lp_query(db, "SELECT * FROM threads WHERE lead_id = $1 AND status = 'open' ORDER BY id", args, err);
+  json_decref(args);
+  args = json_pack("[I]", (json_int_t)iget(row, "stage_id"));
+  in->cur_stage = lp_query_one(db, "SELECT * FROM stages WHERE id = $1", args, err);
+  json_decref(args);
+  in->known_groups = ids_of(db, "SELECT id FROM contact_groups WHERE active = 1", err);
+  json_t *dg = lp_query_one(db, "SELECT value FROM settings WHERE key = 'close_lost_default_group_id'", NULL, err);
+  in->default_group = dg && sget(dg, "value") ? strtoll(sget(dg, "value"), NULL, 10) : 0;
+  json_decref(dg);
+  if (req && json_is_string(json_object_get(req, "outcome"))) {
+    args = json_pack("[s]", sget(req, "outcome"));
+    in->outcome = lp_query_one(db, "SELECT * FROM outcomes WHERE key = $1", args, err);
+    json_decref(args);
+  }
+  if (req && json_is_integer(json_object_get(req, "reason_id"))) {
+    args = json_pack("[I]", (json_int_t)iget(req, "reason_id"));
+    in->reason = lp_query_one(db, "SELECT * FROM lost_reasons WHERE id = $1", args, err);
+    json_decref(args);
+  }
+  if (!in->tasks) in->tasks = json_array();
+  if (!in->threads) in->threads = json_array();
+}
+
+static void plan_inputs_release(lp_plan_in *in) {
+  json_decref(in->tasks);
+  json_decref(in->threads);
+  json_decref(in->cur_stage);
+  json_decref(in->known_groups);
+  json_decref(in->outcome);
+  json_decref(in->reason);
+  json_decref(in->stage);
+}
+
+/* ---------------------------------------------------------------- update */
+
+typedef struct {
+  const lp_actor *a;
+  int64_t id, expect, now;
+  json_t *cols;
+} update_ctx;
+
+static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
+  update_ctx *c = p;
+  json_t *row = lp_lead_row(db, c->id, err);
+  if (!row) return err->code;
+  lp_code rc = lp_lead_visible(db, c->a, row, err);
+  if (rc == LP_OK && c->expect >= 0 && iget(row, "version") != c->expect)
+    rc = lp_fail(err, LP_EVERSION, "The lead has changed (now version %lld); reload and try again", (long long)iget(row, "version"));
+  if (rc == LP_OK) rc = check_refs(db, c->cols, err);
+  if (rc != LP_OK) { json_decref(row); return rc; }
+  /* Stage moves go through the planner; the rest is a plain field change. */
+  json_t *plan = NULL;
+  json_t *stage = json_object_get(c->cols, "stage_id");
+  if (stage && json_integer_value(stage) != iget(row, "stage_id")) {
+    lp_plan_in in = {0};
+    in.actor = c->a;
+    in.now = c->now;
+    plan_inputs(db, &in, row, NULL, err);
+    json_t *args = json_pack("[I]", (json_int_t)json_integer_value(stage));
+    in.stage = lp_query_one(db, "SELECT * FROM stages WHERE id = $1", args, err);
+    json_decref(args);
+    rc = lp_plan_stage(&in, &plan, err);
+    plan_inputs_release(&in);
+    if (rc != LP_OK) { json_decref(row); return rc; }
+  }
+  json_t *set = json_object();
+  json_t *changes = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(c->cols, k, v) {
+    if (!strcmp(k, "stage_id")) continue;
+    json_t *old = json_object_get(row, k);
+    if (old && json_equal(old, v)) continue;
+    if (old && json_is_null(old) && json_is_null(v)) continue;
+    json_object_set(set, k, v);
+    const lp_field *f = lp_rec_field(&lp_rt_lead, k);
+    json_object_set_new(changes, k, json_pack("{s:o, s:o}", "old", lp_rec_value_out(f, old), "new", lp_rec_value_out(f, v)));
+  }
+  if (json_object_size(set)) {
+    json_object_set_new(set, "updated_at", json_integer(c->now));
+    rc = lp_update(db, "leads", c->id, set, iget(row, "version"), err);
+    if (rc == LP_OK) {
+      json_t *data = json_pack("{s:O}", "changes", changes);
+      rc = lp_event(db, c->now, c->id, c->a->id, "updated", "lead", c->id, data, err);
+      json_decref(data);
+    }
+    if (rc == LP_OK) json_object_set_new(row, "version", json_integer(iget(row, "version") + 1));
+    if (rc == LP_OK) rc = index_lead(db, c->id, err);
+  }
+  if (rc == LP_OK && plan) rc = lp_lead_apply_plan(db, c->a, row, plan, c->now, err);
+  json_decref(plan);
+  json_decref(set);
+  json_decref(changes);
+  json_decref(row);
+  return rc;
+}
+
+json_t *lp_lead_update(lp_store *s, const lp_actor *a, int64_t id, json_t *cols, int64_t expect, int64_t now, lp_err *err) {
+  update_ctx c = {a, id, expect, now, cols};
+  if (lp_store_write(s, update_fn, &c, err) != LP_OK) return NULL;
+  lp_db *db = lp_store_reader(s, err);
+  return db ? lp_lead_get(db, a, id, now, err) : NULL;
+}
+
+static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {
+  update_ctx *c = p;
+  json_t *row = lp_lead_row(db, c->id, err);
+  if (!row) return err->code;
+  lp_code rc = lp_lead_visible(db, c->a, row, err);
+  if (rc == LP_OK && c->a->perm[LP_ACT_DELETE] != LP_ALLOW) rc = lp_fail(err, LP_EFORBIDDEN, "Your role may not delete leads");
+  if (rc == LP_OK && c->expect >= 0 && iget(row, "version") != c->expect)
+    rc = lp_fail(err, LP_EVERSION, "The lead has changed (now version %lld)", (long long)iget(row, "version"));
+  if (rc == LP_OK) {
+    json_t *set = json_pack("{s:I, s:I}", "deleted_at", (json_int_t)c->now, "updated_at", (json_int_t)c->now);
+    rc = lp_update(db, "leads", c->id, set, -1, err);
+    json_decref(set);
+  }
+  if (rc == LP_OK) {
+    json_t *args = json_pack("[I]", (json_int_t)c->id);
+    rc = lp_exec(db, "DELETE FROM leads_fts WHERE rowid = $1", args, err);
+    if (rc == LP_OK) rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
+    json_decref(args);
+  }
+  if (rc == LP_OK) {
+    json_t *data = json_pack("{s:O}", "full_name", json_object_get(row, "full_name"));
+    rc = lp_event(db, c->now, c->id, c->a->id, "deleted", "lead", c->id, data, err);
+    json_decref(data);
+  }
+  json_decref(row);
+  return rc;
+}
+
+lp_code lp_lead_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t expect, int64_t now, lp_err *err) {
+  update_ctx c = {a, id, expect, now, NULL};
+  return lp_store_write(s, delete_fn, &c, err);
+}
+
+/* ---------------------------------------------------------------- close and reopen */
+
+typedef struct {
+  const lp_actor *a;
+  int64_t id, expect, now;
+  lp_move move;
+  json_t *req;
+  int dry_run, status;
+  json_t *result;
+} move_ctx;
+
+static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
+  move_ctx *c = p;
+  json_t *row = lp_lead_row(db, c->id, err);
+  if (!row) return err->code;
+  lp_code rc = lp_lead_visible(db, c->a, row, err);
+  if (rc == LP_OK && c->expect >= 0 && iget(row, "version") != c->expect)
+    rc = lp_fail(err, LP_EVERSION, "The lead has changed (now version %lld); reload and try again", (long long)iget(row, "version"));
+  if (rc != LP_OK) { json_decref(row); return rc; }
+  lp_plan_in in = {0};
+  in.actor = c->a;
+  in.now = c->now;
+  plan_inputs(db, &in, row, c->req, err);
+  json_t *plan = NULL;
+  rc = c->move == LP_MOVE_CLOSE ? lp_plan_close(&in, &plan, err) : lp_plan_reopen(&in, &plan, err);
+  plan_inputs_release(&in);
+  if (c->dry_run && (rc == LP_OK || (rc == LP_EVALIDATION && plan))) {
+    /* The preview answers 200 even when fields are missing: it says which. */
+    json_t *pv = json_deep_copy(plan);
+    json_object_del(pv, "timeline");
+    json_t *lead = lp_lead_present(row, c->now, lp_sla_settings(db));
+    json_t *nl = json_object_get(pv, "lead");
+    const char *k;
+    json_t *v;
+    json_object_foreach(nl, k, v) {
+      const lp_field *f = lp_rec_field(&lp_rt_lead, k);
+      if (f && !(f->flags & FF_HIDDEN)) json_object_set_new(lead, k, lp_rec_value_out(f, v));
+    }
+    json_object_set_new(pv, "lead", lead);
+    c->result = json_pack("{s:b, s:o}", "dry_run", 1, "plan", pv);
+    c->status = 200;
+    lp_err_release(err);
+    json_decref(plan);
+    json_decref(row);
+    return LP_OK;
+  }
+  if (rc != LP_OK) { json_decref(plan); json_decref(row); return rc; }
+  if (json_is_true(json_object_get(plan, "approval_required"))) {
+    /* The request waits for the actor's manager (or any admin when there is none). */
+    json_t *params = c->req ? json_incref(c->req) : json_object();
+    char *txt = json_dumps(params, JSON_COMPACT);
+    json_t *cols = json_pack("{s:I, s:I, s:o, s:s, s:s, s:s, s:I}", "lead_id", (json_int_t)c->id, "requested_by", (json_int_t)c->a->id,
+                             "approver_id", c->a->manager_id ? json_integer(c->a->manager_id) : json_null(),
+                             "action", c->move == LP_MOVE_CLOSE ? "close" : "reopen", "params", txt, "status", "pending",
+                             "created_at", (json_int_t)c->now);
+    int64_t aid = 0;
+    rc = lp_insert(db, "approvals", cols, &aid, err);
+    json_decref(cols);
+    free(txt);
+    if (rc == LP_OK) {
+      json_t *data = json_pack("{s:I, s:s, s:O}", "approval_id", (json_int_t)aid, "action", c->move == LP_MOVE_CLOSE ? "close" : "reopen", "params", params);
+      rc = lp_event(db, c->now, c->id, c->a->id, "approval_requested", "lead", c->id, data, err);
+      json_decref(data);
+    }
+    if (rc == LP_OK) {
+      json_t *args = json_pack("[I]", (json_int_t)aid);
+      json_t *ap = lp_query_one(db, "SELECT * FROM approvals WHERE id = $1", args, err);
+      json_decref(args);
+      json_t *pj = json_loads(sget(ap, "params") ? sget(ap, "params") : "{}", 0, NULL);
+      json_object_set_new(ap, "params", pj ? pj : json_object());
+      json_object_set_new(ap, "created_at", lp_rec_value_out(&(lp_field){"created_at", FT_TIME, 0, 0, NULL}, json_object_get(ap, "created_at")));
+      c->result = json_pack("{s:o}", "approval", ap);
+      c->status = 202;
+    }
+    json_decref(params);
+    json_decref(plan);
+    json_decref(row);
+    return rc;
+  }
+  rc = lp_lead_apply_plan(db, c->a, row, plan, c->now, err);
+  json_decref(plan);
+  json_decref(row);
+  c->status = 200;
+  return rc;
+}
+
+json_t *lp_lead_move(lp_store *s, const lp_actor *a, int64_t id, lp_move move, json_t *req, int dry_run,
+                     int64_t expect, int64_t now, int *status, lp_err *err) {
+  move_ctx c = {a, id, expect, now, move, req, dry_run, 0, NULL};
+  lp_code rc;
+  if (dry_run) {
+    lp_db *db = lp_store_reader(s, err);
+    if (!db) return NULL;
+    rc = move_fn(db, &c, err);
+  } else {
+    rc = lp_store_write(s, move_fn, &c, err);
+  }
+  if (rc != LP_OK) { json_decref(c.result); return NULL; }
+  *status = c.status;
+  if (c.result) return c.result;
+  lp_db *db = lp_store_reader(s, err);
+  return db ? lp_lead_get(db, a, id, now, err) : NULL;
+}
+
+json_t *lp_lead_transitions(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err) {
+  json_t *row = lp_lead_row(db, id, err);
+  if (!row) return NULL;
+  if (lp_lead_visible(db, a, row, err) != LP_OK) { json_decref(row); return NULL; }
+  lp_plan_in in = {0};
+  in.actor = a;
+  in.now = now;
+  in.lead = row;
+  json_t *stages = lp_query(db, "SELECT * FROM stages ORDER BY position, id", NULL, err);
+  json_t *outcomes = lp_query(db, "SELECT * FROM outcomes ORDER BY id", NULL, err);
+  json_t *items = lp_plan_transitions(&in, stages ? stages : json_array(), outcomes ? outcomes : json_array());
+  json_decref(stages);
+  json_decref(outcomes);
+  json_decref(row);
+  return json_pack("{s:o}", "items", items);
+}

@@ -1,0 +1,41 @@
+/* leads.h — leads in the store: read, list, create, update, delete, and every transition
+ * (stage, close, reopen) through the planner of core/plan.h, applied in one transaction. */
+#ifndef LP_STORE_LEADS_H
+#define LP_STORE_LEADS_H
+#include <jansson.h>
+#include "core/policy.h"
+#include "store/db.h"
+
+typedef struct lp_sla_cfg { int64_t warn_days, breach_days; } lp_sla_cfg;
+lp_sla_cfg lp_sla_settings(lp_db *db);
+
+/* The lead row (with "groups": [ids]) or NULL: LP_ENOTFOUND when missing or deleted. New ref. */
+json_t *lp_lead_row(lp_db *db, int64_t id, lp_err *err);
+/* LP_OK if the actor may see the lead, else LP_ENOTFOUND (we do not reveal it exists). */
+lp_code lp_lead_visible(lp_db *db, const lp_actor *a, json_t *row, lp_err *err);
+/* The API form of a row (new reference). */
+json_t *lp_lead_present(json_t *row, int64_t now, lp_sla_cfg sla);
+/* Loads, checks visibility and presents. */
+json_t *lp_lead_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
+
+/* Lists leads. `q` gives a query parameter by name (NULL if absent) from ctx. Answers
+ * {items, next_cursor[, total]} (new reference) or NULL with err. */
+typedef const char *(*lp_param_fn)(void *ctx, const char *name);
+json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn q, void *ctx, int64_t now, lp_err *err);
+
+/* Creates a lead from validated columns (lp_rec_input). Answers the presented lead. */
+json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
+/* Patches a lead (expect = If-Match version or -1). A stage_id change goes through the planner. */
+json_t *lp_lead_update(lp_store *s, const lp_actor *a, int64_t id, json_t *cols, int64_t expect, int64_t now, lp_err *err);
+lp_code lp_lead_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t expect, int64_t now, lp_err *err);
+
+typedef enum { LP_MOVE_CLOSE, LP_MOVE_REOPEN } lp_move;
+/* Close or reopen. dry_run answers {"dry_run": true, "plan": ...} and changes nothing. Otherwise
+ * *status is 200 with the lead, or 202 with {"approval": ...} where the policy says request. */
+json_t *lp_lead_move(lp_store *s, const lp_actor *a, int64_t id, lp_move move, json_t *req, int dry_run,
+                     int64_t expect, int64_t now, int *status, lp_err *err);
+/* The moves open to the actor now. */
+json_t *lp_lead_transitions(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
+/* Applies a plan from core/plan.h to lead `id` (in a write transaction). */
+lp_code lp_lead_apply_plan(lp_db *db, const lp_actor *a, json_t *lead, json_t *plan, int64_t now, lp_err *err);
+#endif

@@ -1,0 +1,295 @@
+/* lists.c — configurable lists, settings, timeline and the events feed (see lists.h). */
+#include "store/leads.h"
+#include "store/lists.h"
+#include "store/rows.h"
+#include "util/buf.h"
+#include "util/timefmt.h"
+
+static const char *order_of(const lp_rectype *t) {
+  if (t == &lp_rt_stage) return "position, id";
+  return "id";
+}
+
+json_t *lp_list_all(lp_db *db, const lp_rectype *t, lp_err *err) {
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY %s", t->table, order_of(t));
+  json_t *rows = lp_query(db, sql, NULL, err);
+  if (!rows) return NULL;
+  json_t *items = json_array();
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) json_array_append_new(items, lp_rec_present(t, r));
+  json_decref(rows);
+  return json_pack("{s:o, s:n}", "items", items, "next_cursor");
+}
+
+json_t *lp_list_get(lp_db *db, const lp_rectype *t, int64_t id, lp_err *err) {
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id = $1", t->table);
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  json_t *row = lp_query_one(db, sql, args, err);
+  json_decref(args);
+  if (!row) {
+    if (err->code == LP_OK) lp_fail(err, LP_ENOTFOUND, "No %s %lld", t->name, (long long)id);
+    return NULL;
+  }
+  json_t *o = lp_rec_present(t, row);
+  json_decref(row);
+  return o;
+}
+
+typedef struct {
+  const lp_rectype *t;
+  const lp_actor *a;
+  json_t *cols;
+  int64_t id, expect, now;
+} list_ctx;
+
+static lp_code list_refs(lp_db *db, const lp_rectype *t, json_t *cols, lp_err *err) {
+  for (const lp_field *f = t->fields; f->name; f++) {
+    json_t *v = json_object_get(cols, f->name);
+    if (f->type == FT_REF && v && json_is_integer(v)) lp_ref_check(db, f->extra, json_integer_value(v), f->name, err);
+  }
+  return err->code == LP_EVALIDATION ? LP_EVALIDATION : LP_OK;
+}
+
+static lp_code list_create_fn(lp_db *db, void *p, lp_err *err) {
+  list_ctx *c = p;
+  if (list_refs(db, c->t, c->cols, err) != LP_OK) return err->code;
+  json_t *cols = json_deep_copy(c->cols);
+  if (c->t == &lp_rt_stage && !json_object_get(cols, "position"))
+    json_object_set_new(cols, "position", json_integer(lp_query_int(db, "SELECT COALESCE(MAX(position), 0) + 1 FROM stages", NULL, 1, err)));
+  lp_code rc = lp_insert(db, c->t->table, cols, &c->id, err);
+  if (rc == LP_ECONFLICT) {
+    lp_err_release(err);
+    rc = lp_fail_field(err, json_object_get(cols, "key") ? "key" : "name", "already exists");
+  }
+  if (rc == LP_OK) {
+    json_t *data = json_pack("{s:s, s:O}", "list", c->t->table, "values", c->cols);
+    rc = lp_event(db, c->now, 0, c->a->id, "setting_created", c->t->table, c->id, data, err);
+    json_decref(data);
+  }
+  json_decref(cols);
+  return rc;
+}
+
+json_t *lp_list_create(lp_store *s, const lp_rectype *t, const lp_actor *a, json_t *cols, int64_t now, lp_err *err) {
+  list_ctx c = {t, a, cols, 0, -1, now};
+  if (lp_store_write(s, list_create_fn, &c, err) != LP_OK) return NULL;
+  lp_db *db = lp_store_reader(s, err);
+  return db ? lp_list_get(db, t, c.id, err) : NULL;
+}
+
+static lp_code list_update_fn(lp_db *db, void *p, lp_err *err) {
+  list_ctx *c = p;
+  if (list_refs(db, c->t, c->cols, err) != LP_OK) return err->code;
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id = $1", c->t->table);
+  json_t *args = json_pack("[I]", (json_int_t)c->id);
+  json_t *old = lp_query_one(db, sql, args, err);
+  json_decref(args);
+  if (!old) return err->code ? err->code : lp_fail(err, LP_ENOTFOUND, "No %s %lld", c->t->name, (long long)c->id);
+  json_t *changes = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(c->cols, k, v) {
+    json_t *o = json_object_get(old, k);
+    if (o && json_equal(o, v)) continue;
+    const lp_field *f = lp_rec_field(c->t, k);
+    json_object_set_new(changes, k, json_pack("{s:o, s:o}", "old", lp_rec_value_out(f, o), "new", lp_rec_value_out(f, v)));
+  }
+  lp_code rc = LP_OK;
+  if (c->expect >= 0 && json_integer_value(json_object_get(old, "version")) != c->expect)
+    rc = lp_fail(err, LP_EVERSION, "The %s has changed; reload and try again", c->t->name);
+  if (rc == LP_OK && json_object_size(changes)) {
+    rc = lp_update(db, c->t->table, c->id, c->cols, -1, err);
+    if (rc == LP_ECONFLICT) { lp_err_release(err); rc = lp_fail_field(err, "name", "already exists"); }
+    if (rc == LP_OK) {
+      json_t *data = json_pack("{s:s, s:O}", "list", c->t->table, "changes", changes);
+      rc = lp_event(db, c->now, 0, c->a->id, "setting_updated", c->t->table, c->id, data, err);
+      json_decref(data);
+    }
+  }
+  json_decref(changes);
+  json_decref(old);
+  return rc;
+}
+
+json_t *lp_list_update(lp_store *s, const lp_rectype *t, const lp_actor *a, int64_t id, json_t *cols, int64_t expect,
+                       int64_t now, lp_err *err) {
+  list_ctx c = {t, a, cols, id, expect, now};
+  if (lp_store_write(s, list_update_fn, &c, err) != LP_OK) return NULL;
+  lp_db *db = lp_store_reader(s, err);
+  return db ? lp_list_get(db, t, id, err) : NULL;
+}
+
+/* ---------------------------------------------------------------- settings */
+
+typedef struct { const char *key; json_type type; int64_t min, max; const char *ref; } setting_spec;
+static const setting_spec settings_table[] = {
+  {"sla_warning_days", JSON_INTEGER, 1, 3650, NULL},
+  {"sla_breach_days", JSON_INTEGER, 1, 3650, NULL},
+  {"close_lost_default_group_id", JSON_INTEGER, 0, 0, "contact_groups"},
+  {"business_hours", JSON_OBJECT, 0, 0, NULL},
+  {"inbound_secret", JSON_STRING, 0, 200, NULL},
+  {"follow_up_window_days", JSON_INTEGER, 1, 60, NULL},
+};
+
+json_t *lp_settings_get(lp_db *db, lp_err *err) {
+  json_t *rows = lp_query(db, "SELECT key, value FROM settings ORDER BY key", NULL, err);
+  if (!rows) return NULL;
+  json_t *o = json_object();
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    json_t *v = json_loads(json_string_value(json_object_get(r, "value")), JSON_DECODE_ANY, NULL);
+    json_object_set_new(o, json_string_value(json_object_get(r, "key")), v ? v : json_null());
+  }
+  json_decref(rows);
+  return o;
+}
+
+typedef struct { const lp_actor *a; json_t *patch; int64_t now; } settings_ctx;
+
+static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
+  settings_ctx *c = p;
+  json_t *old = lp_settings_get(db, err);
+  if (!old) return err->code;
+  json_t *changes = json_object();
+  const char *k;
+  json_t *v;
+  lp_code rc = LP_OK;
+  json_object_foreach(c->patch, k, v) {
+    const setting_spec *sp = NULL;
+    for (size_t i = 0; i < sizeof settings_table / sizeof *settings_table; i++)
+      if (!strcmp(settings_table[i].key, k)) sp = &settings_table[i];
+    if (!sp) continue;  /* unknown keys are ignored, as everywhere */
+    if (sp->type == JSON_INTEGER) {
+      if (!json_is_integer(v)) { lp_fail_field(err, k, "must be an integer"); continue; }
+      int64_t n = json_integer_value(v);
+      if (sp->ref) {
+        if (n != 0) lp_ref_check(db, sp->ref, n, k, err);
+      } else if (n < sp->min || n > sp->max) { lp_fail_field(err, k, "out of range"); continue; }
+    } else if (sp->type == JSON_STRING) {
+      if (!json_is_string(v) || (int64_t)json_string_length(v) > sp->max) { lp_fail_field(err, k, "must be a short string"); continue; }
+    } else if (!json_is_object(v)) { lp_fail_field(err, k, "must be an object"); continue; }
+    if (!json_equal(json_object_get(old, k), v))
+      json_object_set_new(changes, k, json_pack("{s:O, s:O}", "old", json_object_get(old, k) ? json_object_get(old, k) : json_null(), "new", v));
+  }
+  json_t *w = json_object_get(changes, "sla_warning_days") ? json_object_get(json_object_get(changes, "sla_warning_days"), "new") : json_object_get(old, "sla_warning_days");
+  json_t *b = json_object_get(changes, "sla_breach_days") ? json_object_get(json_object_get(changes, "sla_breach_days"), "new") : json_object_get(old, "sla_breach_days");
+  if (err->code == LP_OK && json_integer_value(w) >= json_integer_value(b)) lp_fail_field(err, "sla_breach_days", "must be more than sla_warning_days");
+  if (err->code != LP_OK) rc = err->code;
+  json_object_foreach(changes, k, v) {
+    if (rc != LP_OK) break;
+    char *txt = json_dumps(json_object_get(v, "new"), JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *args = json_pack("[s, s]", k, txt);
+    rc = lp_exec(db, "INSERT INTO settings(key, value) VALUES ($1, $2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", args, err);
+    json_decref(args);
+    free(txt);
+  }
+  if (rc == LP_OK && json_object_size(changes)) {
+    /* The inbound secret is never written into the audit trail in clear. */
+    if (json_object_get(changes, "inbound_secret")) json_object_set_new(changes, "inbound_secret", json_pack("{s:s, s:s}", "old", "***", "new", "***"));
+    json_t *data = json_pack("{s:O}", "changes", changes);
+    rc = lp_event(db, c->now, 0, c->a->id, "settings_updated", "settings", 0, data, err);
+    json_decref(data);
+  }
+  json_decref(changes);
+  json_decref(old);
+  return rc;
+}
+
+json_t *lp_settings_patch(lp_store *s, const lp_actor *a, json_t *patch, int64_t now, lp_err *err) {
+  if (!json_is_object(patch)) { lp_fail(err, LP_EVALIDATION, "The body must be a JSON object"); return NULL; }
+  settings_ctx c = {a, patch, now};
+  if (lp_store_write(s, settings_fn, &c, err) != LP_OK) return NULL;
+  lp_db *db = lp_store_reader(s, err);
+  return db ? lp_settings_get(db, err) : NULL;
+}
+
+/* ---------------------------------------------------------------- timeline and events */
+
+json_t *lp_event_present(json_t *row) {
+  char at[LP_TIME_LEN];
+  lp_time_format(json_integer_value(json_object_get(row, "at")), at);
+  json_t *data = json_loads(json_string_value(json_object_get(row, "data")) ?: "{}", 0, NULL);
+  return json_pack("{s:O, s:s, s:O, s:O, s:O, s:O, s:O, s:o}", "id", json_object_get(row, "id"), "at", at,
+                   "lead_id", json_object_get(row, "lead_id"), "actor_id", json_object_get(row, "actor_id"),
+                   "kind", json_object_get(row, "kind"), "entity", json_object_get(row, "entity"),
+                   "entity_id", json_object_get(row, "entity_id"), "data", data ? data : json_object());
+}
+
+static json_t *event_page(json_t *rows, int limit, int64_t after) {
+  json_t *items = json_array();
+  size_t i;
+  json_t *r;
+  int64_t last = after;
+  json_array_foreach(rows, i, r) {
+    if ((int)i >= limit) break;
+    json_array_append_new(items, lp_event_present(r));
+    last = json_integer_value(json_object_get(r, "id"));
+  }
+  char cur[32];
+  snprintf(cur, sizeof cur, "%lld", (long long)last);
+  int more = (int)json_array_size(rows) > limit;
+  return json_pack("{s:o, s:s, s:b}", "items", items, "next_cursor", cur, "has_more", more);
+}
+
+json_t *lp_timeline(lp_db *db, int64_t lead_id, int64_t after, int limit, lp_err *err) {
+  json_t *args = json_pack("[I, I, i]", (json_int_t)lead_id, (json_int_t)after, limit + 1);
+  json_t *rows = lp_query(db, "SELECT * FROM events WHERE lead_id = $1 AND id > $2 ORDER BY id LIMIT $3", args, err);
+  json_decref(args);
+  if (!rows) return NULL;
+  json_t *page = event_page(rows, limit, after);
+  json_decref(rows);
+  /* On the timeline, a page with nothing after it has no next cursor. */
+  if (!json_is_true(json_object_get(page, "has_more"))) json_object_set_new(page, "next_cursor", json_null());
+  json_object_del(page, "has_more");
+  return page;
+}
+
+json_t *lp_events(lp_db *db, const lp_actor *a, int64_t after, int limit, lp_err *err) {
+  json_t *args = json_pack("[I, i]", (json_int_t)after, limit + 1);
+  json_t *rows = lp_query(db, "SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", args, err);
+  json_decref(args);
+  if (!rows) return NULL;
+  json_t *page = event_page(rows, limit, after);
+  json_decref(rows);
+  return page;
+}
+
+typedef struct { const lp_actor *a; int64_t lead_id, now, id; json_t *data; } comment_ctx;
+
+static lp_code comment_fn(lp_db *db, void *p, lp_err *err) {
+  comment_ctx *c = p;
+  json_t *row = lp_lead_row(db, c->lead_id, err);
+  if (!row) return err->code;
+  lp_code rc = lp_lead_visible(db, c->a, row, err);
+  json_decref(row);
+  if (rc == LP_OK) rc = lp_event(db, c->now, c->lead_id, c->a->id, "comment", "lead", c->lead_id, c->data, err);
+  if (rc == LP_OK) c->id = lp_query_int(db, "SELECT max(id) FROM events", NULL, 0, err);
+  if (rc == LP_OK) {
+    json_t *args = json_pack("[I, I]", (json_int_t)c->now, (json_int_t)c->lead_id);
+    rc = lp_exec(db, "UPDATE leads SET updated_at = $1 WHERE id = $2", args, err);
+    json_decref(args);
+  }
+  return rc;
+}
+
+lp_code lp_comment_add(lp_store *s, const lp_actor *a, int64_t lead_id, const char *body, const char *icon,
+                       const char *color, int64_t now, json_t **out, lp_err *err) {
+  comment_ctx c = {a, lead_id, now, 0, json_pack("{s:s, s:s, s:s}", "body", body, "icon", icon ? icon : "comment", "color", color ? color : "gray")};
+  lp_code rc = lp_store_write(s, comment_fn, &c, err);
+  json_decref(c.data);
+  if (rc != LP_OK) return rc;
+  lp_db *db = lp_store_reader(s, err);
+  if (!db) return err->code;
+  json_t *args = json_pack("[I]", (json_int_t)c.id);
+  json_t *row = lp_query_one(db, "SELECT * FROM events WHERE id = $1", args, err);
+  json_decref(args);
+  if (!row) return err->code ? err->code : lp_fail(err, LP_EINTERNAL, "comment vanished");
+  *out = lp_event_present(row);
+  json_decref(row);
+  return LP_OK;
+}

@@ -1,0 +1,28 @@
+/* lists.h — configurable lists (stages, outcomes, lost reasons, sources, locations, partners,
+ * contact groups), settings, the timeline and the events feed. */
+#ifndef LP_STORE_LISTS_H
+#define LP_STORE_LISTS_H
+#include <jansson.h>
+#include "core/policy.h"
+#include "core/record.h"
+#include "store/db.h"
+
+/* Every row of the list, presented (new reference): {"items": [...], "next_cursor": null}. */
+json_t *lp_list_all(lp_db *db, const lp_rectype *t, lp_err *err);
+json_t *lp_list_get(lp_db *db, const lp_rectype *t, int64_t id, lp_err *err);
+json_t *lp_list_create(lp_store *s, const lp_rectype *t, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
+json_t *lp_list_update(lp_store *s, const lp_rectype *t, const lp_actor *a, int64_t id, json_t *cols, int64_t expect,
+                       int64_t now, lp_err *err);
+
+json_t *lp_settings_get(lp_db *db, lp_err *err);
+/* Patches settings (validated here: known keys and types). */
+json_t *lp_settings_patch(lp_store *s, const lp_actor *a, json_t *patch, int64_t now, lp_err *err);
+
+/* The timeline of a lead, oldest first, with cursor paging by event id. */
+json_t *lp_timeline(lp_db *db, int64_t lead_id, int64_t after, int limit, lp_err *err);
+/* Every event after `after`, for integrations that poll. */
+json_t *lp_events(lp_db *db, const lp_actor *a, int64_t after, int limit, lp_err *err);
+lp_code lp_comment_add(lp_store *s, const lp_actor *a, int64_t lead_id, const char *body, const char *icon,
+                       const char *color, int64_t now, json_t **out, lp_err *err);
+json_t *lp_event_present(json_t *row);
+#endif

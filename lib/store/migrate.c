@@ -1,0 +1,162 @@
+/* migrate.c — the schema of leadpath, as an ordered list of migrations.
+ *
+ * Each migration has a version and SQL; a migration never changes once released, a new
+ * version is added instead. Timestamps are stored as Unix seconds (INTEGER), booleans as 0/1,
+ * lists of addresses as JSON text with a side table (lead_contacts) for matching.
+ */
+#include "store/migrate.h"
+
+typedef struct { int version; const char *name; const char *sql; } migration;
+
+static const migration migrations[] = {
+{1, "core schema",
+"CREATE TABLE roles(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, policy TEXT NOT NULL,"
+"  builtin INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 1);"
+"CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+"  role_id INTEGER NOT NULL REFERENCES roles(id), manager_id INTEGER REFERENCES users(id),"
+"  active INTEGER NOT NULL DEFAULT 1, password_hash TEXT, created_at INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1);"
+"CREATE INDEX users_manager ON users(manager_id);"
+"CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+"  kind TEXT NOT NULL, name TEXT, csrf TEXT, created_at INTEGER NOT NULL, expires_at INTEGER);"
+"CREATE INDEX sessions_user ON sessions(user_id);"
+"CREATE TABLE stages(id INTEGER PRIMARY KEY, name TEXT NOT NULL, position INTEGER NOT NULL,"
+"  is_sale INTEGER NOT NULL DEFAULT 0, waiting INTEGER NOT NULL DEFAULT 0, guidance TEXT NOT NULL DEFAULT '',"
+"  active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1);"
+"CREATE TABLE outcomes(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+"  kind TEXT NOT NULL CHECK(kind IN ('won','lost','neutral')), active INTEGER NOT NULL DEFAULT 1,"
+"  version INTEGER NOT NULL DEFAULT 1);"
+"CREATE TABLE contact_groups(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1,"
+"  version INTEGER NOT NULL DEFAULT 1);"
+"CREATE TABLE lost_reasons(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1,"
+"  counts_in_reports INTEGER NOT NULL DEFAULT 1, follow_up_days INTEGER,"
+"  group_id INTEGER REFERENCES contact_groups(id), version INTEGER NOT NULL DEFAULT 1);"
+"CREATE TABLE sources(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1);"
+"CREATE TABLE locations(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1);"
+"CREATE TABLE partners(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1);"
+"CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+"CREATE TABLE leads(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
+"  full_name TEXT NOT NULL, company TEXT, login TEXT, emails TEXT NOT NULL DEFAULT '[]',"
+"  phones TEXT NOT NULL DEFAULT '[]', partner_id INTEGER REFERENCES partners(id),"
+"  location_id INTEGER REFERENCES locations(id), owner_id INTEGER REFERENCES users(id),"
+"  stage_id INTEGER REFERENCES stages(id), source_id INTEGER REFERENCES sources(id),"
+"  country TEXT, region TEXT, city TEXT, service TEXT, request TEXT, value_cents INTEGER, currency TEXT,"
+"  score INTEGER NOT NULL DEFAULT 0, last_contacted_at INTEGER, email_opt_out INTEGER NOT NULL DEFAULT 0,"
+"  sms_opt_out INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'open', outcome TEXT,"
+"  lost_reason_id INTEGER REFERENCES lost_reasons(id), close_notes TEXT, closed_at INTEGER,"
+"  closed_by INTEGER REFERENCES users(id), sold_at INTEGER, review_requested_at INTEGER,"
+"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, created_by INTEGER,"
+"  deleted_at INTEGER, stage_entered_at INTEGER, waiting_since INTEGER, waiting_seconds INTEGER NOT NULL DEFAULT 0);"
+"CREATE INDEX leads_owner_status_created ON leads(owner_id, status, created_at, id) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_status_created ON leads(status, created_at, id) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_owner_status_updated ON leads(owner_id, status, updated_at, id) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_status_closed ON leads(status, closed_at) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_stage ON leads(stage_id) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_source ON leads(source_id) WHERE deleted_at IS NULL;"
+"CREATE TABLE lead_contacts(lead_id INTEGER NOT NULL REFERENCES leads(id), kind TEXT NOT NULL, value TEXT NOT NULL);"
+"CREATE INDEX lead_contacts_value ON lead_contacts(value);"
+"CREATE INDEX lead_contacts_lead ON lead_contacts(lead_id);"
+"CREATE TABLE lead_groups(lead_id INTEGER NOT NULL REFERENCES leads(id), group_id INTEGER NOT NULL REFERENCES contact_groups(id),"
+"  added_at INTEGER NOT NULL, PRIMARY KEY(lead_id, group_id));"
+"CREATE INDEX lead_groups_group ON lead_groups(group_id);"
+"CREATE VIRTUAL TABLE leads_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');"
+"CREATE TABLE tasks(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
+"  lead_id INTEGER NOT NULL REFERENCES leads(id), type TEXT NOT NULL, title TEXT NOT NULL,"
+"  due_at INTEGER, assignee_id INTEGER REFERENCES users(id), status TEXT NOT NULL DEFAULT 'open',"
+"  notes TEXT, completed_at INTEGER, completed_by INTEGER, created_at INTEGER NOT NULL,"
+"  created_by INTEGER, updated_at INTEGER NOT NULL);"
+"CREATE INDEX tasks_assignee ON tasks(assignee_id, status, due_at);"
+"CREATE INDEX tasks_lead ON tasks(lead_id, status);"
+"CREATE TABLE events(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, lead_id INTEGER, actor_id INTEGER,"
+"  kind TEXT NOT NULL, entity TEXT NOT NULL, entity_id INTEGER, data TEXT NOT NULL DEFAULT '{}');"
+"CREATE INDEX events_lead ON events(lead_id, id);"
+"CREATE TABLE approvals(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
+"  lead_id INTEGER NOT NULL REFERENCES leads(id), requested_by INTEGER NOT NULL REFERENCES users(id),"
+"  approver_id INTEGER REFERENCES users(id), action TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}',"
+"  status TEXT NOT NULL DEFAULT 'pending', created_at INTEGER NOT NULL, decided_at INTEGER,"
+"  decided_by INTEGER REFERENCES users(id), note TEXT);"
+"CREATE INDEX approvals_status ON approvals(status, approver_id);"
+"CREATE TABLE notifications(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+"  kind TEXT NOT NULL, lead_id INTEGER, data TEXT NOT NULL DEFAULT '{}', created_at INTEGER NOT NULL, read_at INTEGER);"
+"CREATE INDEX notifications_user ON notifications(user_id, read_at);"
+"CREATE TABLE threads(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
+"  lead_id INTEGER NOT NULL REFERENCES leads(id), channel TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open',"
+"  opened_at INTEGER NOT NULL, closed_at INTEGER, closed_by INTEGER REFERENCES users(id));"
+"CREATE INDEX threads_lead ON threads(lead_id, status);"
+"CREATE TABLE idempotency(user_id INTEGER NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,"
+"  status INTEGER NOT NULL, response TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(user_id, key));"
+},
+{2, "seed defaults",
+"INSERT INTO roles(id, name, builtin, policy) VALUES"
+" (1, 'admin', 1, '{\"leads.view\":\"all\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"allow\",\"bulk\":\"allow\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}'),"
+" (2, 'manager', 1, '{\"leads.view\":\"team\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"allow\",\"bulk\":\"allow\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}'),"
+" (3, 'agent', 1, '{\"leads.view\":\"own\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"deny\",\"bulk\":\"deny\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}');"
+"INSERT INTO stages(id, name, position, is_sale, waiting, guidance) VALUES"
+" (1, 'New', 1, 0, 0, 'Call or write within one business day. Confirm what they need and how to reach them.'),"
+" (2, 'Contacted', 2, 0, 0, 'Qualify: budget, timing, decision maker. Schedule the next step before you hang up.'),"
+" (3, 'Waiting for more information', 3, 0, 1, 'Waiting on the lead. Set a follow-up task so it does not go cold.'),"
+" (4, 'Quoted', 4, 0, 0, 'Send the quote, then follow up within three days. Answer objections on price early.'),"
+" (5, 'Sold', 5, 1, 0, 'Sale made. Arrange delivery and ask for a review once the work is done.');"
+"INSERT INTO outcomes(key, name, kind) VALUES ('won','Won','won'), ('lost','Lost','lost'),"
+" ('converted','Converted to customer','won'), ('treated','Treated','neutral'),"
+" ('passed_to_distribution','Passed to distribution','neutral'), ('abandoned','Abandoned','lost'),"
+" ('completed','Engagement complete','neutral');"
+"INSERT INTO contact_groups(id, name) VALUES (1, 'Live Leads'), (2, 'Newsletter'), (3, 'Win-back');"
+"INSERT INTO lost_reasons(name, counts_in_reports, follow_up_days, group_id) VALUES"
+" ('Price', 1, 90, 3), ('Bought elsewhere', 1, 180, 3), ('No response', 1, 30, NULL), ('Not interested', 1, NULL, NULL),"
+" ('Timing', 1, 60, NULL), ('Financing declined', 1, 90, NULL), ('Spam', 0, NULL, NULL), ('Other', 1, NULL, NULL);"
+"INSERT INTO sources(name) VALUES ('Web form'), ('Email'), ('Phone'), ('SMS'), ('Chat'), ('Referral'), ('Partner'), ('Walk-in');"
+"INSERT INTO locations(name) VALUES ('Head office');"
+"INSERT INTO settings(key, value) VALUES ('sla_warning_days', '5'), ('sla_breach_days', '30'),"
+" ('close_lost_default_group_id', '1'), ('business_hours', '{\"days\":[1,2,3,4,5],\"start\":\"09:00\",\"end\":\"17:00\",\"time_zone\":\"UTC\"}'),"
+" ('inbound_secret', '\"\"'), ('follow_up_window_days', '3');"
+},
+};
+
+int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
+
+typedef struct { const migration *m; int64_t now; } mctx;
+
+static lp_code apply_one(lp_db *db, void *p, lp_err *err) {
+  mctx *c = p;
+  /* Another process may have applied it while we waited for the write lock. */
+  lp_stmt *st = lp_db_prep(db, "SELECT 1 FROM schema_migrations WHERE version = $1", err);
+  if (!st) return err->code;
+  lp_bind_int(st, 1, c->m->version);
+  int rc = lp_step(st, err);
+  lp_stmt_done(st);
+  if (rc < 0) return err->code;
+  if (rc == 1) return LP_OK;
+  lp_code code = lp_db_exec(db, c->m->sql, err);
+  if (code != LP_OK) return code;
+  st = lp_db_prep(db, "INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, $3)", err);
+  if (!st) return err->code;
+  lp_bind_int(st, 1, c->m->version);
+  lp_bind_text(st, 2, c->m->name);
+  lp_bind_int(st, 3, c->now);
+  rc = lp_step(st, err);
+  lp_stmt_done(st);
+  return rc < 0 ? err->code : LP_OK;
+}
+
+lp_code lp_migrate(lp_store *s, int64_t now, int *applied, lp_err *err) {
+  lp_db *db = lp_store_reader(s, err);
+  if (!db) return err->code;
+  lp_code rc = lp_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY,"
+                               " name TEXT NOT NULL, applied_at INTEGER NOT NULL)", err);
+  if (rc != LP_OK) return rc;
+  int have = 0;
+  lp_stmt *st = lp_db_prep(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", err);
+  if (!st) return err->code;
+  if (lp_step(st, err) == 1) have = (int)lp_col_int(st, 0);
+  lp_stmt_done(st);
+  if (applied) *applied = 0;
+  for (size_t i = 0; i < sizeof migrations / sizeof *migrations; i++) {
+    if (migrations[i].version <= have) continue;
+    mctx c = {&migrations[i], now};
+    rc = lp_store_write_direct(s, apply_one, &c, err);
+    if (rc != LP_OK) return rc;
+    if (applied) (*applied)++;
+  }
+  return LP_OK;
+}

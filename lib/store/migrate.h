@@ -1,0 +1,10 @@
+/* migrate.h — versioned schema migrations, one list for every engine. */
+#ifndef LP_STORE_MIGRATE_H
+#define LP_STORE_MIGRATE_H
+#include "store/db.h"
+/* Brings the schema to the newest version, each migration in its own transaction, and
+ * seeds the defaults on a new database. *applied receives how many ran. */
+lp_code lp_migrate(lp_store *s, int64_t now, int *applied, lp_err *err);
+/* The newest schema version this build knows. */
+int lp_schema_version(void);
+#endif

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every suite against one build tree: unit tests (ctest), end-to-end (node --test) and,
+# for the release tree, browser tests. Usage: scripts/test.sh build|build-asan
+set -euo pipefail
+tree=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+export LEADPATH_BIN="$root/$tree/leadpath"
+if [ "$tree" = build-asan ]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LEADPATH_SANITIZED=1
+fi
+echo "== $tree: unit tests"
+(cd "$root/$tree" && ctest --output-on-failure -j2)
+echo "== $tree: end-to-end tests"
+(cd "$root" && node --test --test-concurrency=2 tests/e2e/)
+if [ "$tree" = build ] && ls "$root"/tests/browser/*.test.mjs >/dev/null 2>&1; then
+  echo "== $tree: browser tests"
+  (cd "$root" && node --test --test-concurrency=1 tests/browser/)
+fi

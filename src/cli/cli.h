@@ -1,0 +1,22 @@
+/* cli.h — the commands of the leadpath binary, one file each (src/cli/<cmd>.c). */
+#ifndef LP_CLI_H
+#define LP_CLI_H
+#include <stdint.h>
+#include "store/db.h"
+typedef struct lp_opts {
+  const char *db;       /* --db or LEADPATH_DB */
+  const char *listen;   /* --listen or LEADPATH_LISTEN */
+  int demo, threads, quiet;
+  const char *email, *name, *role, *manager, *format;
+  int password_stdin;
+  const char *args[8]; /* positional arguments after the command */
+  int nargs;
+} lp_opts;
+int64_t lp_cli_now(void);
+lp_store *lp_cli_open(const lp_opts *o);   /* opens and migrates, or prints and returns NULL */
+int cmd_serve(lp_opts *o);
+int cmd_migrate(lp_opts *o);
+int cmd_user(lp_opts *o);
+int cmd_backup(lp_opts *o);
+int lp_demo_fill(lp_store *s, int64_t now);   /* 0 ok; prints the demo logins */
+#endif

@@ -1,0 +1,105 @@
+/* commands.c — serve, migrate, user add, backup. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/cli.h"
+#include "http/http.h"
+#include "store/migrate.h"
+#include "store/rows.h"
+#include "store/users.h"
+
+int cmd_serve(lp_opts *o) {
+  lp_store *s = lp_cli_open(o);
+  if (!s) return 1;
+  if (o->demo) {
+    lp_err err = LP_ERR_INIT;
+    lp_db *db = lp_store_reader(s, &err);
+    int64_t n = db ? lp_query_int(db, "SELECT count(*) FROM leads", NULL, 0, &err) : -1;
+    int64_t users = db ? lp_query_int(db, "SELECT count(*) FROM users", NULL, 0, &err) : -1;
+    lp_err_release(&err);
+    if (n == 0 && users == 0) {
+      if (lp_demo_fill(s, lp_cli_now()) != 0) { lp_store_close(s); return 1; }
+    } else {
+      printf("Demo: the database already has data; logins as printed when it was filled:\n"
+             "  admin@demo.leadpath.test / demo-admin-2026\n  manager@demo.leadpath.test / demo-manager-2026\n"
+             "  agent@demo.leadpath.test / demo-agent-2026\n");
+    }
+    fflush(stdout);
+  }
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 4 : 8), !o->quiet, lp_cli_now};
+  if (app.threads < 8) app.threads = 8;
+  if (app.threads > 256) app.threads = 256;
+  lp_err err = LP_ERR_INIT;
+  int rc = lp_http_serve(&app, o->listen, &err);
+  if (rc != LP_OK) fprintf(stderr, "leadpath: %s\n", err.message);
+  lp_err_release(&err);
+  lp_store_close(s);
+  return rc == LP_OK ? 0 : 1;
+}
+
+int cmd_migrate(lp_opts *o) {
+  lp_err err = LP_ERR_INIT;
+  lp_store *s = lp_store_open(o->db, &err);
+  if (!s) { fprintf(stderr, "leadpath: %s\n", err.message); lp_err_release(&err); return 1; }
+  int applied = 0;
+  int rc = lp_migrate(s, lp_cli_now(), &applied, &err);
+  if (rc != LP_OK) fprintf(stderr, "leadpath: migration failed: %s\n", err.message);
+  else printf("migrated: %d applied, schema version %d\n", applied, lp_schema_version());
+  lp_err_release(&err);
+  lp_store_close(s);
+  return rc == LP_OK ? 0 : 1;
+}
+
+int cmd_user(lp_opts *o) {
+  if (!o->password_stdin) { fprintf(stderr, "leadpath: give the password on standard input with --password-stdin\n"); return 2; }
+  char pw[1100];
+  if (!fgets(pw, sizeof pw, stdin)) { fprintf(stderr, "leadpath: no password on standard input\n"); return 2; }
+  pw[strcspn(pw, "\r\n")] = 0;
+  lp_store *s = lp_cli_open(o);
+  if (!s) return 1;
+  lp_err err = LP_ERR_INIT;
+  int64_t id = 0;
+  lp_code rc = lp_user_add(s, o->email, o->name, o->role, o->manager, pw, lp_cli_now(), &id, &err);
+  if (rc != LP_OK) {
+    fprintf(stderr, "leadpath: cannot add the user: %s", err.message);
+    const char *k;
+    json_t *v;
+    if (err.fields) json_object_foreach(err.fields, k, v) fprintf(stderr, "; %s: %s", k, json_string_value(v));
+    fprintf(stderr, "\n");
+  } else {
+    printf("%lld\n", (long long)id);
+  }
+  lp_err_release(&err);
+  lp_store_close(s);
+  return rc == LP_OK ? 0 : 1;
+}
+
+int cmd_backup(lp_opts *o) {
+  if (o->nargs < 1) { fprintf(stderr, "leadpath: usage: leadpath backup --db URL FILE\n"); return 2; }
+  lp_store *s = lp_cli_open(o);
+  if (!s) return 1;
+  lp_err err = LP_ERR_INIT;
+  lp_db *db = lp_store_reader(s, &err);
+  sqlite3 *src = db ? lp_db_native(db) : NULL, *dst = NULL;
+  int rc = 1;
+  if (src && sqlite3_open(o->args[0], &dst) == SQLITE_OK) {
+    /* The online backup API copies a consistent snapshot while the server keeps writing. */
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    if (b) {
+      int st;
+      while ((st = sqlite3_backup_step(b, 1024)) == SQLITE_OK || st == SQLITE_BUSY || st == SQLITE_LOCKED) sqlite3_sleep(5);
+      sqlite3_backup_finish(b);
+      rc = st == SQLITE_DONE ? 0 : 1;
+    }
+    if (rc) fprintf(stderr, "leadpath: backup failed: %s\n", sqlite3_errmsg(dst));
+    else printf("backup written to %s\n", o->args[0]);
+  } else {
+    fprintf(stderr, "leadpath: cannot open %s\n", o->args[0]);
+  }
+  sqlite3_close(dst);
+  lp_err_release(&err);
+  lp_store_close(s);
+  return rc;
+}

@@ -1,0 +1,199 @@
+/* auth.c — who is calling: bearer tokens and cookies, CSRF, login rate limiting, and the
+ * Idempotency-Key replay store. */
+#include <ctype.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sodium.h>
+#include "http/auth.h"
+#include "http/routes/handlers.h"
+#include "store/rows.h"
+#include "store/users.h"
+#include "util/secret.h"
+
+static _Thread_local char csrf_buf[65];
+
+static const char *request_token(lp_req *r, int *cookie) {
+  *cookie = 0;
+  const char *h = lp_req_header(r, "Authorization");
+  if (h && !strncasecmp(h, "Bearer ", 7)) {
+    h += 7;
+    while (*h == ' ') h++;
+    return *h ? h : NULL;
+  }
+  const char *c = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "leadpath_session");
+  if (c && *c) { *cookie = 1; return c; }
+  return NULL;
+}
+
+lp_code lp_auth_request(lp_req *r) {
+  int cookie;
+  const char *tok = request_token(r, &cookie);
+  if (!tok) return lp_fail(&r->err, LP_EUNAUTH, "Log in first, or send Authorization: Bearer <token>");
+  if (strlen(tok) > 200) return lp_fail(&r->err, LP_EUNAUTH, "Malformed token");
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  lp_code rc = lp_session_actor(db, tok, r->now, &r->actor, csrf_buf, &r->err);
+  if (rc != LP_OK) return rc;
+  r->authed = 1;
+  r->cookie_auth = cookie;
+  return LP_OK;
+}
+
+int lp_auth_csrf_ok(lp_req *r, const char *token) {
+  return csrf_buf[0] && lp_secret_equal(csrf_buf, token);
+}
+
+/* ---------------------------------------------------------------- login rate limit */
+
+#define RL_SLOTS 1024
+#define RL_WINDOW 60
+#define RL_MAX 10
+static struct { unsigned char key[16]; int64_t start; int fails; } rl[RL_SLOTS];
+static pthread_mutex_t rl_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned rl_slot(const char *what, unsigned char key[16]) {
+  crypto_generichash(key, 16, (const unsigned char *)what, strlen(what), NULL, 0);
+  return (key[0] | (unsigned)key[1] << 8) % RL_SLOTS;
+}
+
+static int rl_blocked(const char *what, int64_t now) {
+  unsigned char key[16];
+  unsigned s = rl_slot(what, key);
+  pthread_mutex_lock(&rl_mu);
+  int b = !memcmp(rl[s].key, key, 16) && now - rl[s].start < RL_WINDOW && rl[s].fails >= RL_MAX;
+  pthread_mutex_unlock(&rl_mu);
+  return b;
+}
+
+static void rl_fail(const char *what, int64_t now) {
+  unsigned char key[16];
+  unsigned s = rl_slot(what, key);
+  pthread_mutex_lock(&rl_mu);
+  if (memcmp(rl[s].key, key, 16) || now - rl[s].start >= RL_WINDOW) {
+    memcpy(rl[s].key, key, 16);
+    rl[s].start = now;
+    rl[s].fails = 0;
+  }
+  rl[s].fails++;
+  pthread_mutex_unlock(&rl_mu);
+}
+
+lp_code h_auth_login(lp_req *r) {
+  const char *email = json_string_value(json_object_get(r->json, "email"));
+  const char *pw = json_string_value(json_object_get(r->json, "password"));
+  if (!email) lp_fail_field(&r->err, "email", "required");
+  if (!pw) lp_fail_field(&r->err, "password", "required");
+  if (r->err.code) return r->err.code;
+  char key[300];
+  snprintf(key, sizeof key, "login:%s", email);
+  for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
+  if (rl_blocked(key, r->now)) return lp_fail(&r->err, LP_ERATE, "Too many failed logins for this account; wait a minute");
+  char token[65], csrf[65];
+  json_t *user = NULL;
+  lp_code rc = lp_login(r->app->store, email, pw, r->now, token, csrf, &user, &r->err);
+  if (rc == LP_EUNAUTH) rl_fail(key, r->now);
+  if (rc != LP_OK) return rc;
+  char cookie[256];
+  snprintf(cookie, sizeof cookie, "leadpath_session=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=2592000", token);
+  lp_reply_header(r, "Set-Cookie", cookie);
+  lp_reply_header(r, "Cache-Control", "no-store");
+  return lp_reply(r, 200, json_pack("{s:s, s:s, s:o}", "token", token, "csrf_token", csrf, "user", user));
+}
+
+lp_code h_auth_logout(lp_req *r) {
+  int cookie;
+  const char *tok = request_token(r, &cookie);
+  lp_code rc = lp_logout(r->app->store, tok, &r->err);
+  if (rc != LP_OK) return rc;
+  lp_reply_header(r, "Set-Cookie", "leadpath_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+  return lp_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+lp_code h_me(lp_req *r) {
+  lp_actor *a = &r->actor;
+  json_t *user = json_pack("{s:I, s:s, s:s, s:s, s:o, s:b}", "id", (json_int_t)a->id, "email", a->email, "name", a->name,
+                           "role", a->role, "manager_id", a->manager_id ? json_integer(a->manager_id) : json_null(), "active", 1);
+  return lp_reply(r, 200, json_pack("{s:o, s:s}", "user", user, "csrf_token", csrf_buf));
+}
+
+
+/* ---------------------------------------------------------------- Idempotency-Key */
+
+static pthread_mutex_t idem_mu[64];
+static pthread_once_t idem_once = PTHREAD_ONCE_INIT;
+static void idem_init(void) { for (int i = 0; i < 64; i++) pthread_mutex_init(&idem_mu[i], NULL); }
+static _Thread_local int idem_lock = -1;
+static _Thread_local char idem_hash[LP_TOKEN_LEN];
+
+static void request_hash(lp_req *r, char out[LP_TOKEN_LEN]) {
+  crypto_generichash_state st;
+  unsigned char h[32];
+  crypto_generichash_init(&st, NULL, 0, sizeof h);
+  crypto_generichash_update(&st, (const unsigned char *)r->method, strlen(r->method));
+  crypto_generichash_update(&st, (const unsigned char *)" ", 1);
+  crypto_generichash_update(&st, (const unsigned char *)r->url, strlen(r->url));
+  crypto_generichash_update(&st, (const unsigned char *)" ", 1);
+  if (r->body.len) crypto_generichash_update(&st, (const unsigned char *)r->body.data, r->body.len);
+  crypto_generichash_final(&st, h, sizeof h);
+  sodium_bin2hex(out, LP_TOKEN_LEN, h, sizeof h);
+}
+
+lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed) {
+  *replayed = 0;
+  if (strlen(key) > 200 || !*key) return lp_fail(&r->err, LP_EBADREQ, "Idempotency-Key must be 1 to 200 characters");
+  pthread_once(&idem_once, idem_init);
+  unsigned char k[8];
+  crypto_generichash(k, sizeof k, (const unsigned char *)key, strlen(key), NULL, 0);
+  idem_lock = k[0] % 64;
+  /* One request per key at a time in this process: a retry waits for the first to finish. */
+  pthread_mutex_lock(&idem_mu[idem_lock]);
+  request_hash(r, idem_hash);
+  lp_db *db = lp_req_db(r);
+  if (!db) { pthread_mutex_unlock(&idem_mu[idem_lock]); idem_lock = -1; return r->err.code; }
+  json_t *args = json_pack("[I, s]", (json_int_t)r->actor.id, key);
+  json_t *row = lp_query_one(db, "SELECT request_hash, status, response FROM idempotency WHERE user_id = $1 AND key = $2", args, &r->err);
+  json_decref(args);
+  if (!row) {
+    if (r->err.code == LP_OK) return LP_OK;  /* a new key: run the request, holding the lock */
+    pthread_mutex_unlock(&idem_mu[idem_lock]);
+    idem_lock = -1;
+    return r->err.code;
+  }
+  lp_code rc = LP_OK;
+  if (strcmp(json_string_value(json_object_get(row, "request_hash")) ?: "", idem_hash) != 0) {
+    rc = lp_fail(&r->err, LP_ECONFLICT, "This Idempotency-Key was used for a different request");
+  } else {
+    json_t *body = json_loads(json_string_value(json_object_get(row, "response")) ?: "{}", 0, NULL);
+    lp_reply(r, (int)json_integer_value(json_object_get(row, "status")), body ? body : json_object());
+    lp_reply_header(r, "Idempotent-Replayed", "true");
+    *replayed = 1;
+  }
+  json_decref(row);
+  pthread_mutex_unlock(&idem_mu[idem_lock]);
+  idem_lock = -1;
+  return rc;
+}
+
+typedef struct { int64_t user; const char *key, *hash; int status; char *body; int64_t now; } idem_ctx;
+
+static lp_code idem_save(lp_db *db, void *p, lp_err *err) {
+  idem_ctx *c = p;
+  json_t *args = json_pack("[I, s, s, i, s, I]", (json_int_t)c->user, c->key, c->hash, c->status, c->body, (json_int_t)c->now);
+  lp_code rc = lp_exec(db, "INSERT INTO idempotency(user_id, key, request_hash, status, response, created_at)"
+                           " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", args, err);
+  json_decref(args);
+  return rc;
+}
+
+void lp_idem_end(lp_req *r, const char *key, lp_code rc) {
+  if (idem_lock < 0) return;
+  if (rc == LP_OK && r->status >= 200 && r->status < 300 && r->out) {
+    idem_ctx c = {r->actor.id, key, idem_hash, r->status, json_dumps(r->out, JSON_COMPACT), r->now};
+    lp_err e = LP_ERR_INIT;
+    lp_store_write(r->app->store, idem_save, &c, &e);
+    lp_err_release(&e);
+    free(c.body);
+  }
+  pthread_mutex_unlock(&idem_mu[idem_lock]);
+  idem_lock = -1;
+}

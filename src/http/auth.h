@@ -1,0 +1,12 @@
+/* auth.h — authentication of requests, CSRF, login rate limits and Idempotency-Key. */
+#ifndef LP_HTTP_AUTH_H
+#define LP_HTTP_AUTH_H
+#include "http/http.h"
+/* Authenticates from "Authorization: Bearer" or the session cookie; fills r->actor. */
+lp_code lp_auth_request(lp_req *r);
+int lp_auth_csrf_ok(lp_req *r, const char *token);
+/* Idempotency-Key: begin replays a stored answer (sets *replayed) or reserves the key; end
+ * stores a successful answer. */
+lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed);
+void lp_idem_end(lp_req *r, const char *key, lp_code rc);
+#endif

@@ -1,0 +1,88 @@
+/* http.h — the HTTP front-end: the request a handler sees, the route table, the helpers
+ * that read a request and answer it. Handlers live in src/http/routes/<resource>.c, hold no
+ * business rules (those are in lib/core) and answer either a JSON body or an lp_err. */
+#ifndef LP_HTTP_H
+#define LP_HTTP_H
+#include <jansson.h>
+#include <stdint.h>
+#include "core/policy.h"
+#include "leadpath/error.h"
+#include "store/db.h"
+#include "util/buf.h"
+
+struct MHD_Connection;
+typedef struct lp_app lp_app;
+
+typedef struct lp_req {
+  lp_app *app;
+  struct MHD_Connection *conn;
+  const char *method, *url;
+  char rid[32];                /* request id, echoed as X-Request-Id */
+  int64_t ids[4];              /* numeric path parameters, in order */
+  const char *param;           /* a non-numeric path parameter ({key}), if any */
+  char param_buf[128];
+  lp_buf body;
+  int too_large;
+  json_t *json;                /* the parsed body (JSON routes) */
+  int authed, cookie_auth;
+  lp_actor actor;
+  int64_t now;                 /* the request's time: every rule sees this one */
+  int route;                   /* index in the route table, -1 if none */
+  double t0;
+  /* answer */
+  int status;
+  json_t *out;                 /* JSON answer (owned) */
+  char *raw; size_t raw_len;   /* or a raw answer (owned unless raw_static) */
+  int raw_static;
+  const char *ctype;
+  char headers[4][2][256];     /* extra answer headers */
+  int nheaders;
+  lp_err err;
+} lp_req;
+
+typedef lp_code (*lp_handler)(lp_req *r);
+
+enum {
+  R_PUBLIC = 1,    /* no authentication */
+  R_BODY = 2,      /* expects a JSON body */
+  R_IDEM = 4,      /* honours Idempotency-Key */
+  R_RAWBODY = 8,   /* takes a non-JSON body (CSV) */
+};
+
+typedef struct lp_route {
+  const char *method;
+  const char *pattern;         /* "/api/v1/leads/{id}/close"; {id} numeric, {key} text */
+  lp_handler handler;
+  unsigned flags;
+  const char *name;            /* metrics label */
+} lp_route;
+
+extern const lp_route lp_routes[];
+extern const int lp_routes_count;
+
+/* Reading the request. */
+const char *lp_req_query(lp_req *r, const char *name);   /* NULL if absent */
+const char *lp_req_header(lp_req *r, const char *name);
+int lp_req_flag(lp_req *r, const char *name);             /* ?name=1|true */
+/* The calling thread's read connection; NULL with r->err set. */
+lp_db *lp_req_db(lp_req *r);
+lp_store *lp_req_store(lp_req *r);
+/* If-Match as a version, -1 when absent; LP_EBADREQ if malformed. */
+lp_code lp_req_if_match(lp_req *r, int64_t *version);
+
+/* Answering. reply steals `body`. */
+lp_code lp_reply(lp_req *r, int status, json_t *body);
+void lp_reply_header(lp_req *r, const char *name, const char *value);
+lp_code lp_reply_raw(lp_req *r, int status, const char *ctype, char *data, size_t len); /* steals data */
+
+/* The application: the store, settings and counters the handlers share. */
+struct lp_app {
+  lp_store *store;
+  int threads;
+  int access_log;              /* write a JSON line per request to stderr */
+  int64_t (*clock)(void);      /* the server's clock; tests may replace it */
+};
+int lp_http_serve(lp_app *app, const char *listen, lp_err *err);  /* blocks until SIGTERM/SIGINT */
+/* Prometheus text of the request metrics (caller frees). */
+char *lp_http_metrics(void);
+#endif

@@ -1,0 +1,41 @@
+/* handlers.h — every route handler, one file per resource under src/http/routes/. */
+#ifndef LP_HTTP_HANDLERS_H
+#define LP_HTTP_HANDLERS_H
+#include "http/http.h"
+lp_code h_auth_login(lp_req *r);
+lp_code h_auth_logout(lp_req *r);
+lp_code h_me(lp_req *r);
+lp_code h_healthz(lp_req *r);
+lp_code h_readyz(lp_req *r);
+lp_code h_metrics(lp_req *r);
+lp_code h_leads_list(lp_req *r);
+lp_code h_leads_create(lp_req *r);
+lp_code h_lead_get(lp_req *r);
+lp_code h_lead_patch(lp_req *r);
+lp_code h_lead_delete(lp_req *r);
+lp_code h_lead_close(lp_req *r);
+lp_code h_lead_reopen(lp_req *r);
+lp_code h_lead_transitions(lp_req *r);
+lp_code h_lead_timeline(lp_req *r);
+lp_code h_lead_comment(lp_req *r);
+lp_code h_lead_tasks_create(lp_req *r);
+lp_code h_tasks_list(lp_req *r);
+lp_code h_task_get(lp_req *r);
+lp_code h_task_patch(lp_req *r);
+lp_code h_dashboard(lp_req *r);
+lp_code h_events(lp_req *r);
+lp_code h_settings_get(lp_req *r);
+lp_code h_settings_patch(lp_req *r);
+lp_code h_users_list(lp_req *r);
+lp_code h_users_create(lp_req *r);
+lp_code h_user_get(lp_req *r);
+lp_code h_roles_list(lp_req *r);
+lp_code h_role_patch(lp_req *r);
+/* Configurable lists: one handler set, the list chosen by the URL. */
+lp_code h_list_all(lp_req *r);
+lp_code h_list_create(lp_req *r);
+lp_code h_list_get(lp_req *r);
+lp_code h_list_patch(lp_req *r);
+/* Shared by handlers: adapts lp_req_query for the store's list functions. */
+const char *lp_req_param_fn(void *ctx, const char *name);
+#endif

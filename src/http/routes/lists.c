@@ -1,0 +1,230 @@
+/* lists.c — configurable lists (stages, outcomes, lost reasons, sources, locations, partners,
+ * groups), settings, users and roles. Anyone signed in may read them; admins and managers
+ * change lists; only admins change settings, users and roles. */
+#include <ctype.h>
+#include "core/record.h"
+#include "http/routes/handlers.h"
+#include "store/lists.h"
+#include "store/rows.h"
+#include "store/users.h"
+
+static const struct { const char *path; const lp_rectype *t; } kinds[] = {
+  {"/api/v1/stages", &lp_rt_stage}, {"/api/v1/outcomes", &lp_rt_outcome},
+  {"/api/v1/lost-reasons", &lp_rt_lost_reason}, {"/api/v1/sources", &lp_rt_source},
+  {"/api/v1/locations", &lp_rt_location}, {"/api/v1/partners", &lp_rt_partner},
+  {"/api/v1/groups", &lp_rt_group}};
+
+static const lp_rectype *kind_of(lp_req *r) {
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    size_t n = strlen(kinds[i].path);
+    if (!strncmp(r->url, kinds[i].path, n) && (r->url[n] == 0 || r->url[n] == '/')) return kinds[i].t;
+  }
+  return NULL;
+}
+
+/* {key} is an id, or for outcomes also the outcome's key. */
+static int64_t key_id(lp_req *r, const lp_rectype *t) {
+  const char *k = r->param ? r->param : "";
+  char *end;
+  long long v = strtoll(k, &end, 10);
+  if (*k && !*end && v > 0) return v;
+  if (t == &lp_rt_outcome) {
+    lp_db *db = lp_req_db(r);
+    if (!db) return 0;
+    json_t *args = json_pack("[s]", k);
+    int64_t id = lp_query_int(db, "SELECT id FROM outcomes WHERE key = $1", args, 0, &r->err);
+    json_decref(args);
+    return id;
+  }
+  return 0;
+}
+
+static lp_code need_manage(lp_req *r) {
+  if (!r->actor.can_manage) return lp_fail(&r->err, LP_EFORBIDDEN, "Only managers and admins may change lists");
+  return LP_OK;
+}
+
+lp_code h_list_all(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  json_t *o = lp_list_all(db, kind_of(r), &r->err);
+  return o ? lp_reply(r, 200, o) : r->err.code;
+}
+
+lp_code h_list_get(lp_req *r) {
+  const lp_rectype *t = kind_of(r);
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  int64_t id = key_id(r, t);
+  if (!id) return lp_fail(&r->err, LP_ENOTFOUND, "No such %s", t->name);
+  json_t *o = lp_list_get(db, t, id, &r->err);
+  return o ? lp_reply(r, 200, o) : r->err.code;
+}
+
+static lp_code outcome_key_ok(lp_req *r, json_t *cols) {
+  const char *k = json_string_value(json_object_get(cols, "key"));
+  if (!k) return LP_OK;
+  for (const char *p = k; *p; p++)
+    if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_'))
+      return lp_fail_field(&r->err, "key", "use lower-case letters, digits and _");
+  return LP_OK;
+}
+
+lp_code h_list_create(lp_req *r) {
+  if (need_manage(r)) return r->err.code;
+  const lp_rectype *t = kind_of(r);
+  json_t *cols;
+  if (lp_rec_input(t, r->json, 1, r->actor.is_admin, NULL, &cols, &r->err) != LP_OK) return r->err.code;
+  if (t == &lp_rt_outcome && outcome_key_ok(r, cols)) { json_decref(cols); return r->err.code; }
+  json_t *o = lp_list_create(r->app->store, t, &r->actor, cols, r->now, &r->err);
+  json_decref(cols);
+  return o ? lp_reply(r, 201, o) : r->err.code;
+}
+
+lp_code h_list_patch(lp_req *r) {
+  if (need_manage(r)) return r->err.code;
+  const lp_rectype *t = kind_of(r);
+  int64_t id = key_id(r, t);
+  if (!id) return lp_fail(&r->err, LP_ENOTFOUND, "No such %s", t->name);
+  int64_t expect;
+  if (lp_req_if_match(r, &expect) != LP_OK) return r->err.code;
+  json_t *cols;
+  if (lp_rec_input(t, r->json, 0, r->actor.is_admin, NULL, &cols, &r->err) != LP_OK) return r->err.code;
+  json_t *o = lp_list_update(r->app->store, t, &r->actor, id, cols, expect, r->now, &r->err);
+  json_decref(cols);
+  return o ? lp_reply(r, 200, o) : r->err.code;
+}
+
+lp_code h_settings_get(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  json_t *o = lp_settings_get(db, &r->err);
+  if (!o) return r->err.code;
+  if (!r->actor.is_admin) json_object_set_new(o, "inbound_secret", json_string(json_string_length(json_object_get(o, "inbound_secret")) ? "***" : ""));
+  return lp_reply(r, 200, o);
+}
+
+lp_code h_settings_patch(lp_req *r) {
+  if (!r->actor.is_admin) return lp_fail(&r->err, LP_EFORBIDDEN, "Only admins may change settings");
+  json_t *o = lp_settings_patch(r->app->store, &r->actor, r->json, r->now, &r->err);
+  return o ? lp_reply(r, 200, o) : r->err.code;
+}
+
+#define USER_SELECT "SELECT u.id, u.email, u.name, u.manager_id, u.active, r.name AS role FROM users u JOIN roles r ON r.id = u.role_id"
+
+lp_code h_users_list(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  json_t *rows = lp_query(db, USER_SELECT " ORDER BY u.name, u.id", NULL, &r->err);
+  if (!rows) return r->err.code;
+  json_t *items = json_array();
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) json_array_append_new(items, lp_user_present(row));
+  json_decref(rows);
+  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+}
+
+lp_code h_user_get(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  json_t *args = json_pack("[I]", (json_int_t)r->ids[0]);
+  json_t *row = lp_query_one(db, USER_SELECT " WHERE u.id = $1", args, &r->err);
+  json_decref(args);
+  if (!row) return r->err.code ? r->err.code : lp_fail(&r->err, LP_ENOTFOUND, "No user %lld", (long long)r->ids[0]);
+  json_t *o = lp_user_present(row);
+  json_decref(row);
+  return lp_reply(r, 200, o);
+}
+
+lp_code h_users_create(lp_req *r) {
+  if (!r->actor.is_admin) return lp_fail(&r->err, LP_EFORBIDDEN, "Only admins may add users");
+  json_t *j = r->json;
+  const char *fields[] = {"email", "name", "role", "password"};
+  for (int i = 0; i < 4; i++) {
+    json_t *v = json_object_get(j, fields[i]);
+    if (!json_is_string(v)) lp_fail_field(&r->err, fields[i], v ? "must be a string" : "required");
+  }
+  json_t *mgr = json_object_get(j, "manager_id");
+  if (mgr && !json_is_null(mgr) && !json_is_integer(mgr)) lp_fail_field(&r->err, "manager_id", "must be a user id");
+  if (r->err.code) return r->err.code;
+  char mgr_email[300] = "";
+  if (json_is_integer(mgr)) {
+    lp_db *db = lp_req_db(r);
+    if (!db) return r->err.code;
+    json_t *args = json_pack("[I]", (json_int_t)json_integer_value(mgr));
+    json_t *row = lp_query_one(db, "SELECT email FROM users WHERE id = $1", args, &r->err);
+    json_decref(args);
+    if (!row) return r->err.code ? r->err.code : lp_fail_field(&r->err, "manager_id", "not found");
+    snprintf(mgr_email, sizeof mgr_email, "%s", json_string_value(json_object_get(row, "email")));
+    json_decref(row);
+  }
+  int64_t id = 0;
+  if (lp_user_add(r->app->store, json_string_value(json_object_get(j, "email")), json_string_value(json_object_get(j, "name")),
+                  json_string_value(json_object_get(j, "role")), mgr_email[0] ? mgr_email : NULL,
+                  json_string_value(json_object_get(j, "password")), r->now, &id, &r->err) != LP_OK) return r->err.code;
+  r->ids[0] = id;
+  lp_code rc = h_user_get(r);
+  if (rc == LP_OK) r->status = 201;
+  return rc;
+}
+
+lp_code h_roles_list(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  json_t *rows = lp_query(db, "SELECT id, name, policy, builtin, version FROM roles ORDER BY id", NULL, &r->err);
+  if (!rows) return r->err.code;
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    json_t *p = json_loads(json_string_value(json_object_get(row, "policy")), 0, NULL);
+    json_object_set_new(row, "policy", p ? p : json_object());
+    json_object_set_new(row, "builtin", json_boolean(json_integer_value(json_object_get(row, "builtin"))));
+  }
+  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", rows, "next_cursor"));
+}
+
+typedef struct { int64_t id, now, actor; json_t *patch; } role_ctx;
+
+static lp_code role_fn(lp_db *db, void *p, lp_err *err) {
+  role_ctx *c = p;
+  json_t *args = json_pack("[I]", (json_int_t)c->id);
+  json_t *row = lp_query_one(db, "SELECT policy FROM roles WHERE id = $1", args, err);
+  json_decref(args);
+  if (!row) return err->code ? err->code : lp_fail(err, LP_ENOTFOUND, "No role %lld", (long long)c->id);
+  json_t *pol = json_loads(json_string_value(json_object_get(row, "policy")), 0, NULL);
+  json_decref(row);
+  if (!pol) pol = json_object();
+  json_t *changes = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(c->patch, k, v) {
+    json_t *old = json_object_get(pol, k);
+    if (old && json_equal(old, v)) continue;
+    json_object_set_new(changes, k, json_pack("{s:O, s:O}", "old", old ? old : json_null(), "new", v));
+    json_object_set(pol, k, v);
+  }
+  char *txt = json_dumps(pol, JSON_COMPACT);
+  json_t *cols = json_pack("{s:s}", "policy", txt);
+  lp_code rc = lp_update(db, "roles", c->id, cols, -1, err);
+  json_decref(cols);
+  free(txt);
+  if (rc == LP_OK && json_object_size(changes)) {
+    json_t *data = json_pack("{s:O}", "changes", changes);
+    rc = lp_event(db, c->now, 0, c->actor, "role_updated", "role", c->id, data, err);
+    json_decref(data);
+  }
+  json_decref(changes);
+  json_decref(pol);
+  return rc;
+}
+
+lp_code h_role_patch(lp_req *r) {
+  if (!r->actor.is_admin) return lp_fail(&r->err, LP_EFORBIDDEN, "Only admins may change roles");
+  json_t *patch = json_object_get(r->json, "policy");
+  if (!patch) return lp_fail_field(&r->err, "policy", "required");
+  if (lp_policy_check(patch, &r->err) != LP_OK) return r->err.code;
+  role_ctx c = {r->ids[0], r->now, r->actor.id, patch};
+  if (lp_store_write(r->app->store, role_fn, &c, &r->err) != LP_OK) return r->err.code;
+  return h_roles_list(r);
+}

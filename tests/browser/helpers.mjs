@@ -1,0 +1,112 @@
+// helpers.mjs — shared setup for the browser tests: start the real leadpath binary on a free
+// port with a fresh SQLite database, create an admin user, talk to the API with a bearer token,
+// and launch Debian's Chromium through playwright-core (never a downloaded browser).
+// LEADPATH_MOCK=1 runs against tests/browser/mock-api.mjs instead (UI work without a binary).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = process.env.LEADPATH_BIN || path.join(root, 'build', 'leadpath');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const MOCK = process.env.LEADPATH_MOCK === '1';
+export const SHOTS = path.join(root, 'docs', 'screenshots');
+
+// Why the suite cannot run here, or null.
+export function skipReason() {
+  if (!fs.existsSync(CHROMIUM)) return `no browser at ${CHROMIUM} (apt-get install chromium)`;
+  if (!fs.existsSync(path.join(root, 'node_modules', 'playwright-core'))) return 'playwright-core missing (npm ci)';
+  if (!MOCK && !fs.existsSync(BIN)) return `no server binary at ${BIN} (make)`;
+  return null;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Starts a server and an admin; returns {base, api, user, email, password, stop}.
+export async function startServer({ email = 'ada@example.com', name = 'Ada Admin', password = 'correct-horse-battery' } = {}) {
+  if (MOCK) {
+    const { startMock } = await import('./mock-api.mjs');
+    const { server, port } = await startMock();
+    const base = `http://127.0.0.1:${port}`;
+    const ctx = await apiClient(base, 'admin@example.com', 'password123');
+    return { ...ctx, base, email: 'admin@example.com', password: 'password123', stop: () => new Promise((r) => server.close(r)) };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leadpath-ui-'));
+  const db = `sqlite:${path.join(dir, 't.db')}`;
+  const port = await freePort();
+  const log = fs.openSync(path.join(dir, 'server.log'), 'a');
+  const proc = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', log, log] });
+  let exited = null;
+  proc.on('exit', (code, sig) => { exited = { code, sig }; });
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (!exited) { proc.kill('SIGTERM'); for (let i = 0; i < 50 && !exited; i++) await sleep(100); if (!exited) proc.kill('SIGKILL'); }
+    fs.closeSync(log);
+    if (!process.env.KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    let up = false;
+    for (let i = 0; i < 150 && !exited; i++) {
+      try { const r = await fetch(base + '/healthz'); if (r.ok) { up = true; break; } } catch { /* not yet */ }
+      await sleep(100);
+    }
+    if (!up) throw new Error(`server did not come up: ${JSON.stringify(exited)}\n` + fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-2000));
+    // the binary migrates at start; add the user through the command line, as an operator would
+    const add = spawnSync(BIN, ['user', 'add', '--db', db, '--email', email, '--name', name, '--role', 'admin', '--password-stdin'],
+      { input: password + '\n', encoding: 'utf8', timeout: 20000 });
+    if (add.status !== 0) throw new Error(`user add failed (${add.status}): ${add.stderr}${add.stdout}`);
+    const ctx = await apiClient(base, email, password);
+    return { ...ctx, base, email, password, stop, dir };
+  } catch (e) { await stop(); throw e; }
+}
+
+// A tiny API client that authenticates with the bearer token (no CSRF needed).
+export async function apiClient(base, email, password) {
+  const r = await fetch(base + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const body = await r.json();
+  if (!r.ok) throw new Error(`login failed ${r.status}: ${JSON.stringify(body)}`);
+  const token = body.token;
+  const api = async (method, p, data, headers = {}) => {
+    const res = await fetch(base + '/api/v1' + p, { method, headers: { Authorization: `Bearer ${token}`, Accept: 'application/json',
+      ...(data !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers }, body: data !== undefined ? JSON.stringify(data) : undefined });
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = text; }
+    return { status: res.status, body: json };
+  };
+  return { api, user: body.user, token };
+}
+
+export async function launch() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'] });
+}
+
+// Collects page errors and CSP violations so a test can assert there were none.
+export function watchPage(page) {
+  const problems = [];
+  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push('csp: ' + m.text());
+  });
+  return problems;
+}
+
+export async function shot(page, name, opts = {}) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  if (opts.fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, name + '.png'), ...opts });
+}

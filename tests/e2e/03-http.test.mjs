@@ -1,0 +1,113 @@
+// 03-http: protocol-level behaviour — malformed JSON 400, body over 1 MiB 413, wrong content
+// type 415, unknown ids and routes 404, the one error shape, /healthz, /readyz, /metrics, OpenAPI.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startWorld, request, expectStatus, expectError, FILE_TIMEOUT_MS,
+} from './lib.mjs';
+
+let w;
+let admin;
+before(async () => { w = await startWorld(); admin = w.users.admin; });
+after(async () => { if (w) await w.srv.stop(); });
+
+const total = async () => {
+  const r = await admin.c.get('/api/v1/leads?owner=any&status=all&total=1');
+  expectStatus(r, 200);
+  return r.body.total;
+};
+
+describe('HTTP protocol', { timeout: FILE_TIMEOUT_MS }, () => {
+  it('GET /healthz and /readyz answer 200 without authentication', async () => {
+    expectStatus(await request(w.srv, 'GET', '/healthz'), 200, '/healthz');
+    expectStatus(await request(w.srv, 'GET', '/readyz'), 200, '/readyz');
+  });
+
+  it('GET /metrics answers Prometheus text with request counters that grow', async () => {
+    const r1 = await request(w.srv, 'GET', '/metrics');
+    expectStatus(r1, 200, '/metrics');
+    assert.match(String(r1.headers['content-type']), /^text\/plain/, 'Prometheus text content type');
+    assert.match(r1.text, /^# TYPE \S+ counter$/m, 'declares at least one counter');
+    const reqLine = /^(\w*requests?\w*)(\{[^}]*\})?\s+(\d+(\.\d+)?(e[+-]?\d+)?)$/gim;
+    const sum = (t) => [...t.matchAll(reqLine)].filter((m) => !m[1].endsWith('_bucket') && !m[1].endsWith('_sum'))
+      .reduce((a, m) => a + Number(m[3]), 0);
+    const s1 = sum(r1.text);
+    assert.ok(s1 > 0, `a request counter with a positive value:\n${r1.text.slice(0, 1500)}`);
+    for (let i = 0; i < 5; i++) await admin.c.get('/api/v1/me');
+    const r2 = await request(w.srv, 'GET', '/metrics');
+    assert.ok(sum(r2.text) >= s1 + 5, 'request counters count the requests made');
+  });
+
+  it('GET /api/v1/openapi.yaml answers the OpenAPI document', async () => {
+    const r = await admin.c.get('/api/v1/openapi.yaml');
+    expectStatus(r, 200);
+    assert.match(r.text, /^openapi:\s*['"]?3\./m, 'an OpenAPI 3 document');
+    assert.match(r.text, /\/leads/, 'describes the leads paths');
+  });
+
+  it('malformed JSON answers 400 bad_request and creates nothing', async () => {
+    const before = await total();
+    const r = await request(w.srv, 'POST', '/api/v1/leads', {
+      token: admin.token, raw: '{"full_name": "Broken",', contentType: 'application/json' });
+    expectError(r, 400, 'bad_request', 'truncated JSON');
+    const r2 = await request(w.srv, 'POST', '/api/v1/leads', {
+      token: admin.token, raw: '{"full_name": "A"} trailing', contentType: 'application/json' });
+    expectError(r2, 400, 'bad_request', 'JSON with trailing garbage');
+    assert.equal(await total(), before);
+  });
+
+  it('a JSON body that is not an object answers 400 or 422', async () => {
+    const r = await request(w.srv, 'POST', '/api/v1/leads', { token: admin.token, raw: '[1,2]', contentType: 'application/json' });
+    assert.ok([400, 422].includes(r.status), `array body: ${r.status}`);
+    expectError(r, r.status, null, 'array body');
+  });
+
+  it('a body over 1 MiB answers 413 too_large; just under is accepted', async () => {
+    const big = JSON.stringify({ full_name: 'Big', notes: 'x'.repeat(1024 * 1024 + 10) });
+    const r = await request(w.srv, 'POST', '/api/v1/leads', { token: admin.token, raw: big, contentType: 'application/json' });
+    expectError(r, 413, 'too_large', 'over 1 MiB');
+    const under = JSON.stringify({ full_name: 'Nearly big', notes: 'y'.repeat(900 * 1024) });
+    const r2 = await request(w.srv, 'POST', '/api/v1/leads', { token: admin.token, raw: under, contentType: 'application/json' });
+    expectStatus(r2, 201, '900 KiB body');
+  });
+
+  it('a wrong content type answers 415 unsupported_media_type', async () => {
+    const r = await request(w.srv, 'POST', '/api/v1/leads', {
+      token: admin.token, raw: JSON.stringify({ full_name: 'Plain' }), contentType: 'text/plain' });
+    expectError(r, 415, 'unsupported_media_type', 'text/plain');
+    const r2 = await request(w.srv, 'POST', '/api/v1/leads', {
+      token: admin.token, raw: 'full_name=Form', contentType: 'application/x-www-form-urlencoded' });
+    expectError(r2, 415, 'unsupported_media_type', 'form body');
+    const r3 = await request(w.srv, 'POST', '/api/v1/leads', {
+      token: admin.token, raw: JSON.stringify({ full_name: 'Charset' }), contentType: 'application/json; charset=utf-8' });
+    expectStatus(r3, 201, 'application/json with charset is fine');
+  });
+
+  it('unknown ids answer 404 not_found', async () => {
+    expectError(await admin.c.get('/api/v1/leads/987654321'), 404, 'not_found', 'GET unknown lead');
+    expectError(await admin.c.patch('/api/v1/leads/987654321', { full_name: 'x' }), 404, 'not_found', 'PATCH unknown lead');
+    expectError(await admin.c.del('/api/v1/leads/987654321'), 404, 'not_found', 'DELETE unknown lead');
+    expectError(await admin.c.post('/api/v1/leads/987654321/close', { outcome: 'won' }), 404, 'not_found', 'close unknown lead');
+    expectError(await admin.c.get('/api/v1/leads/987654321/timeline'), 404, 'not_found', 'timeline of unknown lead');
+    expectError(await admin.c.patch('/api/v1/tasks/987654321', { status: 'done' }), 404, 'not_found', 'PATCH unknown task');
+  });
+
+  it('a non-numeric id answers 404 (or 400), never 500', async () => {
+    const r = await admin.c.get('/api/v1/leads/abc');
+    assert.ok([400, 404].includes(r.status), `got ${r.status}`);
+    expectError(r, r.status, null);
+  });
+
+  it('unknown routes answer 404 with the error shape', async () => {
+    expectError(await admin.c.get('/api/v1/no-such-thing'), 404, 'not_found', 'unknown api route');
+    expectError(await request(w.srv, 'GET', '/api/v1/no-such-thing'), [401, 404], null, 'unknown route, no auth');
+    expectError(await admin.c.get('/api/v2/leads'), 404, 'not_found', 'unknown api version');
+  });
+
+  it('validation errors carry fields; every error has {error:{code,message}}', async () => {
+    const r = await admin.c.post('/api/v1/leads', { company: 'No name Ltd' });
+    const e = expectError(r, 422, 'validation_failed');
+    assert.ok(e.fields && 'full_name' in e.fields, 'fields.full_name names the problem');
+    assert.equal(typeof e.fields.full_name, 'string');
+  });
+});

@@ -1,0 +1,81 @@
+// api.js — the one way the UI talks to the server: JSON over fetch, the session cookie,
+// X-CSRF-Token on every request that changes something, and the one error shape
+// {error:{code,message,fields}} turned into an ApiError.
+
+let csrfToken = null;
+let onUnauthorized = null;
+
+export function setCsrf(token) { csrfToken = token || null; }
+export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `The server answered ${status}.`);
+    this.status = status;
+    this.code = e.code || (status === 0 ? 'network' : 'internal');
+    this.fields = e.fields || {};
+    this.body = body;
+  }
+}
+
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v === undefined || v === null || v === '') continue;
+    u.set(k, String(v));
+  }
+  const s = u.toString();
+  return s ? '?' + s : '';
+}
+
+// request(method, path, {body, query, ifMatch}) -> {status, data, headers}
+export async function request(method, path, opts = {}) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers, credentials: 'same-origin' };
+  if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(opts.body);
+  }
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  if (opts.ifMatch !== undefined && opts.ifMatch !== null) headers['If-Match'] = String(opts.ifMatch);
+  if (opts.idem) headers['Idempotency-Key'] = opts.idem;
+  Object.assign(headers, opts.headers || {});
+  const url = (path.startsWith('/') ? '/api/v1' + path : path) + qs(opts.query);
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new ApiError(0, { error: { code: 'network', message: 'Cannot reach the server. Check your connection and try again.' } });
+  }
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = { error: { code: 'internal', message: text.slice(0, 200) } }; }
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    if (res.status === 401 && onUnauthorized && !opts.noAuthRedirect) onUnauthorized(err);
+    throw err;
+  }
+  return { status: res.status, data, headers: res.headers };
+}
+
+export const get = async (path, query, opts = {}) => (await request('GET', path, { ...opts, query })).data;
+export const post = async (path, body, opts = {}) => (await request('POST', path, { ...opts, body })).data;
+export const patch = async (path, body, opts = {}) => (await request('PATCH', path, { ...opts, body })).data;
+export const del = async (path, opts = {}) => (await request('DELETE', path, opts)).data;
+
+// Reads every page of a small configuration list (stages, users, ...).
+export async function getAll(path, query = {}) {
+  let items = [];
+  let cursor = null;
+  for (let i = 0; i < 20; i++) {
+    const page = await get(path, { ...query, limit: 500, cursor });
+    const list = Array.isArray(page) ? page : (page && page.items) || [];
+    items = items.concat(list);
+    cursor = page && page.next_cursor;
+    if (!cursor || Array.isArray(page)) break;
+  }
+  return items;
+}

@@ -1,0 +1,201 @@
+// close.js — the Close dialog: outcome, lost reason (required for kind lost), notes, what happens
+// to open tasks, follow-up, contact groups; the server's dry_run plan is shown in words before
+// the user can confirm.
+import { html, useEffect, useMemo, useState } from '/vendor/htm-preact.mjs';
+import { request } from './api.js';
+import { useApp, Input, Select, Textarea, Check, ErrorBox, Dialog, FieldError, nameOf } from './ui.js';
+import { fmtDateTime, toLocalInput, fromLocalInput, humanize, plural, listWords, addDays, useDebounced } from './util.js';
+
+const LABELS = { reason_id: 'lost reason', lost_reason_id: 'lost reason', notes: 'notes', follow_up: 'follow-up', outcome: 'outcome' };
+
+// The default close-lost group: from settings when it names one, else the seeded "Live Leads".
+export function defaultLostGroup(settings, groups) {
+  for (const k of ['default_close_lost_group_id', 'close_lost_group_id', 'default_lost_group_id', 'default_group_id']) {
+    if (settings && settings[k]) return Number(settings[k]);
+  }
+  for (const [k, v] of Object.entries(settings || {})) if (/group/.test(k) && typeof v === 'number') return v;
+  const g = (groups || []).find((x) => x.is_default || x.default) || (groups || []).find((x) => /live leads/i.test(x.name));
+  return g ? g.id : null;
+}
+
+function at9(days) { const d = addDays(new Date(), days); d.setHours(9, 0, 0, 0); return toLocalInput(d.toISOString()); }
+
+export function planWords(plan, { refs, tasks, lead }) {
+  const out = [];
+  const title = (id) => { const t = tasks.find((x) => x.id === id); return t ? `“${t.title || humanize(t.type)}”` : `task #${id}`; };
+  const l = plan.lead || {};
+  const o = (refs.outcomes || []).find((x) => x.key === l.outcome);
+  let s = `${lead.full_name} will be closed as ${o ? o.name : humanize(l.outcome || '')}`;
+  if (l.lost_reason_id) s += ` (reason: ${nameOf(refs.lostReasons, l.lost_reason_id)})`;
+  out.push(s + '.');
+  const done = plan.tasks_completed || [], cancelled = plan.tasks_cancelled || [];
+  if (done.length) out.push(`${plural(done.length, 'task')} will be marked done: ${listWords(done.map(title))}.`);
+  if (cancelled.length) out.push(`${plural(cancelled.length, 'task')} will be cancelled: ${listWords(cancelled.map(title))}.`);
+  if (!done.length && !cancelled.length) out.push('No tasks will change.');
+  const f = plan.follow_up;
+  if (f) {
+    const who = f.assignee_id ? nameOf(refs.users, f.assignee_id) : 'the owner';
+    out.push(`A follow-up task (${humanize(f.type || 'follow_up')}${f.title && f.title !== f.type ? ': ' + f.title : ''}) will be created for ${who}, due ${fmtDateTime(f.due_at)}.`);
+  } else out.push('No follow-up will be scheduled.');
+  const groups = plan.groups || [];
+  if (groups.length) out.push(`The lead will be added to ${groups.length === 1 ? 'the group' : 'the groups'} ${listWords(groups.map((g) => nameOf(refs.groups, g)))}.`);
+  const threads = plan.threads_closed || [];
+  if (threads.length) out.push(`${plural(threads.length, 'open conversation')} will be ended.`);
+  const msgs = plan.messages || [];
+  if (msgs.length) out.push(`${plural(msgs.length, 'message')} will be sent to the lead${msgs[0] && msgs[0].channel ? ' by ' + listWords([...new Set(msgs.map((m) => m.channel).filter(Boolean))]) : ''}.`);
+  else out.push('Nothing will be sent to the lead.');
+  const notes = plan.notifications || [];
+  if (notes.length) {
+    const who = [...new Set(notes.map((n) => n.user_id ?? n.recipient_id ?? n.to).filter((x) => x !== undefined))].map((u) => nameOf(refs.users, u));
+    out.push(`${plural(notes.length, 'notification')} will be sent${who.length ? ' to ' + listWords(who) : ''}.`);
+  }
+  return out;
+}
+
+export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone }) {
+  const { refs, settings } = useApp();
+  const outcomes = refs.outcomes || [];
+  const [outcome, setOutcome] = useState('');
+  const [reason, setReason] = useState('');
+  const [notes, setNotes] = useState('');
+  const [overdueDone, setOverdueDone] = useState(false);
+  const [allDone, setAllDone] = useState(false);
+  const [other, setOther] = useState('keep');
+  const [followUp, setFollowUp] = useState(false);
+  const [followAt, setFollowAt] = useState(at9(30));
+  const [followNotes, setFollowNotes] = useState('');
+  const [groups, setGroups] = useState(new Set());
+  const [notify, setNotify] = useState(false);
+  const [preview, setPreview] = useState(null);     // {key, plan} | {key, error}
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+
+  const o = outcomes.find((x) => x.key === outcome);
+  const kind = o ? o.kind : null;
+  const reasons = (refs.lostReasons || []).filter((r) => r.active !== false);
+  useEffect(() => {
+    if (!open) return;
+    setOutcome(''); setReason(''); setNotes(''); setPreview(null); setError(null); setFollowUp(false); setFollowNotes('');
+    setGroups(new Set()); setOverdueDone(false); setAllDone(false); setOther('keep'); setNotify(false);
+  }, [open]);
+  const pickOutcome = (k) => {
+    setOutcome(k);
+    const kd = (outcomes.find((x) => x.key === k) || {}).kind;
+    setOverdueDone(kd === 'lost'); setAllDone(false); setOther(kd === 'won' ? 'cancel_future' : 'keep');
+    const g = kd === 'lost' ? defaultLostGroup(settings, refs.groups) : null;
+    setGroups(new Set(g ? [g] : []));
+    if (kd !== 'lost') setReason('');
+    setFollowUp(kd === 'lost' ? followUp : false);
+  };
+  const pickReason = (v) => {
+    setReason(v);
+    const r = reasons.find((x) => String(x.id) === String(v));
+    if (r && r.follow_up_days) { setFollowUp(true); setFollowAt(at9(r.follow_up_days)); }
+    if (r && r.group_id) setGroups((s) => new Set([...s, r.group_id]));
+  };
+  const tasksMode = allDone ? 'complete_all' : overdueDone ? 'complete_overdue' : other;
+  const body = useMemo(() => {
+    if (!outcome) return null;
+    const b = { outcome, notes: notes.trim() || undefined, tasks: tasksMode, groups: [...groups], notify_lead: notify };
+    if (reason) b.reason_id = Number(reason);
+    // null asks for no follow-up at all (a lost reason's follow_up_days would otherwise bring one)
+    b.follow_up = followUp && followAt ? { due_at: fromLocalInput(followAt), type: kind === 'lost' ? 'closed_lost_follow_up' : 'post_sale_follow_up', notes: followNotes.trim() || undefined } : null;
+    return b;
+  }, [outcome, notes, tasksMode, groups, notify, reason, followUp, followAt, followNotes, kind]);
+  const key = body ? JSON.stringify(body) : '';
+  const dkey = useDebounced(key, 350);
+
+  useEffect(() => {
+    if (!open || !dkey) return;
+    let live = true;
+    request('POST', `/leads/${lead.id}/close`, { query: { dry_run: 1 }, body: JSON.parse(dkey), ifMatch: lead.version }).then(
+      (r) => { if (live) setPreview({ key: dkey, plan: (r.data && (r.data.plan || r.data)) || {} }); },
+      (e) => { if (live) setPreview({ key: dkey, error: e }); });
+    return () => { live = false; };
+  }, [dkey, open]);
+
+  const cur = preview && preview.key === key ? preview : null;
+  const plan = cur && cur.plan;
+  const missing = (plan && plan.missing) || [];
+  const perr = cur && cur.error;
+  const fe = { ...((perr && perr.fields) || {}), ...((error && error.fields) || {}) };
+  for (const m of missing) if (!fe[m]) fe[m] = 'required';
+  const reasonMissing = kind === 'lost' && !reason;
+  const canConfirm = !!plan && !missing.length && !reasonMissing && !busy;
+  const closeTrans = (transitions || []).find((t) => t.kind === 'close' && t.outcome === outcome);
+
+  const confirm = async (e) => {
+    e.preventDefault();
+    if (!canConfirm) return;
+    setBusy(true); setError(null);
+    try {
+      const r = await request('POST', `/leads/${lead.id}/close`, { body, ifMatch: lead.version });
+      if (r.status === 202) onDone({ message: 'This close needs approval: it was sent to an approver. The lead stays open until they decide.' });
+      else onDone({ lead: r.data && r.data.id ? r.data : r.data && r.data.lead, message: 'Lead closed.' });
+    } catch (err) {
+      if (err.status === 412) setError({ message: 'This lead was changed by someone else since you opened the dialog. Cancel and look at the latest version, then close again.', fields: {} });
+      else setError(err);
+    }
+    setBusy(false);
+  };
+  const toggleGroup = (id, on) => setGroups((s) => { const n = new Set(s); on ? n.add(id) : n.delete(id); return n; });
+  const openTasks = tasks.filter((t) => t.status === 'open');
+  const overdueCount = openTasks.filter((t) => t.due_at && new Date(t.due_at) < new Date()).length;
+
+  return html`<${Dialog} open=${open} wide title=${'Close ' + lead.full_name} onClose=${onClose}>
+    <form class="close-form" onSubmit=${confirm} novalidate>
+      <div class="close-cols">
+        <div>
+          <${Select} label="Outcome" value=${outcome} empty="Choose an outcome…" onChange=${pickOutcome} required id="close-outcome"
+            options=${outcomes.filter((x) => x.active !== false).map((x) => ({ value: x.key, label: `${x.name} (${x.kind})` }))} error=${fe.outcome} />
+          ${kind === 'lost' ? html`<${Select} label="Lost reason (required)" value=${reason} empty="Choose a reason…" onChange=${pickReason} required id="close-reason"
+            options=${reasons.map((r) => ({ value: r.id, label: r.name }))} error=${fe.reason_id || fe.lost_reason_id} />` : null}
+          <${Textarea} label="Notes" value=${notes} onInput=${setNotes} rows="3" error=${fe.notes} id="close-notes" />
+          <fieldset class="group-box"><legend>Open tasks (${openTasks.length}, ${overdueCount} overdue)</legend>
+            <${Check} label="Mark overdue tasks done" checked=${overdueDone} id="close-overdue"
+              onChange=${(v) => { setOverdueDone(v); if (v) setAllDone(false); }} />
+            <${Check} label="Mark all incomplete tasks done" checked=${allDone} id="close-all"
+              onChange=${(v) => { setAllDone(v); if (v) setOverdueDone(false); }} />
+            <div class="radios" role="radiogroup" aria-label="Other open tasks">
+              <span class=${'radios-label' + (overdueDone || allDone ? ' muted' : '')}>${overdueDone ? 'Tasks not yet due:' : 'Open tasks:'}</span>
+              <label><input type="radio" name="close-other" value="keep" checked=${other === 'keep'} disabled=${allDone}
+                onChange=${() => setOther('keep')} /> Keep</label>
+              <label><input type="radio" name="close-other" value="cancel_future" checked=${other === 'cancel_future'} disabled=${allDone || overdueDone}
+                onChange=${() => setOther('cancel_future')} /> Cancel future tasks</label>
+            </div>
+            <${FieldError} error=${fe.tasks} />
+          </fieldset>
+        </div>
+        <div>
+          <fieldset class="group-box"><legend>Follow-up</legend>
+            <${Check} label="Schedule a follow-up task" checked=${followUp} onChange=${setFollowUp} id="close-follow" />
+            ${followUp ? html`<${Input} type="datetime-local" label="Follow-up due" value=${followAt} onInput=${setFollowAt} id="close-follow-at"
+              error=${fe.follow_up || fe['follow_up.due_at']} />
+              <${Input} label="Follow-up notes" value=${followNotes} onInput=${setFollowNotes} />` : html`<${FieldError} error=${fe.follow_up} />`}
+          </fieldset>
+          <fieldset class="group-box"><legend>Add to contact groups</legend>
+            ${(refs.groups || []).length ? (refs.groups || []).map((g) => html`<${Check} key=${g.id} label=${g.name} checked=${groups.has(g.id)}
+              onChange=${(v) => toggleGroup(g.id, v)} />`) : html`<p class="muted">No groups defined.</p>`}
+            <${FieldError} error=${fe.groups} />
+          </fieldset>
+          <${Check} label="Send the closing notification on open e-mail threads" checked=${notify} onChange=${setNotify} id="close-notify" />
+        </div>
+      </div>
+      <section class="preview" aria-live="polite" aria-labelledby="preview-h">
+        <h3 id="preview-h">What will happen</h3>
+        ${!outcome ? html`<p class="muted">Choose an outcome to see what closing will do.</p>`
+          : !cur ? html`<p class="muted"><span class="spinner" aria-hidden="true"></span> Working out what closing will do…</p>`
+          : perr && !plan ? html`<p class="field-error">${perr.message}</p>`
+          : html`<ul class="preview-list">${planWords(plan, { refs, tasks, lead }).map((s) => html`<li>${s}</li>`)}</ul>
+            ${plan.approval_required || (closeTrans && closeTrans.approval_required) ? html`<p class="notice notice-warn">This close needs approval: confirming sends it to an approver and the lead stays open until they decide.</p>` : null}
+            ${missing.length ? html`<p class="field-error" role="alert">Before closing, fill in: ${listWords(missing.map((m) => LABELS[m] || humanize(m)))}.</p>` : null}`}
+        ${reasonMissing ? html`<p class="field-error">A lost reason is required for this outcome.</p>` : null}
+      </section>
+      <${ErrorBox} error=${error && !Object.keys(error.fields || {}).length ? error : null} />
+      <div class="actions">
+        <button type="button" class="btn btn-ghost" onClick=${onClose}>Cancel</button>
+        <button class="btn btn-danger" type="submit" disabled=${!canConfirm}>${plan && plan.approval_required ? 'Request approval' : 'Confirm close'}</button>
+      </div>
+    </form>
+  <//>`;
+}

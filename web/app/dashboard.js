@@ -1,0 +1,85 @@
+// dashboard.js — my leads (Open/Closed/All), follow-ups due within now ± 3 days, overdue tasks,
+// and each lead's age against the 5-day / 30-day rule.
+import { html, useState } from '/vendor/htm-preact.mjs';
+import { get } from './api.js';
+import { useApp, Link, ErrorBox, Spinner } from './ui.js';
+import { LeadsTable } from './leads.js';
+import { fmtDateTime, fmtRelative, addDays, useLoader, humanize, plural } from './util.js';
+
+const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+const count = (v) => (Array.isArray(v) ? v.length : typeof v === 'number' ? v : (v && v.count) ?? '—');
+
+function TaskList({ items, empty, overdue }) {
+  if (!items.length) return html`<p class="empty">${empty}</p>`;
+  return html`<ul class="task-mini">${items.map((t) => html`<li key=${t.id} class=${overdue ? 'overdue' : ''}>
+    <div><${Link} href=${'/leads/' + t.lead_id}>${t.title || humanize(t.type)}<//>
+      <span class="sub">${t.lead_name || ''}${t.lead_name ? ' · ' : ''}${humanize(t.type)}</span></div>
+    <time datetime=${t.due_at} title=${fmtDateTime(t.due_at)}>${fmtRelative(t.due_at)}</time>
+  </li>`)}</ul>`;
+}
+
+export function Dashboard() {
+  const { user } = useApp();
+  const [status, setStatus] = useState('open');
+  const [mine, setMine] = useState(true);
+  const [stats] = useLoader(() => get('/dashboard'), []);
+  const [tasks] = useLoader(async () => {
+    const now = new Date();
+    const [soon, overdue] = await Promise.all([
+      get('/tasks', { assignee: 'me', status: 'open', due_from: iso(addDays(now, -3)), due_to: iso(addDays(now, 3)), limit: 100 }),
+      get('/tasks', { assignee: 'me', status: 'open', due_to: iso(now), limit: 100 }),
+    ]);
+    const t = Date.now();
+    return { soon: (soon.items || []).sort((a, b) => a.due_at.localeCompare(b.due_at)),
+      overdue: (overdue.items || []).filter((x) => x.due_at && new Date(x.due_at).getTime() < t).sort((a, b) => a.due_at.localeCompare(b.due_at)) };
+  }, []);
+  const [leads] = useLoader(() => get('/leads', { status, owner: mine ? 'me' : 'any', sort: '-created_at', limit: 25, total: 1 }), [status, mine]);
+  const s = stats.data || {};
+  const card = (label, value, href, tone = '') => html`<${Link} href=${href} class=${'stat ' + tone}>
+    <span class="stat-value">${value}</span><span class="stat-label">${label}</span><//>`;
+  return html`<section class="page">
+    <div class="page-head"><h1>Hello, ${(user.name || user.email).split(' ')[0]}</h1></div>
+    <${ErrorBox} error=${stats.error} />
+    <div class="stats" aria-label="Summary">
+      ${card('Open leads', count(s.open_leads), '/leads?status=open')}
+      ${card('Follow-ups due ±3 days', count(s.follow_ups), '/')}
+      ${card('Overdue tasks', count(s.overdue), '/', count(s.overdue) ? 'tone-bad' : '')}
+      ${card('Over 5 days', count(s.sla_warning), '/leads?sla=warning', count(s.sla_warning) ? 'tone-warn' : '')}
+      ${card('Over 30 days', count(s.sla_breached), '/leads?sla=breached', count(s.sla_breached) ? 'tone-bad' : '')}
+      ${s.pending_approvals !== undefined ? card('Pending approvals', count(s.pending_approvals), '/') : null}
+    </div>
+    <div class="dash-grid">
+      <section class="card dash-leads" aria-labelledby="my-leads">
+        <div class="card-head">
+          <h2 id="my-leads">${mine ? 'My leads' : 'All leads'}</h2>
+          <div class="seg" role="group" aria-label="Whose leads">
+            <button type="button" aria-pressed=${mine ? 'true' : 'false'} onClick=${() => setMine(true)}>Mine</button>
+            <button type="button" aria-pressed=${!mine ? 'true' : 'false'} onClick=${() => setMine(false)}>Everyone's</button>
+          </div>
+          <div class="seg" role="group" aria-label="Lead status">
+            ${['open', 'closed', 'all'].map((k) => html`<button type="button" aria-pressed=${status === k ? 'true' : 'false'}
+              onClick=${() => setStatus(k)}>${humanize(k)}</button>`)}
+          </div>
+        </div>
+        <${ErrorBox} error=${leads.error} />
+        ${leads.loading && !leads.data ? html`<${Spinner} />` : html`<div class=${leads.loading ? 'dim' : ''}>
+          <${LeadsTable} compact items=${(leads.data && leads.data.items) || []} caption=${'My leads, ' + status}
+            emptyText=${status === 'open' ? 'No open leads. Nice work.' : 'No leads here.'} /></div>
+          ${leads.data && leads.data.next_cursor ? html`<p class="more"><${Link}
+            href=${`/leads?status=${status}&owner=${mine ? 'me' : 'any'}`}>See all ${leads.data.total ? plural(leads.data.total, 'lead') : 'leads'} →<//></p>` : null}`}
+        <p class="hint">Age counts days open: amber after 5 days, red after 30 (time in “waiting” stages does not count).</p>
+      </section>
+      <div class="dash-side">
+        <section class="card" aria-labelledby="due-soon">
+          <h2 id="due-soon">Follow-ups due (now ± 3 days)</h2>
+          <${ErrorBox} error=${tasks.error} />
+          ${tasks.loading && !tasks.data ? html`<${Spinner} />` : html`<${TaskList} items=${tasks.data ? tasks.data.soon : []} empty="Nothing due around now." />`}
+        </section>
+        <section class="card" aria-labelledby="overdue">
+          <h2 id="overdue">Overdue tasks</h2>
+          ${tasks.loading && !tasks.data ? html`<${Spinner} />` : html`<${TaskList} items=${tasks.data ? tasks.data.overdue : []} empty="No overdue tasks." overdue />`}
+        </section>
+      </div>
+    </div>
+  </section>`;
+}

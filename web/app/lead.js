@@ -1,0 +1,565 @@
+// lead.js — one lead: fields edited in place (If-Match, with a clear answer to 412), e-mails and
+// phones as lists, the status path with the stage's guidance, the timeline with comments,
+// tasks, the actions menu (close, reopen, delete, new task) and the closed summary.
+import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
+import { get, post, patch, del } from './api.js';
+import { useApp, Link, navigate, Input, Select, Textarea, Check, ErrorBox, Notice, Spinner, Dialog, Menu,
+  SlaBadge, StatusBadge, nameOf, optionsOf, fieldMessage, FieldError } from './ui.js';
+import { fmtDateTime, fmtRelative, toLocalInput, fromLocalInput, money, humanize, useLoader, useId, addDays } from './util.js';
+import { CloseDialog } from './close.js';
+
+// ---------- field catalogue ----------
+const FIELDS = [
+  { key: 'full_name', label: 'Full name', type: 'text', required: true },
+  { key: 'company', label: 'Company', type: 'text' },
+  { key: 'login', label: 'Login', type: 'text' },
+  { key: 'emails', label: 'E-mails', type: 'list', input: 'email', one: 'e-mail' },
+  { key: 'phones', label: 'Phones', type: 'list', input: 'tel', one: 'phone' },
+  { key: 'owner_id', label: 'Owner', type: 'ref', ref: 'users' },
+  { key: 'source_id', label: 'Source', type: 'ref', ref: 'sources' },
+  { key: 'location_id', label: 'Location', type: 'ref', ref: 'locations' },
+  { key: 'partner_id', label: 'Partner', type: 'ref', ref: 'partners' },
+  { key: 'service', label: 'Service', type: 'text' },
+  { key: 'value_cents', label: 'Value', type: 'money' },
+  { key: 'score', label: 'Score', type: 'number' },
+  { key: 'country', label: 'Country', type: 'text', hint: 'Two-letter code, e.g. DE' },
+  { key: 'region', label: 'Region', type: 'text' },
+  { key: 'city', label: 'City', type: 'text' },
+  { key: 'request', label: 'Request', type: 'textarea', wide: true },
+  { key: 'email_opt_out', label: 'No e-mail', type: 'bool', text: 'Opted out of e-mail' },
+  { key: 'sms_opt_out', label: 'No SMS', type: 'bool', text: 'Opted out of SMS' },
+];
+const FIELD_LABEL = Object.fromEntries(FIELDS.map((f) => [f.key, f.label]));
+Object.assign(FIELD_LABEL, { stage_id: 'Stage', lost_reason_id: 'Lost reason', close_notes: 'Close notes', status: 'Status',
+  outcome: 'Outcome', currency: 'Currency', last_contacted_at: 'Last contacted', closed_at: 'Closed at', sold_at: 'Sold at' });
+const IGNORED = new Set(['version', 'updated_at', 'age_days', 'sla', 'groups']);
+
+// A readable value of any lead field, ids turned into names.
+export function showValue(key, v, refs, lead) {
+  if (v === null || v === undefined || v === '' || (Array.isArray(v) && !v.length)) return '—';
+  const refOf = { owner_id: 'users', closed_by: 'users', stage_id: 'stages', source_id: 'sources', location_id: 'locations',
+    partner_id: 'partners', lost_reason_id: 'lostReasons' }[key];
+  if (refOf) return nameOf(refs[refOf], v);
+  if (key === 'outcome') { const o = (refs.outcomes || []).find((x) => x.key === v); return o ? o.name : humanize(v); }
+  if (key === 'value_cents') return money(v, lead && lead.currency);
+  if (typeof v === 'boolean') return v ? 'Yes' : 'No';
+  if (Array.isArray(v)) return v.join(', ');
+  if (/_at$/.test(key)) return fmtDateTime(v);
+  return String(v);
+}
+
+function differences(a, b) {
+  const keys = new Set([...Object.keys(a || {}), ...Object.keys(b || {})]);
+  const out = [];
+  for (const k of keys) {
+    if (IGNORED.has(k)) continue;
+    if (JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)) out.push(k);
+  }
+  return out;
+}
+
+function listErrors(fields, key) {
+  const out = {};
+  for (const [k, v] of Object.entries(fields || {})) {
+    const m = k.match(new RegExp('^' + key + '(?:\\[(\\d+)\\]|\\.(\\d+))$'));
+    if (m) out[Number(m[1] ?? m[2])] = v;
+  }
+  return out;
+}
+
+// ---------- conflict panel (412) ----------
+function ConflictBox({ mine, fresh, refs, onReload, onDiscard }) {
+  const changed = differences(mine, fresh);
+  return html`<div class="conflict" role="alert">
+    <strong>This lead was changed by someone else while you were editing.</strong>
+    ${changed.length ? html`<p>Their version now has:</p><ul>${changed.map((k) => html`<li>
+      <span class="conf-field">${FIELD_LABEL[k] || humanize(k)}:</span> <del>${showValue(k, mine[k], refs, mine)}</del> → <ins>${showValue(k, fresh[k], refs, fresh)}</ins></li>`)}</ul>`
+      : html`<p>Nothing you can see differs, but the record has a newer version.</p>`}
+    <p>Your text is kept in the box. Load their version, then save again to put yours over it, or discard yours.</p>
+    <div class="actions">
+      <button type="button" class="btn btn-primary" onClick=${onReload}>Load their version, keep my text</button>
+      <button type="button" class="btn btn-ghost" onClick=${onDiscard}>Discard my change</button>
+    </div>
+  </div>`;
+}
+
+// ---------- one field edited in place ----------
+function toDraft(f, lead) {
+  const v = lead[f.key];
+  if (f.type === 'list') return (v || []).slice();
+  if (f.type === 'bool') return !!v;
+  if (f.type === 'money') return v === null || v === undefined ? '' : (v / 100).toFixed(2);
+  if (v === null || v === undefined) return '';
+  return String(v);
+}
+function fromDraft(f, d, lead) {
+  switch (f.type) {
+    case 'list': return d.map((s) => s.trim()).filter(Boolean);
+    case 'bool': return !!d;
+    case 'ref': return d === '' ? null : Number(d);
+    case 'number': return d === '' ? null : Number(d);
+    case 'money': return d === '' ? null : Math.round(Number(String(d).replace(',', '.')) * 100);
+    default: return f.required ? d.trim() : (d.trim() === '' ? null : d);
+  }
+}
+
+function ListEditor({ f, draft, setDraft, errors, idBase }) {
+  const addRef = useRef(null);
+  const [add, setAdd] = useState('');
+  const push = () => { if (add.trim()) { setDraft([...draft, add.trim()]); setAdd(''); addRef.current && addRef.current.focus(); } };
+  return html`<div class="list-editor">
+    <ul>${draft.map((v, i) => html`<li key=${i}>
+      <label class="sr-only" for=${idBase + '-' + i}>${f.one} ${i + 1}</label>
+      <input id=${idBase + '-' + i} type=${f.input} value=${v} aria-invalid=${errors[i] ? 'true' : undefined}
+        onInput=${(e) => { const n = draft.slice(); n[i] = e.currentTarget.value; setDraft(n); }} />
+      <button type="button" class="icon-btn" aria-label=${'Remove ' + (v || f.one)} onClick=${() => setDraft(draft.filter((_, j) => j !== i))}>✕</button>
+      <${FieldError} error=${errors[i]} />
+    </li>`)}</ul>
+    <div class="list-add">
+      <label class="sr-only" for=${idBase + '-new'}>Add ${f.one}</label>
+      <input id=${idBase + '-new'} ref=${addRef} type=${f.input} placeholder=${'Add ' + f.one} value=${add}
+        onInput=${(e) => setAdd(e.currentTarget.value)} onKeyDown=${(e) => { if (e.key === 'Enter') { e.preventDefault(); push(); } }} />
+      <button type="button" class="btn btn-small" onClick=${push} disabled=${!add.trim()}>Add</button>
+    </div>
+  </div>`;
+}
+
+function EditableField({ f, lead, save, setLead }) {
+  const { refs } = useApp();
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(null);
+  const [base, setBase] = useState(null);       // the lead as it was when editing began
+  const [error, setError] = useState(null);
+  const [conflict, setConflict] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId('ef');
+  const editBtn = useRef(null);
+  const inputRef = useRef(null);
+  useEffect(() => { if (editing && inputRef.current) inputRef.current.focus(); }, [editing]);
+
+  const start = () => { setDraft(toDraft(f, lead)); setBase(lead); setEditing(true); setError(null); setConflict(null); };
+  const stop = () => { setEditing(false); setConflict(null); setError(null); setTimeout(() => editBtn.current && editBtn.current.focus(), 0); };
+  const submit = async (e) => {
+    if (e) e.preventDefault();
+    let value;
+    if (f.type === 'list') {
+      // a value typed into the "add" box but not added yet still counts
+      const pending = document.getElementById(id + '-new');
+      value = fromDraft(f, pending && pending.value.trim() ? [...draft, pending.value] : draft);
+    } else value = fromDraft(f, draft);
+    if (f.type === 'money' && value !== null && isNaN(value)) { setError({ message: 'Enter an amount like 1250.00.' }); return; }
+    if (f.required && !value) { setError({ message: `${f.label} is required.` }); return; }
+    setBusy(true); setError(null);
+    const r = await save({ [f.key]: value });
+    setBusy(false);
+    if (r.ok) stop();
+    else if (r.conflict) setConflict(r.conflict);
+    else setError(r.error);
+  };
+  const onKey = (e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); stop(); } };
+  const fieldErr = error && ((error.fields && (error.fields[f.key] || (f.key === 'value_cents' && error.fields.currency))) || (!error.fields || !Object.keys(error.fields).length ? error.message : null));
+  const otherErr = error && error.fields && Object.keys(error.fields).length && !error.fields[f.key] && f.type !== 'list' ? error.message : null;
+
+  if (f.type === 'bool') {
+    // a checkbox saves at once; a conflict shows the same panel
+    return html`<div class=${'ef ef-bool' + (f.wide ? ' wide' : '')}>
+      <${Check} label=${f.text} checked=${!!lead[f.key]} disabled=${busy} onChange=${async (v) => {
+        setBusy(true); setBase(lead); const r = await save({ [f.key]: v }); setBusy(false);
+        if (r.conflict) { setConflict(r.conflict); setDraft(v); } else if (r.error) setError(r.error); else setError(null); }} />
+      <${FieldError} error=${error && error.message} />
+      ${conflict ? html`<${ConflictBox} mine=${base} fresh=${conflict} refs=${refs}
+        onReload=${() => { setLead(conflict); setConflict(null); }} onDiscard=${() => { setLead(conflict); setConflict(null); }} />` : null}
+    </div>`;
+  }
+
+  let control;
+  if (editing) {
+    if (f.type === 'list') control = html`<${ListEditor} f=${f} draft=${draft} setDraft=${setDraft} idBase=${id} errors=${listErrors(error && error.fields, f.key)} />`;
+    else if (f.type === 'textarea') control = html`<textarea id=${id} ref=${inputRef} rows="4" value=${draft} onInput=${(e) => setDraft(e.currentTarget.value)}></textarea>`;
+    else if (f.type === 'ref') control = html`<select id=${id} ref=${inputRef} value=${draft} onChange=${(e) => setDraft(e.currentTarget.value)}>
+      <option value="">—</option>${optionsOf(refs[f.ref]).map((o) => html`<option value=${o.value} selected=${String(o.value) === String(draft)}>${o.label}</option>`)}</select>`;
+    else control = html`<input id=${id} ref=${inputRef} type=${f.type === 'number' ? 'number' : 'text'} inputmode=${f.type === 'money' ? 'decimal' : undefined}
+      value=${draft} onInput=${(e) => setDraft(e.currentTarget.value)} aria-invalid=${fieldErr ? 'true' : undefined} />`;
+  }
+  return html`<div class=${'ef' + (f.wide || f.type === 'list' || conflict ? ' wide' : '') + (editing ? ' editing' : '')} data-field=${f.key}>
+    ${editing ? html`<form onSubmit=${submit} onKeyDown=${onKey} aria-label=${'Edit ' + f.label}>
+        ${f.type === 'list' ? html`<span class="ef-label">${f.label}</span>` : html`<label class="ef-label" for=${id}>${f.label}${f.type === 'money' && lead.currency ? ` (${lead.currency})` : ''}</label>`}
+        ${control}
+        ${f.hint ? html`<p class="hint">${f.hint}</p>` : null}
+        ${fieldErr && f.type !== 'list' ? html`<p class="field-error" role="alert">${fieldMessage(fieldErr)}</p>` : null}
+        ${(otherErr || (f.type === 'list' && error)) ? html`<p class="field-error" role="alert">${error.fields && error.fields[f.key] ? fieldMessage(error.fields[f.key]) : error.message}</p>` : null}
+        ${conflict ? html`<${ConflictBox} mine=${base} fresh=${conflict} refs=${refs}
+          onReload=${() => { setLead(conflict); setBase(conflict); setConflict(null); }}
+          onDiscard=${() => { setLead(conflict); setConflict(null); setEditing(false); }} />` : null}
+        <div class="ef-actions">
+          <button class="btn btn-primary btn-small" type="submit" disabled=${busy || !!conflict}>${busy ? 'Saving…' : 'Save'}</button>
+          <button class="btn btn-ghost btn-small" type="button" onClick=${stop}>Cancel</button>
+        </div>
+      </form>`
+    : html`<span class="ef-label" id=${id + '-l'}>${f.label}</span>
+      <button type="button" class="ef-value" ref=${editBtn} onClick=${start} aria-describedby=${id + '-l'}
+        aria-label=${`${f.label}: ${f.type === 'list' ? (lead[f.key] || []).join(', ') || 'none' : showValue(f.key, lead[f.key], refs, lead)}. Edit`}>
+        ${f.type === 'list' ? ((lead[f.key] || []).length ? html`<ul class="plain">${lead[f.key].map((v) => html`<li>${v}</li>`)}</ul>` : html`<span class="muted">Add ${f.one}</span>`)
+          : html`<span class=${lead[f.key] === null || lead[f.key] === undefined || lead[f.key] === '' ? 'muted' : ''}>${showValue(f.key, lead[f.key], refs, lead)}</span>`}
+        <span class="ef-pen" aria-hidden="true">✎</span>
+      </button>`}
+  </div>`;
+}
+
+// ---------- status path ----------
+function StatusPath({ lead, transitions, save, onClose }) {
+  const { refs } = useApp();
+  const stages = refs.stages || [];
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const idx = stages.findIndex((s) => s.id === lead.stage_id);
+  const current = stages[idx];
+  const closed = lead.status === 'closed';
+  const byStage = {};
+  for (const t of (transitions || [])) if (t.kind === 'stage') byStage[t.stage_id] = t;
+  const move = async (s) => {
+    const t = byStage[s.id];
+    if (t && !t.allowed) { setError({ message: `Cannot move to ${s.name}: ${t.missing && t.missing.length ? 'missing ' + t.missing.map((m) => FIELD_LABEL[m] || humanize(m)).join(', ') : 'not allowed for you'}.` }); return; }
+    setBusy(true); setError(null);
+    const r = await save({ stage_id: s.id });
+    setBusy(false);
+    if (r.conflict) setError({ message: 'This lead was changed by someone else; the page now shows their version. Try the move again.' });
+    else if (r.error) setError(r.error);
+  };
+  return html`<section class="card path-card" aria-labelledby="path-h">
+    <h2 id="path-h" class="sr-only">Status path</h2>
+    <ol class="path">${stages.map((s, i) => {
+      const t = byStage[s.id];
+      const state = closed ? (i <= idx ? 'done' : 'todo') : i < idx ? 'done' : i === idx ? 'current' : 'todo';
+      return html`<li class=${'step step-' + state + (s.is_sale ? ' step-sale' : '')} key=${s.id}>
+        <button type="button" disabled=${closed || busy || i === idx} aria-current=${i === idx ? 'step' : undefined}
+          title=${t && !t.allowed ? 'Not available: ' + (t.missing || []).join(', ') : (t && t.approval_required ? 'Needs approval' : '')}
+          onClick=${() => move(s)}>${s.name}${i === idx ? html`<span class="sr-only"> (current stage)</span>` : null}</button></li>`;
+    })}
+    <li class=${'step step-close' + (closed ? ' step-current' : '')}>
+      <button type="button" disabled=${closed} onClick=${onClose}>${closed ? 'Closed' : 'Close…'}</button></li>
+    </ol>
+    <${ErrorBox} error=${error} />
+    ${current && current.guidance && !closed ? html`<div class="guidance"><strong>Guidance for ${current.name}:</strong> <span>${current.guidance}</span></div>` : null}
+    ${current && current.waiting && !closed ? html`<p class="hint">Time in this stage does not count towards the lead's age rule.</p>` : null}
+  </section>`;
+}
+
+// ---------- timeline ----------
+export const ICONS = { note: '✎', call: '☎', email: '✉', flag: '⚑', star: '★', warning: '⚠', check: '✔' };
+// Comment colours: sent as hex (the API's example is "#d97706"), shown through CSS classes.
+export const COLORS = { gray: '#6b7280', blue: '#2563eb', green: '#16a34a', amber: '#d97706', red: '#dc2626', purple: '#7c3aed' };
+const colorName = (c) => { if (!c) return null; const v = String(c).toLowerCase(); return COLORS[v] ? v : Object.keys(COLORS).find((k) => COLORS[k] === v) || null; };
+const KIND_ICON = { created: '✦', updated: '✎', stage_changed: '➜', comment: '✎', message_in: '✉', message_out: '➤',
+  thread_opened: '☰', thread_closed: '☰', task_created: '☐', task_done: '☑', task_cancelled: '☒', closed: '⚑',
+  reopened: '↺', converted: '★', approval_requested: '⚖', approval_decided: '⚖', group_added: '✚', merged: '⇄' };
+
+function describe(item, refs) {
+  const d = item.data || {};
+  const stage = (id) => nameOf(refs.stages, id, '—');
+  switch (item.kind) {
+    case 'created': return 'created the lead';
+    case 'updated': return 'changed fields';
+    case 'stage_changed': return html`moved the lead from <b>${stage(d.from)}</b> to <b>${stage(d.to)}</b>`;
+    case 'comment': return 'commented';
+    case 'closed': return html`closed the lead as <b>${showValue('outcome', d.outcome, refs)}</b>${d.reason_id || d.lost_reason_id ? html` (${nameOf(refs.lostReasons, d.reason_id || d.lost_reason_id)})` : ''}`;
+    case 'reopened': return 'reopened the lead';
+    case 'task_created': return html`added the task <b>${d.title || humanize(d.type || 'task')}</b>${d.due_at ? ' due ' + fmtDateTime(d.due_at) : ''}`;
+    case 'task_done': return html`completed <b>${d.title || 'a task'}</b>`;
+    case 'task_cancelled': return html`cancelled <b>${d.title || 'a task'}</b>`;
+    case 'group_added': return html`added the lead to <b>${nameOf(refs.groups, d.group_id ?? d.group, '')}</b>`;
+    case 'message_in': return html`received a ${d.channel || ''} message`;
+    case 'message_out': return html`sent a ${d.channel || ''} message`;
+    default: return humanize(item.kind).toLowerCase();
+  }
+}
+
+function TimelineItem({ item, refs }) {
+  const d = item.data || {};
+  const isComment = item.kind === 'comment';
+  const color = isComment ? colorName(d.color) : null;
+  // a colour outside the palette (set by another client) is applied through the CSSOM, which the CSP allows
+  const custom = isComment && !color && /^#[0-9a-f]{3,8}$/i.test(d.color || '') ? d.color : null;
+  const iconRef = useRef(null);
+  useEffect(() => { if (iconRef.current) iconRef.current.style.borderColor = custom || ''; }, [custom]);
+  const changes = item.kind === 'updated' ? Object.entries(d.changes || {}) : [];
+  const who = item.actor_id ? nameOf(refs.users, item.actor_id, 'Someone') : 'leadpath';
+  return html`<li class=${'tl-item tl-k-' + item.kind + (color ? ' c-' + color : '')}>
+    <span class="tl-icon" aria-hidden="true" ref=${iconRef}>${isComment ? (ICONS[d.icon] || d.icon || ICONS.note) : (KIND_ICON[item.kind] || '•')}</span>
+    <div class="tl-body">
+      <div class="tl-head"><span><b>${who}</b> ${describe(item, refs)}</span>
+        <time datetime=${item.at} title=${fmtDateTime(item.at)}>${fmtDateTime(item.at)}</time></div>
+      ${isComment ? html`<p class="tl-comment">${d.body}</p>` : null}
+      ${changes.length ? html`<ul class="changes">${changes.map(([k, c]) => html`<li>
+        <span class="conf-field">${FIELD_LABEL[k] || humanize(k)}:</span>${' '}<del>${showValue(k, c && c.old, refs)}</del>${' '}<span aria-label="changed to">→</span>${' '}<ins>${showValue(k, c && c.new, refs)}</ins></li>`)}</ul>` : null}
+      ${(item.kind === 'closed' || item.kind === 'reopened') && d.notes ? html`<p class="tl-comment">${d.notes}</p>` : null}
+      ${item.kind === 'message_in' || item.kind === 'message_out' ? html`<p class="tl-comment">${d.subject ? html`<b>${d.subject}</b> ` : null}${d.body || ''}</p>` : null}
+    </div>
+  </li>`;
+}
+
+function CommentForm({ leadId, onAdded }) {
+  const [body, setBody] = useState('');
+  const [icon, setIcon] = useState('note');
+  const [color, setColor] = useState('gray');   // a key of COLORS
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    e.preventDefault();
+    if (!body.trim()) return;
+    setBusy(true); setError(null);
+    try { await post(`/leads/${leadId}/comments`, { body: body.trim(), icon, color: COLORS[color] }); setBody(''); onAdded(); }
+    catch (err) { setError(err); }
+    setBusy(false);
+  };
+  const fe = (error && error.fields) || {};
+  return html`<form class="comment-form" onSubmit=${submit}>
+    <${Textarea} label="Add a comment" value=${body} onInput=${setBody} rows="2" error=${fe.body} />
+    <div class="pickers">
+      <fieldset class="picker"><legend>Icon</legend>
+        ${Object.entries(ICONS).map(([k, g]) => html`<label class="pick" title=${humanize(k)}>
+          <input type="radio" name="c-icon" value=${k} checked=${icon === k} onChange=${() => setIcon(k)} />
+          <span aria-hidden="true">${g}</span><span class="sr-only">${humanize(k)}</span></label>`)}
+        <${FieldError} error=${fe.icon} />
+      </fieldset>
+      <fieldset class="picker"><legend>Colour</legend>
+        ${Object.keys(COLORS).map((c) => html`<label class="pick" title=${humanize(c)}>
+          <input type="radio" name="c-color" value=${c} checked=${color === c} onChange=${() => setColor(c)} />
+          <span class=${'swatch c-' + c} aria-hidden="true"></span><span class="sr-only">${humanize(c)}</span></label>`)}
+        <${FieldError} error=${fe.color} />
+      </fieldset>
+      <button class="btn btn-primary" type="submit" disabled=${busy || !body.trim()}>Comment</button>
+    </div>
+    <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
+  </form>`;
+}
+
+function Timeline({ leadId, tl, reload }) {
+  const { refs } = useApp();
+  const items = ((tl.data && tl.data.items) || []).slice().sort((a, b) => (b.at || '').localeCompare(a.at || '') || b.id - a.id);
+  return html`<section class="card" aria-labelledby="tl-h">
+    <h2 id="tl-h">Timeline</h2>
+    <${CommentForm} leadId=${leadId} onAdded=${reload} />
+    <${ErrorBox} error=${tl.error} />
+    ${tl.loading && !tl.data ? html`<${Spinner} />` : items.length ? html`<ol class="timeline">${items.map((it) => html`<${TimelineItem} key=${it.id} item=${it} refs=${refs} />`)}</ol>`
+      : html`<p class="empty">Nothing has happened yet.</p>`}
+  </section>`;
+}
+
+// ---------- tasks ----------
+export const TASK_TYPES = ['call', 'email', 'meeting', 'follow_up', 'to_do', 'closed_lost_follow_up', 'post_sale_follow_up'];
+
+function TaskRow({ t, onChanged }) {
+  const { refs } = useApp();
+  const [resched, setResched] = useState(false);
+  const [due, setDue] = useState(toLocalInput(t.due_at));
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId('rs');
+  const change = async (body) => {
+    setBusy(true); setError(null);
+    try { await patch(`/tasks/${t.id}`, body, { ifMatch: t.version }); setResched(false); onChanged(); }
+    catch (e) { setError(e.status === 412 ? { message: 'This task was changed by someone else; the list now shows the latest. Try again.' } : e); if (e.status === 412) onChanged(); }
+    setBusy(false);
+  };
+  const overdue = t.status === 'open' && t.due_at && new Date(t.due_at) < new Date();
+  return html`<li class=${'task task-' + t.status + (overdue ? ' overdue' : '')} data-task-id=${t.id}>
+    <div class="task-main">
+      <span class="task-title">${t.title || humanize(t.type)}</span>
+      <span class="sub">${humanize(t.type)} · ${t.due_at ? html`<time datetime=${t.due_at}>${overdue ? 'overdue, ' : ''}due ${fmtDateTime(t.due_at)}</time>` : 'no due date'}
+        ${t.assignee_id ? ' · ' + nameOf(refs.users, t.assignee_id) : ''}${t.status !== 'open' ? ' · ' + (t.status === 'done' ? 'done' : 'cancelled') : ''}</span>
+      ${t.notes ? html`<span class="sub">${t.notes}</span>` : null}
+    </div>
+    ${t.status === 'open' ? html`<div class="task-actions">
+      <button type="button" class="btn btn-small" disabled=${busy} onClick=${() => change({ status: 'done' })}>Complete<span class="sr-only"> ${t.title}</span></button>
+      <button type="button" class="btn btn-small btn-ghost" disabled=${busy} aria-expanded=${resched ? 'true' : 'false'} onClick=${() => setResched(!resched)}>Reschedule<span class="sr-only"> ${t.title}</span></button>
+      <button type="button" class="btn btn-small btn-ghost" disabled=${busy} onClick=${() => change({ status: 'cancelled' })}>Cancel<span class="sr-only"> task ${t.title}</span></button>
+    </div>` : null}
+    ${resched ? html`<form class="resched" onSubmit=${(e) => { e.preventDefault(); change({ due_at: fromLocalInput(due) }); }}>
+      <label for=${id}>New due date</label><input id=${id} type="datetime-local" value=${due} onInput=${(e) => setDue(e.currentTarget.value)} required />
+      <button class="btn btn-small btn-primary" type="submit" disabled=${busy || !due}>Save date</button></form>` : null}
+    <${ErrorBox} error=${error} />
+  </li>`;
+}
+
+function NewTaskForm({ leadId, lead, onAdded, titleRef }) {
+  const { refs, user } = useApp();
+  const init = () => ({ title: '', type: 'call', due: toLocalInput(addDays(new Date(), 1).toISOString()), assignee_id: String(lead.owner_id || user.id), notes: '' });
+  const [f, setF] = useState(init);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const up = (k) => (v) => setF({ ...f, [k]: v });
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true); setError(null);
+    try {
+      await post(`/leads/${leadId}/tasks`, { type: f.type, title: f.title.trim(), due_at: fromLocalInput(f.due),
+        assignee_id: f.assignee_id ? Number(f.assignee_id) : undefined, notes: f.notes || undefined }, { idem: 'task-' + leadId + '-' + Date.now() });
+      setF(init()); onAdded();
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  const fe = (error && error.fields) || {};
+  return html`<form class="task-form" onSubmit=${submit} aria-label="Add a task">
+    <${Input} label="New task" value=${f.title} onInput=${up('title')} inputRef=${titleRef} placeholder="What needs doing?" error=${fe.title} class="grow" />
+    <${Select} label="Type" value=${f.type} options=${TASK_TYPES.map((t) => ({ value: t, label: humanize(t) }))} onChange=${up('type')} error=${fe.type} />
+    <${Input} label="Due" type="datetime-local" value=${f.due} onInput=${up('due')} error=${fe.due_at} />
+    <${Select} label="Assignee" value=${f.assignee_id} options=${optionsOf(refs.users && refs.users.length ? refs.users : [user])} onChange=${up('assignee_id')} error=${fe.assignee_id} />
+    <div class="field field-end"><button class="btn btn-primary" type="submit" disabled=${busy || !f.title.trim()}>Add task</button></div>
+    <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
+  </form>`;
+}
+
+function Tasks({ lead, tasks, reload, titleRef }) {
+  const [showAll, setShowAll] = useState(false);
+  const items = (tasks.data || []).slice().sort((a, b) => (a.status === 'open' ? 0 : 1) - (b.status === 'open' ? 0 : 1) || (a.due_at || '').localeCompare(b.due_at || ''));
+  const open = items.filter((t) => t.status === 'open');
+  const rest = items.filter((t) => t.status !== 'open');
+  return html`<section class="card" aria-labelledby="tasks-h">
+    <h2 id="tasks-h">Tasks <span class="count">${open.length} open</span></h2>
+    <${ErrorBox} error=${tasks.error} />
+    ${open.length ? html`<ul class="tasks">${open.map((t) => html`<${TaskRow} key=${t.id + ':' + t.version} t=${t} onChanged=${reload} />`)}</ul>` : html`<p class="empty">No open tasks.</p>`}
+    ${rest.length ? html`<button type="button" class="btn btn-ghost btn-small" aria-expanded=${showAll ? 'true' : 'false'} onClick=${() => setShowAll(!showAll)}>
+      ${showAll ? 'Hide' : 'Show'} ${rest.length} finished</button>` : null}
+    ${showAll ? html`<ul class="tasks">${rest.map((t) => html`<${TaskRow} key=${t.id + ':' + t.version} t=${t} onChanged=${reload} />`)}</ul>` : null}
+    ${lead.status === 'open' || true ? html`<${NewTaskForm} leadId=${lead.id} lead=${lead} onAdded=${reload} titleRef=${titleRef} />` : null}
+  </section>`;
+}
+
+// ---------- closed summary, reopen, delete ----------
+function ClosedSummary({ lead }) {
+  const { refs } = useApp();
+  if (lead.status !== 'closed') return null;
+  const o = (refs.outcomes || []).find((x) => x.key === lead.outcome);
+  return html`<section class=${'card closed-card outcome-' + (o ? o.kind : 'neutral')} aria-labelledby="closed-h">
+    <h2 id="closed-h">Closed as ${o ? o.name : humanize(lead.outcome || '')}</h2>
+    <dl class="kv">
+      ${lead.lost_reason_id ? html`<dt>Reason</dt><dd>${nameOf(refs.lostReasons, lead.lost_reason_id)}</dd>` : null}
+      <dt>Closed by</dt><dd>${lead.closed_by ? nameOf(refs.users, lead.closed_by) : '—'}</dd>
+      <dt>When</dt><dd><time datetime=${lead.closed_at}>${fmtDateTime(lead.closed_at)}</time></dd>
+      ${lead.close_notes ? html`<dt>Notes</dt><dd class="pre">${lead.close_notes}</dd>` : null}
+      ${lead.sold_at ? html`<dt>Sold</dt><dd>${fmtDateTime(lead.sold_at)}</dd>` : null}
+    </dl>
+  </section>`;
+}
+
+function ReopenDialog({ open, lead, onClose, onDone }) {
+  const [notes, setNotes] = useState('');
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    e.preventDefault(); setBusy(true); setError(null);
+    try { const r = await post(`/leads/${lead.id}/reopen`, { notes: notes || undefined }, { ifMatch: lead.version }); setNotes(''); onDone(r); }
+    catch (err) { setError(err.status === 412 ? { message: 'This lead was changed by someone else. Close this dialog; the page will show the latest version.' } : err); if (err.status === 412) onDone(null); }
+    setBusy(false);
+  };
+  return html`<${Dialog} open=${open} title="Reopen lead" onClose=${onClose}>
+    <form onSubmit=${submit}>
+      <p>${lead.full_name} goes back to open. Its earlier outcome stays in the timeline.</p>
+      <${Textarea} label="Notes (optional)" value=${notes} onInput=${setNotes} error=${error && error.fields && error.fields.notes} />
+      <${ErrorBox} error=${error} />
+      <div class="actions"><button type="button" class="btn btn-ghost" onClick=${onClose}>Cancel</button>
+        <button class="btn btn-primary" type="submit" disabled=${busy}>Reopen</button></div>
+    </form>
+  <//>`;
+}
+
+function DeleteDialog({ open, lead, onClose }) {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const go = async () => {
+    setBusy(true); setError(null);
+    try { await del(`/leads/${lead.id}`, { ifMatch: lead.version }); onClose(); navigate('/leads'); }
+    catch (err) { setError(err); }
+    setBusy(false);
+  };
+  return html`<${Dialog} open=${open} title="Delete lead" onClose=${onClose}>
+    <p>Delete <b>${lead.full_name}</b>? It disappears from every list; its history stays in the audit log.</p>
+    <${ErrorBox} error=${error} />
+    <div class="actions"><button type="button" class="btn btn-ghost" onClick=${onClose}>Keep it</button>
+      <button type="button" class="btn btn-danger" disabled=${busy} onClick=${go}>Delete lead</button></div>
+  <//>`;
+}
+
+// ---------- the page ----------
+export function LeadPage({ id }) {
+  const { refs } = useApp();
+  const [leadState, reloadLead, setLeadData] = useLoader(() => get(`/leads/${id}`), [id]);
+  const [trans, reloadTrans] = useLoader(() => get(`/leads/${id}/transitions`).then((r) => r.items || [], () => []), [id]);
+  const [tl, reloadTl] = useLoader(() => get(`/leads/${id}/timeline`, { limit: 200 }), [id]);
+  const [tasks, reloadTasks] = useLoader(async () => {
+    const r = await get('/tasks', { lead: id, status: 'all', assignee: 'any', limit: 200 });
+    return r.items || [];
+  }, [id]);
+  const [dialog, setDialog] = useState(null);
+  const [notice, setNotice] = useState('');
+  const titleRef = useRef(null);
+  const lead = leadState.data;
+  const leadRef = useRef(null);
+  leadRef.current = lead;
+
+  const refreshAll = () => { reloadTrans(); reloadTl(); reloadTasks(); };
+  const setLead = (l) => { setLeadData(l); reloadTrans(); };
+  const save = async (changes) => {
+    const cur = leadRef.current;
+    try {
+      const updated = await patch(`/leads/${id}`, changes, { ifMatch: cur.version });
+      setLeadData(updated && updated.id ? updated : await get(`/leads/${id}`));
+      reloadTl(); reloadTrans();
+      return { ok: true };
+    } catch (e) {
+      if (e.status === 412) {
+        try { return { conflict: await get(`/leads/${id}`) }; } catch (e2) { return { error: e2 }; }
+      }
+      return { error: e };
+    }
+  };
+
+  if (leadState.loading && !lead) return html`<section class="page"><${Spinner} /></section>`;
+  if (!lead) return html`<section class="page"><p><${Link} href="/leads">← Leads<//></p>
+    <${ErrorBox} error=${leadState.error && leadState.error.status === 404 ? 'This lead does not exist or was deleted.' : leadState.error} /></section>`;
+  const closed = lead.status === 'closed';
+  const newTask = () => { titleRef.current ? titleRef.current.focus() : null; titleRef.current && titleRef.current.scrollIntoView({ block: 'center' }); };
+  return html`<section class="page lead-page">
+    <p class="crumbs"><${Link} href="/leads">← Leads<//></p>
+    <div class="page-head lead-head">
+      <div>
+        <h1>${lead.full_name}</h1>
+        <p class="sub">${lead.company ? lead.company + ' · ' : ''}<${StatusBadge} lead=${lead} outcomes=${refs.outcomes} /> <${SlaBadge} lead=${lead} />
+          <span class="muted"> · created ${fmtDateTime(lead.created_at)} · owner ${nameOf(refs.users, lead.owner_id, '—')}</span></p>
+      </div>
+      <div class="head-actions">
+        ${!closed ? html`<button type="button" class="btn btn-primary" onClick=${() => setDialog('close')}>Close lead…</button>` : null}
+        <${Menu} label="Actions" items=${[
+          !closed && { label: 'Close lead…', onSelect: () => setDialog('close') },
+          closed && { label: 'Reopen…', onSelect: () => setDialog('reopen') },
+          { label: 'New task', onSelect: newTask },
+          { label: 'Delete…', danger: true, onSelect: () => setDialog('delete') },
+        ]} />
+      </div>
+    </div>
+    <${Notice} text=${notice} />
+    <${ClosedSummary} lead=${lead} />
+    <${StatusPath} lead=${lead} transitions=${trans.data} save=${save} onClose=${() => setDialog('close')} />
+    <div class="lead-grid">
+      <div class="lead-main">
+        <section class="card" aria-labelledby="details-h">
+          <h2 id="details-h">Details</h2>
+          <div class="fields">${FIELDS.map((f) => html`<${EditableField} key=${f.key} f=${f} lead=${lead} save=${save} setLead=${setLead} />`)}</div>
+        </section>
+        <${Timeline} leadId=${id} tl=${tl} reload=${reloadTl} />
+      </div>
+      <div class="lead-side">
+        <${Tasks} lead=${lead} tasks=${tasks} reload=${() => { reloadTasks(); reloadTl(); }} titleRef=${titleRef} />
+        ${lead.groups && lead.groups.length ? html`<section class="card"><h2>Groups</h2>
+          <ul class="chips">${lead.groups.map((g) => html`<li>${nameOf(refs.groups, g)}</li>`)}</ul></section>` : null}
+      </div>
+    </div>
+    <${CloseDialog} open=${dialog === 'close'} lead=${lead} tasks=${tasks.data || []} transitions=${trans.data || []}
+      onClose=${() => setDialog(null)}
+      onDone=${(r) => { setDialog(null); if (r && r.lead) setLeadData(r.lead); else reloadLead(); refreshAll(); setNotice(r && r.message || ''); }} />
+    <${ReopenDialog} open=${dialog === 'reopen'} lead=${lead} onClose=${() => setDialog(null)}
+      onDone=${(r) => { setDialog(null); if (r && r.id) setLeadData(r); else reloadLead(); refreshAll(); setNotice(r ? 'Lead reopened.' : ''); }} />
+    <${DeleteDialog} open=${dialog === 'delete'} lead=${lead} onClose=${() => setDialog(null)} />
+  </section>`;
+}

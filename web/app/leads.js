@@ -1,0 +1,231 @@
+// leads.js — the leads list: every API filter, search-as-you-type, sort, cursor paging,
+// row selection with bulk actions, and the new-lead dialog. LeadsTable is shared with the dashboard.
+import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
+import { get, post, request } from './api.js';
+import { useApp, Link, navigate, useLocation, Input, Select, ErrorBox, Notice, Spinner, Dialog,
+  SlaBadge, StatusBadge, nameOf, optionsOf } from './ui.js';
+import { fmtDate, fmtDateTime, useDebounced, dayToIso, plural } from './util.js';
+
+// Marks when the first rows are on screen after a login submit (read by the browser tests).
+function markRendered() {
+  if (performance.getEntriesByName('lp:login-submit').length && !performance.getEntriesByName('lp:leads-rendered').length) {
+    performance.mark('lp:leads-rendered');
+    try { performance.measure('lp:login-to-rows', 'lp:login-submit', 'lp:leads-rendered'); } catch { /* ignore */ }
+  }
+}
+
+export function LeadsTable({ items, selected, onToggle, onToggleAll, caption, emptyText = 'No leads match.', compact = false }) {
+  const { refs } = useApp();
+  useEffect(() => { if (items && items.length) markRendered(); }, [items]);
+  if (!items.length) return html`<p class="empty">${emptyText}</p>`;
+  const selectable = !!onToggle;
+  const allOn = selectable && items.every((l) => selected.has(l.id));
+  return html`<div class="table-wrap"><table class="leads-table">
+    ${caption ? html`<caption class="sr-only">${caption}</caption>` : null}
+    <thead><tr>
+      ${selectable ? html`<th class="col-check"><input type="checkbox" aria-label="Select all leads on this page" checked=${allOn}
+        onChange=${(e) => onToggleAll(e.currentTarget.checked)} /></th>` : null}
+      <th scope="col">Lead</th><th scope="col" class="hide-sm">Stage</th>${compact ? null : html`<th scope="col" class="hide-sm">Owner</th><th scope="col" class="hide-md">Source</th>`}
+      <th scope="col">Status</th><th scope="col">Age</th><th scope="col" class="hide-md">Created</th>
+    </tr></thead>
+    <tbody>${items.map((l) => html`<tr key=${l.id} class=${selectable && selected.has(l.id) ? 'selected' : ''} data-lead-id=${l.id}>
+      ${selectable ? html`<td class="col-check"><input type="checkbox" aria-label=${'Select ' + l.full_name} checked=${selected.has(l.id)}
+        onChange=${() => onToggle(l.id)} /></td>` : null}
+      <td><${Link} href=${'/leads/' + l.id} class="lead-link">${l.full_name}<//>
+        ${l.company ? html`<div class="sub">${l.company}</div>` : null}</td>
+      <td class="hide-sm">${nameOf(refs.stages, l.stage_id, '—')}</td>
+      ${compact ? null : html`<td class="hide-sm">${nameOf(refs.users, l.owner_id, '—')}</td>
+      <td class="hide-md">${nameOf(refs.sources, l.source_id, '—')}</td>`}
+      <td><${StatusBadge} lead=${l} outcomes=${refs.outcomes} /></td>
+      <td><${SlaBadge} lead=${l} /></td>
+      <td class="hide-md nowrap"><time datetime=${l.created_at} title=${fmtDateTime(l.created_at)}>${fmtDate(l.created_at)}</time></td>
+    </tr>`)}</tbody>
+  </table></div>`;
+}
+
+const FILTER_KEYS = ['status', 'owner', 'stage', 'source', 'location', 'partner', 'outcome', 'group',
+  'created_from', 'created_to', 'closed_from', 'closed_to', 'sla', 'q', 'sort'];
+const SORTS = [
+  { value: '-created_at', label: 'Newest first' }, { value: 'created_at', label: 'Oldest first' },
+  { value: '-updated_at', label: 'Recently updated' }, { value: 'updated_at', label: 'Least recently updated' },
+  { value: '-score', label: 'Highest score' }, { value: 'score', label: 'Lowest score' }, { value: 'full_name', label: 'Name A–Z' },
+];
+
+function readFilters(search) {
+  const p = new URLSearchParams(search);
+  const f = {};
+  for (const k of FILTER_KEYS) if (p.get(k)) f[k] = p.get(k);
+  return f;
+}
+function writeFilters(f, replace) {
+  const p = new URLSearchParams();
+  for (const k of FILTER_KEYS) if (f[k]) p.set(k, f[k]);
+  const s = p.toString();
+  navigate('/leads' + (s ? '?' + s : ''), { replace });
+}
+function apiQuery(f) {
+  const q = { ...f };
+  for (const k of ['created_from', 'closed_from']) if (q[k]) q[k] = dayToIso(q[k]);
+  for (const k of ['created_to', 'closed_to']) if (q[k]) q[k] = dayToIso(q[k], true);
+  if (!q.status) q.status = 'open';
+  if (!q.owner) q.owner = 'me';
+  return q;
+}
+
+function Filters({ filters, set }) {
+  const { refs } = useApp();
+  const [q, setQ] = useState(filters.q || '');
+  const dq = useDebounced(q, 250);
+  const [more, setMore] = useState(() => FILTER_KEYS.slice(2, 13).some((k) => filters[k] && k !== 'sla'));
+  useEffect(() => { if ((filters.q || '') !== dq) set({ ...filters, q: dq }, true); }, [dq]);
+  useEffect(() => { if ((filters.q || '') !== q && document.activeElement?.id !== 'lead-search') setQ(filters.q || ''); }, [filters.q]);
+  const DEFAULTS = { status: 'open', owner: 'me', sort: '-created_at' };
+  const sel = (key, label, options, empty = 'Any') => html`<${Select} label=${label} value=${filters[key] || DEFAULTS[key] || ''} empty=${empty}
+    options=${options} onChange=${(v) => set({ ...filters, [key]: v })} />`;
+  const date = (key, label) => html`<${Input} type="date" label=${label} value=${filters[key] || ''} onInput=${(v) => set({ ...filters, [key]: v })} />`;
+  const activeCount = FILTER_KEYS.filter((k) => filters[k] && !['q', 'sort', 'status', 'owner'].includes(k)).length;
+  return html`<form class="filters card" role="search" onSubmit=${(e) => e.preventDefault()} aria-label="Filter leads">
+    <div class="filters-main">
+      <${Input} id="lead-search" type="search" label="Search" value=${q} onInput=${setQ} class="grow"
+        placeholder="Name, company, email, phone, request…" autocomplete="off" />
+      ${sel('status', 'Status', [{ value: 'open', label: 'Open' }, { value: 'closed', label: 'Closed' }, { value: 'all', label: 'All' }], null)}
+      ${sel('owner', 'Owner', [{ value: 'me', label: 'Me' }, { value: 'any', label: 'Anyone' }, ...optionsOf(refs.users)], null)}
+      ${sel('sort', 'Sort', SORTS, null)}
+      <button type="button" class="btn btn-ghost filters-toggle" aria-expanded=${more ? 'true' : 'false'} aria-controls="more-filters"
+        onClick=${() => setMore(!more)}>${more ? 'Fewer filters' : 'More filters'}${activeCount ? ` (${activeCount})` : ''}</button>
+    </div>
+    ${more ? html`<div class="filters-more" id="more-filters">
+      ${sel('stage', 'Stage', optionsOf(refs.stages))}
+      ${sel('source', 'Source', optionsOf(refs.sources))}
+      ${sel('location', 'Location', optionsOf(refs.locations))}
+      ${sel('partner', 'Partner', optionsOf(refs.partners))}
+      ${sel('outcome', 'Outcome', (refs.outcomes || []).map((o) => ({ value: o.key, label: o.name })))}
+      ${sel('group', 'Group', optionsOf(refs.groups))}
+      ${sel('sla', 'Age rule', [{ value: 'ok', label: 'On time (≤ 5 days)' }, { value: 'warning', label: 'Warning (over 5 days)' }, { value: 'breached', label: 'Breached (over 30 days)' }])}
+      ${date('created_from', 'Created from')}${date('created_to', 'Created to')}
+      ${date('closed_from', 'Closed from')}${date('closed_to', 'Closed to')}
+      <div class="field field-end"><button type="button" class="btn btn-ghost" onClick=${() => { setQ(''); set({}); }}>Clear filters</button></div>
+    </div>` : null}
+  </form>`;
+}
+
+function BulkBar({ ids, onDone, clear }) {
+  const { refs } = useApp();
+  const [action, setAction] = useState('');
+  const [value, setValue] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [result, setResult] = useState('');
+  const needs = { set_stage: ['stage_id', 'Stage', optionsOf(refs.stages)], assign: ['owner_id', 'Owner', optionsOf(refs.users)],
+    add_to_group: ['group_id', 'Group', optionsOf(refs.groups)] }[action];
+  const apply = async () => {
+    if (action === 'delete' && !confirm(`Delete ${plural(ids.length, 'lead')}? Their history stays in the audit log.`)) return;
+    setBusy(true); setError(null); setResult('');
+    try {
+      const r = await request('POST', '/leads/bulk', { body: { ids, action, params: needs ? { [needs[0]]: Number(value) } : {} } });
+      if (r.status === 202) setResult('Started as a background job; the list updates when it finishes.');
+      else setResult(`${plural(r.data.succeeded ?? 0, 'lead')} updated${r.data.failed ? `, ${r.data.failed} failed` : ''}.`);
+      clear();
+      onDone();
+    } catch (e) { setError(e); }
+    setBusy(false);
+  };
+  if (!ids.length) return result ? html`<${Notice} text=${result} />` : null;
+  return html`<div class="bulkbar card" role="region" aria-label="Bulk actions">
+    <strong>${plural(ids.length, 'lead')} selected</strong>
+    <${Select} label="Action" value=${action} empty="Choose…" onChange=${(v) => { setAction(v); setValue(''); }}
+      options=${[{ value: 'set_stage', label: 'Move to stage' }, { value: 'assign', label: 'Assign owner' },
+        { value: 'add_to_group', label: 'Add to group' }, { value: 'delete', label: 'Delete' }]} />
+    ${needs ? html`<${Select} label=${needs[1]} value=${value} empty="Choose…" options=${needs[2]} onChange=${setValue} />` : null}
+    <button type="button" class="btn btn-primary" disabled=${busy || !action || (needs && !value)} onClick=${apply}>Apply</button>
+    <button type="button" class="btn btn-ghost" onClick=${clear}>Clear selection</button>
+    <${ErrorBox} error=${error} />
+  </div>`;
+}
+
+export function NewLeadDialog({ open, onClose }) {
+  const { refs, user } = useApp();
+  const blank = { full_name: '', company: '', email: '', phone: '', source_id: '', owner_id: user.id };
+  const [f, setF] = useState(blank);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const key = useRef(String(Date.now()) + Math.random());
+  useEffect(() => { if (open) { setF(blank); setError(null); key.current = String(Date.now()) + Math.random(); } }, [open]);
+  const fe = (error && error.fields) || {};
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true); setError(null);
+    const body = { full_name: f.full_name.trim(), company: f.company || undefined,
+      emails: f.email ? [f.email.trim()] : [], phones: f.phone ? [f.phone.trim()] : [],
+      source_id: f.source_id ? Number(f.source_id) : undefined, owner_id: f.owner_id ? Number(f.owner_id) : undefined };
+    try {
+      const lead = await post('/leads', body, { idem: key.current });
+      onClose();
+      navigate('/leads/' + lead.id);
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  const up = (k) => (v) => setF({ ...f, [k]: v });
+  return html`<${Dialog} open=${open} title="New lead" onClose=${onClose}>
+    <form onSubmit=${submit} class="form-grid" novalidate>
+      <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
+      <${Input} label="Full name" value=${f.full_name} onInput=${up('full_name')} required error=${fe.full_name} />
+      <${Input} label="Company" value=${f.company} onInput=${up('company')} error=${fe.company} />
+      <${Input} label="Email" type="email" value=${f.email} onInput=${up('email')} error=${fe.emails || fe['emails[0]'] || fe['emails.0']} />
+      <${Input} label="Phone" type="tel" value=${f.phone} onInput=${up('phone')} error=${fe.phones || fe['phones[0]'] || fe['phones.0']} />
+      <${Select} label="Source" value=${f.source_id} empty="—" options=${optionsOf(refs.sources)} onChange=${up('source_id')} error=${fe.source_id} />
+      <${Select} label="Owner" value=${f.owner_id} options=${optionsOf(refs.users.length ? refs.users : [user])} onChange=${up('owner_id')} error=${fe.owner_id} />
+      <div class="actions"><button type="button" class="btn btn-ghost" onClick=${onClose}>Cancel</button>
+        <button class="btn btn-primary" type="submit" disabled=${busy || !f.full_name.trim()}>Create lead</button></div>
+    </form>
+  <//>`;
+}
+
+export function LeadsPage() {
+  const loc = useLocation();
+  const filters = readFilters(loc.search);
+  const key = JSON.stringify(filters);
+  const [cursors, setCursors] = useState([null]);  // cursor of each page seen, for Previous
+  const [page, setPage] = useState({ loading: true, items: [], next: null, total: null, error: null });
+  const [selected, setSelected] = useState(new Set());
+  const [newOpen, setNewOpen] = useState(false);
+  const seq = useRef(0);
+  const cursor = cursors[cursors.length - 1];
+
+  const load = async () => {
+    const my = ++seq.current;
+    setPage((p) => ({ ...p, loading: true, error: null }));
+    try {
+      const r = await get('/leads', { ...apiQuery(filters), cursor, limit: 50, total: 1 });
+      if (my !== seq.current) return;
+      setPage({ loading: false, items: r.items || [], next: r.next_cursor || null, total: r.total ?? null, error: null });
+    } catch (e) { if (my === seq.current) setPage((p) => ({ ...p, loading: false, error: e })); }
+  };
+  useEffect(() => { setCursors([null]); setSelected(new Set()); }, [key]);
+  useEffect(() => { load(); }, [key, cursor]);
+
+  const set = (f, replace) => writeFilters(f, replace);
+  const toggle = (id) => setSelected((s) => { const n = new Set(s); n.has(id) ? n.delete(id) : n.add(id); return n; });
+  const toggleAll = (on) => setSelected((s) => { const n = new Set(s); page.items.forEach((l) => (on ? n.add(l.id) : n.delete(l.id))); return n; });
+  const pageNo = cursors.length;
+  return html`<section class="page">
+    <div class="page-head"><h1>Leads</h1>
+      <button type="button" class="btn btn-primary" onClick=${() => setNewOpen(true)}>New lead</button></div>
+    <${Filters} filters=${filters} set=${set} />
+    <${BulkBar} ids=${[...selected]} onDone=${load} clear=${() => setSelected(new Set())} />
+    <${ErrorBox} error=${page.error} />
+    <div class="list-meta" aria-live="polite">
+      ${page.loading ? html`<span class="spinner" aria-hidden="true"></span> Loading…` :
+        page.total !== null ? plural(page.total, 'lead') + (page.total ? ` · page ${pageNo}` : '') : `Page ${pageNo}`}
+    </div>
+    <div class=${page.loading && page.items.length ? 'dim' : ''}>
+      ${page.loading && !page.items.length ? null : html`<${LeadsTable} items=${page.items} selected=${selected} onToggle=${toggle}
+        onToggleAll=${toggleAll} caption="Leads" />`}
+    </div>
+    <nav class="pager" aria-label="Pages">
+      <button type="button" class="btn" disabled=${cursors.length < 2 || page.loading} onClick=${() => setCursors(cursors.slice(0, -1))}>← Previous</button>
+      <button type="button" class="btn" disabled=${!page.next || page.loading} onClick=${() => setCursors([...cursors, page.next])}>Next →</button>
+    </nav>
+    <${NewLeadDialog} open=${newOpen} onClose=${() => setNewOpen(false)} />
+  </section>`;
+}

@@ -1,0 +1,195 @@
+// settings.js — the configurable lists: stages (order, is_sale, waiting, guidance), outcomes,
+// lost reasons, sources, locations, partners, groups. GET/POST/PATCH on /api/v1/<list>.
+import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
+import { get, post, patch, getAll } from './api.js';
+import { useApp, Link, Input, Select, Textarea, Check, ErrorBox, Notice, Spinner, FieldError, optionsOf } from './ui.js';
+import { useLoader, humanize } from './util.js';
+
+const KINDS = [{ value: 'won', label: 'Won' }, { value: 'lost', label: 'Lost' }, { value: 'neutral', label: 'Neutral' }];
+const LISTS = {
+  stages: { title: 'Stages', path: '/stages', ref: 'stages', one: 'stage', ordered: true,
+    fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'is_sale', label: 'Counts as a sale', type: 'bool' },
+      { key: 'waiting', label: 'Waiting (age does not count)', type: 'bool' }, { key: 'guidance', label: 'Guidance', type: 'textarea', wide: true }] },
+  outcomes: { title: 'Outcomes', path: '/outcomes', ref: 'outcomes', one: 'outcome',
+    fields: [{ key: 'key', label: 'Key', type: 'text', createOnly: true }, { key: 'name', label: 'Name', type: 'text' },
+      { key: 'kind', label: 'Kind', type: 'select', options: KINDS }] },
+  'lost-reasons': { title: 'Lost reasons', path: '/lost-reasons', ref: 'lostReasons', one: 'lost reason',
+    fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true },
+      { key: 'counts_in_reports', label: 'Counts in reports', type: 'bool', def: true },
+      { key: 'follow_up_days', label: 'Follow-up after (days)', type: 'number' },
+      { key: 'group_id', label: 'Add to group', type: 'ref', ref: 'groups' }] },
+  sources: { title: 'Sources', path: '/sources', ref: 'sources', one: 'source', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
+  locations: { title: 'Locations', path: '/locations', ref: 'locations', one: 'location', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
+  partners: { title: 'Partners', path: '/partners', ref: 'partners', one: 'partner', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
+  groups: { title: 'Groups', path: '/groups', ref: 'groups', one: 'group', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
+};
+
+const rowId = (cfg, it) => (it.id !== undefined && it.id !== null ? it.id : it.key);
+
+function FieldControl({ f, value, set, error, refs, idp }) {
+  const id = idp + '-' + f.key;
+  if (f.type === 'bool') return html`<div class="field"><${Check} id=${id} label=${f.label} checked=${!!value} onChange=${set} /><${FieldError} error=${error} /></div>`;
+  if (f.type === 'textarea') return html`<${Textarea} id=${id} label=${f.label} value=${value} onInput=${set} rows="2" error=${error} class=${f.wide ? 'wide' : ''} />`;
+  if (f.type === 'select') return html`<${Select} id=${id} label=${f.label} value=${value} options=${f.options} onChange=${set} error=${error} />`;
+  if (f.type === 'ref') return html`<${Select} id=${id} label=${f.label} value=${value ?? ''} empty="—" options=${optionsOf(refs[f.ref])} onChange=${set} error=${error} />`;
+  return html`<${Input} id=${id} label=${f.label} type=${f.type === 'number' ? 'number' : 'text'} value=${value ?? ''} onInput=${set} error=${error} />`;
+}
+
+function encode(cfg, draft, creating) {
+  const out = {};
+  for (const f of cfg.fields) {
+    if (f.createOnly && !creating) continue;
+    let v = draft[f.key];
+    if (f.type === 'number' || f.type === 'ref') v = v === '' || v === null || v === undefined ? null : Number(v);
+    else if (f.type === 'bool') v = !!v;
+    else if (typeof v === 'string') v = v.trim();
+    if (creating && (v === null || v === '')) continue;
+    out[f.key] = v;
+  }
+  return out;
+}
+
+function Row({ cfg, item, idx, count, onSaved, onMove, listKey }) {
+  const { refs } = useApp();
+  const [draft, setDraft] = useState(item);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState('');
+  useEffect(() => setDraft(item), [item]);
+  const dirty = cfg.fields.some((f) => !f.createOnly && JSON.stringify(draft[f.key] ?? null) !== JSON.stringify(item[f.key] ?? null));
+  const save = async (e) => {
+    e.preventDefault(); setBusy(true); setError(null); setMsg('');
+    try {
+      await patch(`${cfg.path}/${rowId(cfg, item)}`, encode(cfg, draft, false), { ifMatch: item.version });
+      setMsg('Saved.'); onSaved();
+    } catch (err) {
+      setError(err.status === 412 ? { message: 'Someone else changed this meanwhile. Reload the list to see their version; your edits are still in the form.' } : err);
+    }
+    setBusy(false);
+  };
+  const fe = (error && error.fields) || {};
+  const idp = `${listKey}-${rowId(cfg, item)}`;
+  return html`<li class="set-row card" data-row=${rowId(cfg, item)}>
+    <form onSubmit=${save} aria-label=${`${humanize(cfg.one)} ${item.name || item.key}`}>
+      ${cfg.ordered ? html`<div class="order">
+        <span class="pos" aria-hidden="true">${idx + 1}</span>
+        <button type="button" class="icon-btn" aria-label=${`Move ${item.name} up`} disabled=${idx === 0 || busy} onClick=${() => onMove(idx, -1)}>▲</button>
+        <button type="button" class="icon-btn" aria-label=${`Move ${item.name} down`} disabled=${idx === count - 1 || busy} onClick=${() => onMove(idx, 1)}>▼</button>
+      </div>` : null}
+      <div class="set-fields">
+        ${cfg.fields.map((f) => f.createOnly ? html`<div class="field"><span class="label">${f.label}</span><code>${item[f.key]}</code></div>`
+          : html`<${FieldControl} f=${f} value=${draft[f.key]} set=${(v) => setDraft({ ...draft, [f.key]: v })} error=${fe[f.key]} refs=${refs} idp=${idp} />`)}
+      </div>
+      <div class="set-actions">
+        <button class="btn btn-primary btn-small" type="submit" disabled=${!dirty || busy}>Save</button>
+        ${dirty ? html`<button class="btn btn-ghost btn-small" type="button" onClick=${() => { setDraft(item); setError(null); }}>Undo</button>` : null}
+        ${msg && !dirty ? html`<span class="saved" role="status">${msg}</span>` : null}
+      </div>
+      <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
+    </form>
+  </li>`;
+}
+
+function AddForm({ cfg, onSaved, listKey }) {
+  const { refs } = useApp();
+  const blank = () => Object.fromEntries(cfg.fields.map((f) => [f.key, f.def ?? (f.type === 'bool' ? false : f.type === 'select' ? f.options[f.options.length - 1].value : '')]));
+  const [draft, setDraft] = useState(blank);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => { setDraft(blank()); setError(null); }, [listKey]);
+  const submit = async (e) => {
+    e.preventDefault(); setBusy(true); setError(null);
+    try {
+      const body = encode(cfg, draft, true);
+      if (cfg.ordered) body.position = (refs[cfg.ref] || []).reduce((m, x) => Math.max(m, x.position || 0), 0) + 1;
+      await post(cfg.path, body, { idem: `${listKey}-${Date.now()}` });
+      setDraft(blank()); onSaved();
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  const fe = (error && error.fields) || {};
+  return html`<form class="card add-form" onSubmit=${submit} aria-label=${'Add a ' + cfg.one}>
+    <h2>Add a ${cfg.one}</h2>
+    <div class="set-fields">${cfg.fields.map((f) => html`<${FieldControl} f=${f} value=${draft[f.key]} set=${(v) => setDraft({ ...draft, [f.key]: v })}
+      error=${fe[f.key]} refs=${refs} idp=${'new-' + listKey} />`)}</div>
+    <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
+    <div class="actions"><button class="btn btn-primary" type="submit" disabled=${busy || !String(draft.name || '').trim()}>Add ${cfg.one}</button></div>
+  </form>`;
+}
+
+// Age rule (SLA) and the default close-lost group: PATCH /api/v1/settings.
+function GeneralSettings() {
+  const { refs, settings, reloadSettings } = useApp();
+  const init = () => ({ warn: String((settings.sla && settings.sla.warn_after_days) ?? 5), breach: String((settings.sla && settings.sla.breach_after_days) ?? 30),
+    group: settings.close_lost_group_id ?? '' });
+  const [f, setF] = useState(init);
+  const [error, setError] = useState(null);
+  const [msg, setMsg] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setF(init()), [settings]);
+  const fe = (error && error.fields) || {};
+  const submit = async (e) => {
+    e.preventDefault(); setBusy(true); setError(null); setMsg('');
+    try {
+      await patch('/settings', { sla: { warn_after_days: Number(f.warn), breach_after_days: Number(f.breach) },
+        close_lost_group_id: f.group === '' ? null : Number(f.group) }, { ifMatch: settings.version });
+      setMsg('Saved.'); reloadSettings();
+    } catch (err) { setError(err.status === 412 ? { message: 'Someone else changed the settings meanwhile; they are reloaded. Save again.' } : err); if (err.status === 412) reloadSettings(); }
+    setBusy(false);
+  };
+  return html`<form class="card" onSubmit=${submit} aria-label="General settings">
+    <div class="set-fields">
+      <${Input} type="number" min="0" label="Warn after (days open)" value=${f.warn} onInput=${(v) => setF({ ...f, warn: v })} error=${fe['sla.warn_after_days'] || fe.warn_after_days} />
+      <${Input} type="number" min="0" label="Breach after (days open)" value=${f.breach} onInput=${(v) => setF({ ...f, breach: v })} error=${fe['sla.breach_after_days'] || fe.breach_after_days} />
+      <${Select} label="Group for leads closed as lost" value=${f.group} empty="None" options=${optionsOf(refs.groups)} onChange=${(v) => setF({ ...f, group: v })} error=${fe.close_lost_group_id} />
+    </div>
+    <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
+    <div class="actions">${msg ? html`<span class="saved" role="status">${msg}</span>` : null}<button class="btn btn-primary" type="submit" disabled=${busy}>Save settings</button></div>
+  </form>`;
+}
+
+export function SettingsPage({ list }) {
+  const { reloadRef, settings } = useApp();
+  const cfg = LISTS[list];
+  const [state, reload] = useLoader(async () => {
+    if (!cfg) return [];
+    const items = await getAll(cfg.path);
+    if (cfg.ordered) items.sort((a, b) => (a.position ?? 0) - (b.position ?? 0) || a.id - b.id);
+    return items;
+  }, [list]);
+  const [moveErr, setMoveErr] = useState(null);
+  const saved = () => { reload(); if (cfg) reloadRef(cfg.ref); };
+  const move = async (idx, dir) => {
+    const items = state.data;
+    const a = items[idx], b = items[idx + dir];
+    setMoveErr(null);
+    try {
+      // positions may collide or be missing: renumber the two by their place in the list
+      const pa = b.position ?? idx + dir, pb = a.position ?? idx;
+      const na = pa === pb ? idx + dir + 1 : pa, nb = pa === pb ? idx + 1 : pb;
+      await patch(`${cfg.path}/${a.id}`, { position: na }, { ifMatch: a.version });
+      await patch(`${cfg.path}/${b.id}`, { position: nb }, { ifMatch: b.version });
+    } catch (e) { setMoveErr(e); }
+    saved();
+  };
+  return html`<section class="page settings">
+    <div class="page-head"><h1>Settings</h1></div>
+    <div class="settings-grid">
+      <nav class="subnav" aria-label="Settings lists">
+        ${Object.entries(LISTS).map(([k, c]) => html`<${Link} href=${'/settings/' + k}>${c.title}<//>`)}
+        <${Link} href="/settings/general">Age rule & defaults<//>
+      </nav>
+      <div>
+        ${list === 'general' ? html`<h2 class="list-title">Age rule & defaults</h2><${GeneralSettings} />` : !cfg ? html`<p>Unknown settings page.</p>` : html`
+          <h2 class="list-title">${cfg.title}</h2>
+          ${list === 'stages' ? html`<p class="hint">The order here is the order of the status path. “Waiting” stages do not count towards a lead's age
+            (warning after ${(settings.sla && settings.sla.warn_after_days) ?? 5} days, breach after ${(settings.sla && settings.sla.breach_after_days) ?? 30}).</p>` : null}
+          <${ErrorBox} error=${state.error || moveErr} />
+          ${state.loading && !state.data ? html`<${Spinner} />` : html`<ul class="set-list">${(state.data || []).map((it, i) =>
+            html`<${Row} key=${list + ':' + rowId(cfg, it)} cfg=${cfg} item=${it} idx=${i} count=${state.data.length}
+              onSaved=${saved} onMove=${move} listKey=${list} />`)}</ul>`}
+          <${AddForm} cfg=${cfg} onSaved=${saved} listKey=${list} />`}
+      </div>
+    </div>
+  </section>`;
+}
