@@ -23,6 +23,7 @@ static const lp_field lead_fields[] = {
   {"city", FT_TEXT, W, 200, NULL},
   {"service", FT_TEXT, W, 200, NULL},
   {"request", FT_TEXT, W, 20000, NULL},
+  {"notes", FT_TEXT, W, 20000, NULL},
   {"value_cents", FT_INT, W, 0, NULL},
   {"currency", FT_CURRENCY, W, 3, NULL},
   {"score", FT_INT, W | FF_NOTNULL, 0, NULL},

@@ -90,7 +90,7 @@ static lp_code index_lead(lp_db *db, int64_t id, lp_err *err) {
   json_t *row = lp_lead_row(db, id, err);
   if (!row) return err->code;
   lp_buf b = LP_BUF_INIT(1 << 20);
-  const char *keys[] = {"full_name", "company", "login", "request", "close_notes", "city", "service"};
+  const char *keys[] = {"full_name", "company", "login", "request", "notes", "close_notes", "city", "service"};
   for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
     if (sget(row, keys[i])) lp_buf_printf(&b, "%s\n", sget(row, keys[i]));
   json_t *args = json_pack("[I]", (json_int_t)id);

@@ -34,7 +34,9 @@ export function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Starts a server and an admin; returns {base, api, user, email, password, stop}.
-export async function startServer({ email = 'ada@example.com', name = 'Ada Admin', password = 'correct-horse-battery' } = {}) {
+// With demo: true the server fills the database with its demo data and the first demo login of
+// the wanted role (default agent) is used instead of a new user.
+export async function startServer({ email = 'ada@example.com', name = 'Ada Admin', password = 'correct-horse-battery', demo = false, demoRole = 'agent' } = {}) {
   if (MOCK) {
     const { startMock } = await import('./mock-api.mjs');
     const { server, port } = await startMock();
@@ -46,7 +48,7 @@ export async function startServer({ email = 'ada@example.com', name = 'Ada Admin
   const db = `sqlite:${path.join(dir, 't.db')}`;
   const port = await freePort();
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
-  const proc = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', log, log] });
+  const proc = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, ...(demo ? ['--demo'] : [])], { stdio: ['ignore', log, log] });
   let exited = null;
   proc.on('exit', (code, sig) => { exited = { code, sig }; });
   const base = `http://127.0.0.1:${port}`;
@@ -62,6 +64,14 @@ export async function startServer({ email = 'ada@example.com', name = 'Ada Admin
       await sleep(100);
     }
     if (!up) throw new Error(`server did not come up: ${JSON.stringify(exited)}\n` + fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-2000));
+    if (demo) {
+      const out = fs.readFileSync(path.join(dir, 'server.log'), 'utf8');
+      const logins = [...out.matchAll(/^\s*(\S+@\S+)\s+(\S+)\s+\((\w+)\)/gm)].map((m) => ({ email: m[1], password: m[2], role: m[3] }));
+      const who = logins.find((l) => l.role === demoRole) || logins[0];
+      if (!who) throw new Error('no demo logins printed:\n' + out.slice(0, 2000));
+      const ctx = await apiClient(base, who.email, who.password);
+      return { ...ctx, base, email: who.email, password: who.password, stop, dir };
+    }
     // the binary migrates at start; add the user through the command line, as an operator would
     const add = spawnSync(BIN, ['user', 'add', '--db', db, '--email', email, '--name', name, '--role', 'admin', '--password-stdin'],
       { input: password + '\n', encoding: 'utf8', timeout: 20000 });

@@ -10,7 +10,7 @@ const LABELS = { reason_id: 'lost reason', lost_reason_id: 'lost reason', notes:
 
 // The default close-lost group: from settings when it names one, else the seeded "Live Leads".
 export function defaultLostGroup(settings, groups) {
-  for (const k of ['default_close_lost_group_id', 'close_lost_group_id', 'default_lost_group_id', 'default_group_id']) {
+  for (const k of ['close_lost_group_id', 'close_lost_default_group_id', 'default_close_lost_group_id']) {
     if (settings && settings[k]) return Number(settings[k]);
   }
   for (const [k, v] of Object.entries(settings || {})) if (/group/.test(k) && typeof v === 'number') return v;
@@ -35,7 +35,7 @@ export function planWords(plan, { refs, tasks, lead }) {
   const f = plan.follow_up;
   if (f) {
     const who = f.assignee_id ? nameOf(refs.users, f.assignee_id) : 'the owner';
-    out.push(`A follow-up task (${humanize(f.type || 'follow_up')}${f.title && f.title !== f.type ? ': ' + f.title : ''}) will be created for ${who}, due ${fmtDateTime(f.due_at)}.`);
+    out.push(`A follow-up task ${f.title ? `“${f.title}” ` : ''}(${humanize(f.type || 'follow_up').toLowerCase()}) will be created for ${who}, due ${fmtDateTime(f.due_at)}.`);
   } else out.push('No follow-up will be scheduled.');
   const groups = plan.groups || [];
   if (groups.length) out.push(`The lead will be added to ${groups.length === 1 ? 'the group' : 'the groups'} ${listWords(groups.map((g) => nameOf(refs.groups, g)))}.`);

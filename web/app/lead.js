@@ -182,7 +182,7 @@ function EditableField({ f, lead, save, setLead }) {
       value=${draft} onInput=${(e) => setDraft(e.currentTarget.value)} aria-invalid=${fieldErr ? 'true' : undefined} />`;
   }
   return html`<div class=${'ef' + (f.wide || f.type === 'list' || conflict ? ' wide' : '') + (editing ? ' editing' : '')} data-field=${f.key}>
-    ${editing ? html`<form onSubmit=${submit} onKeyDown=${onKey} aria-label=${'Edit ' + f.label}>
+    ${editing ? html`<form onSubmit=${submit} onKeyDown=${onKey} aria-label=${'Edit ' + f.label} novalidate>
         ${f.type === 'list' ? html`<span class="ef-label">${f.label}</span>` : html`<label class="ef-label" for=${id}>${f.label}${f.type === 'money' && lead.currency ? ` (${lead.currency})` : ''}</label>`}
         ${control}
         ${f.hint ? html`<p class="hint">${f.hint}</p>` : null}
@@ -260,7 +260,7 @@ function describe(item, refs) {
   switch (item.kind) {
     case 'created': return 'created the lead';
     case 'updated': return 'changed fields';
-    case 'stage_changed': return html`moved the lead from <b>${stage(d.from)}</b> to <b>${stage(d.to)}</b>`;
+    case 'stage_changed': return html`moved the lead from <b>${d.from_name || stage(d.from)}</b> to <b>${d.to_name || stage(d.to)}</b>`;
     case 'comment': return 'commented';
     case 'closed': return html`closed the lead as <b>${showValue('outcome', d.outcome, refs)}</b>${d.reason_id || d.lost_reason_id ? html` (${nameOf(refs.lostReasons, d.reason_id || d.lost_reason_id)})` : ''}`;
     case 'reopened': return 'reopened the lead';

@@ -10,7 +10,7 @@ const LISTS = {
   stages: { title: 'Stages', path: '/stages', ref: 'stages', one: 'stage', ordered: true,
     fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'is_sale', label: 'Counts as a sale', type: 'bool' },
       { key: 'waiting', label: 'Waiting (age does not count)', type: 'bool' }, { key: 'guidance', label: 'Guidance', type: 'textarea', wide: true }] },
-  outcomes: { title: 'Outcomes', path: '/outcomes', ref: 'outcomes', one: 'outcome',
+  outcomes: { title: 'Outcomes', path: '/outcomes', ref: 'outcomes', one: 'outcome', idKey: 'key',
     fields: [{ key: 'key', label: 'Key', type: 'text', createOnly: true }, { key: 'name', label: 'Name', type: 'text' },
       { key: 'kind', label: 'Kind', type: 'select', options: KINDS }] },
   'lost-reasons': { title: 'Lost reasons', path: '/lost-reasons', ref: 'lostReasons', one: 'lost reason',
@@ -24,7 +24,7 @@ const LISTS = {
   groups: { title: 'Groups', path: '/groups', ref: 'groups', one: 'group', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
 };
 
-const rowId = (cfg, it) => (it.id !== undefined && it.id !== null ? it.id : it.key);
+const rowId = (cfg, it) => (cfg.idKey ? it[cfg.idKey] : it.id !== undefined && it.id !== null ? it.id : it.key);
 
 function FieldControl({ f, value, set, error, refs, idp }) {
   const id = idp + '-' + f.key;
@@ -117,11 +117,18 @@ function AddForm({ cfg, onSaved, listKey }) {
   </form>`;
 }
 
+export function slaDays(st) {
+  const sla = st.sla || {};
+  return { warn: sla.warn_after_days ?? st.sla_warning_days ?? 5, breach: sla.breach_after_days ?? st.sla_breach_days ?? 30 };
+}
+
 // Age rule (SLA) and the default close-lost group: PATCH /api/v1/settings.
 function GeneralSettings() {
   const { refs, settings, reloadSettings } = useApp();
-  const init = () => ({ warn: String((settings.sla && settings.sla.warn_after_days) ?? 5), breach: String((settings.sla && settings.sla.breach_after_days) ?? 30),
-    group: settings.close_lost_group_id ?? '' });
+  // API.md/openapi nest the SLA under "sla"; the server may answer flat keys: read and write either shape
+  const nested = !!settings.sla;
+  const init = () => ({ warn: String(slaDays(settings).warn), breach: String(slaDays(settings).breach),
+    group: settings.close_lost_group_id ?? settings.close_lost_default_group_id ?? '' });
   const [f, setF] = useState(init);
   const [error, setError] = useState(null);
   const [msg, setMsg] = useState('');
@@ -131,8 +138,11 @@ function GeneralSettings() {
   const submit = async (e) => {
     e.preventDefault(); setBusy(true); setError(null); setMsg('');
     try {
-      await patch('/settings', { sla: { warn_after_days: Number(f.warn), breach_after_days: Number(f.breach) },
-        close_lost_group_id: f.group === '' ? null : Number(f.group) }, { ifMatch: settings.version });
+      const group = f.group === '' ? null : Number(f.group);
+      const body = nested || 'close_lost_group_id' in settings
+        ? { sla: { warn_after_days: Number(f.warn), breach_after_days: Number(f.breach) }, close_lost_group_id: group }
+        : { sla_warning_days: Number(f.warn), sla_breach_days: Number(f.breach), close_lost_default_group_id: group };
+      await patch('/settings', body, { ifMatch: settings.version });
       setMsg('Saved.'); reloadSettings();
     } catch (err) { setError(err.status === 412 ? { message: 'Someone else changed the settings meanwhile; they are reloaded. Save again.' } : err); if (err.status === 412) reloadSettings(); }
     setBusy(false);
@@ -183,7 +193,7 @@ export function SettingsPage({ list }) {
         ${list === 'general' ? html`<h2 class="list-title">Age rule & defaults</h2><${GeneralSettings} />` : !cfg ? html`<p>Unknown settings page.</p>` : html`
           <h2 class="list-title">${cfg.title}</h2>
           ${list === 'stages' ? html`<p class="hint">The order here is the order of the status path. “Waiting” stages do not count towards a lead's age
-            (warning after ${(settings.sla && settings.sla.warn_after_days) ?? 5} days, breach after ${(settings.sla && settings.sla.breach_after_days) ?? 30}).</p>` : null}
+            (warning after ${slaDays(settings).warn} days, breach after ${slaDays(settings).breach}).</p>` : null}
           <${ErrorBox} error=${state.error || moveErr} />
           ${state.loading && !state.data ? html`<${Spinner} />` : html`<ul class="set-list">${(state.data || []).map((it, i) =>
             html`<${Row} key=${list + ':' + rowId(cfg, it)} cfg=${cfg} item=${it} idx=${i} count=${state.data.length}

@@ -8,7 +8,8 @@ export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export function parseDate(v) {
   if (!v) return null;
-  const d = new Date(v);
+  // timestamps are RFC 3339 strings; a number is taken as Unix seconds (or milliseconds if huge)
+  const d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(v);
   return isNaN(d) ? null : d;
 }
 export function fmtDateTime(v) { const d = parseDate(v); return d ? dateTimeFmt.format(d) : ''; }

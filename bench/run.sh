@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# bench/run.sh — the leadpath speed benchmarks, in one command:
+#   bench/run.sh
+# Builds bench/hello and bench/fill, fills (or reuses) a database of N leads in bench/out/,
+# starts leadpath and the bare libmicrohttpd hello server on loopback, runs wrk against each
+# target, measures startup, and prints a markdown table (also written to bench/out/results.md;
+# raw wrk output in bench/out/*.txt, server logs in bench/out/*.log).
+#
+# Knobs (environment):
+#   N=1000000        leads in the database
+#   DUR=10           seconds per main measurement (default thread count)
+#   SWEEP="16 64"    other `serve --threads` values to try (hello gets the same pool size)
+#   SWEEP_DUR=5      seconds per sweep measurement
+#   CONN=64 WRK_THREADS=2   wrk connections and threads
+#   PORT=18080 HPORT=18081  loopback ports for leadpath and hello
+#   STARTUP_RUNS=10  startup measurements
+#   KEEP_DB=0        1 = run on the filled database itself instead of a fresh copy (creates then pile up)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT=$ROOT/bench/out
+mkdir -p "$OUT"
+
+N=${N:-1000000}
+DUR=${DUR:-10}
+SWEEP=${SWEEP:-"16 64"}
+SWEEP_DUR=${SWEEP_DUR:-5}
+CONN=${CONN:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+PORT=${PORT:-18080}
+HPORT=${HPORT:-18081}
+STARTUP_RUNS=${STARTUP_RUNS:-10}
+KEEP_DB=${KEEP_DB:-0}
+LP=$ROOT/build/leadpath
+PW='bench-password-2026'
+ADMIN=bench-admin@bench.test
+T_START=$(date +%s)
+
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+need() { command -v "$1" >/dev/null 2>&1 || { log "installing $2"; apt-get install -y "$2" >/dev/null; }; }
+need wrk wrk
+need curl curl
+need jq jq
+[ -f /usr/include/microhttpd.h ] || { log "installing libmicrohttpd-dev"; apt-get install -y libmicrohttpd-dev >/dev/null; }
+[ -f /usr/include/sqlite3.h ] || { log "installing libsqlite3-dev"; apt-get install -y libsqlite3-dev >/dev/null; }
+
+# ---------------------------------------------------------------- build
+if [ ! -x "$LP" ]; then log "building leadpath"; make -s >/dev/null; fi
+gcc -O2 -Wall -o "$OUT/hello" bench/hello.c -lmicrohttpd -lpthread
+gcc -O2 -Wall -o "$OUT/fill" bench/fill.c -lsqlite3
+
+# ---------------------------------------------------------------- data
+SRC_DB=$OUT/leads-$N.db
+FILL_SECS="reused"
+if [ ! -f "$SRC_DB.ok" ]; then
+  log "creating $SRC_DB with $N leads"
+  rm -f "$SRC_DB" "$SRC_DB-wal" "$SRC_DB-shm"
+  "$LP" migrate --db "sqlite:$SRC_DB" >/dev/null
+  t0=$(date +%s%N)
+  echo "$PW" | "$LP" user add --db "sqlite:$SRC_DB" --email "$ADMIN" --name "Bench Admin" --role admin --password-stdin >/dev/null
+  for m in 1 2 3; do
+    echo "$PW" | "$LP" user add --db "sqlite:$SRC_DB" --email "manager$m@bench.test" --name "Manager $m" --role manager --password-stdin >/dev/null
+  done
+  for a in $(seq 1 17); do
+    echo "$PW" | "$LP" user add --db "sqlite:$SRC_DB" --email "agent$a@bench.test" --name "Agent $a" --role agent \
+      --manager "manager$(( (a % 3) + 1 ))@bench.test" --password-stdin >/dev/null
+  done
+  t1=$(date +%s%N)
+  "$OUT/fill" "$SRC_DB" "$N" > "$OUT/fill.out" 2> "$OUT/fill.log"
+  t2=$(date +%s%N)
+  cat "$OUT/fill.log" >&2
+  FILL_SECS=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", (b-a)/1e9}')
+  USERS_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}')
+  echo "fill_seconds=$FILL_SECS users_seconds=$USERS_SECS n=$N" > "$SRC_DB.ok"
+else
+  log "reusing $SRC_DB ($(cat "$SRC_DB.ok"))"
+fi
+FILL_INFO=$(cat "$SRC_DB.ok")
+
+DB=$SRC_DB
+if [ "$KEEP_DB" != 1 ]; then
+  # Creates add rows; work on a copy so every run starts from exactly N leads.
+  DB=$OUT/work.db
+  rm -f "$DB" "$DB-wal" "$DB-shm"
+  cp "$SRC_DB" "$DB"
+fi
+DB_MB=$(du -m "$DB" | cut -f1)
+
+# ---------------------------------------------------------------- helpers
+LP_PID=""; H_PID=""
+stop_pid() {  # stop_pid PID — SIGTERM, then wait
+  local p=$1
+  [ -n "$p" ] || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+}
+cleanup() { stop_pid "$LP_PID"; stop_pid "$H_PID"; }
+trap cleanup EXIT
+
+wait_http() {  # wait_http URL — until it answers 200, 10 s at most
+  for _ in $(seq 1 2000); do
+    curl -sf -o /dev/null "$1" && return 0
+    sleep 0.005
+  done
+  log "no answer from $1"; return 1
+}
+
+start_lp() {  # start_lp THREADS(or "") LOGNAME
+  local targs=()
+  [ -n "$1" ] && targs=(--threads "$1")
+  "$LP" serve --db "sqlite:$DB" --listen "127.0.0.1:$PORT" --quiet "${targs[@]}" 2> "$OUT/$2.log" &
+  LP_PID=$!
+  wait_http "http://127.0.0.1:$PORT/healthz"
+}
+stop_lp() { stop_pid "$LP_PID"; LP_PID=""; }
+start_hello() {  # start_hello THREADS
+  "$OUT/hello" "$HPORT" "$1" 2> "$OUT/hello.log" &
+  H_PID=$!
+  wait_http "http://127.0.0.1:$HPORT/"
+}
+stop_hello() { stop_pid "$H_PID"; H_PID=""; }
+
+login() {
+  curl -sf -H 'Content-Type: application/json' -d "{\"email\":\"$ADMIN\",\"password\":\"$PW\"}" \
+    "http://127.0.0.1:$PORT/api/v1/auth/login" | jq -r .token
+}
+
+declare -A R   # R[name.field] = value
+bench() {  # bench NAME SCRIPT URL DURATION
+  local name=$1 script=$2 url=$3 dur=$4
+  wrk -t"$WRK_THREADS" -c"$CONN" -d"${dur}s" --timeout 10s --latency -s "bench/$script" "$url" > "$OUT/$name.txt" 2>&1 || true
+  local line
+  line=$(grep '^BENCH ' "$OUT/$name.txt" || true)
+  for kv in $line; do
+    [ "$kv" = BENCH ] && continue
+    R[$name.${kv%%=*}]=${kv#*=}
+  done
+  R[$name.non2xx]=$(awk '/Non-2xx or 3xx responses/{print $NF}' "$OUT/$name.txt")
+  R[$name.non2xx]=${R[$name.non2xx]:-0}
+  log "$name: ${R[$name.rps]:-?} req/s, p50 ${R[$name.p50_ms]:-?} ms, p99 ${R[$name.p99_ms]:-?} ms, non-2xx ${R[$name.non2xx]}"
+}
+
+OWNERS=$(sqlite3 "$DB" "SELECT group_concat(u.id) FROM users u JOIN roles r ON r.id = u.role_id WHERE r.name <> 'admin'" 2>/dev/null || true)
+if [ -z "$OWNERS" ]; then OWNERS=$(seq -s, 2 21); fi
+MAXID=$(sqlite3 "$DB" "SELECT max(id) FROM leads" 2>/dev/null || echo "$N")
+export OWNERS N="$MAXID"
+
+run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create with one pool size
+  local tag=$1 thr=$2 dur=$3
+  local ht=${thr:-default}
+  start_hello "${thr:-}"
+  bench "hello_$tag" hello.lua "http://127.0.0.1:$HPORT/" "$dur"
+  stop_hello
+  start_lp "$thr" "leadpath_$tag"
+  TOKEN=$(login); export TOKEN
+  [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || { log "login failed"; exit 1; }
+  wrk -t"$WRK_THREADS" -c"$CONN" -d2s -s bench/get_lead.lua "http://127.0.0.1:$PORT" >/dev/null 2>&1 || true   # warm-up
+  bench "get_$tag" get_lead.lua "http://127.0.0.1:$PORT" "$dur"
+  bench "list_$tag" list_open.lua "http://127.0.0.1:$PORT" "$dur"
+  local before after
+  before=$(sqlite3 "$DB" "SELECT count(*) FROM leads" 2>/dev/null || echo 0)
+  bench "create_$tag" create_lead.lua "http://127.0.0.1:$PORT" "$dur"
+  after=$(sqlite3 "$DB" "SELECT count(*) FROM leads" 2>/dev/null || echo 0)
+  R[create_$tag.rows]=$(( after - before ))
+  curl -s "http://127.0.0.1:$PORT/metrics" > "$OUT/metrics_$tag.txt" || true
+  if ! kill -0 "$LP_PID" 2>/dev/null; then
+    log "leadpath ($tag) is no longer running"; R[crash_$tag]=1
+  fi
+  stop_lp
+  if grep -qiE 'assert|segfault|abort|error' "$OUT/leadpath_$tag.log"; then
+    log "leadpath_$tag.log has errors:"; grep -iE 'assert|segfault|abort|error' "$OUT/leadpath_$tag.log" | head -5 >&2
+  fi
+}
+
+# ---------------------------------------------------------------- startup
+log "startup: $STARTUP_RUNS runs (start until /healthz answers 200)"
+STARTUPS=()
+for _ in $(seq 1 "$STARTUP_RUNS"); do
+  t0=$(date +%s%N)
+  "$LP" serve --db "sqlite:$DB" --listen "127.0.0.1:$PORT" --quiet 2>>"$OUT/startup.log" &
+  LP_PID=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do
+    kill -0 "$LP_PID" 2>/dev/null || { log "leadpath died at startup"; cat "$OUT/startup.log" >&2; exit 1; }
+    sleep 0.001
+  done
+  t1=$(date +%s%N)
+  STARTUPS+=("$(( (t1 - t0) / 1000 ))")
+  stop_lp
+done
+# curl's own cost, to show what the loop adds: one request to an already running hello
+start_hello ""
+t0=$(date +%s%N); curl -sf -o /dev/null "http://127.0.0.1:$HPORT/"; t1=$(date +%s%N)
+CURL_US=$(( (t1 - t0) / 1000 ))
+stop_hello
+read -r ST_MED ST_MAX ST_MIN < <(printf '%s\n' "${STARTUPS[@]}" | sort -n | awk '{a[NR]=$1} END{printf "%.1f %.1f %.1f\n", a[int((NR+1)/2)]/1000, a[NR]/1000, a[1]/1000}')
+log "startup: median $ST_MED ms, max $ST_MAX ms (one curl request costs ~$((CURL_US / 1000)) ms)"
+
+HF=""
+if command -v hyperfine >/dev/null; then
+  # Upper bound incl. shell, curl and shutdown: start, poll /healthz, SIGTERM, wait.
+  cat > "$OUT/startup_once.sh" <<EOF
+#!/usr/bin/env bash
+"$LP" serve --db "sqlite:$DB" --listen "127.0.0.1:$PORT" --quiet 2>/dev/null &
+p=\$!
+until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do sleep 0.001; done
+kill -TERM \$p; wait \$p
+EOF
+  chmod +x "$OUT/startup_once.sh"
+  hyperfine -N --warmup 1 --runs 10 --export-json "$OUT/startup_hyperfine.json" "$OUT/startup_once.sh" > "$OUT/startup_hyperfine.txt" 2>&1 || true
+  HF=$(jq -r '.results[0] | "\(.mean*1000|floor) ms mean ± \(.stddev*1000|floor) (min \(.min*1000|floor), max \(.max*1000|floor))"' "$OUT/startup_hyperfine.json" 2>/dev/null || true)
+  log "hyperfine start+healthz+stop: $HF"
+fi
+
+# ---------------------------------------------------------------- load
+log "main set: default threads, ${DUR}s each, wrk -t$WRK_THREADS -c$CONN"
+run_set main "" "$DUR"
+for t in $SWEEP; do
+  log "sweep: --threads $t, ${SWEEP_DUR}s each"
+  run_set "t$t" "$t" "$SWEEP_DUR"
+done
+
+# ---------------------------------------------------------------- report
+pct() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.0f%%", 100*a/b; else print "?" }'; }
+ok() { if awk "BEGIN{exit !($1)}"; then echo "**met**"; else echo "**not met**"; fi; }
+f() { echo "${R[$1]:-?}"; }
+
+{
+echo "## leadpath benchmark — $(date -u +'%Y-%m-%d %H:%M UTC')"
+echo
+echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo ?), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), wrk -t$WRK_THREADS -c$CONN on the same machine, loopback."
+echo "Database: $N leads ($FILL_INFO), ${DB_MB} MB; leadpath default threads = $(( $(nproc) * 4 < 8 ? 8 : $(nproc) * 4 ))."
+echo
+echo "| Target | Measured | Goal | Result |"
+echo "|---|---|---|---|"
+gr=$(f get_main.rps); hr=$(f hello_main.rps)
+echo "| GET /api/v1/leads/{id} vs bare MHD hello | $gr req/s vs $hr req/s = $(pct "$gr" "$hr") (p99 $(f get_main.p99_ms) ms) | ≥ 40% | $(ok "$gr >= 0.4 * $hr") |"
+echo "| GET /api/v1/leads?status=open&owner=ID, page of 50 | p99 $(f list_main.p99_ms) ms (p50 $(f list_main.p50_ms) ms, $(f list_main.rps) req/s) | p99 < 10 ms | $(ok "$(f list_main.p99_ms) < 10") |"
+echo "| POST /api/v1/leads, 64 connections, durable | $(f create_main.rps) req/s (p99 $(f create_main.p99_ms) ms; $(f create_main.rows) rows written) | ≥ 5,000/s | $(ok "$(f create_main.rps) >= 5000") |"
+echo "| Startup until /healthz answers | median $ST_MED ms, max $ST_MAX ms ($STARTUP_RUNS runs) | < 200 ms | $(ok "$ST_MAX < 200") |"
+echo
+echo "All runs (req/s; latency p50 / p99 in ms; non-2xx answers; socket errors):"
+echo
+echo "| set | hello req/s | GET lead req/s | p50/p99 | list req/s | p50/p99 | create req/s | p50/p99 | non-2xx (get/list/create) | socket errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for tag in main $(for t in $SWEEP; do echo "t$t"; done); do
+  label=$tag; [ "$tag" = main ] && label="default (${DUR}s)"; [ "$tag" != main ] && label="--threads ${tag#t} (${SWEEP_DUR}s)"
+  serr=0
+  for b in hello get list create; do
+    for e in err_connect err_read err_write err_timeout; do serr=$(( serr + ${R[${b}_$tag.$e]:-0} )); done
+  done
+  echo "| $label | $(f hello_$tag.rps) | $(f get_$tag.rps) | $(f get_$tag.p50_ms) / $(f get_$tag.p99_ms) | $(f list_$tag.rps) | $(f list_$tag.p50_ms) / $(f list_$tag.p99_ms) | $(f create_$tag.rps) | $(f create_$tag.p50_ms) / $(f create_$tag.p99_ms) | $(f get_$tag.non2xx) / $(f list_$tag.non2xx) / $(f create_$tag.non2xx) | $serr |"
+done
+echo
+[ -n "$HF" ] && echo "hyperfine (start + poll /healthz + SIGTERM + wait, includes curl and shutdown): $HF" && echo
+echo "Total bench time: $(( $(date +%s) - T_START )) s. Raw output: bench/out/*.txt."
+} | tee "$OUT/results.md"
