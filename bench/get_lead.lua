@@ -1,7 +1,7 @@
 -- get_lead.lua — GET /api/v1/leads/{id} for random ids 1..N.
--- env: TOKEN (bearer token; use an admin so every lead is visible), N (highest id, default 1000000)
+-- env: TOKEN (bearer token; use an admin so every lead is visible), MAXID (highest id, default 1000000)
 local token = os.getenv("TOKEN") or ""
-local n = tonumber(os.getenv("N") or "1000000")
+local n = tonumber(os.getenv("MAXID") or "1000000")
 wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Accept"] = "application/json"
 

@@ -13,6 +13,9 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BIN = process.env.LEADPATH_BIN || path.join(root, 'build', 'leadpath');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const MOCK = process.env.LEADPATH_MOCK === '1';
+// LEADPATH_WEB_DISK=1: the real server answers the API, but web/ is served from disk (through
+// mock-api.mjs as a proxy), to try UI edits without rebuilding the binary.
+export const WEB_DISK = process.env.LEADPATH_WEB_DISK === '1';
 export const SHOTS = path.join(root, 'docs', 'screenshots');
 
 // Why the suite cannot run here, or null.
@@ -51,8 +54,10 @@ export async function startServer({ email = 'ada@example.com', name = 'Ada Admin
   const proc = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, ...(demo ? ['--demo'] : [])], { stdio: ['ignore', log, log] });
   let exited = null;
   proc.on('exit', (code, sig) => { exited = { code, sig }; });
-  const base = `http://127.0.0.1:${port}`;
+  let base = `http://127.0.0.1:${port}`;
+  let front = null;
   const stop = async () => {
+    if (front) await new Promise((r) => front.close(r));
     if (!exited) { proc.kill('SIGTERM'); for (let i = 0; i < 50 && !exited; i++) await sleep(100); if (!exited) proc.kill('SIGKILL'); }
     fs.closeSync(log);
     if (!process.env.KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
@@ -64,6 +69,12 @@ export async function startServer({ email = 'ada@example.com', name = 'Ada Admin
       await sleep(100);
     }
     if (!up) throw new Error(`server did not come up: ${JSON.stringify(exited)}\n` + fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-2000));
+    if (WEB_DISK) {
+      const { startMock } = await import('./mock-api.mjs');
+      const m = await startMock({ proxy: base });
+      front = m.server;
+      base = `http://127.0.0.1:${m.port}`;
+    }
     if (demo) {
       const out = fs.readFileSync(path.join(dir, 'server.log'), 'utf8');
       const logins = [...out.matchAll(/^\s*(\S+@\S+)\s+(\S+)\s+\((\w+)\)/gm)].map((m) => ({ email: m[1], password: m[2], role: m[3] }));

@@ -114,13 +114,25 @@ function planClose(s, l, body, user) {
     messages: [], notifications: [], approval_required: false, missing, events: ['closed'] } };
 }
 
-export function startMock({ port = 0, host = '127.0.0.1' } = {}) {
+// proxy: "http://127.0.0.1:8080" forwards /api, /public and /healthz to a running leadpath
+// while web/ is served from disk, so UI edits show without rebuilding the binary.
+export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
   const s = createState();
   const files = assets();
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
     const p = url.pathname;
     res.setHeader('Content-Security-Policy', CSP);
+    if (proxy && (p.startsWith('/api/') || p.startsWith('/public/') || p === '/healthz')) {
+      const target = new URL(req.url, proxy);
+      const up = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', (e) => err(res, 502, 'internal', 'proxy: ' + e.message));
+      req.pipe(up);
+      return;
+    }
     if (p === '/healthz') return send(res, 200, { ok: true });
     if (!p.startsWith('/api/')) {
       const f = files.get(p) || files.get('/index.html');
@@ -284,6 +296,7 @@ export function startMock({ port = 0, host = '127.0.0.1' } = {}) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { port } = await startMock({ port: Number(process.argv[2] || 8090) });
-  console.log(`mock leadpath at http://127.0.0.1:${port}/ (admin@example.com / password123)`);
+  const proxy = process.argv[3] || null;
+  const { port } = await startMock({ port: Number(process.argv[2] || 8090), proxy });
+  console.log(proxy ? `web/ from disk at http://127.0.0.1:${port}/, API proxied to ${proxy}` : `mock leadpath at http://127.0.0.1:${port}/ (admin@example.com / password123)`);
 }

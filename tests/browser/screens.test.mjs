@@ -36,7 +36,7 @@ describe('web UI: main screens with demo data', { skip: skip || false, timeout: 
     console.log(`login submit → first leads-list rows (demo data, ${rows} rows shown): ${ms.toFixed(1)} ms`);
     t.diagnostic(`login submit → first leads-list rows (demo data): ${ms.toFixed(1)} ms`);
     await page.getByRole('button', { name: 'More filters' }).click();
-    await shot(page, 'leads-list', { fullPage: true });
+    await shot(page, 'leads-list');
   });
 
   it('dashboard', async () => {

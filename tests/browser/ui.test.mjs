@@ -45,7 +45,6 @@ describe('web UI: lead lifecycle', { skip: skip || false, timeout: 180000 }, () 
     await page.goto(srv.base + '/leads');
     await page.getByLabel('Email').fill(srv.email);
     await page.getByLabel('Password').fill(srv.password);
-    await shot(page, 'login');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('table.leads-table tbody tr').first().waitFor();
     const ms = await page.evaluate(() => {

@@ -117,8 +117,8 @@ describe('configurable lists and settings', { timeout: FILE_TIMEOUT_MS }, () => 
   it('lost reasons: create with follow-up days and a group, patch active / counts_in_reports', async () => {
     const g = expectStatus(await admin.c.post('/api/v1/groups', { name: 'Nurture' }), 201);
     const r = expectStatus(await admin.c.post('/api/v1/lost-reasons', {
-      name: 'Timing', counts_in_reports: true, follow_up_days: 90, group_id: g.id }), 201);
-    assert.equal(r.name, 'Timing');
+      name: 'E2E Timing', counts_in_reports: true, follow_up_days: 90, group_id: g.id }), 201);
+    assert.equal(r.name, 'E2E Timing');
     assert.equal(r.follow_up_days, 90);
     assert.equal(r.group_id, g.id);
     assert.equal(r.active, true, 'new reasons are active');
@@ -126,7 +126,7 @@ describe('configurable lists and settings', { timeout: FILE_TIMEOUT_MS }, () => 
     assert.equal(p.active, false);
     assert.equal(p.counts_in_reports, false);
     assert.equal(p.follow_up_days, 90);
-    const again = byName(items(await agent.c.get('/api/v1/lost-reasons')), 'Timing');
+    const again = byName(items(await agent.c.get('/api/v1/lost-reasons')), 'E2E Timing');
     assert.ok(!again || again.active === false, 'an inactive reason is hidden or marked inactive');
   });
 

@@ -35,18 +35,19 @@ export function Dashboard() {
   }, []);
   const [leads] = useLoader(() => get('/leads', { status, owner: mine ? 'me' : 'any', sort: '-created_at', limit: 25, total: 1 }), [status, mine]);
   const s = stats.data || {};
-  const card = (label, value, href, tone = '') => html`<${Link} href=${href} class=${'stat ' + tone}>
-    <span class="stat-value">${value}</span><span class="stat-label">${label}</span><//>`;
+  const card = (label, value, href, tone = '') => href.startsWith('#')
+    ? html`<a href=${href} class=${'stat ' + tone}><span class="stat-value">${value}</span><span class="stat-label">${label}</span></a>`
+    : html`<${Link} href=${href} class=${'stat ' + tone}><span class="stat-value">${value}</span><span class="stat-label">${label}</span><//>`;
   return html`<section class="page">
     <div class="page-head"><h1>Hello, ${(user.name || user.email).split(' ')[0]}</h1></div>
     <${ErrorBox} error=${stats.error} />
     <div class="stats" aria-label="Summary">
       ${card('Open leads', count(s.open_leads), '/leads?status=open')}
-      ${card('Follow-ups due ±3 days', count(s.follow_ups), '/')}
-      ${card('Overdue tasks', count(s.overdue), '/', count(s.overdue) ? 'tone-bad' : '')}
+      ${card('Follow-ups due ±3 days', count(s.follow_ups), '#due-soon')}
+      ${card('Overdue tasks', count(s.overdue), '#overdue', count(s.overdue) ? 'tone-bad' : '')}
       ${card('Over 5 days', count(s.sla_warning), '/leads?sla=warning', count(s.sla_warning) ? 'tone-warn' : '')}
       ${card('Over 30 days', count(s.sla_breached), '/leads?sla=breached', count(s.sla_breached) ? 'tone-bad' : '')}
-      ${s.pending_approvals !== undefined ? card('Pending approvals', count(s.pending_approvals), '/') : null}
+      ${s.pending_approvals !== undefined ? card('Pending approvals', count(s.pending_approvals), '#my-leads') : null}
     </div>
     <div class="dash-grid">
       <section class="card dash-leads" aria-labelledby="my-leads">

@@ -207,7 +207,7 @@ function EditableField({ f, lead, save, setLead }) {
 }
 
 // ---------- status path ----------
-function StatusPath({ lead, transitions, save, onClose }) {
+function StatusPath({ lead, transitions, save, setLead, onClose }) {
   const { refs } = useApp();
   const stages = refs.stages || [];
   const [error, setError] = useState(null);
@@ -223,7 +223,7 @@ function StatusPath({ lead, transitions, save, onClose }) {
     setBusy(true); setError(null);
     const r = await save({ stage_id: s.id });
     setBusy(false);
-    if (r.conflict) setError({ message: 'This lead was changed by someone else; the page now shows their version. Try the move again.' });
+    if (r.conflict) { setLead(r.conflict); setError({ message: 'This lead was changed by someone else; the page now shows their version. Try the move again.' }); }
     else if (r.error) setError(r.error);
   };
   return html`<section class="card path-card" aria-labelledby="path-h">
@@ -456,7 +456,7 @@ function ReopenDialog({ open, lead, onClose, onDone }) {
   return html`<${Dialog} open=${open} title="Reopen lead" onClose=${onClose}>
     <form onSubmit=${submit}>
       <p>${lead.full_name} goes back to open. Its earlier outcome stays in the timeline.</p>
-      <${Textarea} label="Notes (optional)" value=${notes} onInput=${setNotes} error=${error && error.fields && error.fields.notes} />
+      <${Textarea} label="Notes (optional)" value=${notes} onInput=${setNotes} error=${error && error.fields && error.fields.notes} autofocus />
       <${ErrorBox} error=${error} />
       <div class="actions"><button type="button" class="btn btn-ghost" onClick=${onClose}>Cancel</button>
         <button class="btn btn-primary" type="submit" disabled=${busy}>Reopen</button></div>
@@ -540,7 +540,7 @@ export function LeadPage({ id }) {
     </div>
     <${Notice} text=${notice} />
     <${ClosedSummary} lead=${lead} />
-    <${StatusPath} lead=${lead} transitions=${trans.data} save=${save} onClose=${() => setDialog('close')} />
+    <${StatusPath} lead=${lead} transitions=${trans.data} save=${save} setLead=${setLead} onClose=${() => setDialog('close')} />
     <div class="lead-grid">
       <div class="lead-main">
         <section class="card" aria-labelledby="details-h">

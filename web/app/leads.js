@@ -1,6 +1,6 @@
 // leads.js — the leads list: every API filter, search-as-you-type, sort, cursor paging,
 // row selection with bulk actions, and the new-lead dialog. LeadsTable is shared with the dashboard.
-import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
+import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import { get, post, request } from './api.js';
 import { useApp, Link, navigate, useLocation, Input, Select, ErrorBox, Notice, Spinner, Dialog,
   SlaBadge, StatusBadge, nameOf, optionsOf } from './ui.js';
@@ -16,7 +16,8 @@ function markRendered() {
 
 export function LeadsTable({ items, selected, onToggle, onToggleAll, caption, emptyText = 'No leads match.', compact = false }) {
   const { refs } = useApp();
-  useEffect(() => { if (items && items.length) markRendered(); }, [items]);
+  // layout effect: runs once the rows are in the DOM, before the browser paints them
+  useLayoutEffect(() => { if (items && items.length) markRendered(); }, [items]);
   if (!items.length) return html`<p class="empty">${emptyText}</p>`;
   const selectable = !!onToggle;
   const allOn = selectable && items.every((l) => selected.has(l.id));
@@ -198,11 +199,21 @@ export function LeadsPage() {
     try {
       const r = await get('/leads', { ...apiQuery(filters), cursor, limit: 50, total: 1 });
       if (my !== seq.current) return;
+      if (!performance.getEntriesByName('lp:leads-data').length) performance.mark('lp:leads-data');
       setPage({ loading: false, items: r.items || [], next: r.next_cursor || null, total: r.total ?? null, error: null });
     } catch (e) { if (my === seq.current) setPage((p) => ({ ...p, loading: false, error: e })); }
   };
-  useEffect(() => { setCursors([null]); setSelected(new Set()); }, [key]);
-  useEffect(() => { load(); }, [key, cursor]);
+  // started from a layout effect so the request leaves before the first paint, not after it;
+  // new filters go back to the first page
+  const prevKey = useRef(key);
+  useLayoutEffect(() => {
+    if (prevKey.current !== key) {
+      prevKey.current = key;
+      setSelected(new Set());
+      if (cursors.length > 1) { setCursors([null]); return; }
+    }
+    load();
+  }, [key, cursor]);
 
   const set = (f, replace) => writeFilters(f, replace);
   const toggle = (id) => setSelected((s) => { const n = new Set(s); n.has(id) ? n.delete(id) : n.add(id); return n; });

@@ -110,8 +110,8 @@ function App() {
   const start = useCallback(async (user) => {
     setSession({ state: 'in', user });
     if (location.pathname === '/login') navigate('/', { replace: true });
-    loadRefs();
-    loadSettings();
+    // after the screen's own first request: the browser opens only six connections at once
+    setTimeout(() => { loadRefs(); loadSettings(); }, 0);
   }, []);
 
   useEffect(() => {

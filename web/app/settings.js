@@ -159,7 +159,8 @@ function GeneralSettings() {
 }
 
 export function SettingsPage({ list }) {
-  const { reloadRef, settings } = useApp();
+  const { reloadRef, settings, user } = useApp();
+  const readOnly = user.role === 'agent';
   const cfg = LISTS[list];
   const [state, reload] = useLoader(async () => {
     if (!cfg) return [];
@@ -189,7 +190,8 @@ export function SettingsPage({ list }) {
         ${Object.entries(LISTS).map(([k, c]) => html`<${Link} href=${'/settings/' + k}>${c.title}<//>`)}
         <${Link} href="/settings/general">Age rule & defaults<//>
       </nav>
-      <div>
+      <fieldset disabled=${readOnly} class="settings-body">
+        ${readOnly ? html`<p class="notice notice-warn">Only managers and admins may change these settings.</p>` : null}
         ${list === 'general' ? html`<h2 class="list-title">Age rule & defaults</h2><${GeneralSettings} />` : !cfg ? html`<p>Unknown settings page.</p>` : html`
           <h2 class="list-title">${cfg.title}</h2>
           ${list === 'stages' ? html`<p class="hint">The order here is the order of the status path. “Waiting” stages do not count towards a lead's age
@@ -199,7 +201,7 @@ export function SettingsPage({ list }) {
             html`<${Row} key=${list + ':' + rowId(cfg, it)} cfg=${cfg} item=${it} idx=${i} count=${state.data.length}
               onSaved=${saved} onMove=${move} listKey=${list} />`)}</ul>`}
           <${AddForm} cfg=${cfg} onSaved=${saved} listKey=${list} />`}
-      </div>
+      </fieldset>
     </div>
   </section>`;
 }
