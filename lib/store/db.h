@@ -22,7 +22,8 @@ typedef struct lp_stmt lp_stmt;    /* a prepared statement of one connection */
 
 typedef enum { LP_ENGINE_SQLITE = 1, LP_ENGINE_PG = 2 } lp_engine;
 
-/* Opens "sqlite:PATH" (or a bare path). Runs no migrations. Returns NULL with err set. The
+/* Opens "sqlite:PATH" (or a bare path), or "postgres://..." / "postgresql://..." (a libpq
+ * connection URI; pg.c says how writes work there). Runs no migrations. Returns NULL with err set. The
  * caller owns the store and frees it with lp_store_close(), which drains the writer first. */
 lp_store *lp_store_open(const char *url, lp_err *err);
 void lp_store_close(lp_store *s);
@@ -38,6 +39,11 @@ typedef lp_code (*lp_write_fn)(lp_db *db, void *ctx, lp_err *err);
 /* Runs fn durably (see top). Blocks until committed. Returns fn's code, or LP_EINTERNAL /
  * LP_EUNAVAILABLE if the commit failed. */
 lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+
+/* Counters of the writer since open: transactions committed, writes they carried, and the
+ * total microseconds spent committing (the fsync). For /metrics. */
+typedef struct lp_store_stats { unsigned long long commits, writes, commit_us, failed; } lp_store_stats;
+void lp_store_get_stats(lp_store *s, lp_store_stats *out);
 
 /* Runs fn in its own transaction on the calling thread's writer-less connection; for the CLI
  * and migrations (no concurrency with a server assumed beyond SQLite's own locking). */
@@ -70,4 +76,46 @@ int64_t lp_db_changes(lp_db *db);
 lp_engine lp_db_engine(lp_db *db);
 /* Handle for the SQLite backend's own features (backup). NULL on other engines. */
 void *lp_db_native(lp_db *db);
+
+/* ---------------------------------------------------------------- backends
+ * Everything above is the interface callers use; db.c dispatches each call through the ops
+ * table of the handle's engine. A backend (sqlite.c, pg.c) embeds the base struct below as the
+ * first member of its own store, connection and statement, sets `ops`, and fills one table.
+ * lp_store_open picks the backend by URL: postgres:// or postgresql:// is PostgreSQL,
+ * anything else (sqlite:PATH or a bare path) SQLite. Callers never use this part. */
+typedef struct lp_db_ops {
+  lp_engine engine;
+  lp_store *(*store_open)(const char *url, lp_err *err);
+  void (*store_close)(lp_store *s);
+  const char *(*store_path)(const lp_store *s);
+  lp_db *(*store_reader)(lp_store *s, lp_err *err);
+  lp_code (*store_write)(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+  lp_code (*store_write_direct)(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+  void (*store_get_stats)(lp_store *s, lp_store_stats *out);
+  lp_stmt *(*prep)(lp_db *db, const char *sql, lp_err *err);
+  void (*bind_int)(lp_stmt *st, int n, int64_t v);
+  void (*bind_double)(lp_stmt *st, int n, double v);
+  void (*bind_text)(lp_stmt *st, int n, const char *s);
+  void (*bind_null)(lp_stmt *st, int n);
+  int (*step)(lp_stmt *st, lp_err *err);
+  int (*col_count)(lp_stmt *st);
+  const char *(*col_name)(lp_stmt *st, int i);
+  int (*col_null)(lp_stmt *st, int i);
+  int (*col_type)(lp_stmt *st, int i);
+  int64_t (*col_int)(lp_stmt *st, int i);
+  double (*col_double)(lp_stmt *st, int i);
+  const char *(*col_text)(lp_stmt *st, int i);
+  void (*stmt_done)(lp_stmt *st);
+  lp_code (*exec)(lp_db *db, const char *sql, lp_err *err);
+  int64_t (*changes)(lp_db *db);
+  void *(*native)(lp_db *db);
+} lp_db_ops;
+
+struct lp_store { const lp_db_ops *ops; };
+struct lp_db { const lp_db_ops *ops; };
+struct lp_stmt { const lp_db_ops *ops; };
+
+extern const lp_db_ops lp_sqlite_ops;  /* sqlite.c */
+extern const lp_db_ops lp_pg_ops;      /* pg.c */
 #endif
+

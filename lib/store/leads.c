@@ -86,17 +86,20 @@ json_t *lp_lead_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_er
 
 /* ---------------------------------------------------------------- search index and contacts */
 
-static lp_code index_lead(lp_db *db, int64_t id, lp_err *err) {
-  json_t *row = lp_lead_row(db, id, err);
-  if (!row) return err->code;
+/* Writes the search index and contact rows of lead `id` from `row` (its column values).
+ * fresh: the lead is new, there is nothing to delete first. */
+static lp_code index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) {
   lp_buf b = LP_BUF_INIT(1 << 20);
   const char *keys[] = {"full_name", "company", "login", "request", "notes", "close_notes", "city", "service"};
   for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
     if (sget(row, keys[i])) lp_buf_printf(&b, "%s\n", sget(row, keys[i]));
-  json_t *args = json_pack("[I]", (json_int_t)id);
-  lp_code rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
-  if (rc == LP_OK) rc = lp_exec(db, "DELETE FROM leads_fts WHERE rowid = $1", args, err);
-  json_decref(args);
+  lp_code rc = LP_OK;
+  if (!fresh) {
+    json_t *args = json_pack("[I]", (json_int_t)id);
+    rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
+    if (rc == LP_OK) rc = lp_exec(db, "DELETE FROM leads_fts WHERE rowid = $1", args, err);
+    json_decref(args);
+  }
   const char *lists[] = {"emails", "phones"};
   for (int l = 0; l < 2 && rc == LP_OK; l++) {
     json_t *arr = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
@@ -107,19 +110,35 @@ static lp_code index_lead(lp_db *db, int64_t id, lp_err *err) {
       if (!s) continue;
       lp_buf_printf(&b, "%s\n", s);
       if (l == 1 && s[0] == '+') lp_buf_printf(&b, "%s\n", s + 1);
-      json_t *a2 = json_pack("[I, s, s]", (json_int_t)id, l ? "phone" : "email", s);
-      rc = lp_exec(db, "INSERT INTO lead_contacts(lead_id, kind, value) VALUES ($1, $2, $3)", a2, err);
-      json_decref(a2);
+      lp_stmt *st = lp_db_prep(db, "INSERT INTO lead_contacts(lead_id, kind, value) VALUES ($1, $2, $3)", err);
+      if (!st) { rc = err->code; break; }
+      lp_bind_int(st, 1, id);
+      lp_bind_text(st, 2, l ? "phone" : "email");
+      lp_bind_text(st, 3, s);
+      if (lp_step(st, err) < 0) rc = err->code;
+      lp_stmt_done(st);
       if (rc != LP_OK) break;
     }
     json_decref(arr);
   }
   if (rc == LP_OK) {
-    json_t *a3 = json_pack("[I, s]", (json_int_t)id, lp_buf_str(&b));
-    rc = lp_exec(db, "INSERT INTO leads_fts(rowid, body) VALUES ($1, $2)", a3, err);
-    json_decref(a3);
+    lp_stmt *st = lp_db_prep(db, "INSERT INTO leads_fts(rowid, body) VALUES ($1, $2)", err);
+    if (!st) rc = err->code;
+    else {
+      lp_bind_int(st, 1, id);
+      lp_bind_text(st, 2, lp_buf_str(&b));
+      if (lp_step(st, err) < 0) rc = err->code;
+      lp_stmt_done(st);
+    }
   }
   lp_buf_release(&b);
+  return rc;
+}
+
+static lp_code index_lead(lp_db *db, int64_t id, lp_err *err) {
+  json_t *row = lp_lead_row(db, id, err);
+  if (!row) return err->code;
+  lp_code rc = index_row(db, id, row, 0, err);
   json_decref(row);
   return rc;
 }
@@ -147,66 +166,85 @@ static lp_code check_refs(lp_db *db, json_t *cols, lp_err *err) {
 
 typedef struct {
   const lp_actor *a;
-  json_t *cols;
+  json_t *cols;   /* the complete row to insert, prepared by lead_prepare */
   int64_t now, id;
 } create_ctx;
 
-static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
-  create_ctx *c = p;
-  json_t *cols = json_deep_copy(c->cols);
-  if (!json_object_get(cols, "owner_id")) json_object_set_new(cols, "owner_id", json_integer(c->a->id));
+/* Completes and checks a new lead's columns with the caller's read connection, so the writer
+ * only writes. A reference deleted in between is still caught by the foreign keys. */
+static lp_code lead_prepare(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, lp_err *err) {
+  if (!json_object_get(cols, "owner_id")) json_object_set_new(cols, "owner_id", json_integer(a->id));
   if (!json_object_get(cols, "stage_id")) {
     int64_t first = lp_query_int(db, "SELECT id FROM stages WHERE active = 1 ORDER BY position, id LIMIT 1", NULL, 0, err);
     if (first) json_object_set_new(cols, "stage_id", json_integer(first));
   }
-  if (check_refs(db, cols, err) != LP_OK) { json_decref(cols); return err->code; }
-  if (!json_object_get(cols, "created_at")) json_object_set_new(cols, "created_at", json_integer(c->now));
+  if (check_refs(db, cols, err) != LP_OK) return err->code;
+  if (!json_object_get(cols, "created_at")) json_object_set_new(cols, "created_at", json_integer(now));
   int64_t created = iget(cols, "created_at");
-  if (created > c->now + 86400) { json_decref(cols); return lp_fail_field(err, "created_at", "must not be in the future"); }
+  if (created > now + 86400) return lp_fail_field(err, "created_at", "must not be in the future");
+  int closed = sget(cols, "status") && !strcmp(sget(cols, "status"), "closed");
   /* History migrated in: a closed lead needs an outcome and a close time. */
-  if (sget(cols, "status") && !strcmp(sget(cols, "status"), "closed")) {
-    if (!sget(cols, "outcome")) lp_fail_field(err, "outcome", "required when status is closed");
+  if (closed) {
+    if (!sget(cols, "outcome")) return lp_fail_field(err, "outcome", "required when status is closed");
     if (!json_object_get(cols, "closed_at") || json_is_null(json_object_get(cols, "closed_at")))
       json_object_set_new(cols, "closed_at", json_integer(created));
-    json_object_set_new(cols, "closed_by", json_integer(c->a->id));
-    if (err->code) { json_decref(cols); return err->code; }
+    json_object_set_new(cols, "closed_by", json_integer(a->id));
   } else {
     json_object_del(cols, "outcome");
     json_object_del(cols, "lost_reason_id");
     json_object_del(cols, "closed_at");
     json_object_del(cols, "close_notes");
   }
-  json_object_set_new(cols, "updated_at", json_integer(c->now > created ? c->now : created));
-  json_object_set_new(cols, "created_by", json_integer(c->a->id));
+  json_object_set_new(cols, "updated_at", json_integer(now > created ? now : created));
+  json_object_set_new(cols, "created_by", json_integer(a->id));
   json_object_set_new(cols, "stage_entered_at", json_integer(created));
   json_t *args = json_pack("[I]", (json_int_t)iget(cols, "stage_id"));
-  if (lp_query_int(db, "SELECT waiting FROM stages WHERE id = $1", args, 0, err) &&
-      !(sget(cols, "status") && !strcmp(sget(cols, "status"), "closed")))
-    json_object_set_new(cols, "waiting_since", json_integer(created));
-  if (!json_object_get(cols, "sold_at") && lp_query_int(db, "SELECT is_sale FROM stages WHERE id = $1", args, 0, err))
-    json_object_set_new(cols, "sold_at", json_integer(created));
+  json_t *stage = lp_query_one(db, "SELECT waiting, is_sale FROM stages WHERE id = $1", args, err);
   json_decref(args);
-  lp_code rc = lp_insert(db, "leads", cols, &c->id, err);
-  if (rc == LP_OK) rc = index_lead(db, c->id, err);
+  if (stage && iget(stage, "waiting") && !closed) json_object_set_new(cols, "waiting_since", json_integer(created));
+  if (stage && iget(stage, "is_sale") && !json_object_get(cols, "sold_at")) json_object_set_new(cols, "sold_at", json_integer(created));
+  json_decref(stage);
+  return err->code;
+}
+
+static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
+  create_ctx *c = p;
+  lp_code rc = lp_insert(db, "leads", c->cols, &c->id, err);
+  if (rc == LP_ECONFLICT) {
+    lp_err_release(err);
+    return lp_fail(err, LP_EVALIDATION, "A referenced stage, source, owner or list entry no longer exists");
+  }
+  if (rc == LP_OK) rc = index_row(db, c->id, c->cols, 1, err);
   if (rc == LP_OK) {
-    json_t *data = json_pack("{s:O, s:O}", "full_name", json_object_get(cols, "full_name"), "source_id",
-                             json_object_get(cols, "source_id") ? json_object_get(cols, "source_id") : json_null());
+    json_t *data = json_pack("{s:O, s:O}", "full_name", json_object_get(c->cols, "full_name"), "source_id",
+                             json_object_get(c->cols, "source_id") ? json_object_get(c->cols, "source_id") : json_null());
     rc = lp_event(db, c->now, c->id, c->a->id, "created", "lead", c->id, data, err);
     json_decref(data);
   }
-  json_decref(cols);
   return rc;
 }
 
-json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_err *err) {
-  create_ctx c = {a, cols, now, 0};
-  if (lp_store_write(s, create_fn, &c, err) != LP_OK) return NULL;
+json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, lp_err *err) {
   lp_db *db = lp_store_reader(s, err);
   if (!db) return NULL;
-  json_t *row = lp_lead_row(db, c.id, err);
-  if (!row) return NULL;
-  json_t *o = lp_lead_present(row, now, lp_sla_settings(db));
-  json_decref(row);
+  json_t *cols = json_deep_copy(in);
+  if (lead_prepare(db, a, cols, now, err) != LP_OK) { json_decref(cols); return NULL; }
+  create_ctx c = {a, cols, now, 0};
+  lp_code rc = lp_store_write(s, create_fn, &c, err);
+  if (rc != LP_OK) { json_decref(cols); return NULL; }
+  /* The new row is what was inserted: present it without reading it back. */
+  json_object_set_new(cols, "id", json_integer(c.id));
+  json_object_set_new(cols, "version", json_integer(1));
+  json_object_set_new(cols, "status", json_string(sget(cols, "status") ? sget(cols, "status") : "open"));
+  if (!json_object_get(cols, "score")) json_object_set_new(cols, "score", json_integer(0));
+  if (!json_object_get(cols, "waiting_seconds")) json_object_set_new(cols, "waiting_seconds", json_integer(0));
+  const char *zero[] = {"email_opt_out", "sms_opt_out"};
+  for (int i = 0; i < 2; i++) if (!json_object_get(cols, zero[i])) json_object_set_new(cols, zero[i], json_integer(0));
+  const char *lists[] = {"emails", "phones"};
+  for (int i = 0; i < 2; i++) if (!json_object_get(cols, lists[i])) json_object_set_new(cols, lists[i], json_string("[]"));
+  json_object_set_new(cols, "groups", json_array());
+  json_t *o = lp_lead_present(cols, now, lp_sla_settings(db));
+  json_decref(cols);
   return o;
 }
 

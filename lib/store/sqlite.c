@@ -10,15 +10,24 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "store/db.h"
+
+/* The SQLite backend of db.h: the lp_ names of the interface are implemented here as sq_
+ * functions, reached through lp_sqlite_ops (end of file) from db.c. */
 
 #define CACHE_SLOTS 256
 #define MAX_PARAMS 64
 #define BATCH_MAX 512
 
-struct lp_stmt {
+typedef struct sq_stmt sq_stmt;
+typedef struct sq_db sq_db;
+typedef struct sq_store sq_store;
+
+struct sq_stmt {
+  lp_stmt base;       /* first: the handle callers see */
   sqlite3_stmt *st;
-  lp_db *db;
+  sq_db *db;
   char *sql;          /* owned copy of the text (cache key) */
   uint64_t hash;
   int cached;
@@ -26,11 +35,12 @@ struct lp_stmt {
   int map[MAX_PARAMS + 1]; /* $n -> SQLite parameter index (0 = not used) */
 };
 
-struct lp_db {
+struct sq_db {
+  lp_db base;
   sqlite3 *h;
-  lp_store *store;
-  lp_stmt *cache[CACHE_SLOTS];
-  lp_db *next_reader;
+  sq_store *store;
+  sq_stmt *cache[CACHE_SLOTS];
+  sq_db *next_reader;
 };
 
 typedef struct wjob {
@@ -42,7 +52,8 @@ typedef struct wjob {
   struct wjob *next;
 } wjob;
 
-struct lp_store {
+struct sq_store {
+  lp_store base;
   char *path;
   unsigned generation;
   pthread_mutex_t mu;
@@ -50,12 +61,13 @@ struct lp_store {
   wjob *head, *tail;
   int stopping, writer_started;
   pthread_t writer;
-  lp_db *wdb;          /* the writer thread's connection */
-  lp_db *readers;      /* every reader connection, closed with the store */
+  sq_db *wdb;          /* the writer thread's connection */
+  sq_db *readers;      /* every reader connection, closed with the store */
+  lp_store_stats stats;  /* guarded by mu */
 };
 
 static unsigned next_generation = 1;
-static _Thread_local struct { unsigned gen; lp_store *store; lp_db *db; } tls;
+static _Thread_local struct { unsigned gen; sq_store *store; sq_db *db; } tls;
 
 static lp_code sqlite_code(int rc) {
   switch (rc & 0xff) {
@@ -66,9 +78,10 @@ static lp_code sqlite_code(int rc) {
   }
 }
 
-static lp_db *db_open(lp_store *s, lp_err *err) {
-  lp_db *db = calloc(1, sizeof *db);
+static sq_db *db_open(sq_store *s, lp_err *err) {
+  sq_db *db = calloc(1, sizeof *db);
   if (!db) { lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
+  db->base.ops = &lp_sqlite_ops;
   db->store = s;
   int rc = sqlite3_open_v2(s->path, &db->h,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -95,14 +108,14 @@ static lp_db *db_open(lp_store *s, lp_err *err) {
   return db;
 }
 
-static void stmt_free(lp_stmt *st) {
+static void stmt_free(sq_stmt *st) {
   if (!st) return;
   sqlite3_finalize(st->st);
   free(st->sql);
   free(st);
 }
 
-static void db_close(lp_db *db) {
+static void db_close(sq_db *db) {
   if (!db) return;
   for (int i = 0; i < CACHE_SLOTS; i++) stmt_free(db->cache[i]);
   sqlite3_close(db->h);
@@ -115,12 +128,12 @@ static uint64_t fnv(const char *s) {
   return h;
 }
 
-lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err) {
+static sq_stmt *sq_db_prep(sq_db *db, const char *sql, lp_err *err) {
   uint64_t h = fnv(sql);
   unsigned slot = (unsigned)(h % CACHE_SLOTS);
-  lp_stmt *c = db->cache[slot];
+  sq_stmt *c = db->cache[slot];
   if (c && c->hash == h && strcmp(c->sql, sql) == 0) return c;
-  lp_stmt *st = calloc(1, sizeof *st);
+  sq_stmt *st = calloc(1, sizeof *st);
   if (!st) { lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
   int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->st, NULL);
   if (rc != SQLITE_OK) {
@@ -128,6 +141,7 @@ lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err) {
     free(st);
     return NULL;
   }
+  st->base.ops = &lp_sqlite_ops;
   st->db = db;
   st->sql = strdup(sql);
   st->hash = h;
@@ -148,17 +162,17 @@ lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err) {
   return st;
 }
 
-static int pidx(lp_stmt *st, int n) { return (n > 0 && n <= MAX_PARAMS) ? st->map[n] : 0; }
-void lp_bind_int(lp_stmt *st, int n, int64_t v) { if (pidx(st, n)) sqlite3_bind_int64(st->st, pidx(st, n), v); }
-void lp_bind_double(lp_stmt *st, int n, double v) { if (pidx(st, n)) sqlite3_bind_double(st->st, pidx(st, n), v); }
-void lp_bind_null(lp_stmt *st, int n) { if (pidx(st, n)) sqlite3_bind_null(st->st, pidx(st, n)); }
-void lp_bind_text(lp_stmt *st, int n, const char *s) {
+static int pidx(sq_stmt *st, int n) { return (n > 0 && n <= MAX_PARAMS) ? st->map[n] : 0; }
+static void sq_bind_int(sq_stmt *st, int n, int64_t v) { if (pidx(st, n)) sqlite3_bind_int64(st->st, pidx(st, n), v); }
+static void sq_bind_double(sq_stmt *st, int n, double v) { if (pidx(st, n)) sqlite3_bind_double(st->st, pidx(st, n), v); }
+static void sq_bind_null(sq_stmt *st, int n) { if (pidx(st, n)) sqlite3_bind_null(st->st, pidx(st, n)); }
+static void sq_bind_text(sq_stmt *st, int n, const char *s) {
   if (!pidx(st, n)) return;
   if (s) sqlite3_bind_text(st->st, pidx(st, n), s, -1, SQLITE_TRANSIENT);
   else sqlite3_bind_null(st->st, pidx(st, n));
 }
 
-int lp_step(lp_stmt *st, lp_err *err) {
+static int sq_step(sq_stmt *st, lp_err *err) {
   int rc = sqlite3_step(st->st);
   if (rc == SQLITE_ROW) return 1;
   if (rc == SQLITE_DONE) return 0;
@@ -166,10 +180,10 @@ int lp_step(lp_stmt *st, lp_err *err) {
   return -1;
 }
 
-int lp_col_count(lp_stmt *st) { return sqlite3_column_count(st->st); }
-const char *lp_col_name(lp_stmt *st, int i) { return sqlite3_column_name(st->st, i); }
-int lp_col_null(lp_stmt *st, int i) { return sqlite3_column_type(st->st, i) == SQLITE_NULL; }
-int lp_col_type(lp_stmt *st, int i) {
+static int sq_col_count(sq_stmt *st) { return sqlite3_column_count(st->st); }
+static const char *sq_col_name(sq_stmt *st, int i) { return sqlite3_column_name(st->st, i); }
+static int sq_col_null(sq_stmt *st, int i) { return sqlite3_column_type(st->st, i) == SQLITE_NULL; }
+static int sq_col_type(sq_stmt *st, int i) {
   switch (sqlite3_column_type(st->st, i)) {
     case SQLITE_INTEGER: return LP_COL_INT;
     case SQLITE_FLOAT: return LP_COL_REAL;
@@ -177,18 +191,18 @@ int lp_col_type(lp_stmt *st, int i) {
     default: return LP_COL_TEXT;
   }
 }
-int64_t lp_col_int(lp_stmt *st, int i) { return sqlite3_column_int64(st->st, i); }
-double lp_col_double(lp_stmt *st, int i) { return sqlite3_column_double(st->st, i); }
-const char *lp_col_text(lp_stmt *st, int i) { return (const char *)sqlite3_column_text(st->st, i); }
+static int64_t sq_col_int(sq_stmt *st, int i) { return sqlite3_column_int64(st->st, i); }
+static double sq_col_double(sq_stmt *st, int i) { return sqlite3_column_double(st->st, i); }
+static const char *sq_col_text(sq_stmt *st, int i) { return (const char *)sqlite3_column_text(st->st, i); }
 
-void lp_stmt_done(lp_stmt *st) {
+static void sq_stmt_done(sq_stmt *st) {
   if (!st) return;
   if (!st->cached) { stmt_free(st); return; }
   sqlite3_reset(st->st);
   sqlite3_clear_bindings(st->st);
 }
 
-lp_code lp_db_exec(lp_db *db, const char *sql, lp_err *err) {
+static lp_code sq_db_exec(sq_db *db, const char *sql, lp_err *err) {
   char *msg = NULL;
   int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
@@ -199,41 +213,36 @@ lp_code lp_db_exec(lp_db *db, const char *sql, lp_err *err) {
   return LP_OK;
 }
 
-int64_t lp_db_changes(lp_db *db) { return sqlite3_changes64(db->h); }
-lp_engine lp_db_engine(lp_db *db) { return LP_ENGINE_SQLITE; }
-void *lp_db_native(lp_db *db) { return db->h; }
+static int64_t sq_db_changes(sq_db *db) { return sqlite3_changes64(db->h); }
+static void *sq_db_native(sq_db *db) { return db->h; }
 
 /* ---------------------------------------------------------------- store */
 
-lp_store *lp_store_open(const char *url, lp_err *err) {
+static sq_store *sq_store_open(const char *url, lp_err *err) {
   const char *path = url;
   if (strncmp(url, "sqlite:", 7) == 0) path = url + 7;
-  else if (strncmp(url, "postgres", 8) == 0) {
-    lp_fail(err, LP_EUNAVAILABLE, "PostgreSQL is not supported by this build yet (use sqlite:PATH)");
-    return NULL;
-  }
   if (!*path) { lp_fail(err, LP_EBADREQ, "empty database path"); return NULL; }
-  lp_store *s = calloc(1, sizeof *s);
+  sq_store *s = calloc(1, sizeof *s);
   if (!s) { lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
+  s->base.ops = &lp_sqlite_ops;
   s->path = strdup(path);
   s->generation = __atomic_fetch_add(&next_generation, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->work, NULL);
   pthread_cond_init(&s->done, NULL);
   /* Open one connection now so a bad path fails at start, not at the first request. */
-  lp_db *probe = db_open(s, err);
+  sq_db *probe = db_open(s, err);
   if (!probe) { free(s->path); free(s); return NULL; }
   s->readers = probe;
   tls.gen = s->generation; tls.store = s; tls.db = probe;
   return s;
 }
 
-lp_engine lp_store_engine(const lp_store *s) { return LP_ENGINE_SQLITE; }
-const char *lp_store_path(const lp_store *s) { return s->path; }
+static const char *sq_store_path(const sq_store *s) { return s->path; }
 
-lp_db *lp_store_reader(lp_store *s, lp_err *err) {
+static sq_db *sq_store_reader(sq_store *s, lp_err *err) {
   if (tls.store == s && tls.gen == s->generation && tls.db) return tls.db;
-  lp_db *db = db_open(s, err);
+  sq_db *db = db_open(s, err);
   if (!db) return NULL;
   pthread_mutex_lock(&s->mu);
   db->next_reader = s->readers;
@@ -243,9 +252,21 @@ lp_db *lp_store_reader(lp_store *s, lp_err *err) {
   return db;
 }
 
-static void run_batch(lp_store *s, wjob *batch) {
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void sq_store_get_stats(sq_store *s, lp_store_stats *out) {
+  pthread_mutex_lock(&s->mu);
+  *out = s->stats;
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void run_batch(sq_store *s, wjob *batch, int n) {
   lp_err e = LP_ERR_INIT;
-  lp_code rc = lp_db_exec(s->wdb, "BEGIN IMMEDIATE", &e);
+  lp_code rc = sq_db_exec(s->wdb, "BEGIN IMMEDIATE", &e);
   if (rc != LP_OK) {
     for (wjob *j = batch; j; j = j->next) { j->code = lp_fail(j->err, rc, "%s", e.message); }
     lp_err_release(&e);
@@ -254,8 +275,8 @@ static void run_batch(lp_store *s, wjob *batch) {
   int broken = 0;
   for (wjob *j = batch; j; j = j->next) {
     if (broken) { j->code = lp_fail(j->err, LP_EUNAVAILABLE, "database transaction failed"); continue; }
-    lp_db_exec(s->wdb, "SAVEPOINT w", NULL);
-    j->code = j->fn(s->wdb, j->ctx, j->err);
+    sq_db_exec(s->wdb, "SAVEPOINT w", NULL);
+    j->code = j->fn(&s->wdb->base, j->ctx, j->err);
     if (sqlite3_get_autocommit(s->wdb->h)) {  /* SQLite rolled the whole transaction back */
       broken = 1;
       if (j->code == LP_OK) j->code = lp_fail(j->err, LP_EUNAVAILABLE, "database transaction failed");
@@ -263,20 +284,29 @@ static void run_batch(lp_store *s, wjob *batch) {
         if (k->code == LP_OK) k->code = lp_fail(k->err, LP_EUNAVAILABLE, "database transaction failed");
       continue;
     }
-    if (j->code != LP_OK) lp_db_exec(s->wdb, "ROLLBACK TO w", NULL);
-    lp_db_exec(s->wdb, "RELEASE w", NULL);
+    if (j->code != LP_OK) sq_db_exec(s->wdb, "ROLLBACK TO w", NULL);
+    sq_db_exec(s->wdb, "RELEASE w", NULL);
   }
   if (broken) return;
-  if (lp_db_exec(s->wdb, "COMMIT", &e) != LP_OK) {
-    lp_db_exec(s->wdb, "ROLLBACK", NULL);
+  double t0 = now_us();
+  int failed = 0;
+  if (sq_db_exec(s->wdb, "COMMIT", &e) != LP_OK) {
+    failed = 1;
+    sq_db_exec(s->wdb, "ROLLBACK", NULL);
     for (wjob *j = batch; j; j = j->next)
       if (j->code == LP_OK) j->code = lp_fail(j->err, LP_EUNAVAILABLE, "commit failed: %s", e.message);
   }
   lp_err_release(&e);
+  pthread_mutex_lock(&s->mu);
+  s->stats.commits++;
+  s->stats.writes += (unsigned long long)n;
+  s->stats.commit_us += (unsigned long long)(now_us() - t0);
+  s->stats.failed += (unsigned long long)failed;
+  pthread_mutex_unlock(&s->mu);
 }
 
 static void *writer_main(void *arg) {
-  lp_store *s = arg;
+  sq_store *s = arg;
   pthread_mutex_lock(&s->mu);
   for (;;) {
     while (!s->head && !s->stopping) pthread_cond_wait(&s->work, &s->mu);
@@ -288,7 +318,7 @@ static void *writer_main(void *arg) {
     if (!s->head) s->tail = NULL;
     last->next = NULL;
     pthread_mutex_unlock(&s->mu);
-    run_batch(s, batch);
+    run_batch(s, batch, n);
     pthread_mutex_lock(&s->mu);
     for (wjob *j = batch; j; j = j->next) j->done = 1;
     pthread_cond_broadcast(&s->done);
@@ -297,7 +327,7 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
-lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
+static lp_code sq_store_write(sq_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
   wjob j = {fn, ctx, err, LP_OK, 0, NULL};
   pthread_mutex_lock(&s->mu);
   if (!s->writer_started) {
@@ -323,19 +353,19 @@ lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
   return j.code;
 }
 
-lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
-  lp_db *db = lp_store_reader(s, err);
+static lp_code sq_store_write_direct(sq_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
+  sq_db *db = sq_store_reader(s, err);
   if (!db) return err->code;
-  lp_code rc = lp_db_exec(db, "BEGIN IMMEDIATE", err);
+  lp_code rc = sq_db_exec(db, "BEGIN IMMEDIATE", err);
   if (rc != LP_OK) return rc;
-  rc = fn(db, ctx, err);
-  if (rc != LP_OK) { lp_db_exec(db, "ROLLBACK", NULL); return rc; }
-  rc = lp_db_exec(db, "COMMIT", err);
-  if (rc != LP_OK) lp_db_exec(db, "ROLLBACK", NULL);
+  rc = fn(&db->base, ctx, err);
+  if (rc != LP_OK) { sq_db_exec(db, "ROLLBACK", NULL); return rc; }
+  rc = sq_db_exec(db, "COMMIT", err);
+  if (rc != LP_OK) sq_db_exec(db, "ROLLBACK", NULL);
   return rc;
 }
 
-void lp_store_close(lp_store *s) {
+static void sq_store_close(sq_store *s) {
   if (!s) return;
   pthread_mutex_lock(&s->mu);
   s->stopping = 1;
@@ -344,7 +374,7 @@ void lp_store_close(lp_store *s) {
   pthread_mutex_unlock(&s->mu);
   if (started) pthread_join(s->writer, NULL);
   db_close(s->wdb);
-  for (lp_db *r = s->readers, *n; r; r = n) { n = r->next_reader; db_close(r); }
+  for (sq_db *r = s->readers, *n; r; r = n) { n = r->next_reader; db_close(r); }
   if (tls.store == s) { tls.store = NULL; tls.db = NULL; tls.gen = 0; }
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->work);
@@ -352,3 +382,39 @@ void lp_store_close(lp_store *s) {
   free(s->path);
   free(s);
 }
+
+/* ---------------------------------------------------------------- the ops table (see db.h) */
+
+#define SQS(x) ((sq_stmt *)(x))
+#define SQD(x) ((sq_db *)(x))
+static lp_store *op_store_open(const char *url, lp_err *err) { sq_store *s = sq_store_open(url, err); return s ? &s->base : NULL; }
+static void op_store_close(lp_store *s) { sq_store_close((sq_store *)s); }
+static const char *op_store_path(const lp_store *s) { return sq_store_path((const sq_store *)s); }
+static lp_db *op_store_reader(lp_store *s, lp_err *err) { sq_db *db = sq_store_reader((sq_store *)s, err); return db ? &db->base : NULL; }
+static lp_code op_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return sq_store_write((sq_store *)s, fn, ctx, err); }
+static lp_code op_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return sq_store_write_direct((sq_store *)s, fn, ctx, err); }
+static void op_store_get_stats(lp_store *s, lp_store_stats *out) { sq_store_get_stats((sq_store *)s, out); }
+static lp_stmt *op_prep(lp_db *db, const char *sql, lp_err *err) { sq_stmt *st = sq_db_prep(SQD(db), sql, err); return st ? &st->base : NULL; }
+static void op_bind_int(lp_stmt *st, int n, int64_t v) { sq_bind_int(SQS(st), n, v); }
+static void op_bind_double(lp_stmt *st, int n, double v) { sq_bind_double(SQS(st), n, v); }
+static void op_bind_text(lp_stmt *st, int n, const char *v) { sq_bind_text(SQS(st), n, v); }
+static void op_bind_null(lp_stmt *st, int n) { sq_bind_null(SQS(st), n); }
+static int op_step(lp_stmt *st, lp_err *err) { return sq_step(SQS(st), err); }
+static int op_col_count(lp_stmt *st) { return sq_col_count(SQS(st)); }
+static const char *op_col_name(lp_stmt *st, int i) { return sq_col_name(SQS(st), i); }
+static int op_col_null(lp_stmt *st, int i) { return sq_col_null(SQS(st), i); }
+static int op_col_type(lp_stmt *st, int i) { return sq_col_type(SQS(st), i); }
+static int64_t op_col_int(lp_stmt *st, int i) { return sq_col_int(SQS(st), i); }
+static double op_col_double(lp_stmt *st, int i) { return sq_col_double(SQS(st), i); }
+static const char *op_col_text(lp_stmt *st, int i) { return sq_col_text(SQS(st), i); }
+static void op_stmt_done(lp_stmt *st) { sq_stmt_done(SQS(st)); }
+static lp_code op_exec(lp_db *db, const char *sql, lp_err *err) { return sq_db_exec(SQD(db), sql, err); }
+static int64_t op_changes(lp_db *db) { return sq_db_changes(SQD(db)); }
+static void *op_native(lp_db *db) { return sq_db_native(SQD(db)); }
+
+const lp_db_ops lp_sqlite_ops = {
+  LP_ENGINE_SQLITE, op_store_open, op_store_close, op_store_path, op_store_reader, op_store_write,
+  op_store_write_direct, op_store_get_stats, op_prep, op_bind_int, op_bind_double, op_bind_text, op_bind_null, op_step,
+  op_col_count, op_col_name, op_col_null, op_col_type, op_col_int, op_col_double, op_col_text,
+  op_stmt_done, op_exec, op_changes, op_native,
+};

@@ -84,5 +84,5 @@ struct lp_app {
 };
 int lp_http_serve(lp_app *app, const char *listen, lp_err *err);  /* blocks until SIGTERM/SIGINT */
 /* Prometheus text of the request metrics (caller frees). */
-char *lp_http_metrics(void);
+char *lp_http_metrics(lp_store *store);
 #endif

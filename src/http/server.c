@@ -51,8 +51,19 @@ static const char *route_label(int i) {
   return i == MAX_ROUTES ? "static" : "unmatched";
 }
 
-char *lp_http_metrics(void) {
+char *lp_http_metrics(lp_store *store) {
   lp_buf b = LP_BUF_INIT(8 << 20);
+  lp_store_stats st;
+  lp_store_get_stats(store, &st);
+  lp_buf_printf(&b, "# HELP leadpath_store_commits_total Write transactions committed (each one fsync).\n"
+                    "# TYPE leadpath_store_commits_total counter\nleadpath_store_commits_total %llu\n"
+                    "# HELP leadpath_store_writes_total Writes carried by those commits (group commit).\n"
+                    "# TYPE leadpath_store_writes_total counter\nleadpath_store_writes_total %llu\n"
+                    "# HELP leadpath_store_commit_seconds_total Time spent committing.\n"
+                    "# TYPE leadpath_store_commit_seconds_total counter\nleadpath_store_commit_seconds_total %.6f\n"
+                    "# HELP leadpath_store_commit_failures_total Commits that failed.\n"
+                    "# TYPE leadpath_store_commit_failures_total counter\nleadpath_store_commit_failures_total %llu\n",
+                st.commits, st.writes, st.commit_us / 1e6, st.failed);
   lp_buf_puts(&b, "# HELP leadpath_http_requests_total HTTP requests by route and status class.\n"
                   "# TYPE leadpath_http_requests_total counter\n");
   for (int i = 0; i < MAX_ROUTES + 2; i++) {

@@ -108,6 +108,21 @@ describe('web UI: more screens', { skip: skip || false, timeout: 180000 }, () =>
     assert.deepEqual(r.body.emails.map((e) => e.toLowerCase()), ['nora@example.com', 'nora.work@example.com']);
   });
 
+  it('asks to sign in again when the session ends, keeping typed text', async () => {
+    await page.context().clearCookies();
+    await page.getByRole('button', { name: /^Region:/ }).click();
+    await page.getByLabel('Region', { exact: true }).fill('Brittany');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const dlg = page.getByRole('dialog', { name: 'Sign in again' });
+    await dlg.waitFor();
+    assert.equal(await page.getByLabel('Region', { exact: true }).inputValue(), 'Brittany');
+    await dlg.getByLabel('Password').fill(srv.password);
+    await dlg.getByRole('button', { name: 'Sign in' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('button', { name: /^Region: Brittany/ }).waitFor();
+  });
+
   it('completes, reschedules and cancels tasks', async () => {
     for (const title of ['First call', 'Second call', 'Third call']) {
       await page.getByLabel('New task').fill(title);
@@ -144,6 +159,18 @@ describe('web UI: more screens', { skip: skip || false, timeout: 180000 }, () =>
     await page.getByRole('status').filter({ hasText: '2 leads updated' }).waitFor();
     const list = (await srv.api('GET', '/leads?q=Bulk')).body.items;
     assert.ok(list.every((l) => l.stage_id === stages[2].id), JSON.stringify(list.map((l) => l.stage_id)));
+  });
+
+  it('reorders stages in settings', async () => {
+    await page.goto(srv.base + '/settings/stages');
+    const rows = page.locator('.set-row');
+    await rows.first().waitFor();
+    const second = stages[1].name;
+    await page.getByRole('button', { name: `Move ${second} up` }).click();
+    await page.waitForFunction((n) => document.querySelector('.set-row input')?.value === n, second);
+    const now = (await srv.api('GET', '/stages')).body.items.sort((a, b) => a.position - b.position);
+    assert.equal(now[0].name, second);
+    assert.equal(now[1].name, stages[0].name);
   });
 
   it('deletes a lead from the actions menu, with the keyboard', async () => {

@@ -81,6 +81,12 @@ describe('web UI: main screens with demo data', { skip: skip || false, timeout: 
     await page.goto(srv.base + `/leads/${leadId}`);
     await page.locator('.path-card').waitFor();
     await shot(page, 'phone-lead');
+    await page.getByRole('button', { name: 'Close lead…' }).first().click();
+    await page.getByRole('dialog').getByLabel('Outcome').selectOption('won');
+    await page.locator('.preview-list').waitFor();
+    await shot(page, 'phone-close-dialog');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
     await page.goto(srv.base + '/leads');
     await page.locator('table.leads-table tbody tr').first().waitFor();
     await shot(page, 'phone-leads');

@@ -76,11 +76,24 @@ describe('CLI', { timeout: FILE_TIMEOUT_MS }, () => {
     } finally { await srv.stop(); }
   });
 
+  it('serve takes the database and address from LEADPATH_DB and LEADPATH_LISTEN', async () => {
+    const srv = await startServer({ viaEnv: true });
+    try {
+      assert.ok(existsSync(srv.dbPath), 'the database named in LEADPATH_DB was created');
+      await addUser(srv, { email: 'env@e2e.test', role: 'admin' });
+      const l = await login(srv, 'env@e2e.test');
+      assert.equal(l.user.email, 'env@e2e.test', 'the server reads the same database the CLI wrote');
+    } finally { await srv.stop(); }
+  });
+
   it('SIGTERM stops the server with exit code 0', async () => {
     const srv = await startServer();
     try {
       srv.proc.kill('SIGTERM');
-      const r = await Promise.race([srv.exited, sleep(SANITIZED ? 20_000 : 8_000).then(() => 'timeout')]);
+      let timer;
+      const r = await Promise.race([srv.exited,
+        new Promise((res) => { timer = setTimeout(() => res('timeout'), SANITIZED ? 20_000 : 8_000); })]);
+      clearTimeout(timer);
       assert.notEqual(r, 'timeout', 'server must exit after SIGTERM');
       assert.equal(r.signal, null, 'exits by itself, not killed by the signal');
       assert.equal(r.code, 0, 'exit code 0');

@@ -97,6 +97,17 @@ describe('auth', { timeout: FILE_TIMEOUT_MS }, () => {
     const lead = expectStatus(ok, 201, 'cookie write with X-CSRF-Token');
     assert.equal(lead.owner_id, agentId, 'the cookie user is the creator/owner');
     assert.equal(await leadCount(admin.token), before + 1);
+
+    // PATCH and close by cookie need the token too; refused ones change nothing.
+    expectError(await request(srv, 'PATCH', `/api/v1/leads/${lead.id}`, { cookie: l.cookie, body: { city: 'Forged' } }),
+      403, 'forbidden', 'cookie PATCH without csrf');
+    expectError(await request(srv, 'POST', `/api/v1/leads/${lead.id}/close`, { cookie: l.cookie, body: { outcome: 'treated' } }),
+      403, 'forbidden', 'cookie close without csrf');
+    const still = expectStatus(await request(srv, 'GET', `/api/v1/leads/${lead.id}`, { cookie: l.cookie }), 200);
+    assert.equal(still.city ?? null, null);
+    assert.equal(still.status, 'open');
+    const p = await request(srv, 'PATCH', `/api/v1/leads/${lead.id}`, { cookie: l.cookie, csrf: l.csrf, body: { city: 'Real' } });
+    assert.equal(expectStatus(p, 200, 'cookie PATCH with csrf').city, 'Real');
   });
 
   it('bearer-authenticated writes need no CSRF token', async () => {

@@ -174,6 +174,56 @@ describe('leads CRUD', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.notEqual(l3.id, l1.id);
   });
 
+  it('If-Match under concurrency: of two PATCHes with the same version exactly one wins, the other answers 412', async () => {
+    for (let round = 0; round < 5; round++) {
+      const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: `Race ${round}` }), 201);
+      const [a, b] = await Promise.all([
+        agent.c.patch(`/api/v1/leads/${l.id}`, { city: 'Left' }, { headers: { 'If-Match': '1' } }),
+        agent.c.patch(`/api/v1/leads/${l.id}`, { city: 'Right' }, { headers: { 'If-Match': '1' } }),
+      ]);
+      const statuses = [a.status, b.status].sort();
+      assert.deepEqual(statuses, [200, 412], `round ${round}: one 200 and one 412, got ${statuses}`);
+      const winner = a.status === 200 ? 'Left' : 'Right';
+      const g = expectStatus(await agent.c.get(`/api/v1/leads/${l.id}`), 200);
+      assert.equal(g.city, winner, "the winner's change stands");
+      assert.equal(g.version, 2);
+    }
+  });
+
+  it('Idempotency-Key: parallel retries with the same key create one lead', async () => {
+    const before = (await allIds(admin.c)).length;
+    const body = { full_name: 'Parallel Once' };
+    const headers = { 'Idempotency-Key': 'e2e-parallel-key' };
+    const rs = await Promise.all([1, 2, 3, 4].map(() => agent.c.post('/api/v1/leads', body, { headers })));
+    const created = rs.filter((r) => r.status === 201);
+    assert.ok(created.length >= 1, `at least one 201: ${rs.map((r) => r.status)}`);
+    for (const r of rs) assert.ok([201, 409].includes(r.status), `201 or 409 (in progress), got ${r.status}`);
+    assert.equal(new Set(created.map((r) => r.body.id)).size, 1, 'every 201 names the same lead');
+    assert.equal((await allIds(admin.c)).length, before + 1, 'one lead created');
+  });
+
+  it('Idempotency-Key also covers task creation', async () => {
+    const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Idem Tasks' }), 201);
+    const body = { type: 'call', title: 'Once', due_at: isoNow(DAY) };
+    const headers = { 'Idempotency-Key': 'e2e-task-key' };
+    const a = expectStatus(await agent.c.post(`/api/v1/leads/${l.id}/tasks`, body, { headers }), 201);
+    const b = await agent.c.post(`/api/v1/leads/${l.id}/tasks`, body, { headers });
+    assert.equal(b.status, 201);
+    assert.equal(b.body.id, a.id, 'same task answered');
+    const ts = await walk(agent.c, `/api/v1/tasks?lead=${l.id}&status=all`, 500);
+    assert.equal(ts.length, 1);
+  });
+
+  it('PATCH cannot close or reopen a lead behind the close rules (status/outcome are not writable)', async () => {
+    const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Sneaky Close' }), 201);
+    const r = await agent.c.patch(`/api/v1/leads/${l.id}`, { status: 'closed', outcome: 'lost', closed_at: isoNow(0) });
+    assert.ok([200, 422].includes(r.status), `ignored (200) or refused (422), got ${r.status}`);
+    const g = expectStatus(await agent.c.get(`/api/v1/leads/${l.id}`), 200);
+    assert.equal(g.status, 'open');
+    assert.equal(g.outcome, null);
+    assert.equal(g.closed_at, null);
+  });
+
   it('Idempotency-Key: keys of different users do not collide', async () => {
     const headers = { 'Idempotency-Key': 'shared-key-42' };
     const a = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Key A' }, { headers }), 201);

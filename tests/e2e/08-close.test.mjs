@@ -249,6 +249,38 @@ describe('closing', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.ok('groups' in e.fields);
   });
 
+  it("a lost reason's follow_up_days and group_id bring a default follow-up and group", async () => {
+    const g = expectStatus(await admin.c.post('/api/v1/groups', { name: 'Reason Nurture' }), 201);
+    const reason = expectStatus(await admin.c.post('/api/v1/lost-reasons',
+      { name: 'E2E Not Now', counts_in_reports: true, follow_up_days: 30, group_id: g.id }), 201);
+    const { lead: l } = await fixture('Reason Defaults');
+    const before = (await tasksOf(l.id)).map((t) => t.id);
+    const c = expectStatus(await close(l.id, { outcome: 'lost', reason_id: reason.id }), 200);
+    assert.ok(c.groups.includes(g.id), `joined the reason's group: ${JSON.stringify(c.groups)}`);
+    const fresh = (await tasksOf(l.id)).filter((t) => !before.includes(t.id));
+    assert.equal(fresh.length, 1, 'a follow-up task from the reason');
+    assert.equal(fresh[0].type, 'closed_lost_follow_up');
+    assert.equal(fresh[0].assignee_id, agent.id);
+    const days = (Date.parse(fresh[0].due_at) - Date.now()) / DAY;
+    assert.ok(days > 29 && days < 31, `due in 30 days, got ${days.toFixed(2)}`);
+  });
+
+  it('the default close-lost group follows settings', async () => {
+    const s = expectStatus(await admin.c.get('/api/v1/settings'), 200);
+    const key = Object.keys(s).find((k) => /group/i.test(k) && s[k] === ref.live.id);
+    assert.ok(key, `a top-level settings key holds the default close-lost group: ${JSON.stringify(s)}`);
+    const g = expectStatus(await admin.c.post('/api/v1/groups', { name: 'Cold Leads' }), 201);
+    expectStatus(await admin.c.patch('/api/v1/settings', { [key]: g.id }), 200);
+    try {
+      const { lead: l } = await fixture('Settings Group');
+      const c = expectStatus(await close(l.id, { outcome: 'lost', reason_id: ref.price.id }), 200);
+      assert.ok(c.groups.includes(g.id), 'joined the configured group');
+      assert.ok(!c.groups.includes(ref.live.id), 'not the old default');
+    } finally {
+      expectStatus(await admin.c.patch('/api/v1/settings', { [key]: ref.live.id }), 200);
+    }
+  });
+
   it('an agent closes its own lead; closed_by is the agent', async () => {
     const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Agent Closes' }), 201);
     const c = expectStatus(await close(l.id, { outcome: 'won', notes: 'signed' }, agent.c), 200);

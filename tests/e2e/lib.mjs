@@ -69,14 +69,17 @@ export function tmpDir(prefix = 'leadpath-e2e-') {
  * Start `leadpath serve` on a fresh database (or `opts.dir`) and wait for /healthz 200.
  * Returns a server handle: {base, port, dir, dbPath, db, proc, output(), stop(), exited}.
  */
-export async function startServer({ args = [], dir = null, env = {}, keepDir = false } = {}) {
+export async function startServer({ args = [], dir = null, env = {}, keepDir = false, viaEnv = false } = {}) {
   if (!existsSync(BIN)) throw new Error(`leadpath binary not found at ${BIN} (build it with make)`);
   dir = dir || tmpDir();
   const dbPath = join(dir, 't.db');
   const db = `sqlite:${dbPath}`;
   const port = await freePort();
-  const proc = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, ...args], {
-    env: { ...process.env, ...env },
+  // viaEnv: give the database and address in LEADPATH_DB / LEADPATH_LISTEN instead of flags.
+  const flags = viaEnv ? [] : ['--db', db, '--listen', `127.0.0.1:${port}`];
+  const extraEnv = viaEnv ? { LEADPATH_DB: db, LEADPATH_LISTEN: `127.0.0.1:${port}` } : {};
+  const proc = spawn(BIN, ['serve', ...flags, ...args], {
+    env: { ...process.env, ...extraEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
@@ -84,7 +87,10 @@ export async function startServer({ args = [], dir = null, env = {}, keepDir = f
   const keep = (d) => { out += d; if (out.length > 2_000_000) out = out.slice(-1_000_000); };
   proc.stdout.on('data', keep);
   proc.stderr.on('data', keep);
-  const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise((r) => {
+    proc.on('exit', (code, signal) => r({ code, signal }));
+    proc.on('error', (e) => { out += `\nspawn error: ${e.message}\n`; r({ code: null, signal: null, error: e }); });
+  });
   let hasExited = false;
   exited.then(() => { hasExited = true; live.delete(proc); });
   const srv = {
@@ -93,7 +99,10 @@ export async function startServer({ args = [], dir = null, env = {}, keepDir = f
     async stop() {
       if (!hasExited) {
         proc.kill('SIGTERM');
-        const r = await Promise.race([exited, sleep(SANITIZED ? 20_000 : 8_000).then(() => null)]);
+        let timer;
+        const r = await Promise.race([exited,
+          new Promise((res) => { timer = setTimeout(() => res(null), SANITIZED ? 20_000 : 8_000); })]);
+        clearTimeout(timer);
         if (!r) { proc.kill('SIGKILL'); await exited; }
       }
       if (!keepDir) rmSync(dir, { recursive: true, force: true });

@@ -147,7 +147,7 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone })
       <div class="close-cols">
         <div>
           <${Select} label="Outcome" value=${outcome} empty="Choose an outcome…" onChange=${pickOutcome} required id="close-outcome" autofocus
-            options=${outcomes.filter((x) => x.active !== false).map((x) => ({ value: x.key, label: `${x.name} (${x.kind})` }))} error=${fe.outcome} />
+            options=${outcomes.filter((x) => x.active !== false).map((x) => ({ value: x.key, label: x.name.toLowerCase() === x.kind ? x.name : `${x.name} (${x.kind})` }))} error=${fe.outcome} />
           ${kind === 'lost' ? html`<${Select} label="Lost reason (required)" value=${reason} empty="Choose a reason…" onChange=${pickReason} required id="close-reason"
             options=${reasons.map((r) => ({ value: r.id, label: r.name }))} error=${fe.reason_id || fe.lost_reason_id} />` : null}
           <${Textarea} label="Notes" value=${notes} onInput=${setNotes} rows="3" error=${fe.notes} id="close-notes" />

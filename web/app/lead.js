@@ -2,7 +2,7 @@
 // phones as lists, the status path with the stage's guidance, the timeline with comments,
 // tasks, the actions menu (close, reopen, delete, new task) and the closed summary.
 import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
-import { get, post, patch, del } from './api.js';
+import { get, getAll, post, patch, del } from './api.js';
 import { useApp, Link, navigate, Input, Select, Textarea, Check, ErrorBox, Notice, Spinner, Dialog, Menu,
   SlaBadge, StatusBadge, nameOf, optionsOf, fieldMessage, FieldError } from './ui.js';
 import { fmtDateTime, fmtRelative, toLocalInput, fromLocalInput, money, humanize, useLoader, useId, addDays } from './util.js';
@@ -26,6 +26,7 @@ const FIELDS = [
   { key: 'region', label: 'Region', type: 'text' },
   { key: 'city', label: 'City', type: 'text' },
   { key: 'request', label: 'Request', type: 'textarea', wide: true },
+  { key: 'notes', label: 'Notes', type: 'textarea', wide: true, optional: true },
   { key: 'email_opt_out', label: 'No e-mail', type: 'bool', text: 'Opted out of e-mail' },
   { key: 'sms_opt_out', label: 'No SMS', type: 'bool', text: 'Opted out of SMS' },
 ];
@@ -486,11 +487,9 @@ export function LeadPage({ id }) {
   const { refs } = useApp();
   const [leadState, reloadLead, setLeadData] = useLoader(() => get(`/leads/${id}`), [id]);
   const [trans, reloadTrans] = useLoader(() => get(`/leads/${id}/transitions`).then((r) => r.items || [], () => []), [id]);
-  const [tl, reloadTl] = useLoader(() => get(`/leads/${id}/timeline`, { limit: 200 }), [id]);
-  const [tasks, reloadTasks] = useLoader(async () => {
-    const r = await get('/tasks', { lead: id, status: 'all', assignee: 'any', limit: 200 });
-    return r.items || [];
-  }, [id]);
+  // every page: the order of the pages is the server's, the timeline sorts newest first itself
+  const [tl, reloadTl] = useLoader(async () => ({ items: await getAll(`/leads/${id}/timeline`) }), [id]);
+  const [tasks, reloadTasks] = useLoader(() => getAll('/tasks', { lead: id, status: 'all', assignee: 'any' }), [id]);
   const [dialog, setDialog] = useState(null);
   const [notice, setNotice] = useState('');
   const titleRef = useRef(null);
@@ -545,7 +544,7 @@ export function LeadPage({ id }) {
       <div class="lead-main">
         <section class="card" aria-labelledby="details-h">
           <h2 id="details-h">Details</h2>
-          <div class="fields">${FIELDS.map((f) => html`<${EditableField} key=${f.key} f=${f} lead=${lead} save=${save} setLead=${setLead} />`)}</div>
+          <div class="fields">${FIELDS.filter((f) => !f.optional || f.key in lead).map((f) => html`<${EditableField} key=${f.key} f=${f} lead=${lead} save=${save} setLead=${setLead} />`)}</div>
         </section>
         <${Timeline} leadId=${id} tl=${tl} reload=${reloadTl} />
       </div>

@@ -1,7 +1,7 @@
 // main.js — the leadpath web UI: session, reference lists, navigation and routes.
-import { html, render, useEffect, useState, useCallback } from '/vendor/htm-preact.mjs';
+import { html, render, useEffect, useRef, useState, useCallback } from '/vendor/htm-preact.mjs';
 import { get, post, getAll, setCsrf, setUnauthorizedHandler } from './api.js';
-import { AppContext, Link, navigate, useLocation, Input, ErrorBox, Spinner } from './ui.js';
+import { AppContext, Link, navigate, useLocation, Input, ErrorBox, Spinner, Dialog } from './ui.js';
 import { Dashboard } from './dashboard.js';
 import { LeadsPage } from './leads.js';
 import { LeadPage } from './lead.js';
@@ -25,8 +25,8 @@ async function loadRef(name) {
   }
 }
 
-function Login({ onLogin }) {
-  const [email, setEmail] = useState('');
+function Login({ onLogin, embedded = false, presetEmail = '' }) {
+  const [email, setEmail] = useState(presetEmail);
   const [password, setPassword] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -46,16 +46,16 @@ function Login({ onLogin }) {
     }
   };
   const f = (error && error.fields) || {};
-  return html`<main class="login-wrap">
-    <form class="login card" onSubmit=${submit} aria-labelledby="login-title" novalidate>
-      <div class="brand brand-lg"><img src="/favicon.svg" alt="" width="36" height="36" /><span>leadpath</span></div>
-      <h1 id="login-title">Sign in</h1>
+  const form = html`<form class=${embedded ? 'login' : 'login card'} onSubmit=${submit} aria-labelledby=${embedded ? undefined : 'login-title'} aria-label=${embedded ? 'Sign in again' : undefined} novalidate>
+      ${embedded ? html`<p>Your session has ended. Sign in again to carry on; what you typed on the page is kept.</p>`
+        : html`<div class="brand brand-lg"><img src="/favicon.svg" alt="" width="36" height="36" /><span>leadpath</span></div>
+      <h1 id="login-title">Sign in</h1>`}
       <${ErrorBox} error=${error && !Object.keys(f).length ? (error.status === 401 ? 'Wrong email or password.' : error) : null} />
-      <${Input} label="Email" type="email" value=${email} onInput=${setEmail} autocomplete="username" required autofocus error=${f.email} />
-      <${Input} label="Password" type="password" value=${password} onInput=${setPassword} autocomplete="current-password" required error=${f.password} />
+      <${Input} label="Email" type="email" value=${email} onInput=${setEmail} autocomplete="username" required autofocus=${!presetEmail} error=${f.email} />
+      <${Input} label="Password" type="password" value=${password} onInput=${setPassword} autocomplete="current-password" required autofocus=${!!presetEmail} error=${f.password} />
       <button class="btn btn-primary btn-block" type="submit" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
-    </form>
-  </main>`;
+    </form>`;
+  return embedded ? form : html`<main class="login-wrap">${form}</main>`;
 }
 
 function Shell({ user, onLogout, children }) {
@@ -99,6 +99,7 @@ function App() {
   const [session, setSession] = useState({ state: 'loading', user: null });
   const [refs, setRefs] = useState(emptyRefs);
   const [settings, setSettings] = useState({});
+  const refsLoaded = useRef(false);
   const loc = useLocation();
 
   const loadRefs = useCallback(async (names = Object.keys(REF_LISTS)) => {
@@ -109,13 +110,17 @@ function App() {
 
   const start = useCallback(async (user) => {
     setSession({ state: 'in', user });
+    if (refsLoaded.current) return;   // signed in again after the session ended: all is loaded
+    refsLoaded.current = true;
     if (location.pathname === '/login') navigate('/', { replace: true });
     // after the screen's own first request: the browser opens only six connections at once
     setTimeout(() => { loadRefs(); loadSettings(); }, 0);
   }, []);
 
   useEffect(() => {
-    setUnauthorizedHandler(() => { setCsrf(null); setSession({ state: 'out', user: null }); });
+    // a session that ends while the app is open asks to sign in again over the page, so nothing
+    // typed is lost; before that, the sign-in screen
+    setUnauthorizedHandler(() => { setCsrf(null); setSession((s) => (s.state === 'in' || s.state === 'expired' ? { ...s, state: 'expired' } : { state: 'out', user: null })); });
     get('/me', null, { noAuthRedirect: true }).then(
       (r) => { setCsrf(r.csrf_token); start(r.user); },
       () => setSession({ state: 'out', user: null }));
@@ -126,6 +131,7 @@ function App() {
     setCsrf(null);
     setSession({ state: 'out', user: null });
     setRefs(emptyRefs());
+    refsLoaded.current = false;
   };
 
   if (session.state === 'loading') return html`<${Spinner} label="Loading leadpath…" />`;
@@ -133,6 +139,9 @@ function App() {
   const ctx = { user: session.user, refs, reloadRef: (n) => loadRefs([n]), settings, reloadSettings: loadSettings };
   return html`<${AppContext.Provider} value=${ctx}>
     <${Shell} user=${session.user} onLogout=${logout}>${route(loc.path)}<//>
+    <${Dialog} open=${session.state === 'expired'} title="Sign in again" noClose onClose=${() => {}}>
+      <${Login} embedded presetEmail=${session.user.email} onLogin=${start} />
+    <//>
   <//>`;
 }
 

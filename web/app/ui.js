@@ -36,6 +36,7 @@ export const useApp = () => useContext(AppContext);
 
 export function nameOf(list, id, fallback = '') {
   if (id === null || id === undefined || id === '') return fallback;
+  if (!list || !list.length) return '';   // the list is still loading: show nothing rather than an id
   const it = (list || []).find((x) => String(x.id) === String(id) || (x.key !== undefined && x.key === id));
   return it ? (it.name || it.email || String(id)) : (fallback || `#${id}`);
 }
@@ -134,7 +135,7 @@ export function StatusBadge({ lead, outcomes }) {
 }
 
 // ---- dialog: native <dialog> with showModal (focus trap and Escape come with it) ----
-export function Dialog({ open, title, onClose, children, wide }) {
+export function Dialog({ open, title, onClose, children, wide, noClose = false }) {
   const ref = useRef(null);
   const titleId = useId('dlg');
   useEffect(() => {
@@ -147,7 +148,7 @@ export function Dialog({ open, title, onClose, children, wide }) {
   return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId}
       onCancel=${(e) => { e.preventDefault(); onClose && onClose(); }}>
     ${open ? html`<div class="dialog-head"><h2 id=${titleId}>${title}</h2>
-      <button type="button" class="icon-btn" aria-label="Close dialog" onClick=${() => onClose && onClose()}>✕</button></div>
+      ${noClose ? null : html`<button type="button" class="icon-btn" aria-label="Close dialog" onClick=${() => onClose && onClose()}>✕</button>`}</div>
       <div class="dialog-body">${children}</div>` : null}
   </dialog>`;
 }

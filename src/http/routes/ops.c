@@ -13,7 +13,7 @@ lp_code h_readyz(lp_req *r) {
 }
 
 lp_code h_metrics(lp_req *r) {
-  char *m = lp_http_metrics();
+  char *m = lp_http_metrics(r->app->store);
   return lp_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", m, strlen(m));
 }
 

@@ -1,0 +1,45 @@
+/* db.c — the store interface of db.h, dispatched to the engine's backend (sqlite.c, pg.c).
+ *
+ * Every handle (store, connection, statement) starts with its backend's ops table, so a call
+ * costs one indirect jump. lp_store_open chooses the backend by the URL's scheme.
+ */
+#include <string.h>
+#include "store/db.h"
+
+static int is_pg_url(const char *url) {
+  return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+lp_store *lp_store_open(const char *url, lp_err *err) {
+  if (!url) { lp_fail(err, LP_EBADREQ, "no database URL"); return NULL; }
+  return is_pg_url(url) ? lp_pg_ops.store_open(url, err) : lp_sqlite_ops.store_open(url, err);
+}
+void lp_store_close(lp_store *s) { if (s) s->ops->store_close(s); }
+lp_engine lp_store_engine(const lp_store *s) { return s->ops->engine; }
+const char *lp_store_path(const lp_store *s) { return s->ops->store_path(s); }
+lp_db *lp_store_reader(lp_store *s, lp_err *err) { return s->ops->store_reader(s, err); }
+lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return s->ops->store_write(s, fn, ctx, err); }
+void lp_store_get_stats(lp_store *s, lp_store_stats *out) { s->ops->store_get_stats(s, out); }
+lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
+  return s->ops->store_write_direct(s, fn, ctx, err);
+}
+
+lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err) { return db->ops->prep(db, sql, err); }
+void lp_bind_int(lp_stmt *st, int n, int64_t v) { st->ops->bind_int(st, n, v); }
+void lp_bind_double(lp_stmt *st, int n, double v) { st->ops->bind_double(st, n, v); }
+void lp_bind_text(lp_stmt *st, int n, const char *s) { st->ops->bind_text(st, n, s); }
+void lp_bind_null(lp_stmt *st, int n) { st->ops->bind_null(st, n); }
+int lp_step(lp_stmt *st, lp_err *err) { return st->ops->step(st, err); }
+int lp_col_count(lp_stmt *st) { return st->ops->col_count(st); }
+const char *lp_col_name(lp_stmt *st, int i) { return st->ops->col_name(st, i); }
+int lp_col_null(lp_stmt *st, int i) { return st->ops->col_null(st, i); }
+int lp_col_type(lp_stmt *st, int i) { return st->ops->col_type(st, i); }
+int64_t lp_col_int(lp_stmt *st, int i) { return st->ops->col_int(st, i); }
+double lp_col_double(lp_stmt *st, int i) { return st->ops->col_double(st, i); }
+const char *lp_col_text(lp_stmt *st, int i) { return st->ops->col_text(st, i); }
+void lp_stmt_done(lp_stmt *st) { if (st) st->ops->stmt_done(st); }
+
+lp_code lp_db_exec(lp_db *db, const char *sql, lp_err *err) { return db->ops->exec(db, sql, err); }
+int64_t lp_db_changes(lp_db *db) { return db->ops->changes(db); }
+lp_engine lp_db_engine(lp_db *db) { return db->ops->engine; }
+void *lp_db_native(lp_db *db) { return db->ops->native(db); }

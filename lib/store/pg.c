@@ -1,0 +1,465 @@
+/* pg.c — the PostgreSQL backend of db.h (libpq).
+ *
+ * Connections: one per thread, opened on first use (like SQLite's per-thread readers) and kept
+ * in the store's list so lp_store_close can finish them. Statements are prepared per connection
+ * and cached by SQL text (PQprepare under a generated name, then PQexecPrepared); statements that
+ * do not fit the cache run unnamed (PQexecParams), so dynamic SQL leaves nothing on the server.
+ * Parameters travel as text with explicit type OIDs: int8 for integers, float8 for reals, text for
+ * text; NULL as NULL with the type left to the server. A cached statement is prepared with the
+ * types of its first run and prepared again under a new name if a later run binds other types.
+ * Rows come from the PGresult: lp_col_type follows PQftype (int2/4/8 → INT, float4/8 and numeric
+ * → REAL, the rest TEXT), lp_db_changes is PQcmdTuples of the last INSERT/UPDATE/DELETE.
+ *
+ * Writes — why no single writer thread here. Several servers may share one database, so the
+ * group-commit writer of sqlite.c cannot serialise them. Instead lp_store_write runs fn on the
+ * calling thread's own connection inside BEGIN ISOLATION LEVEL SERIALIZABLE ... COMMIT and, when
+ * PostgreSQL reports serialization_failure (40001) or deadlock_detected (40P01) anywhere in the
+ * attempt (a statement or the COMMIT), rolls back and runs the whole fn again, up to 5 times. Write
+ * closures do their own reads, so a retry re-plans from the state as it now is: two concurrent
+ * closes of one lead (in one server or two) give one success, and the retried one sees the lead
+ * closed and answers 409, exactly as SQLite's single writer does. lp_store_write_direct behaves
+ * the same. A fn that fails for any other reason is rolled back and its error returned.
+ *
+ * Errors: unique, foreign-key, not-null and check violations (class 23) → LP_ECONFLICT, like
+ * SQLite's constraint errors; a lost connection → LP_EUNAVAILABLE, and the connection's next use
+ * reconnects it (PQreset; prepared statements are prepared again).
+ */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "store/db.h"
+
+#define CACHE_SLOTS 256
+#define MAX_PARAMS 64
+#define WRITE_ATTEMPTS 5
+
+/* Type OIDs (pg_type.h is server-side; these are fixed). */
+#define OID_BOOL 16
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_TEXT 25
+#define OID_OID 26
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+#define OID_NUMERIC 1700
+
+typedef struct pg_stmt pg_stmt;
+typedef struct pg_db pg_db;
+typedef struct pg_store pg_store;
+
+struct pg_stmt {
+  lp_stmt base;        /* first: the handle callers see */
+  pg_db *db;
+  char *sql;           /* owned copy of the text (cache key) */
+  uint64_t hash;
+  int cached;
+  int nparam;          /* highest $n in the text */
+  unsigned char used[MAX_PARAMS + 1];
+  char name[32];       /* server-side name when prepared */
+  unsigned prep_gen;   /* connection generation it was prepared on (0 = never) */
+  Oid ptypes[MAX_PARAMS];   /* types it was prepared with */
+  Oid types[MAX_PARAMS];    /* types bound now */
+  char *vals[MAX_PARAMS];   /* values bound now (owned; NULL = SQL NULL) */
+  PGresult *res;
+  int row, nrows;
+};
+
+struct pg_db {
+  lp_db base;
+  PGconn *c;
+  pg_store *store;
+  pg_stmt *cache[CACHE_SLOTS];
+  unsigned gen;        /* bumped when the connection is re-established */
+  unsigned next_name;
+  int64_t changes;
+  int broken;          /* the connection was lost: reset before the next use */
+  int retry;           /* a serialization failure or deadlock happened in this attempt */
+  pg_db *next;
+};
+
+struct pg_store {
+  lp_store base;
+  char *url;
+  unsigned generation;
+  pthread_mutex_t mu;
+  pg_db *conns;        /* every connection, finished with the store */
+  lp_store_stats stats;  /* guarded by mu */
+};
+
+static unsigned next_generation = 1;
+static _Thread_local struct { unsigned gen; pg_store *store; pg_db *db; } tls;
+
+static void quiet_notice(void *arg, const char *msg) { (void)arg; (void)msg; }
+
+/* Copies msg into err's message without libpq's trailing newline. */
+static lp_code fail_msg(lp_err *err, lp_code code, const char *what, const char *msg) {
+  char buf[240];
+  snprintf(buf, sizeof buf, "%s", msg ? msg : "?");
+  size_t n = strlen(buf);
+  while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = 0;
+  return lp_fail(err, code, "%s: %s", what, buf);
+}
+
+static lp_code conn_setup(pg_db *db, lp_err *err) {
+  PQsetNoticeProcessor(db->c, quiet_notice, NULL);
+  PGresult *r = PQexec(db->c, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'");
+  int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  if (!ok) fail_msg(err, LP_EUNAVAILABLE, "cannot configure the database connection", PQerrorMessage(db->c));
+  PQclear(r);
+  return ok ? LP_OK : LP_EUNAVAILABLE;
+}
+
+static pg_db *db_open(pg_store *s, lp_err *err) {
+  pg_db *db = calloc(1, sizeof *db);
+  if (!db) { lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
+  db->base.ops = &lp_pg_ops;
+  db->store = s;
+  db->gen = 1;
+  db->c = PQconnectdb(s->url);
+  if (!db->c || PQstatus(db->c) != CONNECTION_OK) {
+    fail_msg(err, LP_EUNAVAILABLE, "cannot connect to PostgreSQL", db->c ? PQerrorMessage(db->c) : "out of memory");
+    PQfinish(db->c);
+    free(db);
+    return NULL;
+  }
+  if (conn_setup(db, err) != LP_OK) { PQfinish(db->c); free(db); return NULL; }
+  return db;
+}
+
+/* Reconnects a lost connection; its prepared statements are gone, so they are prepared again. */
+static lp_code db_ensure(pg_db *db, lp_err *err) {
+  if (!db->broken && PQstatus(db->c) == CONNECTION_OK) return LP_OK;
+  PQreset(db->c);
+  if (PQstatus(db->c) != CONNECTION_OK)
+    return fail_msg(err, LP_EUNAVAILABLE, "database unavailable", PQerrorMessage(db->c));
+  db->broken = 0;
+  db->gen++;
+  return conn_setup(db, err);
+}
+
+static void stmt_clear(pg_stmt *st) {
+  PQclear(st->res);
+  st->res = NULL;
+  st->row = st->nrows = 0;
+  for (int i = 0; i < st->nparam; i++) { free(st->vals[i]); st->vals[i] = NULL; st->types[i] = 0; }
+}
+
+static void stmt_free(pg_stmt *st) {
+  if (!st) return;
+  stmt_clear(st);
+  free(st->sql);
+  free(st);
+}
+
+static void db_close(pg_db *db) {
+  if (!db) return;
+  for (int i = 0; i < CACHE_SLOTS; i++) stmt_free(db->cache[i]);
+  PQfinish(db->c);
+  free(db);
+}
+
+/* Maps a failed result (or, with res NULL, the connection's state) to an lp_code. */
+static lp_code pg_fail(pg_db *db, PGresult *res, lp_err *err) {
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  const char *msg = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : PQerrorMessage(db->c);
+  lp_code code = LP_EINTERNAL;
+  if (PQstatus(db->c) != CONNECTION_OK) {
+    db->broken = 1;
+    code = LP_EUNAVAILABLE;
+  } else if (state) {
+    if (!strncmp(state, "23", 2)) code = LP_ECONFLICT;
+    else if (!strcmp(state, "40001") || !strcmp(state, "40P01")) { db->retry = 1; code = LP_EUNAVAILABLE; }
+    else if (!strncmp(state, "08", 2) || !strncmp(state, "53", 2) || !strncmp(state, "57P", 3)) code = LP_EUNAVAILABLE;
+  }
+  return fail_msg(err, code, "database", msg);
+}
+
+static uint64_t fnv(const char *s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+/* Finds the $n placeholders of the text, outside quoted strings and identifiers. */
+static void scan_params(pg_stmt *st) {
+  const char *p = st->sql;
+  while (*p) {
+    if (*p == '\'' || *p == '"') {
+      char q = *p++;
+      while (*p && *p != q) p++;
+      if (*p) p++;
+      continue;
+    }
+    if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+      char *end;
+      long k = strtol(p + 1, &end, 10);
+      if (k > 0 && k <= MAX_PARAMS) {
+        st->used[k] = 1;
+        if (k > st->nparam) st->nparam = (int)k;
+      }
+      p = end;
+      continue;
+    }
+    p++;
+  }
+}
+
+static pg_stmt *pg_prep(pg_db *db, const char *sql, lp_err *err) {
+  uint64_t h = fnv(sql);
+  unsigned slot = (unsigned)(h % CACHE_SLOTS);
+  pg_stmt *c = db->cache[slot];
+  if (c && c->hash == h && strcmp(c->sql, sql) == 0) return c;
+  pg_stmt *st = calloc(1, sizeof *st);
+  if (!st || !(st->sql = strdup(sql))) { free(st); lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
+  st->base.ops = &lp_pg_ops;
+  st->db = db;
+  st->hash = h;
+  scan_params(st);
+  if (!c) {  /* an empty slot caches it; a taken slot keeps its statement */
+    st->cached = 1;
+    db->cache[slot] = st;
+  }
+  return st;
+}
+
+static void set_val(pg_stmt *st, int n, Oid type, const char *v) {
+  if (n < 1 || n > st->nparam || !st->used[n]) return;
+  free(st->vals[n - 1]);
+  st->vals[n - 1] = v ? strdup(v) : NULL;
+  st->types[n - 1] = v ? type : 0;
+}
+static void pg_bind_int(pg_stmt *st, int n, int64_t v) {
+  char b[32];
+  snprintf(b, sizeof b, "%lld", (long long)v);
+  set_val(st, n, OID_INT8, b);
+}
+static void pg_bind_double(pg_stmt *st, int n, double v) {
+  char b[64];
+  snprintf(b, sizeof b, "%.17g", v);
+  set_val(st, n, OID_FLOAT8, b);
+}
+static void pg_bind_text(pg_stmt *st, int n, const char *s) { set_val(st, n, OID_TEXT, s); }
+static void pg_bind_null(pg_stmt *st, int n) { set_val(st, n, 0, NULL); }
+
+static int pg_step(pg_stmt *st, lp_err *err) {
+  if (!st->res) {
+    pg_db *db = st->db;
+    if (db_ensure(db, err) != LP_OK) return -1;
+    Oid types[MAX_PARAMS];
+    const char *vals[MAX_PARAMS];
+    for (int i = 0; i < st->nparam; i++) {
+      vals[i] = st->vals[i];
+      /* A number the text does not use still needs a type for the server to accept it. */
+      types[i] = st->used[i + 1] ? st->types[i] : OID_TEXT;
+    }
+    PGresult *r;
+    if (st->cached) {
+      int fresh = st->prep_gen != db->gen;
+      for (int i = 0; i < st->nparam && !fresh; i++)
+        if (types[i] && st->ptypes[i] && types[i] != st->ptypes[i]) fresh = 1;
+      if (fresh) {
+        snprintf(st->name, sizeof st->name, "lp%u", ++db->next_name);
+        PGresult *p = PQprepare(db->c, st->name, st->sql, st->nparam, types);
+        if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+          pg_fail(db, p, err);
+          PQclear(p);
+          return -1;
+        }
+        PQclear(p);
+        st->prep_gen = db->gen;
+        memcpy(st->ptypes, types, sizeof(Oid) * (size_t)st->nparam);
+      }
+      r = PQexecPrepared(db->c, st->name, st->nparam, vals, NULL, NULL, 0);
+    } else {
+      r = PQexecParams(db->c, st->sql, st->nparam, types, vals, NULL, NULL, 0);
+    }
+    ExecStatusType es = PQresultStatus(r);
+    if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK) {
+      pg_fail(db, r, err);
+      PQclear(r);
+      return -1;
+    }
+    const char *cmd = PQcmdStatus(r);
+    if (!strncmp(cmd, "INSERT", 6) || !strncmp(cmd, "UPDATE", 6) || !strncmp(cmd, "DELETE", 6) || !strncmp(cmd, "MERGE", 5))
+      db->changes = strtoll(PQcmdTuples(r), NULL, 10);
+    st->res = r;
+    st->nrows = PQntuples(r);
+    st->row = -1;
+  }
+  if (st->row < st->nrows) st->row++;
+  return st->row < st->nrows ? 1 : 0;
+}
+
+static int pg_col_count(pg_stmt *st) { return st->res ? PQnfields(st->res) : 0; }
+static const char *pg_col_name(pg_stmt *st, int i) { return st->res ? PQfname(st->res, i) : NULL; }
+static int has_row(pg_stmt *st, int i) { return st->res && st->row >= 0 && st->row < st->nrows && i >= 0 && i < PQnfields(st->res); }
+static int pg_col_null(pg_stmt *st, int i) { return !has_row(st, i) || PQgetisnull(st->res, st->row, i); }
+static int pg_col_type(pg_stmt *st, int i) {
+  if (pg_col_null(st, i)) return LP_COL_NULL;
+  switch (PQftype(st->res, i)) {
+    case OID_INT2: case OID_INT4: case OID_INT8: return LP_COL_INT;
+    case OID_FLOAT4: case OID_FLOAT8: case OID_NUMERIC: return LP_COL_REAL;
+    default: return LP_COL_TEXT;
+  }
+}
+static const char *pg_col_text(pg_stmt *st, int i) { return pg_col_null(st, i) ? NULL : PQgetvalue(st->res, st->row, i); }
+static int64_t pg_col_int(pg_stmt *st, int i) {
+  const char *v = pg_col_text(st, i);
+  if (!v) return 0;
+  if (PQftype(st->res, i) == OID_BOOL) return v[0] == 't';
+  char *end;
+  long long n = strtoll(v, &end, 10);
+  if (*end == '.' || *end == 'e' || *end == 'E') return (int64_t)strtod(v, NULL);
+  return n;
+}
+static double pg_col_double(pg_stmt *st, int i) {
+  const char *v = pg_col_text(st, i);
+  return v ? strtod(v, NULL) : 0.0;
+}
+
+static void pg_stmt_done(pg_stmt *st) {
+  if (!st) return;
+  if (!st->cached) { stmt_free(st); return; }
+  stmt_clear(st);
+}
+
+static lp_code pg_exec(pg_db *db, const char *sql, lp_err *err) {
+  lp_code rc = db_ensure(db, err);
+  if (rc != LP_OK) return rc;
+  PGresult *r = PQexec(db->c, sql);
+  ExecStatusType es = PQresultStatus(r);
+  if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+    rc = pg_fail(db, r, err);
+    PQclear(r);
+    return rc;
+  }
+  /* COMMIT of a transaction that had failed answers ROLLBACK: report it as the failure it is. */
+  if (!strcmp(PQcmdStatus(r), "ROLLBACK") && !strncmp(sql, "COMMIT", 6))
+    rc = lp_fail(err, db->retry ? LP_EUNAVAILABLE : LP_EINTERNAL, "database: the transaction failed and was rolled back");
+  PQclear(r);
+  return rc;
+}
+
+static int64_t pg_changes(pg_db *db) { return db->changes; }
+
+/* ---------------------------------------------------------------- store */
+
+static pg_store *pg_store_open(const char *url, lp_err *err) {
+  pg_store *s = calloc(1, sizeof *s);
+  if (!s || !(s->url = strdup(url))) { free(s); lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
+  s->base.ops = &lp_pg_ops;
+  s->generation = __atomic_fetch_add(&next_generation, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_init(&s->mu, NULL);
+  /* Connect now so a bad URL fails at start, not at the first request. */
+  pg_db *probe = db_open(s, err);
+  if (!probe) { pthread_mutex_destroy(&s->mu); free(s->url); free(s); return NULL; }
+  s->conns = probe;
+  tls.gen = s->generation; tls.store = s; tls.db = probe;
+  return s;
+}
+
+static const char *pg_store_path(const pg_store *s) { return s->url; }
+
+static pg_db *pg_store_reader(pg_store *s, lp_err *err) {
+  if (tls.store == s && tls.gen == s->generation && tls.db) {
+    if (db_ensure(tls.db, err) != LP_OK) return NULL;
+    return tls.db;
+  }
+  pg_db *db = db_open(s, err);
+  if (!db) return NULL;
+  pthread_mutex_lock(&s->mu);
+  db->next = s->conns;
+  s->conns = db;
+  pthread_mutex_unlock(&s->mu);
+  tls.gen = s->generation; tls.store = s; tls.db = db;
+  return db;
+}
+
+static void backoff(int attempt) {
+  /* A few milliseconds, growing, with jitter so the contenders do not collide again. */
+  long ms = (1L << attempt) + (long)((unsigned)rand() % 8u);
+  struct timespec ts = {0, ms * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
+  pg_db *db = pg_store_reader(s, err);
+  if (!db) return err ? err->code : LP_EUNAVAILABLE;
+  for (int attempt = 1;; attempt++) {
+    db->retry = 0;
+    lp_code rc = pg_exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", err);
+    if (rc != LP_OK) return rc;
+    rc = fn(&db->base, ctx, err);
+    if (rc == LP_OK) {
+      struct timespec t0, t1;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
+      rc = pg_exec(db, "COMMIT", err);
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      pthread_mutex_lock(&s->mu);
+      s->stats.commits++;
+      s->stats.writes++;
+      s->stats.commit_us += (unsigned long long)((t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000);
+      if (rc != LP_OK) s->stats.failed++;
+      pthread_mutex_unlock(&s->mu);
+    } else if (!db->broken) {
+      pg_exec(db, "ROLLBACK", NULL);
+    }
+    if (rc == LP_OK || !db->retry || db->broken || attempt >= WRITE_ATTEMPTS) return rc;
+    lp_err_release(err);
+    backoff(attempt);
+  }
+}
+
+static void pg_store_get_stats(pg_store *s, lp_store_stats *out) {
+  pthread_mutex_lock(&s->mu);
+  *out = s->stats;
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void pg_store_close(pg_store *s) {
+  if (!s) return;
+  for (pg_db *d = s->conns, *n; d; d = n) { n = d->next; db_close(d); }
+  if (tls.store == s) { tls.store = NULL; tls.db = NULL; tls.gen = 0; }
+  pthread_mutex_destroy(&s->mu);
+  free(s->url);
+  free(s);
+}
+
+/* ---------------------------------------------------------------- the ops table (see db.h) */
+
+#define PGS(x) ((pg_stmt *)(x))
+#define PGD(x) ((pg_db *)(x))
+static lp_store *op_store_open(const char *url, lp_err *err) { pg_store *s = pg_store_open(url, err); return s ? &s->base : NULL; }
+static void op_store_close(lp_store *s) { pg_store_close((pg_store *)s); }
+static const char *op_store_path(const lp_store *s) { return pg_store_path((const pg_store *)s); }
+static lp_db *op_store_reader(lp_store *s, lp_err *err) { pg_db *db = pg_store_reader((pg_store *)s, err); return db ? &db->base : NULL; }
+static lp_code op_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return pg_store_write((pg_store *)s, fn, ctx, err); }
+static void op_store_get_stats(lp_store *s, lp_store_stats *out) { pg_store_get_stats((pg_store *)s, out); }
+static lp_stmt *op_prep(lp_db *db, const char *sql, lp_err *err) { pg_stmt *st = pg_prep(PGD(db), sql, err); return st ? &st->base : NULL; }
+static void op_bind_int(lp_stmt *st, int n, int64_t v) { pg_bind_int(PGS(st), n, v); }
+static void op_bind_double(lp_stmt *st, int n, double v) { pg_bind_double(PGS(st), n, v); }
+static void op_bind_text(lp_stmt *st, int n, const char *v) { pg_bind_text(PGS(st), n, v); }
+static void op_bind_null(lp_stmt *st, int n) { pg_bind_null(PGS(st), n); }
+static int op_step(lp_stmt *st, lp_err *err) { return pg_step(PGS(st), err); }
+static int op_col_count(lp_stmt *st) { return pg_col_count(PGS(st)); }
+static const char *op_col_name(lp_stmt *st, int i) { return pg_col_name(PGS(st), i); }
+static int op_col_null(lp_stmt *st, int i) { return pg_col_null(PGS(st), i); }
+static int op_col_type(lp_stmt *st, int i) { return pg_col_type(PGS(st), i); }
+static int64_t op_col_int(lp_stmt *st, int i) { return pg_col_int(PGS(st), i); }
+static double op_col_double(lp_stmt *st, int i) { return pg_col_double(PGS(st), i); }
+static const char *op_col_text(lp_stmt *st, int i) { return pg_col_text(PGS(st), i); }
+static void op_stmt_done(lp_stmt *st) { pg_stmt_done(PGS(st)); }
+static lp_code op_exec(lp_db *db, const char *sql, lp_err *err) { return pg_exec(PGD(db), sql, err); }
+static int64_t op_changes(lp_db *db) { return pg_changes(PGD(db)); }
+static void *op_native(lp_db *db) { return NULL; }
+
+const lp_db_ops lp_pg_ops = {
+  LP_ENGINE_PG, op_store_open, op_store_close, op_store_path, op_store_reader, op_store_write,
+  op_store_write /* write_direct: the same transaction on the calling thread */, op_store_get_stats, op_prep, op_bind_int,
+  op_bind_double, op_bind_text, op_bind_null, op_step, op_col_count, op_col_name, op_col_null,
+  op_col_type, op_col_int, op_col_double, op_col_text, op_stmt_done, op_exec, op_changes, op_native,
+};

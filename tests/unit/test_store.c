@@ -1,0 +1,1163 @@
+/* test_store.c — unit tests for lib/store against a real SQLite file in a fresh mkdtemp folder:
+ * migrations and seeded defaults, the group-commit writer (durability under 8 threads, one
+ * failing call rolled back alone within a shared batch), lp_update's version check, lp_insert /
+ * lp_query and `$N` binding, and the lead close path end to end (dry run changes nothing; a real
+ * close writes the lead, tasks, follow-up, groups, threads and timeline in one transaction).
+ * Every time is a fixed parameter; the real clock is never read. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/plan.h"
+#include "core/record.h"
+#include "store/db.h"
+#include "store/leads.h"
+#include "store/migrate.h"
+#include "store/rows.h"
+#include "store/tasks.h"
+#include "store/users.h"
+#include "util/secret.h"
+#include "util/timefmt.h"
+
+#define T0 INT64_C(1790000000)   /* migrations */
+#define T1 (T0 + 1000)           /* lead created */
+#define DAY INT64_C(86400)
+#define T2 (T1 + 5 * DAY)        /* lead closed */
+
+/* ---- fixture: a fresh database per test ------------------------------------------------ */
+
+typedef struct {
+    char dir[64];
+    char url[128];
+    lp_store *s;
+} fx;
+
+static fx F;
+
+static lp_store *open_store(void)
+{
+    lp_err err = LP_ERR_INIT;
+    lp_store *s = lp_store_open(F.url, &err);
+    if (!s)
+        fail_msg("lp_store_open(%s): %s", F.url, err.message);
+    lp_err_release(&err);
+    return s;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    snprintf(F.dir, sizeof F.dir, "/tmp/lp-unit-store-XXXXXX");
+    if (!mkdtemp(F.dir))
+        return -1;
+    snprintf(F.url, sizeof F.url, "sqlite:%s/lp.db", F.dir);
+    F.s = open_store();
+    return 0;
+}
+
+static int setup_migrated(void **state)
+{
+    if (setup(state) != 0)
+        return -1;
+    lp_err err = LP_ERR_INIT;
+    int applied = -1;
+    lp_code rc = lp_migrate(F.s, T0, &applied, &err);
+    lp_err_release(&err);
+    return rc == LP_OK && applied == 2 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lp_store_close(F.s);
+    F.s = NULL;
+    const char *files[] = {"lp.db", "lp.db-wal", "lp.db-shm", "lp.db-journal"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "%s/%s", F.dir, files[i]);
+        unlink(p);
+    }
+    rmdir(F.dir);
+    return 0;
+}
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+static json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *J(const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    json_error_t e;
+    json_t *v = json_loads(buf, JSON_DECODE_ANY, &e);
+    if (!v)
+        fail_msg("bad test JSON (%s): %s", e.text, buf);
+    return v;
+}
+
+static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static lp_db *reader(void)
+{
+    lp_err err = LP_ERR_INIT;
+    lp_db *db = lp_store_reader(F.s, &err);
+    if (!db)
+        fail_msg("no reader: %s", err.message);
+    return db;
+}
+
+/* One integer from the main thread's reader; params is JSON text or NULL. */
+static int64_t qint(const char *sql, const char *params)
+{
+    json_t *p = params ? J("%s", params) : NULL;
+    lp_err err = LP_ERR_INIT;
+    int64_t v = lp_query_int(reader(), sql, p, INT64_MIN, &err);
+    json_decref(p);
+    if (err.code != LP_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s: %s", sql, err.message);
+        lp_err_release(&err);
+        fail_msg("%s", msg);
+    }
+    return v;
+}
+
+/* Rows of a query on the main thread's reader (new reference). */
+static json_t *qrows(const char *sql, const char *params)
+{
+    json_t *p = params ? J("%s", params) : NULL;
+    lp_err err = LP_ERR_INIT;
+    json_t *rows = lp_query(reader(), sql, p, &err);
+    json_decref(p);
+    if (!rows) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s: %s", sql, err.message);
+        lp_err_release(&err);
+        fail_msg("%s", msg);
+    }
+    return rows;
+}
+
+/* Runs one SQL text (no params) through the group-commit writer. */
+static lp_code exec_fn(lp_db *db, void *ctx, lp_err *err) { return lp_db_exec(db, ctx, err); }
+
+static void write_sql(const char *sql)
+{
+    lp_err err = LP_ERR_INIT;
+    lp_code rc = lp_store_write(F.s, exec_fn, (void *)sql, &err);
+    if (rc != LP_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s: %s", sql, err.message);
+        lp_err_release(&err);
+        fail_msg("%s", msg);
+    }
+}
+
+/* ---- migrations and seeds -------------------------------------------------------------- */
+
+static void test_migrate_twice(void **state)
+{
+    (void)state;
+    lp_err err = LP_ERR_INIT;
+    int applied = -1;
+    assert_int_equal(lp_migrate(F.s, T0, &applied, &err), LP_OK);
+    assert_int_equal(applied, 2);
+    assert_int_equal(lp_schema_version(), 2);
+    assert_int_equal(qint("SELECT count(*) FROM schema_migrations", NULL), 2);
+    assert_int_equal(qint("SELECT max(version) FROM schema_migrations", NULL), lp_schema_version());
+    assert_int_equal(qint("SELECT min(applied_at) FROM schema_migrations", NULL), T0);
+
+    applied = -1;
+    assert_int_equal(lp_migrate(F.s, T0 + 10, &applied, &err), LP_OK);
+    assert_int_equal(applied, 0);
+    assert_int_equal(qint("SELECT count(*) FROM schema_migrations", NULL), 2);
+    /* the seeds ran once */
+    assert_int_equal(qint("SELECT count(*) FROM outcomes", NULL), 7);
+
+    /* and again after reopening the file */
+    lp_store_close(F.s);
+    F.s = open_store();
+    applied = -1;
+    assert_int_equal(lp_migrate(F.s, T0 + 20, &applied, &err), LP_OK);
+    assert_int_equal(applied, 0);
+    assert_int_equal(qint("SELECT count(*) FROM stages", NULL), 5);
+    assert_int_equal(err.code, LP_OK);
+    lp_err_release(&err);
+}
+
+static void test_open_bad_url(void **state)
+{
+    (void)state;
+    lp_err err = LP_ERR_INIT;
+    assert_null(lp_store_open("sqlite:", &err));
+    assert_int_not_equal(err.code, LP_OK);
+    lp_err_release(&err);
+    assert_null(lp_store_open("sqlite:/nonexistent-dir-lp/x/y.db", &err));
+    assert_int_equal(err.code, LP_EUNAVAILABLE);
+    lp_err_release(&err);
+    assert_int_equal(lp_store_engine(F.s), LP_ENGINE_SQLITE);
+    assert_non_null(strstr(lp_store_path(F.s), "lp.db"));
+}
+
+static void test_seeded_defaults(void **state)
+{
+    (void)state;
+    /* stages */
+    json_t *st = qrows("SELECT name, position, is_sale, waiting, active FROM stages ORDER BY position", NULL);
+    assert_int_equal(json_array_size(st), 5);
+    const char *names[] = {"New", "Contacted", "Waiting for more information", "Quoted", "Sold"};
+    for (size_t i = 0; i < 5; i++) {
+        json_t *r = json_array_get(st, i);
+        assert_string_equal(sget(r, "name"), names[i]);
+        assert_int_equal(iget(r, "active"), 1);
+        assert_int_equal(iget(r, "waiting"), i == 2);
+        assert_int_equal(iget(r, "is_sale"), i == 4);
+    }
+    json_decref(st);
+
+    /* outcomes and their kinds */
+    json_t *oc = qrows("SELECT key, kind, active FROM outcomes", NULL);
+    assert_int_equal(json_array_size(oc), 7);
+    json_t *want = J("{\"won\": \"won\", \"lost\": \"lost\", \"converted\": \"won\", \"treated\": \"neutral\","
+                     " \"passed_to_distribution\": \"neutral\", \"abandoned\": \"lost\", \"completed\": \"neutral\"}");
+    size_t i;
+    json_t *r;
+    json_array_foreach(oc, i, r) {
+        const char *kind = json_string_value(json_object_get(want, sget(r, "key")));
+        if (!kind)
+            fail_msg("unexpected outcome %s", sget(r, "key"));
+        assert_string_equal(sget(r, "kind"), kind);
+        assert_int_equal(iget(r, "active"), 1);
+        json_object_del(want, sget(r, "key"));
+    }
+    assert_int_equal(json_object_size(want), 0);
+    json_decref(want);
+    json_decref(oc);
+
+    /* lost reasons: Spam does not count in reports, the others do */
+    assert_int_equal(qint("SELECT counts_in_reports FROM lost_reasons WHERE name = 'Spam'", NULL), 0);
+    assert_true(qint("SELECT count(*) FROM lost_reasons", NULL) >= 2);
+    assert_int_equal(qint("SELECT count(*) FROM lost_reasons WHERE counts_in_reports = 0", NULL), 1);
+    assert_int_equal(qint("SELECT count(*) FROM lost_reasons WHERE active = 1", NULL),
+                     qint("SELECT count(*) FROM lost_reasons", NULL));
+
+    /* the default close-lost group is "Live Leads" */
+    int64_t live = qint("SELECT id FROM contact_groups WHERE name = 'Live Leads'", NULL);
+    assert_true(live > 0);
+    assert_int_equal(qint("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'close_lost_default_group_id'", NULL),
+                     live);
+
+    /* settings: SLA targets */
+    assert_int_equal(qint("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'sla_warning_days'", NULL), 5);
+    assert_int_equal(qint("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'sla_breach_days'", NULL), 30);
+    assert_int_equal(qint("SELECT count(*) FROM settings WHERE key = 'business_hours'", NULL), 1);
+    lp_sla_cfg sla = lp_sla_settings(reader());
+    assert_int_equal(sla.warn_days, 5);
+    assert_int_equal(sla.breach_days, 30);
+
+    /* built-in roles */
+    assert_int_equal(qint("SELECT count(*) FROM roles WHERE builtin = 1 AND name IN ('admin', 'manager', 'agent')", NULL), 3);
+}
+
+/* ---- group commit ---------------------------------------------------------------------- */
+
+#define WRITERS 8
+#define WRITES 200
+
+typedef struct {
+    int thread, i;
+} probe_ctx;
+
+static lp_code probe_insert(lp_db *db, void *p, lp_err *err)
+{
+    probe_ctx *c = p;
+    json_t *args = json_pack("[i, i]", c->thread, c->i);
+    lp_code rc = lp_exec(db, "INSERT INTO probe(thread, i) VALUES ($1, $2)", args, err);
+    json_decref(args);
+    return rc;
+}
+
+typedef struct {
+    int thread, failures;
+    lp_code first_bad;
+} writer_arg;
+
+static void *writer_thread(void *p)
+{
+    writer_arg *w = p;
+    for (int i = 0; i < WRITES; i++) {
+        probe_ctx c = {w->thread, i};
+        lp_err err = LP_ERR_INIT;
+        lp_code rc = lp_store_write(F.s, probe_insert, &c, &err);
+        if (rc != LP_OK) {
+            if (!w->failures++)
+                w->first_bad = rc;
+        }
+        lp_err_release(&err);
+    }
+    return NULL;
+}
+
+static void test_group_commit_durable(void **state)
+{
+    (void)state;
+    write_sql("CREATE TABLE probe(thread INTEGER NOT NULL, i INTEGER NOT NULL, PRIMARY KEY(thread, i))");
+    pthread_t th[WRITERS];
+    writer_arg args[WRITERS];
+    for (int t = 0; t < WRITERS; t++) {
+        args[t] = (writer_arg){t, 0, LP_OK};
+        assert_int_equal(pthread_create(&th[t], NULL, writer_thread, &args[t]), 0);
+    }
+    for (int t = 0; t < WRITERS; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 0; t < WRITERS; t++)
+        if (args[t].failures)
+            fail_msg("thread %d: %d writes failed (first: %s)", t, args[t].failures, lp_code_name(args[t].first_bad));
+
+    /* every acknowledged write is on disk: reopen and count */
+    lp_store_close(F.s);
+    F.s = open_store();
+    assert_int_equal(qint("SELECT count(*) FROM probe", NULL), WRITERS * WRITES);
+    assert_int_equal(qint("SELECT count(DISTINCT thread) FROM probe", NULL), WRITERS);
+    for (int t = 0; t < WRITERS; t++) {
+        char p[32];
+        snprintf(p, sizeof p, "[%d]", t);
+        assert_int_equal(qint("SELECT count(*) FROM probe WHERE thread = $1", p), WRITES);
+        assert_int_equal(qint("SELECT max(i) FROM probe WHERE thread = $1", p), WRITES - 1);
+    }
+}
+
+/* One batch with a failure inside: a blocker keeps the writer busy while BATCH callers queue,
+ * so they all run in the next batch (one transaction). Each call records how many rows of the
+ * batch exist uncommitted when it runs (rows its own connection sees minus rows a separate
+ * reader connection sees): the maximum, BATCH - 1, proves the survivors shared a transaction. */
+#define BATCH 6
+#define FAILING 3
+
+static atomic_int blocker_running, queued;
+
+typedef struct {
+    int tag, fail;
+    int64_t uncommitted;
+    lp_code rc;
+} batch_job;
+
+static int64_t uncommitted_rows(lp_db *db, lp_err *err)
+{
+    int64_t mine = lp_query_int(db, "SELECT count(*) FROM probe2", NULL, -1, err);
+    lp_db *other = lp_store_reader(F.s, err); /* the writer thread's own reader connection */
+    int64_t committed = other ? lp_query_int(other, "SELECT count(*) FROM probe2", NULL, -1, err) : -1;
+    return mine - committed;
+}
+
+static lp_code batch_fn(lp_db *db, void *p, lp_err *err)
+{
+    batch_job *j = p;
+    json_t *args = json_pack("[i]", j->tag);
+    lp_code rc = lp_exec(db, "INSERT INTO probe2(tag) VALUES ($1)", args, err);
+    if (rc == LP_OK)
+        j->uncommitted = uncommitted_rows(db, err);
+    /* the failing call writes first, then breaks a constraint: both must be undone */
+    if (rc == LP_OK && j->fail)
+        rc = lp_exec(db, "INSERT INTO probe2(tag) VALUES ($1)", args, err);
+    json_decref(args);
+    return rc;
+}
+
+static lp_code blocker_fn(lp_db *db, void *p, lp_err *err)
+{
+    (void)p;
+    atomic_store(&blocker_running, 1);
+    for (int i = 0; i < 500 && atomic_load(&queued) < BATCH; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec ts = {0, 200 * 1000 * 1000}; /* let the last ones reach the queue */
+    nanosleep(&ts, NULL);
+    return lp_exec(db, "INSERT INTO probe2(tag) VALUES (-1)", NULL, err);
+}
+
+static void *blocker_thread(void *p)
+{
+    lp_err err = LP_ERR_INIT;
+    *(lp_code *)p = lp_store_write(F.s, blocker_fn, NULL, &err);
+    lp_err_release(&err);
+    return NULL;
+}
+
+static void *batch_thread(void *p)
+{
+    batch_job *j = p;
+    while (!atomic_load(&blocker_running)) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_fetch_add(&queued, 1);
+    lp_err err = LP_ERR_INIT;
+    j->rc = lp_store_write(F.s, batch_fn, j, &err);
+    lp_err_release(&err);
+    return NULL;
+}
+
+static void test_group_commit_failure_isolated(void **state)
+{
+    (void)state;
+    write_sql("CREATE TABLE probe2(tag INTEGER NOT NULL UNIQUE)");
+    atomic_store(&blocker_running, 0);
+    atomic_store(&queued, 0);
+    lp_code brc = LP_EINTERNAL;
+    pthread_t bt, th[BATCH];
+    batch_job jobs[BATCH];
+    assert_int_equal(pthread_create(&bt, NULL, blocker_thread, &brc), 0);
+    for (int i = 0; i < BATCH; i++) {
+        jobs[i] = (batch_job){i + 1, i == FAILING, -1, LP_EINTERNAL};
+        assert_int_equal(pthread_create(&th[i], NULL, batch_thread, &jobs[i]), 0);
+    }
+    pthread_join(bt, NULL);
+    for (int i = 0; i < BATCH; i++)
+        pthread_join(th[i], NULL);
+
+    assert_int_equal(brc, LP_OK);
+    int64_t max_unc = 0;
+    for (int i = 0; i < BATCH; i++) {
+        if (i == FAILING) {
+            assert_int_equal(jobs[i].rc, LP_ECONFLICT); /* its own error, as returned by its fn */
+            continue;
+        }
+        assert_int_equal(jobs[i].rc, LP_OK);
+        if (jobs[i].uncommitted > max_unc)
+            max_unc = jobs[i].uncommitted;
+    }
+    /* the failing call's first insert and the constraint-breaking one are both gone */
+    assert_int_equal(qint("SELECT count(*) FROM probe2 WHERE tag = $1", "[4]"), 0);
+    assert_int_equal(qint("SELECT count(*) FROM probe2", NULL), 1 + BATCH - 1);
+    /* the survivors were committed together, in the same batch as the failure */
+    assert_int_equal(max_unc, BATCH - 1);
+
+    /* after a failed call the writer keeps working */
+    write_sql("INSERT INTO probe2(tag) VALUES (100)");
+    assert_int_equal(qint("SELECT count(*) FROM probe2 WHERE tag = 100", NULL), 1);
+}
+
+/* ---- rows: update, insert, query, binding ---------------------------------------------- */
+
+typedef struct {
+    const char *table;
+    int64_t id, expect;
+    json_t *cols;
+} upd_ctx;
+
+static lp_code update_fn(lp_db *db, void *p, lp_err *err)
+{
+    upd_ctx *c = p;
+    return lp_update(db, c->table, c->id, c->cols, c->expect, err);
+}
+
+static lp_code insert_fn(lp_db *db, void *p, lp_err *err)
+{
+    upd_ctx *c = p;
+    return lp_insert(db, c->table, c->cols, &c->id, err);
+}
+
+static void test_update_stale_version(void **state)
+{
+    (void)state;
+    lp_err err = LP_ERR_INIT;
+    upd_ctx c = {"sources", 0, -1, J("{\"name\": \"Fax\"}")};
+    assert_int_equal(lp_store_write(F.s, insert_fn, &c, &err), LP_OK);
+    json_decref(c.cols);
+    int64_t id = c.id;
+    assert_true(id > 0);
+    char p[32];
+    snprintf(p, sizeof p, "[%lld]", (long long)id);
+    assert_int_equal(qint("SELECT version FROM sources WHERE id = $1", p), 1);
+
+    /* right version: applied, version bumped */
+    c = (upd_ctx){"sources", id, 1, J("{\"name\": \"Telefax\"}")};
+    assert_int_equal(lp_store_write(F.s, update_fn, &c, &err), LP_OK);
+    json_decref(c.cols);
+    assert_int_equal(qint("SELECT version FROM sources WHERE id = $1", p), 2);
+
+    /* stale version: 412 and nothing changed */
+    c = (upd_ctx){"sources", id, 1, J("{\"name\": \"Telex\", \"active\": 0}")};
+    assert_int_equal(lp_store_write(F.s, update_fn, &c, &err), LP_EVERSION);
+    assert_int_equal(lp_code_status(err.code), 412);
+    lp_err_release(&err);
+    json_decref(c.cols);
+    json_t *idp = json_pack("[I]", (json_int_t)id);
+    json_t *row = lp_query_one(reader(), "SELECT * FROM sources WHERE id = $1", idp, &err);
+    json_decref(idp);
+    assert_non_null(row);
+    assert_string_equal(sget(row, "name"), "Telefax");
+    assert_int_equal(iget(row, "active"), 1);
+    assert_int_equal(iget(row, "version"), 2);
+    json_decref(row);
+
+    /* no such row: 404 */
+    c = (upd_ctx){"sources", 999999, 1, J("{\"name\": \"Ghost\"}")};
+    assert_int_equal(lp_store_write(F.s, update_fn, &c, &err), LP_ENOTFOUND);
+    lp_err_release(&err);
+    json_decref(c.cols);
+
+    /* expect < 0 skips the check; id and version in cols are ignored */
+    c = (upd_ctx){"sources", id, -1, J("{\"name\": \"Fax machine\", \"version\": 50, \"id\": 7}")};
+    assert_int_equal(lp_store_write(F.s, update_fn, &c, &err), LP_OK);
+    json_decref(c.cols);
+    assert_int_equal(qint("SELECT version FROM sources WHERE id = $1", p), 3);
+    assert_int_equal(qint("SELECT count(*) FROM sources WHERE id = $1 AND name = 'Fax machine'", p), 1);
+    lp_err_release(&err);
+}
+
+static void test_insert_query_round_trip(void **state)
+{
+    (void)state;
+    write_sql("CREATE TABLE kinds(id INTEGER PRIMARY KEY, i INTEGER, t TEXT, r REAL, n TEXT, b INTEGER, j TEXT)");
+    lp_err err = LP_ERR_INIT;
+    upd_ctx c = {"kinds", 0, -1,
+                 J("{\"i\": -9007199254740993, \"t\": \"h\\u00e9llo \\u2603\", \"r\": 1.5, \"n\": null, \"b\": true,"
+                   " \"j\": {\"a\": [1, 2]}}")};
+    assert_int_equal(lp_store_write(F.s, insert_fn, &c, &err), LP_OK);
+    json_decref(c.cols);
+    assert_true(c.id > 0);
+
+    json_t *args = json_pack("[I]", (json_int_t)c.id);
+    json_t *rows = lp_query(reader(), "SELECT * FROM kinds WHERE id = $1", args, &err);
+    assert_non_null(rows);
+    assert_int_equal(json_array_size(rows), 1);
+    json_t *r = json_array_get(rows, 0);
+    assert_int_equal(iget(r, "id"), c.id);
+    assert_true(json_is_integer(json_object_get(r, "i")));
+    assert_true(iget(r, "i") == INT64_C(-9007199254740993));
+    assert_string_equal(sget(r, "t"), "h\xc3\xa9llo \xe2\x98\x83");
+    assert_true(json_is_real(json_object_get(r, "r")));
+    assert_true(json_real_value(json_object_get(r, "r")) == 1.5);
+    assert_true(json_is_null(json_object_get(r, "n")));
+    assert_int_equal(iget(r, "b"), 1);
+    json_t *jv = J("%s", sget(r, "j"));
+    json_t *jw = J("{\"a\": [1, 2]}");
+    assert_true(json_equal(jv, jw));
+    json_decref(jv);
+    json_decref(jw);
+    json_decref(rows);
+
+    /* query_one: the row, or NULL with no error when there is none */
+    json_t *one = lp_query_one(reader(), "SELECT t FROM kinds WHERE id = $1", args, &err);
+    assert_non_null(one);
+    json_decref(one);
+    json_decref(args);
+    args = json_pack("[I]", (json_int_t)(c.id + 1000));
+    assert_null(lp_query_one(reader(), "SELECT t FROM kinds WHERE id = $1", args, &err));
+    assert_int_equal(err.code, LP_OK);
+    assert_int_equal(lp_query_int(reader(), "SELECT i FROM kinds WHERE id = $1", args, 77, &err), 77);
+    rows = lp_query(reader(), "SELECT * FROM kinds WHERE id = $1", args, &err);
+    assert_int_equal(json_array_size(rows), 0);
+    json_decref(rows);
+    json_decref(args);
+
+    /* SQL errors come back as errors */
+    assert_null(lp_query(reader(), "SELECT nope FROM kinds", NULL, &err));
+    assert_int_not_equal(err.code, LP_OK);
+    lp_err_release(&err);
+
+    /* a constraint violation is a conflict */
+    c = (upd_ctx){"kinds", 0, -1, J("{\"id\": %lld, \"i\": 1}", (long long)c.id)};
+    assert_int_equal(lp_store_write(F.s, insert_fn, &c, &err), LP_ECONFLICT);
+    json_decref(c.cols);
+    lp_err_release(&err);
+    assert_int_equal(qint("SELECT count(*) FROM kinds", NULL), 1);
+}
+
+static void test_binding_order(void **state)
+{
+    (void)state;
+    lp_err err = LP_ERR_INIT;
+    /* $2 before $1 in the text: values go by number, not by position */
+    json_t *args = J("[\"first\", \"second\"]");
+    json_t *row = lp_query_one(reader(), "SELECT $2 AS b, $1 AS a", args, &err);
+    json_decref(args);
+    assert_non_null(row);
+    assert_string_equal(sget(row, "a"), "first");
+    assert_string_equal(sget(row, "b"), "second");
+    json_decref(row);
+
+    args = J("[1, 20, 300]");
+    row = lp_query_one(reader(), "SELECT $3 AS c, $1 AS a, $2 AS b, $3 - $1 AS d, $1 + $1 AS e", args, &err);
+    json_decref(args);
+    assert_int_equal(iget(row, "a"), 1);
+    assert_int_equal(iget(row, "b"), 20);
+    assert_int_equal(iget(row, "c"), 300);
+    assert_int_equal(iget(row, "d"), 299);
+    assert_int_equal(iget(row, "e"), 2);
+    json_decref(row);
+
+    /* ten and more parameters: $10 is not $1 followed by 0 */
+    args = J("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]");
+    row = lp_query_one(reader(), "SELECT $11 AS k, $10 AS j, $1 AS a", args, &err);
+    json_decref(args);
+    assert_int_equal(iget(row, "k"), 11);
+    assert_int_equal(iget(row, "j"), 10);
+    assert_int_equal(iget(row, "a"), 1);
+    json_decref(row);
+
+    /* the statement API directly, reused from the cache with fresh bindings */
+    for (int round = 0; round < 2; round++) {
+        lp_stmt *st = lp_db_prep(reader(), "SELECT $2 || '-' || $1 AS s, $3 IS NULL AS n", &err);
+        assert_non_null(st);
+        lp_bind_text(st, 1, round ? "x" : "a");
+        lp_bind_text(st, 2, round ? "y" : "b");
+        if (!round)
+            lp_bind_int(st, 3, 5); /* left unbound in round 1: must be NULL again */
+        assert_int_equal(lp_step(st, &err), 1);
+        assert_string_equal(lp_col_text(st, 0), round ? "y-x" : "b-a");
+        assert_int_equal(lp_col_int(st, 1), round ? 1 : 0);
+        assert_string_equal(lp_col_name(st, 0), "s");
+        assert_int_equal(lp_step(st, &err), 0);
+        lp_stmt_done(st);
+    }
+
+    /* binding by number works for writes too */
+    write_sql("CREATE TABLE pairs(a TEXT, b TEXT)");
+    args = J("[\"A\", \"B\"]");
+    lp_code rc = lp_exec(reader(), "INSERT INTO pairs(b, a) VALUES ($2, $1)", args, &err);
+    json_decref(args);
+    assert_int_equal(rc, LP_OK);
+    assert_int_equal(qint("SELECT count(*) FROM pairs WHERE a = 'A' AND b = 'B'", NULL), 1);
+    lp_err_release(&err);
+}
+
+/* ---- leads: create, dry run, close ----------------------------------------------------- */
+
+typedef struct {
+    lp_actor admin, agent;
+    int64_t admin_id, mgr_id, agent_id, lead_id, task_overdue, task_future, thread_email, thread_sms, price, live,
+        winback;
+} world;
+
+static void add_user(const char *email, const char *role, const char *mgr, int64_t *id)
+{
+    lp_err err = LP_ERR_INIT;
+    lp_code rc = lp_user_add(F.s, email, email, role, mgr, "correct horse battery", T0, id, &err);
+    if (rc != LP_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s: %s", email, err.message);
+        lp_err_release(&err);
+        fail_msg("lp_user_add %s", msg);
+    }
+}
+
+static json_t *cols_of(const lp_rectype *t, const char *in)
+{
+    json_t *o = J("%s", in);
+    json_t *cols = NULL;
+    lp_err err = LP_ERR_INIT;
+    if (lp_rec_input(t, o, 1, 0, NULL, &cols, &err) != LP_OK) {
+        lp_err_release(&err);
+        json_decref(o);
+        fail_msg("lp_rec_input refused %s", in);
+    }
+    json_decref(o);
+    return cols;
+}
+
+typedef struct {
+    int64_t lead_id, id;
+    const char *channel;
+} thread_ctx;
+
+static lp_code thread_fn(lp_db *db, void *p, lp_err *err)
+{
+    thread_ctx *c = p;
+    json_t *cols = json_pack("{s:I, s:s, s:s, s:I}", "lead_id", (json_int_t)c->lead_id, "channel", c->channel,
+                             "status", "open", "opened_at", (json_int_t)T1);
+    lp_code rc = lp_insert(db, "threads", cols, &c->id, err);
+    json_decref(cols);
+    return rc;
+}
+
+static int64_t add_task(world *w, const char *title, int64_t due)
+{
+    char due_s[LP_TIME_LEN];
+    lp_time_format(due, due_s);
+    char in[200];
+    snprintf(in, sizeof in, "{\"type\": \"call\", \"title\": \"%s\", \"due_at\": \"%s\"}", title, due_s);
+    json_t *cols = cols_of(&lp_rt_task, in);
+    lp_err err = LP_ERR_INIT;
+    json_t *t = lp_task_create(F.s, &w->agent, w->lead_id, cols, T1, &err);
+    json_decref(cols);
+    if (!t) {
+        lp_err_release(&err);
+        fail_msg("lp_task_create %s", title);
+    }
+    int64_t id = iget(t, "id");
+    json_decref(t);
+    return id;
+}
+
+static int64_t add_thread(world *w, const char *channel)
+{
+    thread_ctx c = {w->lead_id, 0, channel};
+    lp_err err = LP_ERR_INIT;
+    assert_int_equal(lp_store_write(F.s, thread_fn, &c, &err), LP_OK);
+    return c.id;
+}
+
+/* Users, one open lead of the agent with two tasks (one overdue at T2) and two open threads. */
+static void make_world(world *w)
+{
+    memset(w, 0, sizeof *w);
+    assert_int_equal(lp_secret_init(), 0);
+    add_user("admin@example.com", "admin", NULL, &w->admin_id);
+    add_user("mgr@example.com", "manager", NULL, &w->mgr_id);
+    add_user("agent@example.com", "agent", "mgr@example.com", &w->agent_id);
+    lp_err err = LP_ERR_INIT;
+    assert_int_equal(lp_actor_load(reader(), w->admin_id, &w->admin, &err), LP_OK);
+    assert_int_equal(lp_actor_load(reader(), w->agent_id, &w->agent, &err), LP_OK);
+    assert_true(w->admin.is_admin);
+    assert_int_equal(w->agent.manager_id, w->mgr_id);
+    assert_int_equal(w->agent.view, LP_VIEW_OWN);
+    /* the reason brings a 90-day follow-up and the Win-back group (set here, not assumed seeded) */
+    w->price = qint("SELECT id FROM lost_reasons WHERE name = 'Price'", NULL);
+    w->live = qint("SELECT id FROM contact_groups WHERE name = 'Live Leads'", NULL);
+    write_sql("UPDATE lost_reasons SET follow_up_days = 90,"
+              " group_id = (SELECT id FROM contact_groups WHERE name = 'Win-back') WHERE name = 'Price'");
+    w->winback = qint("SELECT group_id FROM lost_reasons WHERE name = 'Price'", NULL);
+    if (!(w->price > 0 && w->live > 0 && w->winback > 0 && w->winback != w->live))
+        fail_msg("seeds: price %lld live %lld winback %lld", (long long)w->price, (long long)w->live, (long long)w->winback);
+
+    json_t *cols = cols_of(&lp_rt_lead, "{\"full_name\": \"Ada Lovelace\", \"emails\": [\"Ada@Example.com\"],"
+                                        " \"country\": \"GB\", \"phones\": [\"020 7946 0018\"]}");
+    json_t *lead = lp_lead_create(F.s, &w->agent, cols, T1, &err);
+    json_decref(cols);
+    if (!lead) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s", err.message);
+        lp_err_release(&err);
+        fail_msg("lp_lead_create: %s", msg);
+    }
+    w->lead_id = iget(lead, "id");
+    assert_true(w->lead_id > 0);
+    assert_string_equal(sget(lead, "status"), "open");
+    assert_int_equal(iget(lead, "owner_id"), w->agent_id);
+    assert_int_equal(iget(lead, "stage_id"), 1);
+    assert_int_equal(iget(lead, "version"), 1);
+    assert_string_equal(sget(lead, "sla"), "ok");
+    assert_int_equal(iget(lead, "age_days"), 0);
+    char t1[LP_TIME_LEN];
+    lp_time_format(T1, t1);
+    assert_string_equal(sget(lead, "created_at"), t1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(lead, "phones"), 0)), "+442079460018");
+    json_decref(lead);
+
+    w->task_overdue = add_task(w, "Call back", T1 + DAY);
+    w->task_future = add_task(w, "Send brochure", T2 + DAY);
+    w->thread_email = add_thread(w, "email");
+    w->thread_sms = add_thread(w, "sms");
+}
+
+/* A fingerprint of everything a close may touch (new reference). */
+static json_t *snapshot(int64_t lead_id)
+{
+    char p[32];
+    snprintf(p, sizeof p, "[%lld]", (long long)lead_id);
+    json_t *s = json_object();
+    json_object_set_new(s, "lead", qrows("SELECT * FROM leads WHERE id = $1", p));
+    json_object_set_new(s, "tasks", qrows("SELECT * FROM tasks WHERE lead_id = $1 ORDER BY id", p));
+    json_object_set_new(s, "threads", qrows("SELECT * FROM threads WHERE lead_id = $1 ORDER BY id", p));
+    json_object_set_new(s, "groups", qrows("SELECT * FROM lead_groups WHERE lead_id = $1", p));
+    json_object_set_new(s, "events", qrows("SELECT * FROM events ORDER BY id", NULL));
+    json_object_set_new(s, "notifications", qrows("SELECT * FROM notifications ORDER BY id", NULL));
+    json_object_set_new(s, "approvals", qrows("SELECT * FROM approvals ORDER BY id", NULL));
+    return s;
+}
+
+static void assert_unchanged(json_t *before, int64_t lead_id)
+{
+    json_t *after = snapshot(lead_id);
+    const char *k;
+    json_t *v;
+    json_object_foreach(before, k, v) {
+        if (!json_equal(v, json_object_get(after, k))) {
+            json_decref(after);
+            fail_msg("%s changed", k);
+        }
+    }
+    json_decref(after);
+}
+
+static json_t *lost_req(world *w)
+{
+    return J("{\"outcome\": \"lost\", \"reason_id\": %lld, \"notes\": \"Too pricey\", \"notify_lead\": true}",
+             (long long)w->price);
+}
+
+static void test_lead_close_dry_run(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    json_t *before = snapshot(w.lead_id);
+    lp_err err = LP_ERR_INIT;
+    int status = 0;
+
+    json_t *req = lost_req(&w);
+    json_t *res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 1, -1, T2, &status, &err);
+    json_decref(req);
+    assert_non_null(res);
+    assert_int_equal(status, 200);
+    assert_true(json_is_true(json_object_get(res, "dry_run")));
+    json_t *plan = json_object_get(res, "plan");
+    /* the preview: every side effect */
+    json_t *pl = json_object_get(plan, "lead");
+    assert_string_equal(sget(pl, "status"), "closed");
+    assert_string_equal(sget(pl, "outcome"), "lost");
+    char t2[LP_TIME_LEN];
+    lp_time_format(T2, t2);
+    assert_string_equal(sget(pl, "closed_at"), t2);
+    assert_int_equal(iget(pl, "lost_reason_id"), w.price);
+    assert_int_equal(json_array_size(json_object_get(plan, "tasks_completed")), 1);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(plan, "tasks_completed"), 0)), w.task_overdue);
+    assert_int_equal(json_array_size(json_object_get(plan, "tasks_cancelled")), 0);
+    json_t *fu = json_object_get(plan, "follow_up");
+    assert_true(json_is_object(fu));
+    assert_int_equal(iget(fu, "due_at"), T2 + 90 * DAY); /* Price brings a 90-day follow-up */
+    assert_int_equal(iget(fu, "assignee_id"), w.agent_id);
+    json_t *groups = json_object_get(plan, "groups");
+    assert_int_equal(json_array_size(groups), 2);
+    assert_int_equal(json_integer_value(json_array_get(groups, 0)), w.winback);
+    assert_int_equal(json_integer_value(json_array_get(groups, 1)), w.live);
+    json_t *threads = json_object_get(plan, "threads_closed");
+    assert_int_equal(json_array_size(threads), 2);
+    json_t *msgs = json_object_get(plan, "messages");
+    assert_int_equal(json_array_size(msgs), 1);
+    assert_int_equal(iget(json_array_get(msgs, 0), "thread_id"), w.thread_email);
+    assert_false(json_is_true(json_object_get(plan, "approval_required")));
+    assert_int_equal(json_array_size(json_object_get(plan, "missing")), 0);
+    json_decref(res);
+    assert_unchanged(before, w.lead_id);
+
+    /* a preview with a missing field answers 200 and names it */
+    req = J("{\"outcome\": \"lost\"}");
+    res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 1, -1, T2, &status, &err);
+    json_decref(req);
+    assert_non_null(res);
+    assert_int_equal(status, 200);
+    json_t *missing = json_object_get(json_object_get(res, "plan"), "missing");
+    assert_int_equal(json_array_size(missing), 1);
+    assert_string_equal(json_string_value(json_array_get(missing, 0)), "reason_id");
+    json_decref(res);
+    assert_int_equal(err.code, LP_OK);
+    assert_unchanged(before, w.lead_id);
+    json_decref(before);
+    lp_err_release(&err);
+}
+
+
+/* Kinds of the events written for the lead at `at`, comma-separated, sorted by kind (the
+ * order side effects are written in is not part of the contract). */
+static void event_kinds(int64_t lead_id, int64_t at, char *out, size_t n)
+{
+    char p[64];
+    snprintf(p, sizeof p, "[%lld, %lld]", (long long)lead_id, (long long)at);
+    json_t *rows = qrows("SELECT kind FROM events WHERE lead_id = $1 AND at = $2 ORDER BY kind, id", p);
+    size_t i, len = 0;
+    json_t *r;
+    out[0] = 0;
+    json_array_foreach(rows, i, r) len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%s", i ? "," : "", sget(r, "kind"));
+    json_decref(rows);
+}
+
+static void test_lead_close_real(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    lp_err err = LP_ERR_INIT;
+    int status = 0;
+    char p[64];
+    snprintf(p, sizeof p, "[%lld]", (long long)w.lead_id);
+    int64_t version = qint("SELECT version FROM leads WHERE id = $1", p);
+    int64_t events_before = qint("SELECT count(*) FROM events", NULL);
+
+    json_t *req = lost_req(&w);
+    json_t *lead = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, version, T2, &status, &err);
+    json_decref(req);
+    if (!lead) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s %s", lp_code_name(err.code), err.message);
+        lp_err_release(&err);
+        fail_msg("close failed: %s", msg);
+    }
+    assert_int_equal(status, 200);
+    char t2[LP_TIME_LEN];
+    lp_time_format(T2, t2);
+    /* the answer is the closed lead */
+    assert_string_equal(sget(lead, "status"), "closed");
+    assert_string_equal(sget(lead, "outcome"), "lost");
+    assert_int_equal(iget(lead, "lost_reason_id"), w.price);
+    assert_string_equal(sget(lead, "close_notes"), "Too pricey");
+    assert_string_equal(sget(lead, "closed_at"), t2);
+    assert_int_equal(iget(lead, "closed_by"), w.agent_id);
+    assert_int_equal(iget(lead, "version"), version + 1);
+    assert_string_equal(sget(lead, "sla"), "ok");
+    json_t *groups = json_object_get(lead, "groups");
+    assert_int_equal(json_array_size(groups), 2);
+    json_decref(lead);
+
+    /* the row */
+    json_t *rows = qrows("SELECT * FROM leads WHERE id = $1", p);
+    json_t *row = json_array_get(rows, 0);
+    assert_string_equal(sget(row, "status"), "closed");
+    assert_int_equal(iget(row, "closed_at"), T2);
+    assert_int_equal(iget(row, "updated_at"), T2);
+    assert_true(json_is_null(json_object_get(row, "sold_at")));
+    json_decref(rows);
+
+    /* tasks: the overdue one done, the future one kept (lost: complete_overdue) */
+    snprintf(p, sizeof p, "[%lld]", (long long)w.task_overdue);
+    rows = qrows("SELECT * FROM tasks WHERE id = $1", p);
+    row = json_array_get(rows, 0);
+    assert_string_equal(sget(row, "status"), "done");
+    assert_int_equal(iget(row, "completed_at"), T2);
+    assert_int_equal(iget(row, "completed_by"), w.agent_id);
+    json_decref(rows);
+    snprintf(p, sizeof p, "[%lld]", (long long)w.task_future);
+    rows = qrows("SELECT * FROM tasks WHERE id = $1", p);
+    assert_string_equal(sget(json_array_get(rows, 0), "status"), "open");
+    json_decref(rows);
+
+    /* the follow-up task */
+    snprintf(p, sizeof p, "[%lld, %lld, %lld]", (long long)w.lead_id, (long long)w.task_overdue, (long long)w.task_future);
+    rows = qrows("SELECT * FROM tasks WHERE lead_id = $1 AND id NOT IN ($2, $3)", p);
+    assert_int_equal(json_array_size(rows), 1);
+    row = json_array_get(rows, 0);
+    int64_t fu_id = iget(row, "id");
+    assert_string_equal(sget(row, "type"), "closed_lost_follow_up");
+    assert_string_equal(sget(row, "status"), "open");
+    assert_int_equal(iget(row, "due_at"), T2 + 90 * DAY);
+    assert_int_equal(iget(row, "assignee_id"), w.agent_id);
+    assert_int_equal(iget(row, "created_at"), T2);
+    assert_int_equal(iget(row, "created_by"), w.agent_id);
+    json_decref(rows);
+
+    /* groups */
+    snprintf(p, sizeof p, "[%lld]", (long long)w.lead_id);
+    rows = qrows("SELECT group_id, added_at FROM lead_groups WHERE lead_id = $1 ORDER BY group_id", p);
+    assert_int_equal(json_array_size(rows), 2);
+    assert_int_equal(iget(json_array_get(rows, 0), "group_id"), w.live < w.winback ? w.live : w.winback);
+    assert_int_equal(iget(json_array_get(rows, 1), "group_id"), w.live < w.winback ? w.winback : w.live);
+    assert_int_equal(iget(json_array_get(rows, 0), "added_at"), T2);
+    json_decref(rows);
+
+    /* threads */
+    snprintf(p, sizeof p, "[%lld, %lld, %lld]", (long long)w.lead_id, (long long)T2, (long long)w.agent_id);
+    assert_int_equal(qint("SELECT count(*) FROM threads WHERE lead_id = $1 AND status = 'closed' AND closed_at = $2"
+                          " AND closed_by = $3", p), 2);
+
+    /* no notification: the agent role does not notify managers by default */
+    assert_int_equal(qint("SELECT count(*) FROM notifications", NULL), 0);
+
+    /* the timeline, written with the rest */
+    char kinds[400];
+    event_kinds(w.lead_id, T2, kinds, sizeof kinds);
+    assert_string_equal(kinds, "closed,group_added,group_added,task_created,task_done,thread_closed,thread_closed");
+    assert_int_equal(qint("SELECT count(*) FROM events", NULL), events_before + 7);
+    char p2[64];
+    snprintf(p2, sizeof p2, "[%lld]", (long long)w.lead_id);
+    rows = qrows("SELECT data FROM events WHERE lead_id = $1 AND kind = 'task_created' ORDER BY id DESC LIMIT 1", p2);
+    json_t *data = J("%s", sget(json_array_get(rows, 0), "data"));
+    assert_int_equal(iget(data, "task_id"), fu_id);
+    json_decref(data);
+    json_decref(rows);
+
+    /* closing again: 409, nothing new */
+    req = J("{\"outcome\": \"won\"}");
+    assert_null(lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2 + 10, &status, &err));
+    assert_int_equal(err.code, LP_ECONFLICT);
+    lp_err_release(&err);
+    json_decref(req);
+    assert_int_equal(qint("SELECT count(*) FROM events", NULL), events_before + 7);
+}
+
+static void test_lead_close_stale_version(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    json_t *before = snapshot(w.lead_id);
+    lp_err err = LP_ERR_INIT;
+    int status = 0;
+    json_t *req = lost_req(&w);
+    assert_null(lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, 99, T2, &status, &err));
+    assert_int_equal(err.code, LP_EVERSION);
+    lp_err_release(&err);
+    /* a validation failure changes nothing either */
+    json_t *req2 = J("{\"outcome\": \"lost\"}");
+    assert_null(lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req2, 0, -1, T2, &status, &err));
+    assert_int_equal(err.code, LP_EVALIDATION);
+    assert_non_null(json_object_get(err.fields, "reason_id"));
+    lp_err_release(&err);
+    json_decref(req2);
+    json_decref(req);
+    assert_unchanged(before, w.lead_id);
+    json_decref(before);
+}
+
+/* A failure late in applying the plan (a notification to a user that does not exist breaks a
+ * foreign key) must undo everything the close had written before it: one transaction. */
+static void test_lead_close_atomic(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    json_t *before = snapshot(w.lead_id);
+    lp_actor a = w.agent;
+    a.notify_managers_on_close_lost = 1;
+    a.manager_id = 424242;
+    lp_err err = LP_ERR_INIT;
+    int status = 0;
+    json_t *req = lost_req(&w);
+    json_t *res = lp_lead_move(F.s, &a, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
+    assert_null(res);
+    assert_int_not_equal(err.code, LP_OK);
+    lp_err_release(&err);
+    assert_unchanged(before, w.lead_id);
+
+    /* the same close by the real actor then works */
+    res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
+    assert_non_null(res);
+    assert_int_equal(status, 200);
+    json_decref(res);
+    json_decref(req);
+    json_decref(before);
+}
+
+static void test_lead_close_manager_notified(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    lp_actor a = w.agent;
+    a.notify_managers_on_close_lost = 1;
+    lp_err err = LP_ERR_INIT;
+    int status = 0;
+    json_t *req = lost_req(&w);
+    json_t *res = lp_lead_move(F.s, &a, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
+    json_decref(req);
+    assert_non_null(res);
+    json_decref(res);
+    char p[64];
+    snprintf(p, sizeof p, "[%lld, %lld]", (long long)w.mgr_id, (long long)w.lead_id);
+    assert_int_equal(qint("SELECT count(*) FROM notifications WHERE user_id = $1 AND lead_id = $2"
+                          " AND kind = 'lead_closed_lost' AND read_at IS NULL", p), 1);
+}
+
+static void test_lead_close_request_approval(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    lp_actor a = w.agent;
+    a.perm[LP_ACT_CLOSE_WON] = LP_REQUEST;
+    json_t *before = snapshot(w.lead_id);
+    lp_err err = LP_ERR_INIT;
+    int status = 0;
+    json_t *req = J("{\"outcome\": \"won\", \"notes\": \"signed\"}");
+    json_t *res = lp_lead_move(F.s, &a, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
+    json_decref(req);
+    assert_non_null(res);
+    assert_int_equal(status, 202);
+    json_t *ap = json_object_get(res, "approval");
+    assert_true(json_is_object(ap));
+    assert_string_equal(sget(ap, "status"), "pending");
+    assert_string_equal(sget(ap, "action"), "close");
+    assert_int_equal(iget(ap, "lead_id"), w.lead_id);
+    assert_int_equal(iget(ap, "requested_by"), w.agent_id);
+    assert_int_equal(iget(ap, "approver_id"), w.mgr_id);
+    assert_string_equal(sget(json_object_get(ap, "params"), "outcome"), "won");
+    json_decref(res);
+    /* the lead, tasks, threads and groups are untouched; only the approval and its event exist */
+    char p[64];
+    snprintf(p, sizeof p, "[%lld]", (long long)w.lead_id);
+    json_t *lead = qrows("SELECT * FROM leads WHERE id = $1", p);
+    assert_true(json_equal(lead, json_object_get(before, "lead")));
+    json_decref(lead);
+    assert_int_equal(qint("SELECT count(*) FROM approvals WHERE status = 'pending'", NULL), 1);
+    char kinds[200];
+    event_kinds(w.lead_id, T2, kinds, sizeof kinds);
+    assert_string_equal(kinds, "approval_requested");
+    json_decref(before);
+}
+
+static void test_lead_reopen(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    lp_err err = LP_ERR_INIT;
+    int status = 0;
+    /* reopening an open lead: 409 */
+    json_t *req = J("{\"notes\": \"back\"}");
+    assert_null(lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_REOPEN, req, 0, -1, T2, &status, &err));
+    assert_int_equal(err.code, LP_ECONFLICT);
+    lp_err_release(&err);
+
+    json_t *close = J("{\"outcome\": \"treated\"}");
+    json_t *res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, close, 0, -1, T2, &status, &err);
+    json_decref(close);
+    assert_non_null(res);
+    json_decref(res);
+    res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_REOPEN, req, 0, -1, T2 + DAY, &status, &err);
+    json_decref(req);
+    assert_non_null(res);
+    assert_int_equal(status, 200);
+    assert_string_equal(sget(res, "status"), "open");
+    assert_true(json_is_null(json_object_get(res, "outcome")));
+    assert_true(json_is_null(json_object_get(res, "closed_at")));
+    assert_true(json_is_null(json_object_get(res, "closed_by")));
+    json_decref(res);
+    char kinds[200];
+    event_kinds(w.lead_id, T2 + DAY, kinds, sizeof kinds);
+    assert_string_equal(kinds, "reopened");
+    /* treated (neutral) kept the tasks open */
+    char p[64];
+    snprintf(p, sizeof p, "[%lld]", (long long)w.lead_id);
+    assert_int_equal(qint("SELECT count(*) FROM tasks WHERE lead_id = $1 AND status = 'open'", p), 2);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define TM(f) cmocka_unit_test_setup_teardown(f, setup_migrated, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_migrate_twice),
+        TM(test_open_bad_url),
+        TM(test_seeded_defaults),
+        TM(test_group_commit_durable),
+        TM(test_group_commit_failure_isolated),
+        TM(test_update_stale_version),
+        TM(test_insert_query_round_trip),
+        TM(test_binding_order),
+        TM(test_lead_close_dry_run),
+        TM(test_lead_close_real),
+        TM(test_lead_close_stale_version),
+        TM(test_lead_close_atomic),
+        TM(test_lead_close_manager_notified),
+        TM(test_lead_close_request_approval),
+        TM(test_lead_reopen),
+    };
+#undef T
+#undef TM
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
