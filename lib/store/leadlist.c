@@ -71,6 +71,26 @@ static char *fts_query(const char *s) {
   return lp_buf_detach(&b);
 }
 
+/* The same for PostgreSQL's to_tsquery: the words split where the index splits the text (at
+ * ASCII punctuation, see the leads_fts migration), each a prefix term, all required:
+ * "anna@x.org smith" -> "anna:* & x:* & org:* & smith:*". Only letters, digits and non-ASCII
+ * bytes reach the query, so nothing in it is tsquery syntax. */
+static char *pg_fts_query(const char *s) {
+  lp_buf b = LP_BUF_INIT(4096);
+  const char *p = s;
+  while (*p) {
+    while (*p && !(isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80)) p++;
+    if (!*p) break;
+    const char *start = p;
+    while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80)) p++;
+    if (b.len) lp_buf_puts(&b, " & ");
+    lp_buf_add(&b, start, (size_t)(p - start));
+    lp_buf_puts(&b, ":*");
+  }
+  if (b.overflow || !b.len) { lp_buf_release(&b); return NULL; }
+  return lp_buf_detach(&b);
+}
+
 static char *cursor_encode(json_t *v, int64_t id) {
   json_t *a = json_pack("[O, I]", v, (json_int_t)id);
   char *s = json_dumps(a, JSON_COMPACT);
@@ -165,8 +185,13 @@ json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   }
   const char *text = get(ctx, "q");
   if (text && *text) {
-    char *fq = fts_query(text);
-    if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH $%d)", json_string(fq)); free(fq); }
+    if (lp_db_engine(db) == LP_ENGINE_PG) {
+      char *fq = pg_fts_query(text);
+      if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE tsv @@ to_tsquery('simple', $%d))", json_string(fq)); free(fq); }
+    } else {
+      char *fq = fts_query(text);
+      if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH $%d)", json_string(fq)); free(fq); }
+    }
   }
   const char *sort = get(ctx, "sort") ? get(ctx, "sort") : "-created_at";
   const sort_spec *ss = NULL;
@@ -205,8 +230,10 @@ json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     json_decref(c);
   }
   lp_buf sql = LP_BUF_INIT(1 << 16);
-  lp_buf_printf(&sql, "SELECT leads.*, (SELECT json_group_array(group_id) FROM lead_groups g WHERE g.lead_id = leads.id) AS groups"
-                      " FROM leads WHERE %s ORDER BY %s %s, id %s LIMIT %ld", lp_buf_str(&q.where), ss->col,
+  lp_buf_printf(&sql, "SELECT leads.*, (SELECT %s FROM lead_groups g WHERE g.lead_id = leads.id) AS groups"
+                      " FROM leads WHERE %s ORDER BY %s %s, id %s LIMIT %ld",
+                lp_db_engine(db) == LP_ENGINE_PG ? "COALESCE(json_agg(group_id ORDER BY group_id)::text, '[]')" : "json_group_array(group_id)",
+                lp_buf_str(&q.where), ss->col,
                 ss->desc ? "DESC" : "ASC", ss->desc ? "DESC" : "ASC", limit + 1);
   json_t *rows = lp_query(db, lp_buf_str(&sql), q.params, err);
   lp_buf_release(&sql);

@@ -161,6 +161,22 @@ describe('web UI: more screens', { skip: skip || false, timeout: 180000 }, () =>
     assert.ok(list.every((l) => l.stage_id === stages[2].id), JSON.stringify(list.map((l) => l.stage_id)));
   });
 
+  it('close preview notices a change made meanwhile and loads it', async () => {
+    await page.goto(srv.base + `/leads/${leadId}`);
+    await page.getByRole('button', { name: 'Close lead…' }).first().click();
+    const cur = (await srv.api('GET', `/leads/${leadId}`)).body;
+    const r = await srv.api('PATCH', `/leads/${leadId}`, { score: 77 }, { 'If-Match': String(cur.version) });
+    assert.equal(r.status, 200);
+    const dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Outcome').selectOption('won');
+    await dlg.getByText('changed by someone else').waitFor();
+    await dlg.getByRole('button', { name: 'Load the latest version' }).click();
+    await dlg.locator('.preview-list').waitFor();
+    assert.match(await dlg.locator('.preview-list').innerText(), /will be closed as/);
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: /^Score: 77/ }).waitFor();
+  });
+
   it('reorders stages in settings', async () => {
     await page.goto(srv.base + '/settings/stages');
     const rows = page.locator('.set-row');

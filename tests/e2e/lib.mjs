@@ -1,7 +1,7 @@
 // lib.mjs — helpers for the end-to-end suite: start a real `leadpath serve` on its own SQLite
 // database and port, add users through the CLI, log in, and make HTTP requests.
 // Every test file starts its own server (startServer / startWorld) so files run in parallel.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -41,6 +41,18 @@ export function freePort() {
 }
 
 /**
+ * LEADPATH_TEST_PG_URL (postgresql://user@host:port/db) runs every server on PostgreSQL: each gets
+ * its own new database lp_<random> on that server (made with psql); returns its URL.
+ */
+function freshPgDatabase(url) {
+  const name = `lp_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  execFileSync('psql', [url, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/**
  * Run the binary with args; `input` goes to stdin (then stdin closes).
  * Resolves {code, signal, stdout, stderr}; never rejects on a non-zero exit.
  */
@@ -73,7 +85,7 @@ export async function startServer({ args = [], dir = null, env = {}, keepDir = f
   if (!existsSync(BIN)) throw new Error(`leadpath binary not found at ${BIN} (build it with make)`);
   dir = dir || tmpDir();
   const dbPath = join(dir, 't.db');
-  const db = `sqlite:${dbPath}`;
+  const db = process.env.LEADPATH_TEST_PG_URL ? freshPgDatabase(process.env.LEADPATH_TEST_PG_URL) : `sqlite:${dbPath}`;
   const port = await freePort();
   // viaEnv: give the database and address in LEADPATH_DB / LEADPATH_LISTEN instead of flags.
   const flags = viaEnv ? [] : ['--db', db, '--listen', `127.0.0.1:${port}`];
@@ -96,16 +108,27 @@ export async function startServer({ args = [], dir = null, env = {}, keepDir = f
   const srv = {
     base: `http://127.0.0.1:${port}`, port, dir, dbPath, db, proc, exited,
     output: () => out,
+    hasExited: () => hasExited,
+    /**
+     * SIGTERM the server, wait for it, remove its directory. Throws (with the server's last
+     * output, e.g. a sanitizer report) unless it exited by itself with code 0.
+     */
     async stop() {
+      let killed = false;
       if (!hasExited) {
         proc.kill('SIGTERM');
         let timer;
         const r = await Promise.race([exited,
           new Promise((res) => { timer = setTimeout(() => res(null), SANITIZED ? 20_000 : 8_000); })]);
         clearTimeout(timer);
-        if (!r) { proc.kill('SIGKILL'); await exited; }
+        if (!r) { killed = true; proc.kill('SIGKILL'); await exited; }
       }
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
+      const r = await exited;
+      if (killed || r.code !== 0) {
+        throw new Error(`server did not exit cleanly after SIGTERM (code ${r.code}, signal ${r.signal}${killed ? ', had to SIGKILL' : ''}):\n${out.slice(-4000)}`);
+      }
+      return r;
     },
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -120,7 +143,7 @@ export async function startServer({ args = [], dir = null, env = {}, keepDir = f
       if (r.status === 200) break;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
-      await srv.stop();
+      await srv.stop().catch(() => {});
       throw new Error(`server did not answer /healthz 200 within ${START_TIMEOUT_MS} ms:\n${out.slice(-4000)}`);
     }
     await sleep(50);
@@ -171,7 +194,13 @@ export function request(srv, method, path, opts = {}) {
     req.on('error', (e) => {
       // A server may answer (e.g. 413) and close before reading the whole body.
       if (response) return;
-      if (!done) { done = true; rej(e); }
+      if (!done) {
+        done = true;
+        if (srv.hasExited && srv.hasExited()) {
+          e.message += `\n(the server has exited; its last output:)\n${srv.output().slice(-3000)}`;
+        }
+        rej(e);
+      }
     });
     if (payload) {
       req.write(payload, () => {});
@@ -241,7 +270,7 @@ export async function startWorld(opts = {}) {
       users[key] = { id, email, name, role, ...l, c: client(srv, l.token) };
     }
   } catch (e) {
-    await srv.stop();
+    await srv.stop().catch(() => {});
     throw e;
   }
   return { srv, users };

@@ -1136,6 +1136,77 @@ static void test_lead_reopen(void **state)
     assert_int_equal(qint("SELECT count(*) FROM tasks WHERE lead_id = $1 AND status = 'open'", p), 2);
 }
 
+
+static json_t *move_stage(world *w, int64_t stage, int64_t now, lp_err *err)
+{
+    char in[64];
+    snprintf(in, sizeof in, "{\"stage_id\": %lld}", (long long)stage);
+    json_t *o = J("%s", in), *cols = NULL;
+    assert_int_equal(lp_rec_input(&lp_rt_lead, o, 0, 0, NULL, &cols, err), LP_OK);
+    json_decref(o);
+    json_t *lead = lp_lead_update(F.s, &w->agent, w->lead_id, cols, -1, now, err);
+    json_decref(cols);
+    return lead;
+}
+
+/* Stage moves through lp_lead_update: waiting time is tracked and left out of the SLA, an
+ * is_sale stage sets sold_at once, a closed lead cannot move. */
+static void test_lead_stage_moves(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    lp_err err = LP_ERR_INIT;
+    char p[32];
+    snprintf(p, sizeof p, "[%lld]", (long long)w.lead_id);
+
+    json_t *lead = move_stage(&w, 3, T1 + DAY, &err); /* Waiting for more information */
+    assert_non_null(lead);
+    assert_int_equal(iget(lead, "stage_id"), 3);
+    json_decref(lead);
+    assert_int_equal(qint("SELECT waiting_since FROM leads WHERE id = $1", p), T1 + DAY);
+
+    lead = move_stage(&w, 5, T1 + 3 * DAY, &err); /* Sold */
+    assert_non_null(lead);
+    assert_string_equal(sget(lead, "status"), "open");
+    char sold[LP_TIME_LEN];
+    lp_time_format(T1 + 3 * DAY, sold);
+    assert_string_equal(sget(lead, "sold_at"), sold);
+    json_decref(lead);
+    assert_int_equal(qint("SELECT waiting_seconds FROM leads WHERE id = $1", p), 2 * DAY);
+    assert_int_equal(qint("SELECT waiting_since IS NULL FROM leads WHERE id = $1", p), 1);
+
+    /* 6 days old, 2 of them waiting: 4 count (ok); a day later 5 count (warning) */
+    lead = lp_lead_get(reader(), &w.agent, w.lead_id, T1 + 6 * DAY, &err);
+    assert_non_null(lead);
+    assert_int_equal(iget(lead, "age_days"), 6);
+    assert_string_equal(sget(lead, "sla"), "ok");
+    json_decref(lead);
+    lead = lp_lead_get(reader(), &w.agent, w.lead_id, T1 + 7 * DAY, &err);
+    assert_string_equal(sget(lead, "sla"), "warning");
+    json_decref(lead);
+
+    /* sold once: leaving and re-entering the sale stage keeps the first date */
+    json_decref(move_stage(&w, 4, T1 + 4 * DAY, &err));
+    lead = move_stage(&w, 5, T1 + 5 * DAY, &err);
+    assert_string_equal(sget(lead, "sold_at"), sold);
+    json_decref(lead);
+    snprintf(p, sizeof p, "[%lld]", (long long)w.lead_id);
+    assert_int_equal(qint("SELECT count(*) FROM events WHERE lead_id = $1 AND kind = 'stage_changed'", p), 4);
+
+    /* closed: 409 */
+    json_t *req = J("{\"outcome\": \"won\"}");
+    int status = 0;
+    json_t *res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T1 + 6 * DAY, &status, &err);
+    json_decref(req);
+    assert_non_null(res);
+    json_decref(res);
+    assert_null(move_stage(&w, 2, T1 + 7 * DAY, &err));
+    assert_int_equal(err.code, LP_ECONFLICT);
+    lp_err_release(&err);
+    assert_int_equal(qint("SELECT stage_id FROM leads WHERE id = $1", p), 5);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1156,6 +1227,7 @@ int main(void)
         TM(test_lead_close_manager_notified),
         TM(test_lead_close_request_approval),
         TM(test_lead_reopen),
+        TM(test_lead_stage_moves),
     };
 #undef T
 #undef TM

@@ -52,7 +52,7 @@ export function planWords(plan, { refs, tasks, lead }) {
   return out;
 }
 
-export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone }) {
+export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, onRefresh }) {
   const { refs, settings } = useApp();
   const outcomes = refs.outcomes || [];
   const [outcome, setOutcome] = useState('');
@@ -112,7 +112,7 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone })
       (r) => { if (live) setPreview({ key: dkey, plan: (r.data && (r.data.plan || r.data)) || {} }); },
       (e) => { if (live) setPreview({ key: dkey, error: e }); });
     return () => { live = false; };
-  }, [dkey, open]);
+  }, [dkey, open, lead.version]);
 
   const cur = preview && preview.key === key ? preview : null;
   const plan = cur && cur.plan;
@@ -133,7 +133,7 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone })
       if (r.status === 202) onDone({ message: 'This close needs approval: it was sent to an approver. The lead stays open until they decide.' });
       else onDone({ lead: r.data && r.data.id ? r.data : r.data && r.data.lead, message: 'Lead closed.' });
     } catch (err) {
-      if (err.status === 412) setError({ message: 'This lead was changed by someone else since you opened the dialog. Cancel and look at the latest version, then close again.', fields: {} });
+      if (err.status === 412) { setError({ message: 'This lead was changed by someone else since you opened the dialog. The latest version is loaded: check the preview, then confirm again.', fields: {} }); onRefresh && onRefresh(); }
       else setError(err);
     }
     setBusy(false);
@@ -185,7 +185,8 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone })
         <h3 id="preview-h">What will happen</h3>
         ${!outcome ? html`<p class="muted">Choose an outcome to see what closing will do.</p>`
           : !cur ? html`<p class="muted"><span class="spinner" aria-hidden="true"></span> Working out what closing will do…</p>`
-          : perr && !plan ? html`<p class="field-error">${perr.message}</p>`
+          : perr && !plan ? html`<p class="field-error">${perr.status === 412 ? 'This lead was changed by someone else since the page was loaded.' : perr.message}</p>
+            ${perr.status === 412 && onRefresh ? html`<button type="button" class="btn btn-small" onClick=${onRefresh}>Load the latest version</button>` : null}`
           : html`<ul class="preview-list">${planWords(plan, { refs, tasks, lead }).map((s) => html`<li>${s}</li>`)}</ul>
             ${plan.approval_required || (closeTrans && closeTrans.approval_required) ? html`<p class="notice notice-warn">This close needs approval: confirming sends it to an approver and the lead stays open until they decide.</p>` : null}
             ${missing.length ? html`<p class="field-error" role="alert">Before closing, fill in: ${listWords(missing.map((m) => LABELS[m] || humanize(m)))}.</p>` : null}`}

@@ -1,8 +1,8 @@
 // dashboard.js — my leads (Open/Closed/All), follow-ups due within now ± 3 days, overdue tasks,
 // and each lead's age against the 5-day / 30-day rule.
 import { html, useState } from '/vendor/htm-preact.mjs';
-import { get } from './api.js';
-import { useApp, Link, ErrorBox, Spinner } from './ui.js';
+import { get, post } from './api.js';
+import { useApp, Link, ErrorBox, Spinner, nameOf } from './ui.js';
 import { LeadsTable } from './leads.js';
 import { fmtDateTime, fmtRelative, addDays, useLoader, humanize, plural } from './util.js';
 
@@ -18,11 +18,40 @@ function TaskList({ items, empty, overdue }) {
   </li>`)}</ul>`;
 }
 
+// Approvals waiting for the caller (a manager's team asking to close, reopen, delete, ...).
+function Approvals({ onDecided }) {
+  const { refs } = useApp();
+  const [state, reload] = useLoader(() => get('/approvals', { status: 'pending', limit: 50 }), []);
+  const [busy, setBusy] = useState(null);
+  const [error, setError] = useState(null);
+  const items = (state.data && state.data.items) || [];
+  const decide = async (a, how) => {
+    let note;
+    if (how === 'decline') { note = prompt('Why is it declined? (optional)'); if (note === null) return; }
+    setBusy(a.id); setError(null);
+    try { await post(`/approvals/${a.id}/${how}`, how === 'decline' ? { note } : {}); reload(); onDecided(); }
+    catch (e) { setError(e); }
+    setBusy(null);
+  };
+  if (!items.length && !state.error) return null;
+  return html`<section class="card" aria-labelledby="approvals-h">
+    <h2 id="approvals-h">Waiting for your approval</h2>
+    <${ErrorBox} error=${state.error || error} />
+    <ul class="task-mini">${items.map((a) => html`<li key=${a.id}>
+      <div>${a.lead_id ? html`<${Link} href=${'/leads/' + a.lead_id}>${humanize(a.action)} lead #${a.lead_id}<//>` : humanize(a.action)}
+        <span class="sub">${nameOf(refs.users, a.requested_by, 'Someone')} asked${a.requested_at ? ' ' + fmtRelative(a.requested_at) : ''}${a.params && a.params.outcome ? ' · outcome ' + a.params.outcome : ''}</span></div>
+      <div class="task-actions">
+        <button type="button" class="btn btn-small btn-primary" disabled=${busy === a.id} onClick=${() => decide(a, 'approve')}>Approve</button>
+        <button type="button" class="btn btn-small btn-ghost" disabled=${busy === a.id} onClick=${() => decide(a, 'decline')}>Decline</button>
+      </div></li>`)}</ul>
+  </section>`;
+}
+
 export function Dashboard() {
   const { user } = useApp();
   const [status, setStatus] = useState('open');
   const [mine, setMine] = useState(true);
-  const [stats] = useLoader(() => get('/dashboard'), []);
+  const [stats, reloadStats] = useLoader(() => get('/dashboard'), []);
   const [tasks] = useLoader(async () => {
     const now = new Date();
     const [soon, overdue] = await Promise.all([
@@ -47,7 +76,7 @@ export function Dashboard() {
       ${card('Overdue tasks', count(s.overdue), '#overdue', count(s.overdue) ? 'tone-bad' : '')}
       ${card('Over 5 days', count(s.sla_warning), '/leads?sla=warning', count(s.sla_warning) ? 'tone-warn' : '')}
       ${card('Over 30 days', count(s.sla_breached), '/leads?sla=breached', count(s.sla_breached) ? 'tone-bad' : '')}
-      ${s.pending_approvals !== undefined ? card('Pending approvals', count(s.pending_approvals), '#my-leads') : null}
+      ${s.pending_approvals !== undefined ? card('Pending approvals', count(s.pending_approvals), '#approvals-h') : null}
     </div>
     <div class="dash-grid">
       <section class="card dash-leads" aria-labelledby="my-leads">
@@ -71,6 +100,7 @@ export function Dashboard() {
         <p class="hint">Age counts days open: amber after 5 days, red after 30 (time in “waiting” stages does not count).</p>
       </section>
       <div class="dash-side">
+        ${s.pending_approvals ? html`<${Approvals} onDecided=${reloadStats} />` : null}
         <section class="card" aria-labelledby="due-soon">
           <h2 id="due-soon">Follow-ups due (now ± 3 days)</h2>
           <${ErrorBox} error=${tasks.error} />

@@ -555,7 +555,7 @@ export function LeadPage({ id }) {
       </div>
     </div>
     <${CloseDialog} open=${dialog === 'close'} lead=${lead} tasks=${tasks.data || []} transitions=${trans.data || []}
-      onClose=${() => setDialog(null)}
+      onClose=${() => setDialog(null)} onRefresh=${() => { reloadLead(); reloadTasks(); reloadTrans(); }}
       onDone=${(r) => { setDialog(null); if (r && r.lead) setLeadData(r.lead); else reloadLead(); refreshAll(); setNotice(r && r.message || ''); }} />
     <${ReopenDialog} open=${dialog === 'reopen'} lead=${lead} onClose=${() => setDialog(null)}
       onDone=${(r) => { setDialog(null); if (r && r.id) setLeadData(r); else reloadLead(); refreshAll(); setNotice(r ? 'Lead reopened.' : ''); }} />

@@ -1,0 +1,132 @@
+/* account.c — API tokens (/api/v1/tokens) and notifications (/api/v1/notifications).
+ * A token is shown once, when it is made; the store keeps only its hash. */
+#include "http/routes/handlers.h"
+#include "store/rows.h"
+#include "util/secret.h"
+#include "util/timefmt.h"
+
+static json_t *time_or_null(json_t *v) {
+  if (!json_is_integer(v)) return json_null();
+  char b[LP_TIME_LEN];
+  lp_time_format(json_integer_value(v), b);
+  return json_string(b);
+}
+
+typedef struct { int64_t user, now, expires, id; const char *name, *hash; } token_ctx;
+
+static lp_code token_fn(lp_db *db, void *p, lp_err *err) {
+  token_ctx *c = p;
+  json_t *args = json_pack("[s, I, s, I, o]", c->hash, (json_int_t)c->user, c->name, (json_int_t)c->now,
+                           c->expires ? json_integer(c->expires) : json_null());
+  c->id = lp_query_int(db, "INSERT INTO sessions(token_hash, user_id, kind, name, created_at, expires_at)"
+                           " VALUES ($1, $2, 'api', $3, $4, $5) RETURNING id", args, 0, err);
+  json_decref(args);
+  if (err->code != LP_OK) return err->code;
+  json_t *data = json_pack("{s:s}", "name", c->name);
+  lp_code rc = lp_event(db, c->now, 0, c->user, "token_created", "token", c->id, data, err);
+  json_decref(data);
+  return rc;
+}
+
+lp_code h_tokens_create(lp_req *r) {
+  json_t *name = json_object_get(r->json, "name");
+  json_t *exp = json_object_get(r->json, "expires_at");
+  int64_t expires = 0;
+  if (!json_is_string(name) || json_string_length(name) == 0 || json_string_length(name) > 100)
+    lp_fail_field(&r->err, "name", name ? "must be 1 to 100 characters" : "required");
+  if (exp && !json_is_null(exp) && (!json_is_string(exp) || lp_time_parse(json_string_value(exp), &expires) != 0 || expires <= r->now))
+    lp_fail_field(&r->err, "expires_at", "must be an RFC 3339 time in the future");
+  if (r->err.code) return r->err.code;
+  char token[LP_TOKEN_LEN], hash[LP_TOKEN_LEN];
+  lp_token_new(token);
+  lp_token_hash(token, hash);
+  token_ctx c = {r->actor.id, r->now, expires, 0, json_string_value(name), hash};
+  if (lp_store_write(r->app->store, token_fn, &c, &r->err) != LP_OK) return r->err.code;
+  char at[LP_TIME_LEN];
+  lp_time_format(r->now, at);
+  return lp_reply(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:o, s:I}", "id", (json_int_t)c.id, "name", c.name, "token", token,
+                                    "created_at", at, "expires_at", expires ? time_or_null(json_integer(expires)) : json_null(),
+                                    "user_id", (json_int_t)r->actor.id));
+}
+
+lp_code h_tokens_list(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  json_t *args = json_pack("[I]", (json_int_t)r->actor.id);
+  json_t *rows = lp_query(db, "SELECT id, name, created_at, expires_at, user_id FROM sessions WHERE kind = 'api' AND user_id = $1 ORDER BY id", args, &r->err);
+  json_decref(args);
+  if (!rows) return r->err.code;
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    json_object_set_new(row, "created_at", time_or_null(json_object_get(row, "created_at")));
+    json_object_set_new(row, "expires_at", time_or_null(json_object_get(row, "expires_at")));
+  }
+  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", rows, "next_cursor"));
+}
+
+typedef struct { int64_t user, id, now; int admin; } del_ctx;
+
+static lp_code token_del_fn(lp_db *db, void *p, lp_err *err) {
+  del_ctx *c = p;
+  json_t *args = json_pack("[I, I, i]", (json_int_t)c->id, (json_int_t)c->user, c->admin);
+  lp_code rc = lp_exec(db, "DELETE FROM sessions WHERE id = $1 AND kind = 'api' AND (user_id = $2 OR $3 = 1)", args, err);
+  json_decref(args);
+  if (rc != LP_OK) return rc;
+  if (lp_db_changes(db) == 0) return lp_fail(err, LP_ENOTFOUND, "No token %lld", (long long)c->id);
+  return lp_event(db, c->now, 0, c->user, "token_revoked", "token", c->id, NULL, err);
+}
+
+lp_code h_token_delete(lp_req *r) {
+  del_ctx c = {r->actor.id, r->ids[0], r->now, r->actor.is_admin};
+  if (lp_store_write(r->app->store, token_del_fn, &c, &r->err) != LP_OK) return r->err.code;
+  r->status = 204;
+  return LP_OK;
+}
+
+lp_code h_notifications_list(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  int unread = lp_req_flag(r, "unread");
+  json_t *args = json_pack("[I, i]", (json_int_t)r->actor.id, unread);
+  json_t *rows = lp_query(db, "SELECT id, kind, lead_id, data, created_at, read_at FROM notifications WHERE user_id = $1"
+                              " AND ($2 = 0 OR read_at IS NULL) ORDER BY id DESC LIMIT 200", args, &r->err);
+  json_decref(args);
+  if (!rows) return r->err.code;
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    json_t *d = json_loads(json_string_value(json_object_get(row, "data")) ?: "{}", 0, NULL);
+    json_object_set_new(row, "data", d ? d : json_object());
+    json_object_set_new(row, "read", json_boolean(!json_is_null(json_object_get(row, "read_at"))));
+    json_object_set_new(row, "created_at", time_or_null(json_object_get(row, "created_at")));
+    json_object_set_new(row, "read_at", time_or_null(json_object_get(row, "read_at")));
+  }
+  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", rows, "next_cursor"));
+}
+
+static lp_code read_fn(lp_db *db, void *p, lp_err *err) {
+  del_ctx *c = p;
+  json_t *args = json_pack("[I, I, I]", (json_int_t)c->user, (json_int_t)c->now, (json_int_t)c->id);
+  lp_code rc = lp_exec(db, "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL AND ($3 = 0 OR id = $3)", args, err);
+  json_decref(args);
+  if (rc == LP_OK && c->id) {
+    args = json_pack("[I, I]", (json_int_t)c->id, (json_int_t)c->user);
+    if (!lp_query_int(db, "SELECT 1 FROM notifications WHERE id = $1 AND user_id = $2", args, 0, err))
+      rc = lp_fail(err, LP_ENOTFOUND, "No notification %lld", (long long)c->id);
+    json_decref(args);
+  }
+  return rc;
+}
+
+lp_code h_notification_read(lp_req *r) {
+  del_ctx c = {r->actor.id, r->ids[0], r->now, 0};
+  if (lp_store_write(r->app->store, read_fn, &c, &r->err) != LP_OK) return r->err.code;
+  return lp_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+lp_code h_notifications_read_all(lp_req *r) {
+  del_ctx c = {r->actor.id, 0, r->now, 0};
+  if (lp_store_write(r->app->store, read_fn, &c, &r->err) != LP_OK) return r->err.code;
+  return lp_reply(r, 200, json_pack("{s:b}", "ok", 1));
+}
