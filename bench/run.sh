@@ -46,6 +46,12 @@ need jq jq
 
 # ---------------------------------------------------------------- build
 if [ ! -x "$LP" ]; then log "building leadpath"; make -s >/dev/null; fi
+# Measure a snapshot of the binary: build/leadpath may be rebuilt while we run, and a process
+# named "lpbench" is not hit by a `pkill leadpath` from someone else's test clean-up.
+cp -f "$LP" "$OUT/lpbench"
+LP_BUILT=$(date -u -r "$LP" +%H:%M:%S)
+LP=$OUT/lpbench
+LP_VERSION=$("$LP" version)
 gcc -O2 -Wall -o "$OUT/hello" bench/hello.c -lmicrohttpd -lpthread
 gcc -O2 -Wall -o "$OUT/fill" bench/fill.c -lsqlite3
 
@@ -177,7 +183,12 @@ run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create 
   R[create_$tag.rows]=$(( after - before ))
   curl -s "http://127.0.0.1:$PORT/metrics" > "$OUT/metrics_$tag.txt" || true
   if ! kill -0 "$LP_PID" 2>/dev/null; then
-    log "leadpath ($tag) is no longer running"; R[crash_$tag]=1
+    if grep -q '"draining"' "$OUT/leadpath_$tag.log"; then
+      log "leadpath ($tag) was stopped by a SIGTERM/SIGINT that this script did not send"
+    else
+      log "leadpath ($tag) is no longer running (crash?)"
+    fi
+    R[crash_$tag]=1
   fi
   stop_lp
   if grep -qiE 'assert|segfault|abort|error' "$OUT/leadpath_$tag.log"; then
@@ -245,13 +256,14 @@ done
 
 # ---------------------------------------------------------------- report
 pct() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.0f%%", 100*a/b; else print "?" }'; }
-ok() { if awk "BEGIN{exit !($1)}"; then echo "**met**"; else echo "**not met**"; fi; }
+ok() { case "$1" in *\?*) echo "**no data**"; return;; esac
+       if awk "BEGIN{exit !($1)}"; then echo "**met**"; else echo "**not met**"; fi; }
 f() { echo "${R[$1]:-?}"; }
 
 {
 echo "## leadpath benchmark — $(date -u +'%Y-%m-%d %H:%M UTC')"
 echo
-echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo ?) ($("$LP" version), binary built $(date -u -r "$LP" +%H:%M:%S)), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), wrk -t$WRK_THREADS -c$CONN on the same machine, loopback."
+echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo ?) ($LP_VERSION, binary built $LP_BUILT UTC), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), wrk -t$WRK_THREADS -c$CONN on the same machine, loopback."
 echo "Database: $N leads ($FILL_INFO), ${DB_MB} MB; leadpath default threads = $(( $(nproc) * 4 < 8 ? 8 : $(nproc) * 4 ))."
 echo
 echo "| Target | Measured | Goal | Result |"
@@ -273,6 +285,7 @@ for tag in main $(for t in $SWEEP; do echo "t$t"; done); do
   for b in hello get list create; do
     for e in err_connect err_read err_write err_timeout; do serr=$(( serr + ${R[${b}_$tag.$e]:-0} )); done
   done
+  [ -n "${R[crash_$tag]:-}" ] && label="$label — server died mid-set"
   echo "| $label | $(f threads_$tag) | $(f load_$tag) | $(f hello_$tag.rps) | $(f get_$tag.rps) ($(pct "$(f get_$tag.rps)" "$(f hello_$tag.rps)")) | $(f get_$tag.p50_ms) / $(f get_$tag.p99_ms) | $(f list_$tag.rps) | $(f list_$tag.p50_ms) / $(f list_$tag.p99_ms) | $(f create_$tag.rps) | $(f create_$tag.p50_ms) / $(f create_$tag.p99_ms) | $(f get_$tag.non2xx) / $(f list_$tag.non2xx) / $(f create_$tag.non2xx) | $serr |"
 done
 echo

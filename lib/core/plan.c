@@ -1,4 +1,5 @@
 /* plan.c — the transition planner (see plan.h). Pure: no clock, no database. */
+#include <ctype.h>
 #include <string.h>
 #include "core/plan.h"
 #include "util/timefmt.h"
@@ -118,7 +119,16 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
 
   json_t *plan = plan_new();
   json_t *missing = json_object_get(plan, "missing");
-  const char *notes = json_string_value(jn);
+  /* Notes of only white space count as none; stored notes are trimmed. */
+  char *notes_buf = NULL;
+  const char *notes = NULL;
+  if (json_is_string(jn)) {
+    const char *b = json_string_value(jn);
+    while (*b && isspace((unsigned char)*b)) b++;
+    size_t n = strlen(b);
+    while (n && isspace((unsigned char)b[n - 1])) n--;
+    if (n) { notes_buf = strndup(b, n); notes = notes_buf; }
+  }
   int has_fu = jf && json_is_object(jf);
   if (lost) {
     unsigned req_bits = in->actor->close_lost_required | LP_REQ_REASON;
@@ -132,6 +142,7 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
     json_array_foreach(missing, i, m) lp_fail_field(err, json_string_value(m), "required");
     snprintf(err->message, sizeof err->message, "Closing as %s needs more information", sget(in->outcome, "key"));
     *out = plan;  /* the preview still shows what is missing */
+    free(notes_buf);
     return LP_EVALIDATION;
   }
   if (in->actor->perm[act] == LP_REQUEST) json_object_set_new(plan, "approval_required", json_true());
@@ -226,6 +237,7 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
   if (lost && in->actor->notify_managers_on_close_lost && in->actor->manager_id > 0)
     json_array_append_new(json_object_get(plan, "notifications"),
                           json_pack("{s:I, s:s}", "user_id", (json_int_t)in->actor->manager_id, "kind", "lead_closed_lost"));
+  free(notes_buf);
   *out = plan;
   return LP_OK;
 }

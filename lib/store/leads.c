@@ -601,5 +601,5 @@ json_t *lp_lead_transitions(lp_db *db, const lp_actor *a, int64_t id, int64_t no
   json_decref(stages);
   json_decref(outcomes);
   json_decref(row);
-  return json_pack("{s:o}", "items", items);
+  return json_pack("{s:o, s:n}", "items", items, "next_cursor");
 }

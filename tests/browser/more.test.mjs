@@ -194,7 +194,7 @@ describe('web UI: more screens', { skip: skip || false, timeout: 180000 }, () =>
     const actions = page.getByRole('button', { name: 'Actions' });
     await actions.focus();
     await page.keyboard.press('ArrowDown');
-    await page.getByRole('menuitem').first().waitFor();
+    await page.locator('[role=menuitem]:focus').waitFor();
     await page.keyboard.press('End');
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Delete…');
     await page.keyboard.press('Enter');

@@ -409,12 +409,8 @@ static void test_close_lost_policy_required(void **state)
     assert_int_equal(json_array_size(json_object_get(F.plan, "missing")), 0);
 }
 
-/* BUG (lib/core/plan.c: lp_plan_close) — kept out of the run so CI stays green; enable with
- * -DLP_TEST_KNOWN_BUGS. Where the role makes notes mandatory for a lost close, notes of only
- * white space satisfy the rule and are stored as close_notes "   ". Every other text input is
- * trimmed and blank means absent (lib/core/record.c), so expected: plan.missing contains
- * "notes" and err.fields.notes == "required" (422); got: LP_OK with close_notes "   ". */
-#ifdef LP_TEST_KNOWN_BUGS
+/* Where the role makes notes mandatory for a lost close, notes of only white space do not
+ * count: blank means absent, as for every other text input (lib/core/record.c). */
 static void test_close_lost_blank_notes_missing(void **state)
 {
     (void)state;
@@ -425,7 +421,6 @@ static void test_close_lost_blank_notes_missing(void **state)
     assert_true(has_string(json_object_get(F.plan, "missing"), "notes"));
     assert_field(&F.err, "notes", "required");
 }
-#endif
 
 static void test_close_reason_on_non_lost(void **state)
 {
@@ -1402,9 +1397,7 @@ int main(void)
         T(test_close_body_must_be_object),   T(test_close_already_closed),
         T(test_close_bad_field_types),       T(test_close_lost_without_reason),
         T(test_close_lost_policy_required),  T(test_close_reason_on_non_lost),
-#ifdef LP_TEST_KNOWN_BUGS
         T(test_close_lost_blank_notes_missing),
-#endif
         T(test_close_reason_unknown_or_inactive),
         T(test_close_lost_lead_changes),     T(test_close_neutral_lead_changes),
         T(test_close_won_sold_at),           T(test_close_waiting_time),

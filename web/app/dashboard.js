@@ -10,12 +10,16 @@ const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const count = (v) => (Array.isArray(v) ? v.length : typeof v === 'number' ? v : (v && v.count) ?? '—');
 
 function TaskList({ items, empty, overdue }) {
+  const [all, setAll] = useState(false);
   if (!items.length) return html`<p class="empty">${empty}</p>`;
-  return html`<ul class="task-mini">${items.map((t) => html`<li key=${t.id} class=${overdue ? 'overdue' : ''}>
+  const shown = all ? items : items.slice(0, 8);
+  return html`<ul class="task-mini">${shown.map((t) => html`<li key=${t.id} class=${overdue ? 'overdue' : ''}>
     <div><${Link} href=${'/leads/' + t.lead_id}>${t.title || humanize(t.type)}<//>
       <span class="sub">${t.lead_name || ''}${t.lead_name ? ' · ' : ''}${humanize(t.type)}</span></div>
     <time datetime=${t.due_at} title=${fmtDateTime(t.due_at)}>${fmtRelative(t.due_at)}</time>
-  </li>`)}</ul>`;
+  </li>`)}</ul>
+  ${items.length > 8 ? html`<button type="button" class="btn btn-ghost btn-small" aria-expanded=${all ? 'true' : 'false'}
+    onClick=${() => setAll(!all)}>${all ? 'Show fewer' : `Show all ${items.length}`}</button>` : null}`;
 }
 
 // Approvals waiting for the caller (a manager's team asking to close, reopen, delete, ...).

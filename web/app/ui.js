@@ -1,5 +1,5 @@
 // ui.js — small shared pieces: routing, labelled form controls, errors, badges, dialogs, menus.
-import { html, useEffect, useRef, useState, createContext, useContext } from '/vendor/htm-preact.mjs';
+import { html, useEffect, useLayoutEffect, useRef, useState, createContext, useContext } from '/vendor/htm-preact.mjs';
 import { useId, humanize } from './util.js';
 
 // ---- routing (history API) ----
@@ -165,9 +165,9 @@ export function Menu({ label, items }) {
     if (!els.length) return;
     els[(i + els.length) % els.length].focus();
   };
+  useLayoutEffect(() => { if (open) focusItem(0); }, [open]);
   useEffect(() => {
     if (!open) return;
-    setTimeout(() => focusItem(0), 0);
     const close = (e) => { if (!list.current?.contains(e.target) && !btn.current?.contains(e.target)) setOpen(false); };
     document.addEventListener('mousedown', close);
     return () => document.removeEventListener('mousedown', close);

@@ -169,11 +169,13 @@ lp_code h_users_create(lp_req *r) {
   return rc;
 }
 
-lp_code h_roles_list(lp_req *r) {
+static json_t *roles_rows(lp_req *r, int64_t only) {
   lp_db *db = lp_req_db(r);
-  if (!db) return r->err.code;
-  json_t *rows = lp_query(db, "SELECT id, name, policy, builtin, version FROM roles ORDER BY id", NULL, &r->err);
-  if (!rows) return r->err.code;
+  if (!db) return NULL;
+  json_t *args = json_pack("[I]", (json_int_t)only);
+  json_t *rows = lp_query(db, "SELECT id, name, policy, builtin, version FROM roles WHERE $1 = 0 OR id = $1 ORDER BY id", args, &r->err);
+  json_decref(args);
+  if (!rows) return NULL;
   size_t i;
   json_t *row;
   json_array_foreach(rows, i, row) {
@@ -181,7 +183,12 @@ lp_code h_roles_list(lp_req *r) {
     json_object_set_new(row, "policy", p ? p : json_object());
     json_object_set_new(row, "builtin", json_boolean(json_integer_value(json_object_get(row, "builtin"))));
   }
-  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", rows, "next_cursor"));
+  return rows;
+}
+
+lp_code h_roles_list(lp_req *r) {
+  json_t *rows = roles_rows(r, 0);
+  return rows ? lp_reply(r, 200, json_pack("{s:o, s:n}", "items", rows, "next_cursor")) : r->err.code;
 }
 
 typedef struct { int64_t id, now, actor; json_t *patch; } role_ctx;
@@ -226,5 +233,9 @@ lp_code h_role_patch(lp_req *r) {
   if (lp_policy_check(patch, &r->err) != LP_OK) return r->err.code;
   role_ctx c = {r->ids[0], r->now, r->actor.id, patch};
   if (lp_store_write(r->app->store, role_fn, &c, &r->err) != LP_OK) return r->err.code;
-  return h_roles_list(r);
+  json_t *rows = roles_rows(r, r->ids[0]);
+  if (!rows) return r->err.code;
+  json_t *role = json_incref(json_array_get(rows, 0));
+  json_decref(rows);
+  return role ? lp_reply(r, 200, role) : lp_fail(&r->err, LP_ENOTFOUND, "No role");
 }
