@@ -111,7 +111,9 @@ wait_http() {  # wait_http URL — until it answers 200, 10 s at most
   log "no answer from $1"; return 1
 }
 
+port_free() { ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"; }
 start_lp() {  # start_lp THREADS(or "") LOGNAME
+  port_free "$PORT" || { log "port $PORT is already taken by another process; set PORT="; exit 1; }
   local targs=()
   [ -n "$1" ] && targs=(--threads "$1")
   "$LP" serve --db "sqlite:$DB" --listen "127.0.0.1:$PORT" --quiet "${targs[@]}" 2> "$OUT/$2.log" &
@@ -120,6 +122,7 @@ start_lp() {  # start_lp THREADS(or "") LOGNAME
 }
 stop_lp() { stop_pid "$LP_PID"; LP_PID=""; }
 start_hello() {  # start_hello THREADS
+  port_free "$HPORT" || { log "port $HPORT is already taken by another process; set HPORT="; exit 1; }
   "$OUT/hello" "$HPORT" "$1" 2> "$OUT/hello.log" &
   H_PID=$!
   wait_http "http://127.0.0.1:$HPORT/"

@@ -20,6 +20,8 @@ static void usage(FILE *f) {
     "  leadpath migrate --db URL\n"
     "  leadpath user add --db URL --email E --name N --role admin|manager|agent [--manager EMAIL] --password-stdin\n"
     "  leadpath backup --db URL FILE\n"
+    "  leadpath export --db URL [--format csv|json] > FILE\n"
+    "  leadpath import --db URL FILE.csv\n"
     "  leadpath version\n\n"
     "URL is sqlite:PATH (default sqlite:leadpath.db); also from LEADPATH_DB. Default listen 127.0.0.1:8080\n"
     "(LEADPATH_LISTEN). See docs/configuration.md.\n", LP_VERSION);
@@ -96,6 +98,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "serve")) return cmd_serve(&o);
   if (!strcmp(cmd, "migrate")) return cmd_migrate(&o);
   if (!strcmp(cmd, "backup")) return cmd_backup(&o);
+  if (!strcmp(cmd, "export")) return cmd_export(&o);
+  if (!strcmp(cmd, "import")) return cmd_import(&o);
   if (!strcmp(cmd, "user")) {
     if (argc < 3 || strcmp(argv[2], "add")) { fprintf(stderr, "leadpath: usage: leadpath user add ...\n"); return 2; }
     return cmd_user(&o);

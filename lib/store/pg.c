@@ -22,13 +22,18 @@
  *
  * Errors: unique, foreign-key, not-null and check violations (class 23) → LP_ECONFLICT, like
  * SQLite's constraint errors; a lost connection → LP_EUNAVAILABLE, and the connection's next use
- * reconnects it (PQreset; prepared statements are prepared again).
+ * reconnects it (PQreset; prepared statements are prepared again). Two cases are safe to repeat on
+ * the new connection at once, so they do not fail at all: the BEGIN of a write (nothing was sent
+ * yet) and a SELECT outside a transaction (reads change nothing). A write interrupted after BEGIN
+ * fails with LP_EUNAVAILABLE: whether its COMMIT reached the server is unknown. Connecting waits
+ * at most 10 seconds unless the URL sets connect_timeout.
  */
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "store/db.h"
 
@@ -58,6 +63,7 @@ struct pg_stmt {
   uint64_t hash;
   int cached;
   int nparam;          /* highest $n in the text */
+  int rd;              /* the text is a SELECT (safe to send again after a reconnect) */
   unsigned char used[MAX_PARAMS + 1];
   char name[32];       /* server-side name when prepared */
   unsigned prep_gen;   /* connection generation it was prepared on (0 = never) */
@@ -119,7 +125,10 @@ static pg_db *db_open(pg_store *s, lp_err *err) {
   db->base.ops = &lp_pg_ops;
   db->store = s;
   db->gen = 1;
-  db->c = PQconnectdb(s->url);
+  /* Later entries win: the URL's own connect_timeout, if any, overrides the default. */
+  const char *const keys[] = {"connect_timeout", "dbname", NULL};
+  const char *const vals[] = {"10", s->url, NULL};
+  db->c = PQconnectdbParams(keys, vals, 1);
   if (!db->c || PQstatus(db->c) != CONNECTION_OK) {
     fail_msg(err, LP_EUNAVAILABLE, "cannot connect to PostgreSQL", db->c ? PQerrorMessage(db->c) : "out of memory");
     PQfinish(db->c);
@@ -219,6 +228,9 @@ static pg_stmt *pg_prep(pg_db *db, const char *sql, lp_err *err) {
   st->db = db;
   st->hash = h;
   scan_params(st);
+  const char *w = sql;
+  while (*w == ' ' || *w == '\n' || *w == '\t' || *w == '(') w++;
+  st->rd = strncasecmp(w, "SELECT", 6) == 0;
   if (!c) {  /* an empty slot caches it; a taken slot keeps its statement */
     st->cached = 1;
     db->cache[slot] = st;
@@ -257,14 +269,29 @@ static int pg_step(pg_stmt *st, lp_err *err) {
       types[i] = st->used[i + 1] ? st->types[i] : OID_TEXT;
     }
     PGresult *r;
+    /* A SELECT outside a transaction may be sent again on a new connection if the old one died. */
+    int again = st->rd && PQtransactionStatus(db->c) == PQTRANS_IDLE;
+  run:
     if (st->cached) {
       int fresh = st->prep_gen != db->gen;
       for (int i = 0; i < st->nparam && !fresh; i++)
         if (types[i] && st->ptypes[i] && types[i] != st->ptypes[i]) fresh = 1;
       if (fresh) {
+        if (st->prep_gen == db->gen && PQtransactionStatus(db->c) == PQTRANS_IDLE) {
+          char dq[64];  /* prepared before with other types: free the old one */
+          snprintf(dq, sizeof dq, "DEALLOCATE %s", st->name);
+          PQclear(PQexec(db->c, dq));
+        }
         snprintf(st->name, sizeof st->name, "lp%u", ++db->next_name);
         PGresult *p = PQprepare(db->c, st->name, st->sql, st->nparam, types);
         if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+          if (again && PQstatus(db->c) != CONNECTION_OK) {
+            PQclear(p);
+            again = 0;
+            db->broken = 1;
+            if (db_ensure(db, err) != LP_OK) return -1;
+            goto run;
+          }
           pg_fail(db, p, err);
           PQclear(p);
           return -1;
@@ -278,6 +305,13 @@ static int pg_step(pg_stmt *st, lp_err *err) {
       r = PQexecParams(db->c, st->sql, st->nparam, types, vals, NULL, NULL, 0);
     }
     ExecStatusType es = PQresultStatus(r);
+    if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK && again && PQstatus(db->c) != CONNECTION_OK) {
+      PQclear(r);
+      again = 0;
+      db->broken = 1;
+      if (db_ensure(db, err) != LP_OK) return -1;
+      goto run;
+    }
     if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK) {
       pg_fail(db, r, err);
       PQclear(r);
@@ -392,6 +426,10 @@ static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *er
   for (int attempt = 1;; attempt++) {
     db->retry = 0;
     lp_code rc = pg_exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", err);
+    if (rc != LP_OK && db->broken) {  /* the connection had died: nothing was sent, start again */
+      lp_err_release(err);
+      rc = pg_exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", err);
+    }
     if (rc != LP_OK) return rc;
     rc = fn(&db->base, ctx, err);
     if (rc == LP_OK) {

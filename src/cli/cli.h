@@ -18,5 +18,7 @@ int cmd_serve(lp_opts *o);
 int cmd_migrate(lp_opts *o);
 int cmd_user(lp_opts *o);
 int cmd_backup(lp_opts *o);
+int cmd_export(lp_opts *o);
+int cmd_import(lp_opts *o);
 int lp_demo_fill(lp_store *s, int64_t now);   /* 0 ok; prints the demo logins */
 #endif

@@ -82,6 +82,12 @@ int cmd_backup(lp_opts *o) {
   if (!s) return 1;
   lp_err err = LP_ERR_INIT;
   lp_db *db = lp_store_reader(s, &err);
+  if (db && lp_db_engine(db) == LP_ENGINE_PG) {
+    fprintf(stderr, "leadpath: backup copies SQLite databases; back up PostgreSQL with pg_dump\n");
+    lp_err_release(&err);
+    lp_store_close(s);
+    return 1;
+  }
   sqlite3 *src = db ? lp_db_native(db) : NULL, *dst = NULL;
   int rc = 1;
   if (src && sqlite3_open(o->args[0], &dst) == SQLITE_OK) {

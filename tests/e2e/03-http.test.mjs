@@ -104,6 +104,39 @@ describe('HTTP protocol', { timeout: FILE_TIMEOUT_MS }, () => {
     expectError(await admin.c.get('/api/v2/leads'), 404, 'not_found', 'unknown api version');
   });
 
+  it('a wrong method on a known route answers an error in the one shape with a contract code', async () => {
+    const r = await admin.c.del('/api/v1/stages');
+    assert.ok([404, 405].includes(r.status), `DELETE /stages: ${r.status}`);
+    expectError(r, r.status, null, 'DELETE /api/v1/stages');
+    const r2 = await admin.c.put('/api/v1/leads/1', { full_name: 'x' });
+    assert.ok([404, 405].includes(r2.status), `PUT /leads/1: ${r2.status}`);
+    expectError(r2, r2.status, null, 'PUT /api/v1/leads/1');
+  });
+
+  it('bad list parameters answer 422 (or 400) naming the parameter, not a silently wrong list', async () => {
+    for (const [q, field] of [['status=bogus', 'status'], ['sort=bogus', 'sort'], ['owner=nobody', 'owner'],
+      ['created_from=yesterday', 'created_from'], ['cursor=garbage', 'cursor'], ['sla=purple', 'sla']]) {
+      const r = await admin.c.get(`/api/v1/leads?${q}`);
+      assert.ok([400, 422].includes(r.status), `?${q}: ${r.status}`);
+      const e = expectError(r, r.status, null, `?${q}`);
+      if (r.status === 422) assert.ok(field in (e.fields || {}), `?${q}: fields.${field}`);
+    }
+  });
+
+  it('the OpenAPI document describes every path of this round', async () => {
+    const r = await admin.c.get('/api/v1/openapi.yaml');
+    expectStatus(r, 200);
+    const norm = (p) => p.replace(/\{[^}]+\}/g, '{}');
+    const paths = new Set(r.text.split('\n').map((l) => l.match(/^\s+(\/[^\s:]*):\s*$/)).filter(Boolean).map((m) => norm(m[1])));
+    const want = ['/api/v1/auth/login', '/api/v1/auth/logout', '/api/v1/me', '/api/v1/leads', '/api/v1/leads/{}',
+      '/api/v1/leads/{}/close', '/api/v1/leads/{}/reopen', '/api/v1/leads/{}/transitions', '/api/v1/leads/{}/timeline',
+      '/api/v1/leads/{}/comments', '/api/v1/leads/{}/tasks', '/api/v1/tasks', '/api/v1/tasks/{}', '/api/v1/dashboard',
+      '/api/v1/stages', '/api/v1/outcomes', '/api/v1/lost-reasons', '/api/v1/sources', '/api/v1/locations',
+      '/api/v1/partners', '/api/v1/groups', '/api/v1/settings', '/api/v1/events', '/healthz', '/readyz', '/metrics'];
+    const missing = want.filter((p) => !paths.has(p) && ![...paths].some((q) => `/api/v1${q}` === p));
+    assert.deepEqual(missing, [], 'paths missing from openapi.yaml');
+  });
+
   it('validation errors carry fields; every error has {error:{code,message}}', async () => {
     const r = await admin.c.post('/api/v1/leads', { company: 'No name Ltd' });
     const e = expectError(r, 422, 'validation_failed');

@@ -263,6 +263,38 @@ describe('leads CRUD', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.ok(Math.abs(Date.parse(n.created_at) - Date.now()) < 120_000, `created_at ignored for agent: ${n.created_at}`);
   });
 
+  it('timestamps given with an offset are answered in UTC (RFC 3339 with Z)', async () => {
+    const a = expectStatus(await admin.c.post('/api/v1/leads', { full_name: 'Offset Time', created_at: '2026-01-15T10:00:00+02:00' }), 201);
+    assert.equal(a.created_at, '2026-01-15T08:00:00Z');
+    const t = expectStatus(await admin.c.post(`/api/v1/leads/${a.id}/tasks`,
+      { type: 'call', title: 'Offset', due_at: '2030-06-01T09:30:00-04:00' }), 201);
+    assert.equal(t.due_at, '2030-06-01T13:30:00Z');
+    const e = expectError(await admin.c.post('/api/v1/leads', { full_name: 'Bad Time', created_at: '15/01/2026' }), 422, 'validation_failed');
+    assert.ok('created_at' in e.fields);
+  });
+
+  it('currency must be an ISO 4217 code (422 fields.currency otherwise)', async () => {
+    const e = expectError(await agent.c.post('/api/v1/leads', { full_name: 'Money', value_cents: 100, currency: 'euro' }), 422, 'validation_failed');
+    assert.ok('currency' in e.fields);
+  });
+
+  it('an admin may migrate closed history (status, outcome, closed_at); an agent giving them gets an open lead', async () => {
+    const closedAt = isoNow(-3 * DAY);
+    const h = expectStatus(await admin.c.post('/api/v1/leads', {
+      full_name: 'Closed History', status: 'closed', outcome: 'won', closed_at: closedAt, created_at: isoNow(-10 * DAY) }), 201);
+    assert.equal(h.status, 'closed');
+    assert.equal(h.outcome, 'won');
+    assert.equal(h.closed_at, closedAt);
+    const found = (await walk(admin.c, `/api/v1/leads?owner=any&status=closed&closed_to=${isoNow(-2 * DAY)}`, 500)).map((x) => x.id);
+    assert.ok(found.includes(h.id), 'found by closed_to');
+    const n = await agent.c.post('/api/v1/leads', { full_name: 'Agent History', status: 'closed', outcome: 'won', closed_at: closedAt });
+    assert.ok([201, 403, 422].includes(n.status), `agent history: ${n.status}`);
+    if (n.status === 201) {
+      assert.equal(n.body.status, 'open', 'ignored for a non-admin');
+      assert.equal(n.body.outcome, null);
+    }
+  });
+
   it('an admin may create a lead owned by someone else; source/location/partner references are kept', async () => {
     const sources = items(await admin.c.get('/api/v1/sources'));
     const src = sources[0] || expectStatus(await admin.c.post('/api/v1/sources', { name: 'Web' }), 201);

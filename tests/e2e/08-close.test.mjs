@@ -340,6 +340,17 @@ describe('dry run', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.equal((await lead(l.id)).status, 'open');
   });
 
+  it('dry_run=1 for lost without a reason shows reason_id as missing (or 422) and changes nothing', async () => {
+    const { lead: l } = await fixture('Dry Missing');
+    const r = await admin.c.post(`/api/v1/leads/${l.id}/close?dry_run=1`, { outcome: 'lost' });
+    assert.ok([200, 422].includes(r.status), `got ${r.status}`);
+    if (r.status === 200) assert.ok(r.body.plan.missing.includes('reason_id'), JSON.stringify(r.body.plan.missing));
+    else assert.ok('reason_id' in expectError(r, 422, 'validation_failed').fields);
+    const g = await lead(l.id);
+    assert.equal(g.status, 'open');
+    assert.equal(g.version, l.version);
+  });
+
   it('dry_run=1 on a closed lead answers 409 like the real close', async () => {
     const { lead: l } = await fixture('Dry Closed');
     expectStatus(await close(l.id, { outcome: 'treated' }), 200);

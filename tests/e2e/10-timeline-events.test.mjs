@@ -165,6 +165,17 @@ describe('events feed', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.equal(later.items[0].lead_id, l.id);
   });
 
+  it("a deleted lead's history stays in the events feed", async () => {
+    const start = await feed(admin.c, null, 500);
+    const l = expectStatus(await admin.c.post('/api/v1/leads', { full_name: 'Audit Trail' }), 201);
+    expectStatus(await admin.c.patch(`/api/v1/leads/${l.id}`, { city: 'Gone' }), 200);
+    expectStatus(await admin.c.del(`/api/v1/leads/${l.id}`), [200, 204]);
+    const all = await feed(admin.c, null, 500);
+    const mine = all.items.filter((e) => e.lead_id === l.id).map((e) => e.kind);
+    assert.ok(mine.includes('created') && mine.includes('updated'), `history kept after delete: ${mine}`);
+    assert.ok(all.items.length > start.items.length);
+  });
+
   it('paging the feed with a small limit gives every event exactly once, in order', async () => {
     const all = await feed(admin.c, null, 500);
     const small = await feed(admin.c, null, 3);

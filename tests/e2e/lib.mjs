@@ -285,7 +285,11 @@ export function expectStatus(r, status, what = '') {
   return r.body;
 }
 
-/** Assert the body is the one error shape {error:{code,message,fields?}} with `code`. */
+/** The error codes the contract allows (API.md, Conventions). */
+export const ERROR_CODES = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'version_mismatch',
+  'too_large', 'unsupported_media_type', 'validation_failed', 'rate_limited', 'internal'];
+
+/** Assert the body is the one error shape {error:{code,message,fields?}} with `code` (one of ERROR_CODES). */
 export function expectError(r, status, code, what = '') {
   expectStatus(r, status, what);
   assert.ok(r.body && typeof r.body === 'object', `${what}: error body is not JSON: ${r.text.slice(0, 300)}`);
@@ -297,6 +301,7 @@ export function expectError(r, status, code, what = '') {
     assert.ok(r.body.error.fields && typeof r.body.error.fields === 'object' && !Array.isArray(r.body.error.fields),
       `${what}: error.fields must be an object`);
   }
+  assert.ok(ERROR_CODES.includes(r.body.error.code), `${what}: error.code "${r.body.error.code}" is not one of the contract's codes`);
   if (code) assert.equal(r.body.error.code, code, `${what}: error.code`);
   return r.body.error;
 }

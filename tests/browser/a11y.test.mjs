@@ -1,0 +1,83 @@
+// a11y.test.mjs — axe-core accessibility checks of the main screens (demo data): every control
+// labelled, valid ARIA, sufficient colour contrast, no duplicate ids. Fails on any "serious" or
+// "critical" violation. axe is injected as a script, so this context bypasses the CSP (the other
+// browser tests run with the CSP and check it).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startServer, launch, skipReason, root, MOCK } from './helpers.mjs';
+
+const skip = skipReason() || (MOCK ? 'needs the real server (demo data)' : null);
+const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
+
+async function audit(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const minor = result.filter((v) => !bad.includes(v));
+  if (minor.length) console.log(`${what}: minor: ${minor.map((v) => v.id).join(', ')}`);
+  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
+}
+
+describe('web UI: accessibility (axe-core)', { skip: skip || false, timeout: 180000 }, () => {
+  let srv, browser, page;
+  before(async () => {
+    srv = await startServer({ demo: true, demoRole: 'manager' });
+    browser = await launch();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
+    page.setDefaultTimeout(15000);
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (srv) await srv.stop();
+  });
+
+  it('login', async () => {
+    await page.goto(srv.base + '/');
+    await page.getByLabel('Email').waitFor();
+    await audit(page, 'login');
+    await page.getByLabel('Email').fill(srv.email);
+    await page.getByLabel('Password').fill(srv.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'My leads' }).waitFor();
+  });
+
+  it('dashboard', async () => {
+    await page.locator('.dash-side .task-mini, .dash-side .empty').first().waitFor();
+    await audit(page, 'dashboard');
+  });
+
+  it('leads list with every filter', async () => {
+    await page.goto(srv.base + '/leads?owner=any');
+    await page.locator('table.leads-table tbody tr').first().waitFor();
+    await page.getByRole('button', { name: 'More filters' }).click();
+    await page.locator('table.leads-table tbody tr').first().locator('input[type=checkbox]').check();
+    await audit(page, 'leads list');
+  });
+
+  it('lead page, editing and close dialog', async () => {
+    await page.locator('table.leads-table tbody a.lead-link').first().click();
+    await page.locator('.path-card').waitFor();
+    await audit(page, 'lead');
+    await page.getByRole('button', { name: /^E-mails:/ }).click();
+    await audit(page, 'lead, editing e-mails');
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByRole('button', { name: 'Close lead…' }).first().click();
+    await page.getByRole('dialog').getByLabel('Outcome').selectOption('lost');
+    await page.locator('.preview-list').waitFor();
+    await audit(page, 'close dialog');
+    await page.keyboard.press('Escape');
+  });
+
+  it('settings', async () => {
+    for (const list of ['stages', 'lost-reasons', 'general']) {
+      await page.goto(srv.base + '/settings/' + list);
+      await page.locator('.settings-body .card').first().waitFor();
+      await audit(page, 'settings ' + list);
+    }
+  });
+});
