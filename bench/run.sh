@@ -15,6 +15,8 @@
 #   PORT=18080 HPORT=18081  loopback ports for leadpath and hello
 #   STARTUP_RUNS=10  startup measurements
 #   KEEP_DB=0        1 = run on the filled database itself instead of a fresh copy (creates then pile up)
+#   QUIET_WAIT=0     wait up to this many seconds for the 1-minute load average to fall below
+#   QUIET_LOAD=1.5   before measuring (the machine may be shared with other work)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -199,6 +201,15 @@ run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create 
   fi
 }
 
+QUIET_WAIT=${QUIET_WAIT:-0}
+QUIET_LOAD=${QUIET_LOAD:-1.5}
+if [ "$QUIET_WAIT" -gt 0 ]; then
+  until awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v q="$QUIET_LOAD" 'BEGIN{exit !(l < q)}'; do
+    [ $(( $(date +%s) - T_START )) -ge "$QUIET_WAIT" ] && { log "load still $(cut -d' ' -f1 /proc/loadavg); measuring anyway"; break; }
+    sleep 5
+  done
+fi
+
 # ---------------------------------------------------------------- startup
 log "startup: $STARTUP_RUNS runs (start until /healthz answers 200)"
 # The probe is bash's own /dev/tcp (no fork): curl alone costs ~20 ms here, which would swamp
@@ -301,3 +312,5 @@ echo '```'
 echo
 echo "Total bench time: $(( $(date +%s) - T_START )) s. Raw output: bench/out/*.txt."
 } | tee "$OUT/results.md"
+mkdir -p "$OUT/history"
+cp "$OUT/results.md" "$OUT/history/results-$(date -u +%Y%m%dT%H%M%S).md"

@@ -187,7 +187,7 @@ json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   if (text && *text) {
     if (lp_db_engine(db) == LP_ENGINE_PG) {
       char *fq = pg_fts_query(text);
-      if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE tsv @@ to_tsquery('simple', $%d))", json_string(fq)); free(fq); }
+      if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE tsv @@ to_tsquery('simple', lp_unaccent($%d)))", json_string(fq)); free(fq); }
     } else {
       char *fq = fts_query(text);
       if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH $%d)", json_string(fq)); free(fq); }

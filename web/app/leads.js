@@ -117,18 +117,30 @@ function BulkBar({ ids, onDone, clear }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [result, setResult] = useState('');
+  const [reason, setReason] = useState('');
+  const lostKind = action === 'close' && ((refs.outcomes || []).find((o) => o.key === value) || {}).kind === 'lost';
   const needs = { set_stage: ['stage_id', 'Stage', optionsOf(refs.stages)], assign: ['owner_id', 'Owner', optionsOf(refs.users)],
-    add_to_group: ['group_id', 'Group', optionsOf(refs.groups)] }[action];
+    add_to_group: ['group_id', 'Group', optionsOf(refs.groups)],
+    close: ['outcome', 'Outcome', (refs.outcomes || []).filter((o) => o.active !== false).map((o) => ({ value: o.key, label: o.name }))] }[action];
+  const params = () => {
+    if (!needs) return {};
+    if (action === 'close') return { outcome: value, ...(lostKind ? { reason_id: Number(reason) } : {}) };
+    return { [needs[0]]: Number(value) };
+  };
   const apply = async () => {
     if (action === 'delete' && !confirm(`Delete ${plural(ids.length, 'lead')}? Their history stays in the audit log.`)) return;
     setBusy(true); setError(null); setResult('');
     try {
-      const r = await request('POST', '/leads/bulk', { body: { ids, action, params: needs ? { [needs[0]]: Number(value) } : {} } });
-      if (r.status === 202) setResult('Started as a background job; the list updates when it finishes.');
-      else setResult(`${plural(r.data.succeeded ?? 0, 'lead')} updated${r.data.failed ? `, ${r.data.failed} failed` : ''}.`);
+      const r = await request('POST', '/leads/bulk', { body: { ids, action, params: params() } });
+      if (r.status === 202) setResult(r.data && r.data.approval ? 'Sent for approval: nothing changes until it is approved.' : 'Started as a background job; the list updates when it finishes.');
+      else {
+        const bad = (r.data.results || []).filter((x) => !x.ok).slice(0, 3)
+          .map((x) => `#${x.id}: ${(x.error && (x.error.message || x.error.code)) || x.error || 'failed'}`);
+        setResult(`${plural(r.data.succeeded ?? 0, 'lead')} updated${r.data.failed ? `, ${r.data.failed} failed (${bad.join('; ')})` : ''}.`);
+      }
       clear();
       onDone();
-    } catch (e) { setError(e); }
+    } catch (e) { setError(e.status === 404 && e.code === 'not_found' && /endpoint/i.test(e.message) ? { message: 'Bulk actions are not available on this server yet.' } : e); }
     setBusy(false);
   };
   if (!ids.length) return result ? html`<${Notice} text=${result} />` : null;
@@ -136,9 +148,11 @@ function BulkBar({ ids, onDone, clear }) {
     <strong>${plural(ids.length, 'lead')} selected</strong>
     <${Select} label="Action" value=${action} empty="Choose…" onChange=${(v) => { setAction(v); setValue(''); }}
       options=${[{ value: 'set_stage', label: 'Move to stage' }, { value: 'assign', label: 'Assign owner' },
-        { value: 'add_to_group', label: 'Add to group' }, { value: 'delete', label: 'Delete' }]} />
+        { value: 'add_to_group', label: 'Add to group' }, { value: 'close', label: 'Close' }, { value: 'delete', label: 'Delete' }]} />
     ${needs ? html`<${Select} label=${needs[1]} value=${value} empty="Choose…" options=${needs[2]} onChange=${setValue} />` : null}
-    <button type="button" class="btn btn-primary" disabled=${busy || !action || (needs && !value)} onClick=${apply}>Apply</button>
+    ${lostKind ? html`<${Select} label="Lost reason" value=${reason} empty="Choose…" onChange=${setReason}
+      options=${(refs.lostReasons || []).filter((r) => r.active !== false).map((r) => ({ value: r.id, label: r.name }))} />` : null}
+    <button type="button" class="btn btn-primary" disabled=${busy || !action || (needs && !value) || (lostKind && !reason)} onClick=${apply}>Apply</button>
     <button type="button" class="btn btn-ghost" onClick=${clear}>Clear selection</button>
     <${ErrorBox} error=${error} />
   </div>`;
