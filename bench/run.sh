@@ -59,7 +59,15 @@ gcc -O2 -Wall -o "$OUT/fill" bench/fill.c -lsqlite3
 
 # ---------------------------------------------------------------- data
 SRC_DB=$OUT/leads-$N.db
-FILL_SECS="reused"
+# The schema of the binary being measured; a database made by an older schema is made again.
+rm -f "$OUT/schema.db" "$OUT/schema.db-wal" "$OUT/schema.db-shm"
+"$LP" migrate --db "sqlite:$OUT/schema.db" >/dev/null
+SCHEMA=$(sqlite3 "$OUT/schema.db" "SELECT type, name, sql FROM sqlite_master ORDER BY name" | md5sum | cut -c1-12)
+rm -f "$OUT/schema.db" "$OUT/schema.db-wal" "$OUT/schema.db-shm"
+if [ -f "$SRC_DB.ok" ] && ! grep -q "schema=$SCHEMA" "$SRC_DB.ok"; then
+  log "$SRC_DB was made with another schema; filling it again"
+  rm -f "$SRC_DB.ok"
+fi
 if [ ! -f "$SRC_DB.ok" ]; then
   log "creating $SRC_DB with $N leads"
   rm -f "$SRC_DB" "$SRC_DB-wal" "$SRC_DB-shm"
@@ -79,7 +87,7 @@ if [ ! -f "$SRC_DB.ok" ]; then
   cat "$OUT/fill.log" >&2
   FILL_SECS=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", (b-a)/1e9}')
   USERS_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}')
-  echo "fill_seconds=$FILL_SECS users_seconds=$USERS_SECS n=$N" > "$SRC_DB.ok"
+  echo "fill_seconds=$FILL_SECS users_seconds=$USERS_SECS n=$N schema=$SCHEMA" > "$SRC_DB.ok"
 else
   log "reusing $SRC_DB ($(cat "$SRC_DB.ok"))"
 fi
@@ -137,8 +145,16 @@ login() {
 }
 
 declare -A R   # R[name.field] = value
-bench() {  # bench NAME SCRIPT URL DURATION
-  local name=$1 script=$2 url=$3 dur=$4
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "$1" 2>/dev/null || echo 0; }  # utime+stime of /proc/.../stat
+bench() {  # bench NAME SCRIPT URL DURATION [SERVER_PID] — wrk, plus the server's CPU per request
+  local name=$1 script=$2 url=$3 dur=$4 spid=${5:-}
+  local c0=0 c1=0 w0=0 w1=0 wtid=""
+  if [ -n "$spid" ]; then
+    c0=$(cpu_ticks "/proc/$spid/stat")
+    wtid=$(ls "/proc/$spid/task" | sort -n | tail -1)   # leadpath's writer: the last thread started
+    w0=$(cpu_ticks "/proc/$spid/task/$wtid/stat")
+  fi
   wrk -t"$WRK_THREADS" -c"$CONN" -d"${dur}s" --timeout 10s --latency -s "bench/$script" "$url" > "$OUT/$name.txt" 2>&1 || true
   local line
   line=$(grep '^BENCH ' "$OUT/$name.txt" || true)
@@ -148,7 +164,14 @@ bench() {  # bench NAME SCRIPT URL DURATION
   done
   R[$name.non2xx]=$(awk '/Non-2xx or 3xx responses/{print $NF}' "$OUT/$name.txt")
   R[$name.non2xx]=${R[$name.non2xx]:-0}
-  log "$name: ${R[$name.rps]:-?} req/s, p50 ${R[$name.p50_ms]:-?} ms, p99 ${R[$name.p99_ms]:-?} ms, non-2xx ${R[$name.non2xx]}"
+  if [ -n "$spid" ] && [ -n "${R[$name.requests]:-}" ] && [ "${R[$name.requests]}" -gt 0 ]; then
+    c1=$(cpu_ticks "/proc/$spid/stat")
+    w1=$(cpu_ticks "/proc/$spid/task/$wtid/stat")
+    R[$name.cpu_us]=$(awk -v t=$((c1 - c0)) -v n="${R[$name.requests]}" -v hz="$HZ" 'BEGIN{printf "%.0f", t / hz * 1e6 / n}')
+    R[$name.wcpu_us]=$(awk -v t=$((w1 - w0)) -v n="${R[$name.requests]}" -v hz="$HZ" 'BEGIN{printf "%.0f", t / hz * 1e6 / n}')
+    R[$name.cores]=$(awk -v t=$((c1 - c0)) -v d="${R[$name.duration_us]}" -v hz="$HZ" 'BEGIN{printf "%.2f", t / hz / (d / 1e6)}')
+  fi
+  log "$name: ${R[$name.rps]:-?} req/s, p50 ${R[$name.p50_ms]:-?} ms, p99 ${R[$name.p99_ms]:-?} ms, non-2xx ${R[$name.non2xx]}, server CPU ${R[$name.cpu_us]:-?} us/req on ${R[$name.cores]:-?} cores"
 }
 
 OWNERS=$(sqlite3 "$DB" "SELECT group_concat(u.id) FROM users u JOIN roles r ON r.id = u.role_id WHERE r.name <> 'admin'" 2>/dev/null || true)
@@ -161,7 +184,7 @@ run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create 
   local ht=${thr:-default}
   R[load_$tag]=$(cut -d' ' -f1 /proc/loadavg)
   start_hello "${thr:-}"
-  bench "hello_$tag" hello.lua "http://127.0.0.1:$HPORT/" "$dur"
+  bench "hello_$tag" hello.lua "http://127.0.0.1:$HPORT/" "$dur" "$H_PID"
   stop_hello
   start_lp "$thr" "leadpath_$tag"
   TOKEN=$(login); export TOKEN
@@ -174,16 +197,16 @@ run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create 
     log "sanity: list page has $items items, GET /leads/$MAXID answers $code"
   fi
   wrk -t"$WRK_THREADS" -c"$CONN" -d2s -s bench/get_lead.lua "http://127.0.0.1:$PORT" >/dev/null 2>&1 || true   # warm-up
-  bench "get_$tag" get_lead.lua "http://127.0.0.1:$PORT" "$dur"
-  bench "list_$tag" list_open.lua "http://127.0.0.1:$PORT" "$dur"
+  bench "get_$tag" get_lead.lua "http://127.0.0.1:$PORT" "$dur" "$LP_PID"
+  bench "list_$tag" list_open.lua "http://127.0.0.1:$PORT" "$dur" "$LP_PID"
   if [ "$tag" = main ]; then  # the same page with one client at a time: service time without queueing
     CONN_SAVE=$CONN WT_SAVE=$WRK_THREADS; CONN=1 WRK_THREADS=1
-    bench "list1_$tag" list_open.lua "http://127.0.0.1:$PORT" "$dur"
+    bench "list1_$tag" list_open.lua "http://127.0.0.1:$PORT" "$dur" "$LP_PID"
     CONN=$CONN_SAVE WRK_THREADS=$WT_SAVE
   fi
   local before after
   before=$(sqlite3 "$DB" "SELECT count(*) FROM leads" 2>/dev/null || echo 0)
-  bench "create_$tag" create_lead.lua "http://127.0.0.1:$PORT" "$dur"
+  bench "create_$tag" create_lead.lua "http://127.0.0.1:$PORT" "$dur" "$LP_PID"
   after=$(sqlite3 "$DB" "SELECT count(*) FROM leads" 2>/dev/null || echo 0)
   R[create_$tag.rows]=$(( after - before ))
   curl -s "http://127.0.0.1:$PORT/metrics" > "$OUT/metrics_$tag.txt" || true
@@ -301,6 +324,16 @@ for tag in main $(for t in $SWEEP; do echo "t$t"; done); do
   done
   [ -n "${R[crash_$tag]:-}" ] && label="$label — server died mid-set"
   echo "| $label | $(f threads_$tag) | $(f load_$tag) | $(f hello_$tag.rps) | $(f get_$tag.rps) ($(pct "$(f get_$tag.rps)" "$(f hello_$tag.rps)")) | $(f get_$tag.p50_ms) / $(f get_$tag.p99_ms) | $(f list_$tag.rps) | $(f list_$tag.p50_ms) / $(f list_$tag.p99_ms) | $(f create_$tag.rps) | $(f create_$tag.p50_ms) / $(f create_$tag.p99_ms) | $(f get_$tag.non2xx) / $(f list_$tag.non2xx) / $(f create_$tag.non2xx) | $serr |"
+done
+echo
+echo "Server CPU time per request (µs, utime+stime of the server process over the run / requests; \"cores\" = CPU the server got):"
+echo "a contention-independent view: on a shared machine req/s moves with the load, CPU per request much less."
+echo
+echo "| set | hello | GET lead | list (64 conn) | create (all threads) | create (writer thread) | GET/hello CPU ratio |"
+echo "|---|---|---|---|---|---|---|"
+for tag in main $(for t in $SWEEP; do echo "t$t"; done); do
+  label=$tag; [ "$tag" = main ] && label="default"; [ "$tag" != main ] && label="--threads ${tag#t}"
+  echo "| $label | $(f hello_$tag.cpu_us) ($(f hello_$tag.cores) cores) | $(f get_$tag.cpu_us) ($(f get_$tag.cores)) | $(f list_$tag.cpu_us) ($(f list_$tag.cores)) | $(f create_$tag.cpu_us) ($(f create_$tag.cores)) | $(f create_$tag.wcpu_us) | $(pct "$(f hello_$tag.cpu_us)" "$(f get_$tag.cpu_us)") |"
 done
 echo
 [ -n "$HF" ] && echo "hyperfine (start + poll /healthz + SIGTERM + wait, includes curl and shutdown): $HF" && echo

@@ -16,7 +16,7 @@
   X(LP_EUNAUTH,              "unauthorized",             401, "Authentication is required")  \
   X(LP_EFORBIDDEN,           "forbidden",                403, "You may not do that")         \
   X(LP_ENOTFOUND,            "not_found",                404, "Not found")                   \
-  X(LP_EMETHOD,              "method_not_allowed",       405, "Method not allowed")          \
+  X(LP_EMETHOD,              "bad_request",              405, "Method not allowed")          \
   X(LP_ECONFLICT,            "conflict",                 409, "The request conflicts with the current state") \
   X(LP_EVERSION,             "version_mismatch",         412, "The record has changed since you read it") \
   X(LP_ETOOLARGE,            "too_large",                413, "The request body is too large") \

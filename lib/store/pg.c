@@ -420,9 +420,23 @@ static void backoff(int attempt) {
   nanosleep(&ts, NULL);
 }
 
+static lp_code write_tx(pg_store *s, pg_db *db, lp_write_fn fn, void *ctx, lp_err *err);
+
 static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
   pg_db *db = pg_store_reader(s, err);
   if (!db) return err ? err->code : LP_EUNAVAILABLE;
+  /* The caller may be inside a read transaction of its own on this connection (the server reads
+   * a GET in one): end it, write in a transaction of ours, and open it again for the caller's
+   * COMMIT. Under READ COMMITTED that changes nothing the caller could see. */
+  PGTransactionStatusType ts = PQtransactionStatus(db->c);
+  int outer = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+  if (outer) pg_exec(db, ts == PQTRANS_INERROR ? "ROLLBACK" : "COMMIT", NULL);
+  lp_code rc = write_tx(s, db, fn, ctx, err);
+  if (outer) pg_exec(db, "BEGIN", NULL);
+  return rc;
+}
+
+static lp_code write_tx(pg_store *s, pg_db *db, lp_write_fn fn, void *ctx, lp_err *err) {
   for (int attempt = 1;; attempt++) {
     db->retry = 0;
     lp_code rc = pg_exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", err);

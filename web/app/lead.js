@@ -545,6 +545,12 @@ export function LeadPage({ id }) {
         <section class="card" aria-labelledby="details-h">
           <h2 id="details-h">Details</h2>
           <div class="fields">${FIELDS.filter((f) => !f.optional || f.key in lead).map((f) => html`<${EditableField} key=${f.key} f=${f} lead=${lead} save=${save} setLead=${setLead} />`)}</div>
+          ${lead.last_contacted_at || lead.sold_at || lead.review_requested_at || lead.updated_at ? html`<dl class="kv meta">
+            ${lead.last_contacted_at ? html`<dt>Last contacted</dt><dd>${fmtDateTime(lead.last_contacted_at)}</dd>` : null}
+            ${lead.sold_at ? html`<dt>Sold</dt><dd>${fmtDateTime(lead.sold_at)}</dd>` : null}
+            ${lead.review_requested_at ? html`<dt>Review requested</dt><dd>${fmtDateTime(lead.review_requested_at)}</dd>` : null}
+            ${lead.updated_at ? html`<dt>Last changed</dt><dd>${fmtDateTime(lead.updated_at)}</dd>` : null}
+          </dl>` : null}
         </section>
         <${Timeline} leadId=${id} tl=${tl} reload=${reloadTl} />
       </div>

@@ -2,6 +2,7 @@
 import { html, render, useEffect, useRef, useState, useCallback } from '/vendor/htm-preact.mjs';
 import { get, post, getAll, setCsrf, setUnauthorizedHandler } from './api.js';
 import { AppContext, Link, navigate, useLocation, Input, ErrorBox, Spinner, Dialog } from './ui.js';
+import { timeZone } from './util.js';
 import { Dashboard } from './dashboard.js';
 import { LeadsPage } from './leads.js';
 import { LeadPage } from './lead.js';
@@ -79,6 +80,7 @@ function Shell({ user, onLogout, children }) {
       </div>
     </header>
     <main id="main" tabindex="-1">${children}</main>
+    <footer class="foot">leadpath · times shown in ${timeZone}</footer>
   </div>`;
 }
 
