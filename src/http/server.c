@@ -91,7 +91,13 @@ char *lp_http_metrics(lp_store *store) {
   }
   lp_buf_puts(&b, "# HELP leadpath_http_errors_total Error answers by contract code.\n# TYPE leadpath_http_errors_total counter\n");
   for (int c = 1; c < LP_CODE_COUNT; c++) {
-    unsigned long long n = atomic_load(&errors_by_code[c]);
+    /* Codes that share a contract name (405 is bad_request) are one series. */
+    int first = 1;
+    for (int d = 1; d < c; d++) if (!strcmp(lp_code_name((lp_code)d), lp_code_name((lp_code)c))) first = 0;
+    if (!first) continue;
+    unsigned long long n = 0;
+    for (int d = c; d < LP_CODE_COUNT; d++)
+      if (!strcmp(lp_code_name((lp_code)d), lp_code_name((lp_code)c))) n += atomic_load(&errors_by_code[d]);
     lp_buf_printf(&b, "leadpath_http_errors_total{code=\"%s\"} %llu\n", lp_code_name((lp_code)c), n);
   }
   lp_buf_printf(&b, "# HELP leadpath_http_in_flight Requests being answered now.\n# TYPE leadpath_http_in_flight gauge\n"

@@ -100,8 +100,33 @@ describe('CLI', { timeout: FILE_TIMEOUT_MS }, () => {
     } finally { await srv.stop(); }
   });
 
-  it('`serve --demo` prints demo logins and fills a few hundred leads', async () => {
-    const srv = await startServer({ args: ['--demo'] });
+  it('data written before SIGTERM is there after a restart on the same database', async () => {
+    const dir = tmpDir();
+    dirs.push(dir);
+    const srv = await startServer({ dir, keepDir: true });
+    let id;
+    try {
+      await addUser(srv, { email: 'persist@e2e.test', role: 'admin' });
+      const c = client(srv, (await login(srv, 'persist@e2e.test')).token);
+      id = expectStatus(await c.post('/api/v1/leads', { full_name: 'Survives Restart' }), 201).id;
+      expectStatus(await c.patch(`/api/v1/leads/${id}`, { city: 'Durable' }), 200);
+    } finally { await srv.stop(); }
+    const again = await startServer({ dir, keepDir: true });
+    try {
+      const c = client(again, (await login(again, 'persist@e2e.test')).token);
+      const l = expectStatus(await c.get(`/api/v1/leads/${id}`), 200, 'lead after restart');
+      assert.equal(l.full_name, 'Survives Restart');
+      assert.equal(l.city, 'Durable');
+      assert.equal(l.version, 2);
+    } finally { await again.stop(); }
+  });
+
+  it('`serve --demo` prints demo logins and fills a few hundred leads; a second --demo start adds nothing', async () => {
+    const dir = tmpDir();
+    dirs.push(dir);
+    const srv = await startServer({ args: ['--demo'], dir, keepDir: true });
+    let firstTotal = null;
+    let creds = null;
     try {
       // The demo data may still be written after /healthz answers; wait briefly for logins in the output.
       let out = '';
@@ -121,7 +146,7 @@ describe('CLI', { timeout: FILE_TIMEOUT_MS }, () => {
           .filter((w) => w.length >= 8);
         for (const w of words) {
           const r = await request(srv, 'POST', '/api/v1/auth/login', { body: { email, password: w } });
-          if (r.status === 200) { sessions.push(r.body); break; }
+          if (r.status === 200) { sessions.push({ ...r.body, email, password: w }); break; }
         }
       }
       assert.ok(sessions.length > 0, `could log in with a printed demo login; lines:\n${lines.join('\n')}`);
@@ -133,8 +158,19 @@ describe('CLI', { timeout: FILE_TIMEOUT_MS }, () => {
       if (admin.user.role === 'admin') {
         assert.ok(r.body.total >= 200, `a few hundred demo leads, got total=${r.body.total}`);
       }
+      firstTotal = r.body.total;
+      creds = admin;
       const one = expectStatus(await c.get(`/api/v1/leads/${list[0].id}`), 200, 'open a demo lead');
       assert.ok(one.full_name, 'demo lead has a name');
     } finally { await srv.stop(); }
+
+    // --demo fills only an empty database.
+    const again = await startServer({ args: ['--demo'], dir, keepDir: true });
+    try {
+      const l = await login(again, creds.email, creds.password);
+      const r = await client(again, l.token).get('/api/v1/leads?owner=any&status=all&total=1&limit=1');
+      expectStatus(r, 200);
+      assert.equal(r.body.total, firstTotal, 'no second batch of demo data');
+    } finally { await again.stop(); }
   });
 });
