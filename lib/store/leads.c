@@ -522,6 +522,8 @@ static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
       if (f && !(f->flags & FF_HIDDEN)) json_object_set_new(lead, k, lp_rec_value_out(f, v));
     }
     json_object_set_new(pv, "lead", lead);
+    json_t *fu = json_object_get(pv, "follow_up");
+    if (json_is_object(fu)) json_object_set_new(fu, "due_at", lp_rec_value_out(lp_rec_field(&lp_rt_task, "due_at"), json_object_get(fu, "due_at")));
     c->result = json_pack("{s:b, s:o}", "dry_run", 1, "plan", pv);
     c->status = 200;
     lp_err_release(err);

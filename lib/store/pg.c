@@ -19,6 +19,9 @@
  * closes of one lead (in one server or two) give one success, and the retried one sees the lead
  * closed and answers 409, exactly as SQLite's single writer does. lp_store_write_direct behaves
  * the same. A fn that fails for any other reason is rolled back and its error returned.
+ * Within one process the write transactions take turns (a mutex, like SQLite's single writer):
+ * PostgreSQL's serializable checks lock index pages, so concurrent inserts of unrelated leads
+ * would otherwise fail each other often; this way retries are only needed between servers.
  *
  * Errors: unique, foreign-key, not-null and check violations (class 23) → LP_ECONFLICT, like
  * SQLite's constraint errors; a lost connection → LP_EUNAVAILABLE, and the connection's next use
@@ -39,7 +42,7 @@
 
 #define CACHE_SLOTS 256
 #define MAX_PARAMS 64
-#define WRITE_ATTEMPTS 5
+#define WRITE_ATTEMPTS 6   /* the first run and up to 5 retries */
 
 /* Type OIDs (pg_type.h is server-side; these are fixed). */
 #define OID_BOOL 16
@@ -92,6 +95,7 @@ struct pg_store {
   char *url;
   unsigned generation;
   pthread_mutex_t mu;
+  pthread_mutex_t wmu;   /* one write transaction at a time in this process */
   pg_db *conns;        /* every connection, finished with the store */
   lp_store_stats stats;  /* guarded by mu */
 };
@@ -388,9 +392,10 @@ static pg_store *pg_store_open(const char *url, lp_err *err) {
   s->base.ops = &lp_pg_ops;
   s->generation = __atomic_fetch_add(&next_generation, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->wmu, NULL);
   /* Connect now so a bad URL fails at start, not at the first request. */
   pg_db *probe = db_open(s, err);
-  if (!probe) { pthread_mutex_destroy(&s->mu); free(s->url); free(s); return NULL; }
+  if (!probe) { pthread_mutex_destroy(&s->mu); pthread_mutex_destroy(&s->wmu); free(s->url); free(s); return NULL; }
   s->conns = probe;
   tls.gen = s->generation; tls.store = s; tls.db = probe;
   return s;
@@ -414,8 +419,10 @@ static pg_db *pg_store_reader(pg_store *s, lp_err *err) {
 }
 
 static void backoff(int attempt) {
-  /* A few milliseconds, growing, with jitter so the contenders do not collide again. */
-  long ms = (1L << attempt) + (long)((unsigned)rand() % 8u);
+  /* Up to 10, 20, 40, 80, 160 ms, at random so the contenders do not collide again. */
+  static _Thread_local unsigned seed;
+  if (!seed) seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+  long ms = 1 + (long)(rand_r(&seed) % (unsigned)(10L << (attempt - 1)));
   struct timespec ts = {0, ms * 1000000L};
   nanosleep(&ts, NULL);
 }
@@ -431,7 +438,9 @@ static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *er
   PGTransactionStatusType ts = PQtransactionStatus(db->c);
   int outer = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
   if (outer) pg_exec(db, ts == PQTRANS_INERROR ? "ROLLBACK" : "COMMIT", NULL);
+  pthread_mutex_lock(&s->wmu);
   lp_code rc = write_tx(s, db, fn, ctx, err);
+  pthread_mutex_unlock(&s->wmu);
   if (outer) pg_exec(db, "BEGIN", NULL);
   return rc;
 }
@@ -477,6 +486,7 @@ static void pg_store_close(pg_store *s) {
   for (pg_db *d = s->conns, *n; d; d = n) { n = d->next; db_close(d); }
   if (tls.store == s) { tls.store = NULL; tls.db = NULL; tls.gen = 0; }
   pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->wmu);
   free(s->url);
   free(s);
 }

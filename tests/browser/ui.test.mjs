@@ -93,6 +93,7 @@ describe('web UI: lead lifecycle', { skip: skip || false, timeout: 180000 }, () 
     assert.match(text, /changed by someone else/);
     assert.match(text, /Porto/);
     assert.equal(await input.inputValue(), 'Lisbon', 'typed text kept');
+    await box.evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await shot(page, 'flow-conflict');
     await page.getByRole('button', { name: 'Load their version, keep my text' }).click();
     assert.equal(await input.inputValue(), 'Lisbon');

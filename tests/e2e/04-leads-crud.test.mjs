@@ -85,6 +85,18 @@ describe('leads CRUD', { timeout: FILE_TIMEOUT_MS }, () => {
     }
   });
 
+  it('PATCH with a wrong type answers 422 naming the field and changes nothing', async () => {
+    const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Typed Patch', score: 3 }), 201);
+    for (const [field, value] of [['score', 'high'], ['email_opt_out', 'yes'], ['phones', '+14155550100']]) {
+      const e = expectError(await agent.c.patch(`/api/v1/leads/${l.id}`, { [field]: value, city: 'Changed' }), 422, 'validation_failed', field);
+      assert.ok(field in e.fields, `fields.${field}: ${JSON.stringify(e.fields)}`);
+    }
+    const g = expectStatus(await agent.c.get(`/api/v1/leads/${l.id}`), 200);
+    assert.equal(g.score, 3);
+    assert.equal(g.city ?? null, null);
+    assert.equal(g.version, 1);
+  });
+
   it('unknown JSON fields are ignored', async () => {
     const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Extra Fields', favourite_colour: 'teal' }), 201);
     assert.ok(!('favourite_colour' in l));

@@ -296,8 +296,9 @@ describe('dry run', { timeout: FILE_TIMEOUT_MS }, () => {
     const { lead: l, overdue, future } = await fixture('Dry Lost');
     const tBefore = await statusOf(l.id);
     const tlBefore = await timeline(l.id);
+    const due = isoNow(30 * DAY);
     const r = await admin.c.post(`/api/v1/leads/${l.id}/close?dry_run=1`, {
-      outcome: 'lost', reason_id: ref.price.id, notes: 'preview', follow_up: { due_at: isoNow(30 * DAY) } });
+      outcome: 'lost', reason_id: ref.price.id, notes: 'preview', follow_up: { due_at: due } });
     const b = expectStatus(r, 200, 'dry run');
     assert.equal(b.dry_run, true);
     const p = b.plan;
@@ -308,6 +309,7 @@ describe('dry run', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.ok(p.follow_up && typeof p.follow_up === 'object', 'a follow-up is planned');
     assert.equal(p.follow_up.type, 'closed_lost_follow_up');
     assert.equal(p.follow_up.assignee_id ?? agent.id, agent.id);
+    assert.equal(p.follow_up.due_at, due, 'the planned follow-up is due as asked (RFC 3339)');
     assert.deepEqual(p.groups, [ref.live.id], 'would join Live Leads');
     assert.equal(p.approval_required, false);
     assert.deepEqual(p.missing, []);

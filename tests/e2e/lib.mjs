@@ -2,7 +2,7 @@
 // database and port, add users through the CLI, log in, and make HTTP requests.
 // Every test file starts its own server (startServer / startWorld) so files run in parallel.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,8 +42,17 @@ export function freePort() {
 
 /**
  * LEADPATH_TEST_PG_URL (postgresql://user@host:port/db) runs every server on PostgreSQL: each gets
- * its own new database lp_<random> on that server (made with psql); returns its URL.
+ * its own new database lp_<random> on that server (made with psql); returns its URL. The URL is
+ * kept in DIR/pg-url, so a server started again on the same dir finds the same database.
  */
+function pgDatabaseFor(url, dir) {
+  const saved = join(dir, 'pg-url');
+  if (existsSync(saved)) return readFileSync(saved, 'utf8');
+  const db = freshPgDatabase(url);
+  writeFileSync(saved, db);
+  return db;
+}
+
 function freshPgDatabase(url) {
   const name = `lp_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   execFileSync('psql', [url, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -85,7 +94,7 @@ export async function startServer({ args = [], dir = null, env = {}, keepDir = f
   if (!existsSync(BIN)) throw new Error(`leadpath binary not found at ${BIN} (build it with make)`);
   dir = dir || tmpDir();
   const dbPath = join(dir, 't.db');
-  const db = process.env.LEADPATH_TEST_PG_URL ? freshPgDatabase(process.env.LEADPATH_TEST_PG_URL) : `sqlite:${dbPath}`;
+  const db = process.env.LEADPATH_TEST_PG_URL ? pgDatabaseFor(process.env.LEADPATH_TEST_PG_URL, dir) : `sqlite:${dbPath}`;
   const port = await freePort();
   // viaEnv: give the database and address in LEADPATH_DB / LEADPATH_LISTEN instead of flags.
   const flags = viaEnv ? [] : ['--db', db, '--listen', `127.0.0.1:${port}`];
@@ -278,10 +287,26 @@ export async function startWorld(opts = {}) {
 
 // ---- assertions ---------------------------------------------------------------------------
 
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+/**
+ * Every timestamp in an answer is RFC 3339 in UTC (API.md, Conventions): any key `at` or
+ * ending in `_at` holds null or such a string, however deep.
+ */
+export function assertTimestamps(v, path = 'body') {
+  if (Array.isArray(v)) { v.forEach((x, i) => assertTimestamps(x, `${path}[${i}]`)); return; }
+  if (!v || typeof v !== 'object') return;
+  for (const [k, x] of Object.entries(v)) {
+    if ((k === 'at' || k.endsWith('_at')) && x !== null) {
+      assert.ok(typeof x === 'string' && RFC3339_UTC.test(x), `${path}.${k} must be an RFC 3339 UTC time, got ${JSON.stringify(x)}`);
+    } else assertTimestamps(x, `${path}.${k}`);
+  }
+}
+
 /** Assert the response has `status`, with a readable message showing the body. */
 export function expectStatus(r, status, what = '') {
   const ok = Array.isArray(status) ? status.includes(r.status) : r.status === status;
   assert.ok(ok, `${what ? what + ': ' : ''}expected HTTP ${status}, got ${r.status}: ${r.text.slice(0, 600)}`);
+  if (r.status < 300) assertTimestamps(r.body, `${what || 'answer'}`);
   return r.body;
 }
 
