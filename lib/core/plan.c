@@ -323,22 +323,28 @@ json_t *lp_plan_transitions(const lp_plan_in *in, json_t *stages, json_t *outcom
   return items;
 }
 
-static int64_t sla_age(json_t *lead, int64_t now) {
-  int64_t end = sget(lead, "status") && !strcmp(sget(lead, "status"), "closed") && is_set(lead, "closed_at") ? iget(lead, "closed_at") : now;
-  int64_t age = end - iget(lead, "created_at") - iget(lead, "waiting_seconds");
-  if (is_set(lead, "waiting_since")) age -= end - iget(lead, "waiting_since");
-  return age < 0 ? 0 : age;
-}
-
-const char *lp_lead_sla(json_t *lead, int64_t now, int64_t warn_days, int64_t breach_days) {
-  if (!sget(lead, "status") || strcmp(sget(lead, "status"), "open") != 0) return "ok";
-  int64_t age = sla_age(lead, now);
+const char *lp_sla_of(int open, int64_t created, int64_t closed_at, int64_t waiting_seconds, int64_t waiting_since,
+                      int64_t now, int64_t warn_days, int64_t breach_days) {
+  (void)closed_at;
+  if (!open) return "ok";
+  int64_t age = now - created - waiting_seconds;
+  if (waiting_since > 0) age -= now - waiting_since;
   if (age >= breach_days * 86400) return "breached";
   if (age >= warn_days * 86400) return "warning";
   return "ok";
 }
 
+int64_t lp_age_days_of(int64_t created, int64_t closed_at, int64_t now) {
+  return lp_days_between(created, closed_at > 0 ? closed_at : now);
+}
+
+const char *lp_lead_sla(json_t *lead, int64_t now, int64_t warn_days, int64_t breach_days) {
+  int open = sget(lead, "status") && !strcmp(sget(lead, "status"), "open");
+  return lp_sla_of(open, iget(lead, "created_at"), is_set(lead, "closed_at") ? iget(lead, "closed_at") : 0,
+                   iget(lead, "waiting_seconds"), is_set(lead, "waiting_since") ? iget(lead, "waiting_since") : 0,
+                   now, warn_days, breach_days);
+}
+
 int64_t lp_lead_age_days(json_t *lead, int64_t now) {
-  int64_t end = is_set(lead, "closed_at") ? iget(lead, "closed_at") : now;
-  return lp_days_between(iget(lead, "created_at"), end);
+  return lp_age_days_of(iget(lead, "created_at"), is_set(lead, "closed_at") ? iget(lead, "closed_at") : 0, now);
 }

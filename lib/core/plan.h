@@ -50,6 +50,10 @@ json_t *lp_plan_transitions(const lp_plan_in *in, json_t *stages, json_t *outcom
 /* SLA and age of a lead row at `now`. waiting time does not count against the SLA. */
 const char *lp_lead_sla(json_t *lead, int64_t now, int64_t warn_days, int64_t breach_days);
 int64_t lp_lead_age_days(json_t *lead, int64_t now);
+/* The same from plain values (0 = not set), for fast paths that read columns directly. */
+const char *lp_sla_of(int open, int64_t created, int64_t closed_at, int64_t waiting_seconds, int64_t waiting_since,
+                      int64_t now, int64_t warn_days, int64_t breach_days);
+int64_t lp_age_days_of(int64_t created, int64_t closed_at, int64_t now);
 /* The permission that governs closing with an outcome of this kind ("won"/"lost"/"neutral"). */
 lp_action lp_close_action(const char *kind);
 #endif

@@ -831,7 +831,9 @@ static void test_lead_close_dry_run(void **state)
     assert_int_equal(json_array_size(json_object_get(plan, "tasks_cancelled")), 0);
     json_t *fu = json_object_get(plan, "follow_up");
     assert_true(json_is_object(fu));
-    assert_int_equal(iget(fu, "due_at"), T2 + 90 * DAY); /* Price brings a 90-day follow-up */
+    char due[LP_TIME_LEN];
+    lp_time_format(T2 + 90 * DAY, due);
+    assert_string_equal(sget(fu, "due_at"), due); /* Price brings a 90-day follow-up, in RFC 3339 */
     assert_int_equal(iget(fu, "assignee_id"), w.agent_id);
     json_t *groups = json_object_get(plan, "groups");
     assert_int_equal(json_array_size(groups), 2);
