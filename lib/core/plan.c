@@ -260,9 +260,11 @@ lp_code lp_plan_reopen(const lp_plan_in *in, json_t **out, lp_err *err) {
   json_object_set_new(lead, "closed_by", json_null());
   json_object_set_new(lead, "updated_at", json_integer(in->now));
   if (in->cur_stage && iget(in->cur_stage, "waiting")) json_object_set_new(lead, "waiting_since", json_integer(in->now));
+  char closed_at[LP_TIME_LEN] = "";
+  if (is_set(in->lead, "closed_at")) lp_time_format(iget(in->lead, "closed_at"), closed_at);
   add_event(plan, "reopened", json_pack("{s:o, s:o, s:o, s:o}", "previous_outcome", json_incref(json_object_get(in->lead, "outcome")),
                                         "previous_reason_id", json_incref(json_object_get(in->lead, "lost_reason_id")),
-                                        "previous_closed_at", json_incref(json_object_get(in->lead, "closed_at")),
+                                        "previous_closed_at", closed_at[0] ? json_string(closed_at) : json_null(),
                                         "notes", json_is_string(jn) ? json_incref(jn) : json_null()));
   *out = plan;
   return LP_OK;

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <sodium.h>
 #include "core/plan.h"
+#include "store/leadjson.h"
 #include "store/leads.h"
 #include "store/rows.h"
 #include "util/buf.h"
@@ -128,7 +129,7 @@ static int time_param(lp_param_fn get, void *ctx, const char *name, int64_t *t, 
   return 1;
 }
 
-json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, lp_err *err) {
+int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, lp_buf *out, lp_err *err) {
   q_t q = {LP_BUF_INIT(1 << 16), json_array()};
   lp_buf_puts(&q.where, "deleted_at IS NULL");
   const char *status = get(ctx, "status") ? get(ctx, "status") : "open";
@@ -171,7 +172,7 @@ json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   if (time_param(get, ctx, "closed_to", &t, err)) cond(&q, "closed_at <= $%d", json_integer(t));
   const char *sla = get(ctx, "sla");
   if (sla) {
-    lp_sla_cfg cfg = lp_sla_settings(db);
+    lp_sla_cfg cfg = lp_sla_settings(db, now);
     /* Open time that counts: age less waiting time, the current wait included. */
     int n = add_param(&q, json_integer(now));
     char age[256];
@@ -205,7 +206,7 @@ json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     if (*end || limit < 1 || limit > 500) lp_fail_field(err, "limit", "must be 1 to 500");
   }
   int want_total = get(ctx, "total") && (!strcmp(get(ctx, "total"), "1") || !strcmp(get(ctx, "total"), "true"));
-  if (err->code != LP_OK) { lp_buf_release(&q.where); json_decref(q.params); return NULL; }
+  if (err->code != LP_OK) { lp_buf_release(&q.where); json_decref(q.params); return -1; }
 
   int64_t total = -1;
   if (want_total) {
@@ -221,7 +222,7 @@ json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
       lp_fail_field(err, "cursor", "invalid cursor");
       lp_buf_release(&q.where);
       json_decref(q.params);
-      return NULL;
+      return -1;
     }
     int v = add_param(&q, json_incref(json_array_get(c, 0)));
     int i = add_param(&q, json_incref(json_array_get(c, 1)));
@@ -230,36 +231,54 @@ json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     json_decref(c);
   }
   lp_buf sql = LP_BUF_INIT(1 << 16);
-  lp_buf_printf(&sql, "SELECT leads.*, (SELECT %s FROM lead_groups g WHERE g.lead_id = leads.id) AS groups"
-                      " FROM leads WHERE %s ORDER BY %s %s, id %s LIMIT %ld",
-                lp_db_engine(db) == LP_ENGINE_PG ? "COALESCE(json_agg(group_id ORDER BY group_id)::text, '[]')" : "json_group_array(group_id)",
-                lp_buf_str(&q.where), ss->col,
-                ss->desc ? "DESC" : "ASC", ss->desc ? "DESC" : "ASC", limit + 1);
-  json_t *rows = lp_query(db, lp_buf_str(&sql), q.params, err);
+  lp_buf_printf(&sql, "%s WHERE %s ORDER BY %s %s, id %s LIMIT %ld", lp_lead_json_select(db), lp_buf_str(&q.where),
+                ss->col, ss->desc ? "DESC" : "ASC", ss->desc ? "DESC" : "ASC", limit + 1);
+  lp_stmt *st = lp_db_prep(db, lp_buf_str(&sql), err);
   lp_buf_release(&sql);
   lp_buf_release(&q.where);
+  if (!st) { json_decref(q.params); return -1; }
+  size_t pi;
+  json_t *pv;
+  json_array_foreach(q.params, pi, pv) lp_bind_json(st, (int)pi + 1, pv);
   json_decref(q.params);
-  if (!rows) return NULL;
-  lp_sla_cfg cfg = lp_sla_settings(db);
-  json_t *items = json_array();
-  json_t *next = json_null();
-  size_t n = json_array_size(rows);
-  for (size_t i = 0; i < n && (long)i < limit; i++) {
-    json_t *row = json_array_get(rows, i);
-    json_t *g = json_object_get(row, "groups");
-    json_t *ga = json_is_string(g) ? json_loads(json_string_value(g), 0, NULL) : NULL;
-    json_object_set_new(row, "groups", ga ? ga : json_array());
-    json_array_append_new(items, lp_lead_present(row, now, cfg));
+  lp_sla_cfg cfg = lp_sla_settings(db, now);
+  /* Rows go straight to JSON text; the extra row only says there is a next page. */
+  int sort_col = lp_lead_json_col(ss->col);
+  json_t *last_val = NULL;
+  int64_t last_id = 0;
+  long n = 0;
+  int more = 0, rc;
+  lp_buf_puts(out, "{\"items\":[");
+  while ((rc = lp_step(st, err)) == 1) {
+    if (n == limit) { more = 1; break; }
+    if (n) lp_buf_puts(out, ",");
+    lp_lead_json_write(out, st, now, cfg);
+    json_decref(last_val);
+    last_val = ss->text ? json_string(lp_col_text(st, sort_col) ? lp_col_text(st, sort_col) : "") : json_integer(lp_col_int(st, sort_col));
+    last_id = lp_col_int(st, 0);
+    n++;
   }
-  if ((long)n > limit) {
-    json_t *last = json_array_get(rows, (size_t)limit - 1);
-    char *c = cursor_encode(json_object_get(last, ss->col), json_integer_value(json_object_get(last, "id")));
-    json_decref(next);
-    next = json_string(c);
+  lp_stmt_done(st);
+  if (rc < 0) { json_decref(last_val); return -1; }
+  lp_buf_puts(out, "],\"next_cursor\":");
+  if (more && last_val) {
+    char *c = cursor_encode(last_val, last_id);
+    lp_json_str(out, c);
     free(c);
+  } else {
+    lp_buf_puts(out, "null");
   }
-  json_decref(rows);
-  json_t *out = json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
-  if (total >= 0) json_object_set_new(out, "total", json_integer(total));
-  return out;
+  json_decref(last_val);
+  if (total >= 0) lp_buf_printf(out, ",\"total\":%lld", (long long)total);
+  lp_buf_puts(out, "}");
+  return out->overflow ? lp_fail(err, LP_EINTERNAL, "list too large"), -1 : 0;
+}
+
+json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, lp_err *err) {
+  lp_buf b = LP_BUF_INIT((size_t)64 << 20);
+  json_t *o = NULL;
+  if (lp_lead_list_raw(db, a, get, ctx, now, &b, err) == 0) o = json_loadb(b.data, b.len, 0, NULL);
+  if (!o && err->code == LP_OK) lp_fail(err, LP_EINTERNAL, "list could not be read back");
+  lp_buf_release(&b);
+  return o;
 }

@@ -5,9 +5,11 @@
  * Every change writes its timeline event in the same transaction.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <sodium.h>
 #include "core/plan.h"
 #include "core/record.h"
+#include "store/leadjson.h"
 #include "store/leads.h"
 #include "store/rows.h"
 #include "util/buf.h"
@@ -21,7 +23,26 @@
 static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
-lp_sla_cfg lp_sla_settings(lp_db *db) {
+/* The SLA targets change rarely and are read on every lead shown: keep them for a second of
+ * request time (every server of a cluster sees a change within that second). */
+static pthread_mutex_t sla_mu = PTHREAD_MUTEX_INITIALIZER;
+static lp_sla_cfg sla_cached;
+static int64_t sla_cached_at = INT64_MIN;
+
+void lp_sla_forget(void) {
+  pthread_mutex_lock(&sla_mu);
+  sla_cached_at = INT64_MIN;
+  pthread_mutex_unlock(&sla_mu);
+}
+
+lp_sla_cfg lp_sla_settings(lp_db *db, int64_t now) {
+  pthread_mutex_lock(&sla_mu);
+  if (now >= sla_cached_at && now - sla_cached_at < 1) {
+    lp_sla_cfg c = sla_cached;
+    pthread_mutex_unlock(&sla_mu);
+    return c;
+  }
+  pthread_mutex_unlock(&sla_mu);
   lp_err e = LP_ERR_INIT;
   lp_sla_cfg c = {5, 30};
   json_t *rows = lp_query(db, "SELECT key, value FROM settings WHERE key IN ('sla_warning_days', 'sla_breach_days')", NULL, &e);
@@ -34,6 +55,12 @@ lp_sla_cfg lp_sla_settings(lp_db *db) {
     else c.breach_days = v;
   }
   json_decref(rows);
+  if (e.code == LP_OK) {
+    pthread_mutex_lock(&sla_mu);
+    sla_cached = c;
+    sla_cached_at = now;
+    pthread_mutex_unlock(&sla_mu);
+  }
   lp_err_release(&e);
   return c;
 }
@@ -83,9 +110,36 @@ json_t *lp_lead_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_er
   json_t *row = lp_lead_row(db, id, err);
   if (!row) return NULL;
   if (lp_lead_visible(db, a, row, err) != LP_OK) { json_decref(row); return NULL; }
-  json_t *o = lp_lead_present(row, now, lp_sla_settings(db));
+  json_t *o = lp_lead_present(row, now, lp_sla_settings(db, now));
   json_decref(row);
   return o;
+}
+
+int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_buf *out, int64_t *version, lp_err *err) {
+  char sql[4400];
+  snprintf(sql, sizeof sql, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", lp_lead_json_select(db));
+  lp_sla_cfg sla = lp_sla_settings(db, now);
+  lp_stmt *st = lp_db_prep(db, sql, err);
+  if (!st) return -1;
+  lp_bind_int(st, 1, id);
+  int rc = lp_step(st, err);
+  if (rc != 1) {
+    lp_stmt_done(st);
+    if (rc == 0) lp_fail(err, LP_ENOTFOUND, "No lead %lld", (long long)id);
+    return -1;
+  }
+  int oc = lp_lead_json_col("owner_id");
+  json_t *probe = json_pack("{s:I, s:o}", "id", (json_int_t)id, "owner_id", lp_col_null(st, oc) ? json_null() : json_integer(lp_col_int(st, oc)));
+  if (a->view != LP_VIEW_ALL && lp_lead_visible(db, a, probe, err) != LP_OK) {
+    json_decref(probe);
+    lp_stmt_done(st);
+    return -1;
+  }
+  json_decref(probe);
+  if (version) *version = lp_col_int(st, lp_lead_json_col("version"));
+  lp_lead_json_write(out, st, now, sla);
+  lp_stmt_done(st);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- search index and contacts */
@@ -247,7 +301,7 @@ json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, 
   const char *lists[] = {"emails", "phones"};
   for (int i = 0; i < 2; i++) if (!json_object_get(cols, lists[i])) json_object_set_new(cols, lists[i], json_string("[]"));
   json_object_set_new(cols, "groups", json_array());
-  json_t *o = lp_lead_present(cols, now, lp_sla_settings(db));
+  json_t *o = lp_lead_present(cols, now, lp_sla_settings(db, now));
   json_decref(cols);
   return o;
 }
@@ -513,7 +567,7 @@ static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
     /* The preview answers 200 even when fields are missing: it says which. */
     json_t *pv = json_deep_copy(plan);
     json_object_del(pv, "timeline");
-    json_t *lead = lp_lead_present(row, c->now, lp_sla_settings(db));
+    json_t *lead = lp_lead_present(row, c->now, lp_sla_settings(db, c->now));
     json_t *nl = json_object_get(pv, "lead");
     const char *k;
     json_t *v;

@@ -5,9 +5,12 @@
 #include <jansson.h>
 #include "core/policy.h"
 #include "store/db.h"
+#include "util/buf.h"
 
 typedef struct lp_sla_cfg { int64_t warn_days, breach_days; } lp_sla_cfg;
-lp_sla_cfg lp_sla_settings(lp_db *db);
+/* The SLA targets (cached for a second of `now`); lp_sla_forget() drops the cache. */
+lp_sla_cfg lp_sla_settings(lp_db *db, int64_t now);
+void lp_sla_forget(void);
 
 /* The lead row (with "groups": [ids]) or NULL: LP_ENOTFOUND when missing or deleted. New ref. */
 json_t *lp_lead_row(lp_db *db, int64_t id, lp_err *err);
@@ -22,6 +25,10 @@ json_t *lp_lead_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_er
  * {items, next_cursor[, total]} (new reference) or NULL with err. */
 typedef const char *(*lp_param_fn)(void *ctx, const char *name);
 json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn q, void *ctx, int64_t now, lp_err *err);
+/* The same written as JSON text into out (the fast path for HTTP). 0 or -1 with err. */
+int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn q, void *ctx, int64_t now, lp_buf *out, lp_err *err);
+/* GET one lead as JSON text into out (checks visibility). 0 or -1 with err. */
+int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_buf *out, int64_t *version, lp_err *err);
 
 /* Creates a lead from validated columns (lp_rec_input). Answers the presented lead. */
 json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);

@@ -204,6 +204,7 @@ json_t *lp_settings_patch(lp_store *s, const lp_actor *a, json_t *patch, int64_t
   if (!json_is_object(patch)) { lp_fail(err, LP_EVALIDATION, "The body must be a JSON object"); return NULL; }
   settings_ctx c = {a, patch, now};
   if (lp_store_write(s, settings_fn, &c, err) != LP_OK) return NULL;
+  lp_sla_forget();
   lp_db *db = lp_store_reader(s, err);
   return db ? lp_settings_get(db, err) : NULL;
 }

@@ -49,6 +49,7 @@ typedef struct wjob {
   lp_err *err;
   lp_code code;
   int done;
+  pthread_cond_t cv;   /* its waiter sleeps on its own condition: a commit wakes only its writers */
   struct wjob *next;
 } wjob;
 
@@ -320,15 +321,18 @@ static void *writer_main(void *arg) {
     pthread_mutex_unlock(&s->mu);
     run_batch(s, batch, n);
     pthread_mutex_lock(&s->mu);
-    for (wjob *j = batch; j; j = j->next) j->done = 1;
-    pthread_cond_broadcast(&s->done);
+    /* Still holding mu: no waiter can return (and free its job) before we are through. */
+    for (wjob *j = batch; j; j = j->next) {
+      j->done = 1;
+      pthread_cond_signal(&j->cv);
+    }
   }
   pthread_mutex_unlock(&s->mu);
   return NULL;
 }
 
 static lp_code sq_store_write(sq_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
-  wjob j = {fn, ctx, err, LP_OK, 0, NULL};
+  wjob j = {fn, ctx, err, LP_OK, 0, PTHREAD_COND_INITIALIZER, NULL};
   pthread_mutex_lock(&s->mu);
   if (!s->writer_started) {
     lp_err e = LP_ERR_INIT;
@@ -348,8 +352,9 @@ static lp_code sq_store_write(sq_store *s, lp_write_fn fn, void *ctx, lp_err *er
   if (s->tail) s->tail->next = &j; else s->head = &j;
   s->tail = &j;
   pthread_cond_signal(&s->work);
-  while (!j.done) pthread_cond_wait(&s->done, &s->mu);
+  while (!j.done) pthread_cond_wait(&j.cv, &s->mu);
   pthread_mutex_unlock(&s->mu);
+  pthread_cond_destroy(&j.cv);
   return j.code;
 }
 

@@ -232,7 +232,7 @@ json_t *lp_task_list(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
 }
 
 json_t *lp_dashboard(lp_db *db, const lp_actor *a, int64_t now, lp_err *err) {
-  lp_sla_cfg sla = lp_sla_settings(db);
+  lp_sla_cfg sla = lp_sla_settings(db, now);
   json_t *wd = lp_query_one(db, "SELECT value FROM settings WHERE key = 'follow_up_window_days'", NULL, err);
   int64_t window = wd && sget(wd, "value") ? strtoll(sget(wd, "value"), NULL, 10) : 3;
   json_decref(wd);

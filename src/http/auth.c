@@ -2,6 +2,7 @@
  * Idempotency-Key replay store. */
 #include <ctype.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sodium.h>
 #include "http/auth.h"
@@ -25,15 +26,76 @@ static const char *request_token(lp_req *r, int *cookie) {
   return NULL;
 }
 
+/* A short-lived cache of who a token is, so a busy client does not cost a session lookup and
+ * a policy parse per request. An entry lives two seconds of request time: a revoked token, a
+ * deactivated user or a changed role takes effect within that, on every server. Logging out
+ * drops the entry at once. */
+#define SC_SLOTS 1024
+#define SC_TTL 2
+typedef struct { unsigned char key[32]; int64_t at; lp_actor actor; char csrf[65]; int used; unsigned epoch; } sc_entry;
+static atomic_uint sc_epoch;
+static sc_entry session_cache[SC_SLOTS];
+static pthread_mutex_t sc_mu[16] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+  PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+  PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+  PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+  PTHREAD_MUTEX_INITIALIZER};
+
+static unsigned sc_key(const char *tok, unsigned char key[32]) {
+  crypto_generichash(key, 32, (const unsigned char *)tok, strlen(tok), NULL, 0);
+  return (key[0] | (unsigned)key[1] << 8) % SC_SLOTS;
+}
+
+static void sc_forget_key(const unsigned char key[32]) {
+  unsigned s = (key[0] | (unsigned)key[1] << 8) % SC_SLOTS;
+  pthread_mutex_lock(&sc_mu[s % 16]);
+  if (session_cache[s].used && !memcmp(session_cache[s].key, key, 32)) session_cache[s].used = 0;
+  pthread_mutex_unlock(&sc_mu[s % 16]);
+}
+
+static void sc_forget(const char *tok) {
+  unsigned char key[32];
+  sc_key(tok, key);
+  sc_forget_key(key);
+}
+
+void lp_auth_forget_hash(const char *token_hash_hex) {
+  unsigned char key[32];
+  size_t len = 0;
+  if (sodium_hex2bin(key, sizeof key, token_hash_hex, strlen(token_hash_hex), NULL, &len, NULL) == 0 && len == 32) sc_forget_key(key);
+}
+
+void lp_auth_forget_all(void) { atomic_fetch_add(&sc_epoch, 1); }
+
 lp_code lp_auth_request(lp_req *r) {
   int cookie;
   const char *tok = request_token(r, &cookie);
   if (!tok) return lp_fail(&r->err, LP_EUNAUTH, "Log in first, or send Authorization: Bearer <token>");
   if (strlen(tok) > 200) return lp_fail(&r->err, LP_EUNAUTH, "Malformed token");
-  lp_db *db = lp_req_db(r);
-  if (!db) return r->err.code;
-  lp_code rc = lp_session_actor(db, tok, r->now, &r->actor, csrf_buf, &r->err);
-  if (rc != LP_OK) return rc;
+  unsigned char key[32];
+  unsigned s = sc_key(tok, key);
+  pthread_mutex_lock(&sc_mu[s % 16]);
+  sc_entry *e = &session_cache[s];
+  unsigned epoch = atomic_load(&sc_epoch);
+  if (e->used && e->epoch == epoch && !memcmp(e->key, key, 32) && r->now >= e->at && r->now - e->at < SC_TTL) {
+    r->actor = e->actor;
+    memcpy(csrf_buf, e->csrf, sizeof csrf_buf);
+    pthread_mutex_unlock(&sc_mu[s % 16]);
+  } else {
+    pthread_mutex_unlock(&sc_mu[s % 16]);
+    lp_db *db = lp_req_db(r);
+    if (!db) return r->err.code;
+    lp_code rc = lp_session_actor(db, tok, r->now, &r->actor, csrf_buf, &r->err);
+    if (rc != LP_OK) return rc;
+    pthread_mutex_lock(&sc_mu[s % 16]);
+    memcpy(e->key, key, 32);
+    e->at = r->now;
+    e->actor = r->actor;
+    memcpy(e->csrf, csrf_buf, sizeof e->csrf);
+    e->used = 1;
+    e->epoch = epoch;
+    pthread_mutex_unlock(&sc_mu[s % 16]);
+  }
   r->authed = 1;
   r->cookie_auth = cookie;
   return LP_OK;
@@ -103,6 +165,7 @@ lp_code h_auth_login(lp_req *r) {
 lp_code h_auth_logout(lp_req *r) {
   int cookie;
   const char *tok = request_token(r, &cookie);
+  sc_forget(tok);
   lp_code rc = lp_logout(r->app->store, tok, &r->err);
   if (rc != LP_OK) return rc;
   lp_reply_header(r, "Set-Cookie", "leadpath_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");

@@ -5,6 +5,9 @@
 /* Authenticates from "Authorization: Bearer" or the session cookie; fills r->actor. */
 lp_code lp_auth_request(lp_req *r);
 int lp_auth_csrf_ok(lp_req *r, const char *token);
+/* Drop cached identities: one token (by its stored hash), or all of them (roles or users changed). */
+void lp_auth_forget_hash(const char *token_hash_hex);
+void lp_auth_forget_all(void);
 /* Idempotency-Key: begin replays a stored answer (sets *replayed) or reserves the key; end
  * stores a successful answer. */
 lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed);

@@ -1050,7 +1050,9 @@ static void test_reopen_fields_cleared(void **state)
     json_t *d = json_object_get(json_array_get(json_object_get(F.plan, "timeline"), 0), "data");
     assert_string_equal(sget(d, "previous_outcome"), "lost");
     assert_int_equal(iget(d, "previous_reason_id"), 4);
-    assert_int_equal(iget(d, "previous_closed_at"), NOW - DAY);
+    char closed_at[LP_TIME_LEN];
+    lp_time_format(NOW - DAY, closed_at);
+    assert_string_equal(sget(d, "previous_closed_at"), closed_at); /* timeline data speaks RFC 3339 */
     assert_string_equal(sget(d, "notes"), "came back");
 
     /* no body at all is fine */

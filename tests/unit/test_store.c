@@ -263,7 +263,7 @@ static void test_seeded_defaults(void **state)
     assert_int_equal(qint("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'sla_warning_days'", NULL), 5);
     assert_int_equal(qint("SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'sla_breach_days'", NULL), 30);
     assert_int_equal(qint("SELECT count(*) FROM settings WHERE key = 'business_hours'", NULL), 1);
-    lp_sla_cfg sla = lp_sla_settings(reader());
+    lp_sla_cfg sla = lp_sla_settings(reader(), T0);
     assert_int_equal(sla.warn_days, 5);
     assert_int_equal(sla.breach_days, 30);
 

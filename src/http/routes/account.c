@@ -1,5 +1,6 @@
 /* account.c — API tokens (/api/v1/tokens) and notifications (/api/v1/notifications).
  * A token is shown once, when it is made; the store keeps only its hash. */
+#include "http/auth.h"
 #include "http/routes/handlers.h"
 #include "store/rows.h"
 #include "util/secret.h"
@@ -69,6 +70,10 @@ typedef struct { int64_t user, id, now; int admin; } del_ctx;
 
 static lp_code token_del_fn(lp_db *db, void *p, lp_err *err) {
   del_ctx *c = p;
+  json_t *a0 = json_pack("[I]", (json_int_t)c->id);
+  json_t *row = lp_query_one(db, "SELECT token_hash FROM sessions WHERE id = $1 AND kind = 'api'", a0, err);
+  json_decref(a0);
+  if (row) { lp_auth_forget_hash(json_string_value(json_object_get(row, "token_hash"))); json_decref(row); }
   json_t *args = json_pack("[I, I, i]", (json_int_t)c->id, (json_int_t)c->user, c->admin);
   lp_code rc = lp_exec(db, "DELETE FROM sessions WHERE id = $1 AND kind = 'api' AND (user_id = $2 OR $3 = 1)", args, err);
   json_decref(args);

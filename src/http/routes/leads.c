@@ -10,9 +10,10 @@
 lp_code h_leads_list(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
-  json_t *o = lp_lead_list(db, &r->actor, lp_req_param_fn, r, r->now, &r->err);
-  if (!o) return r->err.code;
-  return lp_reply(r, 200, o);
+  lp_buf b = LP_BUF_INIT((size_t)64 << 20);
+  if (lp_lead_list_raw(db, &r->actor, lp_req_param_fn, r, r->now, &b, &r->err) != 0) { lp_buf_release(&b); return r->err.code; }
+  size_t len = b.len;
+  return lp_reply_raw(r, 200, "application/json", lp_buf_detach(&b), len);
 }
 
 /* The lead's country decides how national phone numbers are read. */
@@ -44,12 +45,14 @@ lp_code h_leads_create(lp_req *r) {
 lp_code h_lead_get(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
-  json_t *o = lp_lead_get(db, &r->actor, r->ids[0], r->now, &r->err);
-  if (!o) return r->err.code;
+  lp_buf b = LP_BUF_INIT(8 << 20);
+  int64_t version = 0;
+  if (lp_lead_get_raw(db, &r->actor, r->ids[0], r->now, &b, &version, &r->err) != 0) { lp_buf_release(&b); return r->err.code; }
   char etag[32];
-  snprintf(etag, sizeof etag, "\"%lld\"", (long long)json_integer_value(json_object_get(o, "version")));
+  snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
   lp_reply_header(r, "ETag", etag);
-  return lp_reply(r, 200, o);
+  size_t len = b.len;
+  return lp_reply_raw(r, 200, "application/json", lp_buf_detach(&b), len);
 }
 
 lp_code h_lead_patch(lp_req *r) {

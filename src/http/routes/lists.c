@@ -3,6 +3,7 @@
  * change lists; only admins change settings, users and roles. */
 #include <ctype.h>
 #include "core/record.h"
+#include "http/auth.h"
 #include "http/routes/handlers.h"
 #include "store/lists.h"
 #include "store/rows.h"
@@ -233,6 +234,7 @@ lp_code h_role_patch(lp_req *r) {
   if (lp_policy_check(patch, &r->err) != LP_OK) return r->err.code;
   role_ctx c = {r->ids[0], r->now, r->actor.id, patch};
   if (lp_store_write(r->app->store, role_fn, &c, &r->err) != LP_OK) return r->err.code;
+  lp_auth_forget_all();
   json_t *rows = roles_rows(r, r->ids[0]);
   if (!rows) return r->err.code;
   json_t *role = json_incref(json_array_get(rows, 0));

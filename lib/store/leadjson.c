@@ -1,0 +1,106 @@
+/* leadjson.c — leads straight from rows to JSON text (see leadjson.h). */
+#include <pthread.h>
+#include "core/plan.h"
+#include "core/record.h"
+#include "store/leadjson.h"
+#include "util/timefmt.h"
+
+static char select_sqlite[4096], select_pg[4096];
+static int nfields, c_status, c_created, c_closed, c_ws, c_wsince;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void build(void) {
+  lp_buf b = LP_BUF_INIT(4096);
+  lp_buf_puts(&b, "SELECT leads.id");
+  for (const lp_field *f = lp_rt_lead.fields; f->name; f++) { lp_buf_printf(&b, ", leads.%s", f->name); nfields++; }
+  snprintf(select_sqlite, sizeof select_sqlite, "%s, (SELECT json_group_array(group_id) FROM lead_groups g WHERE g.lead_id = leads.id) AS groups FROM leads", lp_buf_str(&b));
+  snprintf(select_pg, sizeof select_pg, "%s, (SELECT COALESCE(json_agg(group_id ORDER BY group_id)::text, '[]') FROM lead_groups g WHERE g.lead_id = leads.id) AS groups FROM leads", lp_buf_str(&b));
+  lp_buf_release(&b);
+  int i = 1;
+  for (const lp_field *f = lp_rt_lead.fields; f->name; f++, i++) {
+    if (!strcmp(f->name, "status")) c_status = i;
+    else if (!strcmp(f->name, "created_at")) c_created = i;
+    else if (!strcmp(f->name, "closed_at")) c_closed = i;
+    else if (!strcmp(f->name, "waiting_seconds")) c_ws = i;
+    else if (!strcmp(f->name, "waiting_since")) c_wsince = i;
+  }
+}
+
+const char *lp_lead_json_select(lp_db *db) {
+  pthread_once(&once, build);
+  return lp_db_engine(db) == LP_ENGINE_PG ? select_pg : select_sqlite;
+}
+
+int lp_lead_json_col(const char *field) {
+  pthread_once(&once, build);
+  if (!strcmp(field, "id")) return 0;
+  if (!strcmp(field, "groups")) return nfields + 1;
+  int i = 1;
+  for (const lp_field *f = lp_rt_lead.fields; f->name; f++, i++) if (!strcmp(f->name, field)) return i;
+  return -1;
+}
+
+void lp_json_str(lp_buf *b, const char *s) {
+  if (!s) { lp_buf_puts(b, "null"); return; }
+  static const char hex[] = "0123456789abcdef";
+  lp_buf_add(b, "\"", 1);
+  const char *run = s;
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    lp_buf_add(b, run, (size_t)(p - run));
+    run = p + 1;
+    switch (c) {
+      case '"': lp_buf_add(b, "\\\"", 2); break;
+      case '\\': lp_buf_add(b, "\\\\", 2); break;
+      case '\n': lp_buf_add(b, "\\n", 2); break;
+      case '\r': lp_buf_add(b, "\\r", 2); break;
+      case '\t': lp_buf_add(b, "\\t", 2); break;
+      default: {
+        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        lp_buf_add(b, u, 6);
+      }
+    }
+  }
+  lp_buf_add(b, run, strlen(run));
+  lp_buf_add(b, "\"", 1);
+}
+
+static int64_t col_int0(lp_stmt *st, int i) { return lp_col_null(st, i) ? 0 : lp_col_int(st, i); }
+
+void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
+  pthread_once(&once, build);
+  lp_buf_printf(b, "{\"id\":%lld", (long long)lp_col_int(st, 0));
+  int i = 1;
+  for (const lp_field *f = lp_rt_lead.fields; f->name; f++, i++) {
+    if (f->flags & FF_HIDDEN) continue;
+    lp_buf_printf(b, ",\"%s\":", f->name);
+    if (lp_col_null(st, i)) {
+      lp_buf_puts(b, (f->type == FT_EMAILS || f->type == FT_PHONES) ? "[]" : "null");
+      continue;
+    }
+    switch (f->type) {
+      case FT_INT: case FT_REF: lp_buf_printf(b, "%lld", (long long)lp_col_int(st, i)); break;
+      case FT_BOOL: lp_buf_puts(b, lp_col_int(st, i) ? "true" : "false"); break;
+      case FT_TIME: {
+        char t[LP_TIME_LEN];
+        lp_time_format(lp_col_int(st, i), t);
+        lp_buf_printf(b, "\"%s\"", t);
+        break;
+      }
+      case FT_EMAILS: case FT_PHONES: case FT_JSON: {
+        const char *txt = lp_col_text(st, i);
+        lp_buf_puts(b, txt && *txt ? txt : "[]");  /* stored as JSON text written by jansson */
+        break;
+      }
+      default: lp_json_str(b, lp_col_text(st, i));
+    }
+  }
+  const char *groups = lp_col_text(st, nfields + 1);
+  lp_buf_printf(b, ",\"groups\":%s", groups && *groups ? groups : "[]");
+  const char *status = lp_col_text(st, c_status);
+  int open = status && !strcmp(status, "open");
+  int64_t created = col_int0(st, c_created), closed = col_int0(st, c_closed);
+  lp_buf_printf(b, ",\"age_days\":%lld,\"sla\":\"%s\"}", (long long)lp_age_days_of(created, closed, now),
+                lp_sla_of(open, created, closed, col_int0(st, c_ws), col_int0(st, c_wsince), now, sla.warn_days, sla.breach_days));
+}

@@ -1,0 +1,19 @@
+/* leadjson.h — the fast path for reading leads: one SELECT of known columns, written straight
+ * into JSON text without building JSON objects. Used by GET /leads/{id} and the lists, where
+ * building and freeing ~40 objects per lead was most of the cost. The text is the same as
+ * lp_lead_present() gives (the end-to-end tests compare them). */
+#ifndef LP_STORE_LEADJSON_H
+#define LP_STORE_LEADJSON_H
+#include "store/db.h"
+#include "store/leads.h"
+#include "util/buf.h"
+
+/* "SELECT <every lead column>, <groups> AS groups FROM leads" for the engine of db. */
+const char *lp_lead_json_select(lp_db *db);
+/* Column indexes in that SELECT. */
+int lp_lead_json_col(const char *field);
+/* Writes the current row of a statement made from lp_lead_json_select() as a JSON object. */
+void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla);
+/* Appends s as a JSON string (quoted, escaped). NULL writes null. */
+void lp_json_str(lp_buf *b, const char *s);
+#endif
