@@ -15,6 +15,9 @@
 #   PORT=18080 HPORT=18081  loopback ports for leadpath and hello
 #   STARTUP_RUNS=10  startup measurements
 #   KEEP_DB=0        1 = run on the filled database itself instead of a fresh copy (creates then pile up)
+#   BUILD_HEAD=0     1 = measure exactly the committed HEAD: `git archive HEAD` into bench/out/head,
+#                    built there with CMake (the working tree may hold others' unfinished edits)
+#   LP_BIN=...       measure this leadpath binary instead of build/leadpath
 #   QUIET_WAIT=0     wait up to this many seconds for the 1-minute load average to fall below
 #   QUIET_LOAD=1.5   before measuring (the machine may be shared with other work)
 set -euo pipefail
@@ -47,7 +50,20 @@ need jq jq
 [ -f /usr/include/sqlite3.h ] || { log "installing libsqlite3-dev"; apt-get install -y libsqlite3-dev >/dev/null; }
 
 # ---------------------------------------------------------------- build
-if [ ! -x "$LP" ]; then log "building leadpath"; make -s >/dev/null; fi
+if [ -n "${LP_BIN:-}" ]; then
+  LP=$LP_BIN
+elif [ "${BUILD_HEAD:-0}" = 1 ]; then
+  log "building HEAD ($(git rev-parse --short HEAD)) in bench/out/head"
+  rm -rf "$OUT/head/src"
+  mkdir -p "$OUT/head/src"
+  git archive HEAD | tar -x -C "$OUT/head/src"
+  ln -sfn "$ROOT/node_modules" "$OUT/head/src/node_modules"   # web assets are embedded from it
+  cmake -S "$OUT/head/src" -B "$OUT/head/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  make -s -C "$OUT/head/build" -j"$(nproc)" leadpath >/dev/null
+  LP=$OUT/head/build/leadpath
+elif [ ! -x "$LP" ]; then
+  log "building leadpath"; make -s >/dev/null
+fi
 # Measure a snapshot of the binary: build/leadpath may be rebuilt while we run, and a process
 # named "lpbench" is not hit by a `pkill leadpath` from someone else's test clean-up.
 cp -f "$LP" "$OUT/lpbench"
@@ -300,7 +316,8 @@ f() { echo "${R[$1]:-?}"; }
 {
 echo "## leadpath benchmark — $(date -u +'%Y-%m-%d %H:%M UTC')"
 echo
-echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo ?) ($LP_VERSION, binary built $LP_BUILT UTC), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), wrk -t$WRK_THREADS -c$CONN on the same machine, loopback."
+MEASURED="build/leadpath"; [ "${BUILD_HEAD:-0}" = 1 ] && MEASURED="HEAD built from git archive"; [ -n "${LP_BIN:-}" ] && MEASURED="$LP_BIN"
+echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo ?), measured: $MEASURED ($LP_VERSION, binary built $LP_BUILT UTC), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), wrk -t$WRK_THREADS -c$CONN on the same machine, loopback."
 echo "Database: $N leads ($FILL_INFO), ${DB_MB} MB; leadpath default threads = $(( $(nproc) * 4 < 8 ? 8 : $(nproc) * 4 ))."
 echo
 echo "| Target | Measured | Goal | Result |"
