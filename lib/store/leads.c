@@ -27,17 +27,18 @@ static const char *sget(json_t *o, const char *k) { return json_string_value(jso
  * request time (every server of a cluster sees a change within that second). */
 static pthread_mutex_t sla_mu = PTHREAD_MUTEX_INITIALIZER;
 static lp_sla_cfg sla_cached;
-static int64_t sla_cached_at = INT64_MIN;
+static int64_t sla_cached_at;
+static int sla_valid;
 
 void lp_sla_forget(void) {
   pthread_mutex_lock(&sla_mu);
-  sla_cached_at = INT64_MIN;
+  sla_valid = 0;
   pthread_mutex_unlock(&sla_mu);
 }
 
 lp_sla_cfg lp_sla_settings(lp_db *db, int64_t now) {
   pthread_mutex_lock(&sla_mu);
-  if (now >= sla_cached_at && now - sla_cached_at < 1) {
+  if (sla_valid && now == sla_cached_at) {
     lp_sla_cfg c = sla_cached;
     pthread_mutex_unlock(&sla_mu);
     return c;
@@ -59,6 +60,7 @@ lp_sla_cfg lp_sla_settings(lp_db *db, int64_t now) {
     pthread_mutex_lock(&sla_mu);
     sla_cached = c;
     sla_cached_at = now;
+    sla_valid = 1;
     pthread_mutex_unlock(&sla_mu);
   }
   lp_err_release(&e);
