@@ -14,6 +14,17 @@ echo "== $tree: unit tests"
 (cd "$root/$tree" && ctest --output-on-failure -j2)
 echo "== $tree: end-to-end tests"
 (cd "$root" && node --test --test-concurrency=2 tests/e2e/)
+if [ "$tree" = build ] && [ "${LEADPATH_SKIP_PG:-0}" != 1 ]; then
+  # The same end-to-end suite on PostgreSQL: a throwaway server, one database per test server.
+  echo "== $tree: end-to-end tests on PostgreSQL"
+  pg=$("$root/scripts/pg-test.sh")
+  pg_url=$(echo "$pg" | sed -n 1p)
+  pg_dir=$(echo "$pg" | sed -n 2p)
+  trap '"$root/scripts/pg-test.sh" stop "$pg_dir"' EXIT
+  (cd "$root" && LEADPATH_TEST_PG_URL="$pg_url" node --test --test-concurrency=2 tests/e2e/)
+  "$root/scripts/pg-test.sh" stop "$pg_dir"
+  trap - EXIT
+fi
 if [ "$tree" = build ] && ls "$root"/tests/browser/*.test.mjs >/dev/null 2>&1; then
   echo "== $tree: browser tests"
   (cd "$root" && node --test --test-concurrency=1 tests/browser/)

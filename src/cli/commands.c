@@ -2,6 +2,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "cli/cli.h"
 #include "http/http.h"
@@ -83,10 +85,23 @@ int cmd_backup(lp_opts *o) {
   lp_err err = LP_ERR_INIT;
   lp_db *db = lp_store_reader(s, &err);
   if (db && lp_db_engine(db) == LP_ENGINE_PG) {
-    fprintf(stderr, "leadpath: backup copies SQLite databases; back up PostgreSQL with pg_dump\n");
+    /* PostgreSQL: pg_dump takes a consistent snapshot (one repeatable-read transaction) while
+     * the servers keep writing; the custom format restores with pg_restore. */
     lp_err_release(&err);
     lp_store_close(s);
-    return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+      execlp("pg_dump", "pg_dump", "--format=custom", "--no-owner", "--file", o->args[0], "--dbname", o->db, (char *)NULL);
+      fprintf(stderr, "leadpath: cannot run pg_dump (install postgresql-client): %s\n", strerror(errno));
+      _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "leadpath: backup failed\n");
+      return 1;
+    }
+    printf("backup written to %s (pg_dump custom format; restore with pg_restore)\n", o->args[0]);
+    return 0;
   }
   sqlite3 *src = db ? lp_db_native(db) : NULL, *dst = NULL;
   int rc = 1;
