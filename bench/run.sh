@@ -115,6 +115,7 @@ if [ "$KEEP_DB" != 1 ]; then
   DB=$OUT/work.db
   rm -f "$DB" "$DB-wal" "$DB-shm"
   cp "$SRC_DB" "$DB"
+  sync "$DB"   # no write-back of the copy competing with the measured fsyncs
 fi
 DB_MB=$(du -m "$DB" | cut -f1)
 
@@ -226,6 +227,16 @@ run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create 
   after=$(sqlite3 "$DB" "SELECT count(*) FROM leads" 2>/dev/null || echo 0)
   R[create_$tag.rows]=$(( after - before ))
   curl -s "http://127.0.0.1:$PORT/metrics" > "$OUT/metrics_$tag.txt" || true
+  # Group commit as the server counts it (all writes since start: the login plus the creates).
+  local commits writes csec
+  commits=$(awk '$1=="leadpath_store_commits_total"{print $2}' "$OUT/metrics_$tag.txt")
+  writes=$(awk '$1=="leadpath_store_writes_total"{print $2}' "$OUT/metrics_$tag.txt")
+  csec=$(awk '$1=="leadpath_store_commit_seconds_total"{print $2}' "$OUT/metrics_$tag.txt")
+  if [ -n "$commits" ] && [ "$commits" -gt 0 ]; then
+    R[create_$tag.per_commit]=$(awk -v w="$writes" -v c="$commits" 'BEGIN{printf "%.1f", w / c}')
+    R[create_$tag.commit_ms]=$(awk -v s="$csec" -v c="$commits" 'BEGIN{printf "%.2f", s * 1000 / c}')
+    R[create_$tag.commit_share]=$(awk -v s="$csec" -v d="${R[create_$tag.duration_us]:-1}" 'BEGIN{printf "%.0f%%", 100 * s / (d / 1e6)}')
+  fi
   if ! kill -0 "$LP_PID" 2>/dev/null; then
     if grep -q '"draining"' "$OUT/leadpath_$tag.log"; then
       log "leadpath ($tag) was stopped by a SIGTERM/SIGINT that this script did not send"
@@ -344,13 +355,13 @@ for tag in main $(for t in $SWEEP; do echo "t$t"; done); do
 done
 echo
 echo "Server CPU time per request (µs, utime+stime of the server process over the run / requests; \"cores\" = CPU the server got):"
-echo "a contention-independent view: on a shared machine req/s moves with the load, CPU per request much less."
+echo "On a shared machine req/s moves with the load; CPU per request moves less (cache and SMT effects remain)."
 echo
-echo "| set | hello | GET lead | list (64 conn) | create (all threads) | create (writer thread) | GET/hello CPU ratio |"
-echo "|---|---|---|---|---|---|---|"
+echo "| set | hello | GET lead | list (64 conn) | create (all threads) | create (writer thread) | GET/hello CPU ratio | writes per commit | ms per commit (share of wall time) |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for tag in main $(for t in $SWEEP; do echo "t$t"; done); do
   label=$tag; [ "$tag" = main ] && label="default"; [ "$tag" != main ] && label="--threads ${tag#t}"
-  echo "| $label | $(f hello_$tag.cpu_us) ($(f hello_$tag.cores) cores) | $(f get_$tag.cpu_us) ($(f get_$tag.cores)) | $(f list_$tag.cpu_us) ($(f list_$tag.cores)) | $(f create_$tag.cpu_us) ($(f create_$tag.cores)) | $(f create_$tag.wcpu_us) | $(pct "$(f hello_$tag.cpu_us)" "$(f get_$tag.cpu_us)") |"
+  echo "| $label | $(f hello_$tag.cpu_us) ($(f hello_$tag.cores) cores) | $(f get_$tag.cpu_us) ($(f get_$tag.cores)) | $(f list_$tag.cpu_us) ($(f list_$tag.cores)) | $(f create_$tag.cpu_us) ($(f create_$tag.cores)) | $(f create_$tag.wcpu_us) | $(pct "$(f hello_$tag.cpu_us)" "$(f get_$tag.cpu_us)") | $(f create_$tag.per_commit) | $(f create_$tag.commit_ms) ($(f create_$tag.commit_share)) |"
 done
 echo
 [ -n "$HF" ] && echo "hyperfine (start + poll /healthz + SIGTERM + wait, includes curl and shutdown): $HF" && echo

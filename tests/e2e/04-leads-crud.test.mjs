@@ -202,6 +202,28 @@ describe('leads CRUD', { timeout: FILE_TIMEOUT_MS }, () => {
     }
   });
 
+  it('parallel PATCHes of different fields without If-Match lose no update', async () => {
+    for (let round = 0; round < 5; round++) {
+      const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: `Merge ${round}` }), 201);
+      const rs = await Promise.all([
+        agent.c.patch(`/api/v1/leads/${l.id}`, { city: `City ${round}` }),
+        agent.c.patch(`/api/v1/leads/${l.id}`, { company: `Company ${round}` }),
+        agent.c.patch(`/api/v1/leads/${l.id}`, { score: round + 10 }),
+      ]);
+      for (const r of rs) expectStatus(r, 200, 'parallel PATCH');
+      const g = expectStatus(await agent.c.get(`/api/v1/leads/${l.id}`), 200);
+      assert.equal(g.city, `City ${round}`);
+      assert.equal(g.company, `Company ${round}`);
+      assert.equal(g.score, round + 10);
+      assert.equal(g.version, 4, 'each PATCH bumped the version once');
+      // Each answer shows at least its own change (it may also show a later one).
+      assert.equal(rs[0].body.city, `City ${round}`);
+      assert.equal(rs[1].body.company, `Company ${round}`);
+      assert.equal(rs[2].body.score, round + 10);
+      for (const r of rs) assert.ok(r.body.version >= 2 && r.body.version <= 4, `answered version ${r.body.version}`);
+    }
+  });
+
   it('Idempotency-Key: parallel retries with the same key create one lead', async () => {
     const before = (await allIds(admin.c)).length;
     const body = { full_name: 'Parallel Once' };

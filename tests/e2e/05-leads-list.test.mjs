@@ -190,6 +190,49 @@ describe('lead lists', { timeout: FILE_TIMEOUT_MS }, () => {
     for (let i = 1; i < byScore.length; i++) assert.ok(byScore[i - 1].score >= byScore[i].score, '-score non-increasing');
   });
 
+  it('a cursor stays true while leads are added and deleted between pages (no duplicates, nothing skipped)', async () => {
+    const c = w.users.other.c;
+    const made = [];
+    for (let i = 0; i < 12; i++) made.push((await mk(c, { full_name: `Shift ${String(i).padStart(2, '0')}` })).id);
+    for (const sort of ['-created_at', 'full_name']) {
+      const seen = [];
+      let r = await c.get(`/api/v1/leads?sort=${sort}&limit=4`);
+      seen.push(...items(r).map((l) => l.id));
+      // Between pages: a new lead at the head of the order, and a deletion of one already seen.
+      const fresh = (await mk(c, { full_name: `AAA Head ${sort}` })).id;
+      const gone = seen[0];
+      expectStatus(await admin.c.del(`/api/v1/leads/${gone}`), [200, 204], 'delete between pages');
+      while (r.body.next_cursor) {
+        r = await c.get(`/api/v1/leads?sort=${sort}&limit=4&cursor=${encodeURIComponent(r.body.next_cursor)}`);
+        seen.push(...items(r).map((l) => l.id));
+      }
+      assert.equal(new Set(seen).size, seen.length, `no duplicates (sort=${sort})`);
+      const before = made.filter((id) => id !== gone && !seen.slice(0, 4).includes(id));
+      for (const id of before) assert.ok(seen.includes(id), `lead ${id} that existed before was not skipped (sort=${sort})`);
+      made.splice(made.indexOf(gone), 1);
+      made.push(fresh);
+    }
+  });
+
+  it('q with quotes, operators and non-ASCII text answers normally (never 500) and finds what it should', async () => {
+    const c = w.users.manager.c;
+    const obrien = await mk(c, { full_name: "Seán O'Brien", company: 'Ångström & Co' });
+    const wild = await mk(c, { full_name: 'Wildcard Tester', request: 'needs 100% uptime (24/7) - "gold" plan' });
+    for (const q of ['"', "'", '*', 'AND', 'OR NOT', '(', ')', 'a"b', "' OR 1=1 --", '%', '_', '\\', 'NEAR(', '-gold', '^x', ':', '{}']) {
+      const r = await c.get(`/api/v1/leads?q=${encodeURIComponent(q)}`);
+      assert.ok(r.status === 200 || r.status === 422, `q=${q}: ${r.status} ${r.text.slice(0, 200)}`);
+      if (r.status === 200) assert.ok(Array.isArray(r.body.items));
+    }
+    const find = async (q) => (await walk(c, `/api/v1/leads?q=${encodeURIComponent(q)}`, 500)).map((l) => l.id);
+    assert.deepEqual(await find("O'Brien"), [obrien.id], "q=O'Brien");
+    assert.deepEqual(await find('Ångström'), [obrien.id], 'q=Ångström');
+    assert.deepEqual(await find('ångström'), [obrien.id], 'q=ångström (case-insensitive beyond ASCII)');
+    assert.deepEqual(await find('"gold"'), [wild.id], 'q="gold"');
+    const g = expectStatus(await c.get(`/api/v1/leads/${obrien.id}`), 200);
+    assert.equal(g.full_name, "Seán O'Brien", 'UTF-8 round trip');
+    assert.equal(g.company, 'Ångström & Co');
+  });
+
   it('limit defaults to 50 and caps at 500', async () => {
     for (let i = 0; i < 30; i++) await mk(admin.c, { full_name: `Bulk Filler ${i}` });
     const all = await admin.c.get('/api/v1/leads?owner=any&status=all&total=1');

@@ -150,6 +150,22 @@ describe('closing', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.equal(g.version, c.version);
   });
 
+  it('two parallel closes: one 200, the other 409 (or 412); one closed event, one follow-up', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { lead: l } = await fixture(`Parallel Close ${round}`);
+      const body = { outcome: 'lost', reason_id: ref.price.id, follow_up: { due_at: isoNow(10 * DAY) } };
+      const rs = await Promise.all([close(l.id, body), close(l.id, { ...body, notes: 'second' })]);
+      const st = rs.map((r) => r.status).sort();
+      assert.equal(st[0], 200, `one close succeeds: ${st}`);
+      assert.ok([409, 412].includes(st[1]), `the other is refused: ${st}`);
+      expectError(rs.find((r) => r.status !== 200), st[1], null);
+      const tl = await timeline(l.id);
+      assert.equal(tl.filter((e) => e.kind === 'closed').length, 1, 'one closed event');
+      const fu = (await tasksOf(l.id)).filter((t) => t.type === 'closed_lost_follow_up');
+      assert.equal(fu.length, 1, 'one follow-up task');
+    }
+  });
+
   it('close won: default tasks cancel_future (future cancelled, overdue kept), no default group', async () => {
     const { lead: l, overdue, future } = await fixture('Won Default');
     const c = expectStatus(await close(l.id, { outcome: 'won' }), 200);
