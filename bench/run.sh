@@ -46,6 +46,7 @@ need() { command -v "$1" >/dev/null 2>&1 || { log "installing $2"; apt-get insta
 need wrk wrk
 need curl curl
 need jq jq
+need sqlite3 sqlite3
 [ -f /usr/include/microhttpd.h ] || { log "installing libmicrohttpd-dev"; apt-get install -y libmicrohttpd-dev >/dev/null; }
 [ -f /usr/include/sqlite3.h ] || { log "installing libsqlite3-dev"; apt-get install -y libsqlite3-dev >/dev/null; }
 
@@ -53,12 +54,15 @@ need jq jq
 if [ -n "${LP_BIN:-}" ]; then
   LP=$LP_BIN
 elif [ "${BUILD_HEAD:-0}" = 1 ]; then
-  log "building HEAD ($(git rev-parse --short HEAD)) in bench/out/head"
+  need cmake cmake
+  HEAD_HASH=$(git rev-parse --short HEAD)
+  log "building HEAD ($HEAD_HASH) in bench/out/head"
   rm -rf "$OUT/head/src"
   mkdir -p "$OUT/head/src"
-  git archive HEAD | tar -x -C "$OUT/head/src"
+  git archive "$HEAD_HASH" | tar -x -C "$OUT/head/src"
   ln -sfn "$ROOT/node_modules" "$OUT/head/src/node_modules"   # web assets are embedded from it
-  cmake -S "$OUT/head/src" -B "$OUT/head/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # GIT_DIR points nowhere so the build does not describe (and refresh) the main work tree.
+  GIT_DIR=/nonexistent cmake -S "$OUT/head/src" -B "$OUT/head/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   make -s -C "$OUT/head/build" -j"$(nproc)" leadpath >/dev/null
   LP=$OUT/head/build/leadpath
 elif [ ! -x "$LP" ]; then
@@ -66,7 +70,7 @@ elif [ ! -x "$LP" ]; then
 fi
 # Measure a snapshot of the binary: build/leadpath may be rebuilt while we run, and a process
 # named "lpbench" is not hit by a `pkill leadpath` from someone else's test clean-up.
-cp -f "$LP" "$OUT/lpbench"
+cp -f "$LP" "$OUT/lpbench.new" && mv -f "$OUT/lpbench.new" "$OUT/lpbench"   # rename: works even if an old copy runs
 LP_BUILT=$(date -u -r "$LP" +%H:%M:%S)
 LP=$OUT/lpbench
 LP_VERSION=$("$LP" version)
@@ -327,7 +331,7 @@ f() { echo "${R[$1]:-?}"; }
 {
 echo "## leadpath benchmark — $(date -u +'%Y-%m-%d %H:%M UTC')"
 echo
-MEASURED="build/leadpath"; [ "${BUILD_HEAD:-0}" = 1 ] && MEASURED="HEAD built from git archive"; [ -n "${LP_BIN:-}" ] && MEASURED="$LP_BIN"
+MEASURED="build/leadpath"; [ "${BUILD_HEAD:-0}" = 1 ] && MEASURED="commit $HEAD_HASH built from git archive"; [ -n "${LP_BIN:-}" ] && MEASURED="$LP_BIN"
 echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo ?), measured: $MEASURED ($LP_VERSION, binary built $LP_BUILT UTC), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), wrk -t$WRK_THREADS -c$CONN on the same machine, loopback."
 echo "Database: $N leads ($FILL_INFO), ${DB_MB} MB; leadpath default threads = $(( $(nproc) * 4 < 8 ? 8 : $(nproc) * 4 ))."
 echo

@@ -265,6 +265,14 @@ static void sq_store_get_stats(sq_store *s, lp_store_stats *out) {
   pthread_mutex_unlock(&s->mu);
 }
 
+/* Savepoint statements run for every write: keep them prepared rather than parse them each time. */
+static void sq_run_cached(sq_db *db, const char *sql) {
+  sq_stmt *st = sq_db_prep(db, sql, NULL);
+  if (!st) { sq_db_exec(db, sql, NULL); return; }
+  sq_step(st, NULL);
+  sq_stmt_done(st);
+}
+
 static void run_batch(sq_store *s, wjob *batch, int n) {
   lp_err e = LP_ERR_INIT;
   lp_code rc = sq_db_exec(s->wdb, "BEGIN IMMEDIATE", &e);
@@ -276,7 +284,7 @@ static void run_batch(sq_store *s, wjob *batch, int n) {
   int broken = 0;
   for (wjob *j = batch; j; j = j->next) {
     if (broken) { j->code = lp_fail(j->err, LP_EUNAVAILABLE, "database transaction failed"); continue; }
-    sq_db_exec(s->wdb, "SAVEPOINT w", NULL);
+    sq_run_cached(s->wdb, "SAVEPOINT w");
     j->code = j->fn(&s->wdb->base, j->ctx, j->err);
     if (sqlite3_get_autocommit(s->wdb->h)) {  /* SQLite rolled the whole transaction back */
       broken = 1;
@@ -285,8 +293,8 @@ static void run_batch(sq_store *s, wjob *batch, int n) {
         if (k->code == LP_OK) k->code = lp_fail(k->err, LP_EUNAVAILABLE, "database transaction failed");
       continue;
     }
-    if (j->code != LP_OK) sq_db_exec(s->wdb, "ROLLBACK TO w", NULL);
-    sq_db_exec(s->wdb, "RELEASE w", NULL);
+    if (j->code != LP_OK) sq_run_cached(s->wdb, "ROLLBACK TO w");
+    sq_run_cached(s->wdb, "RELEASE w");
   }
   if (broken) return;
   double t0 = now_us();

@@ -424,6 +424,50 @@ describe('reopen and transitions', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.ok(!reopen || reopen.allowed === false, 'an open lead cannot be reopened');
   });
 
+  it('transitions agree with dry runs: for each outcome the same missing fields and approval', async () => {
+    const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Agreeable' }), 201);
+    const t = expectStatus(await agent.c.get(`/api/v1/leads/${l.id}/transitions`), 200).items;
+    for (const item of t.filter((x) => x.kind === 'close' && x.allowed)) {
+      const r = await agent.c.post(`/api/v1/leads/${l.id}/close?dry_run=1`, { outcome: item.outcome });
+      if (r.status === 422) {
+        assert.deepEqual(Object.keys(expectError(r, 422, 'validation_failed').fields).sort(), [...item.missing].sort(), item.outcome);
+      } else if (r.status === 202) {
+        assert.equal(item.approval_required, true, `${item.outcome}: 202 only when approval is required`);
+      } else {
+        const b = expectStatus(r, 200, `dry run ${item.outcome}`);
+        assert.deepEqual([...b.plan.missing].sort(), [...item.missing].sort(), `${item.outcome}: missing`);
+        assert.equal(b.plan.approval_required, item.approval_required, `${item.outcome}: approval_required`);
+      }
+    }
+    assert.equal((await lead(l.id)).status, 'open');
+  });
+
+  it('a move the transitions list refuses is refused by the API too (stage move on a closed lead)', async () => {
+    const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Closed Mover' }), 201);
+    const c = expectStatus(await close(l.id, { outcome: 'won' }, agent.c), 200);
+    const t = expectStatus(await agent.c.get(`/api/v1/leads/${l.id}/transitions`), 200).items;
+    const move = t.find((x) => x.kind === 'stage' && x.stage_id === ref.Quoted.id);
+    const r = await agent.c.patch(`/api/v1/leads/${l.id}`, { stage_id: ref.Quoted.id });
+    if (move && move.allowed) {
+      expectStatus(r, 200, 'transitions said allowed');
+    } else {
+      assert.ok([403, 409, 422].includes(r.status), `transitions said not allowed; PATCH answered ${r.status}`);
+      expectError(r, r.status, null);
+      const g = await lead(l.id);
+      assert.equal(g.stage_id, c.stage_id, 'stage unchanged');
+      assert.equal(g.version, c.version);
+    }
+  });
+
+  it('reopen with a stale If-Match answers 412 and the lead stays closed', async () => {
+    const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Stale Reopen' }), 201);
+    const c = expectStatus(await close(l.id, { outcome: 'treated' }, agent.c), 200);
+    expectError(await agent.c.post(`/api/v1/leads/${l.id}/reopen`, { notes: 'x' }, { headers: { 'If-Match': String(c.version - 1) } }),
+      412, 'version_mismatch');
+    assert.equal((await lead(l.id)).status, 'closed');
+    expectStatus(await agent.c.post(`/api/v1/leads/${l.id}/reopen`, { notes: 'x' }, { headers: { 'If-Match': String(c.version) } }), 200);
+  });
+
   it('transitions of a closed lead: reopen allowed, no close allowed', async () => {
     const l = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Closed Where' }), 201);
     expectStatus(await close(l.id, { outcome: 'treated' }, agent.c), 200);

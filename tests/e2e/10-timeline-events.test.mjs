@@ -205,6 +205,39 @@ describe('events feed', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.equal(new Set(ids).size, ids.length);
   });
 
+  it('a poller following the feed while writes run in parallel misses nothing and sees nothing twice', async () => {
+    const start = await feed(admin.c, null, 500);
+    const leads = [];
+    for (let i = 0; i < 4; i++) leads.push(expectStatus(await admin.c.post('/api/v1/leads', { full_name: `Poll ${i}` }), 201));
+    let writing = true;
+    const polled = [];
+    let cursor = start.cursor;
+    const poller = (async () => {
+      for (;;) {
+        const stillWriting = writing;
+        const r = await admin.c.get(`/api/v1/events?limit=5&after=${encodeURIComponent(cursor)}`);
+        const b = expectStatus(r, 200, 'poll');
+        polled.push(...b.items);
+        cursor = b.next_cursor;
+        if (!stillWriting && b.items.length === 0) return;
+      }
+    })();
+    const writers = [];
+    for (let round = 0; round < 10; round++) {
+      writers.push(...leads.map((l, i) => admin.c.post(`/api/v1/leads/${l.id}/comments`, { body: `poll ${round}-${i}` })));
+      writers.push(...leads.map((l) => admin.c.patch(`/api/v1/leads/${l.id}`, { score: round + 1 })));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (const r of await Promise.all(writers)) expectStatus(r, [200, 201], 'parallel write');
+    writing = false;
+    await poller;
+    const truth = (await feed(admin.c, start.cursor, 500)).items.map((e) => e.id);
+    const got = polled.map((e) => e.id);
+    assert.equal(new Set(got).size, got.length, 'the poller saw no event twice');
+    assert.deepEqual([...got].sort((a, b) => a - b), [...truth].sort((a, b) => a - b), 'the poller saw every event');
+    assert.ok(truth.length >= 80 + 4, `all writes are in the feed (${truth.length})`);
+  });
+
   it('a malformed cursor answers 400 or 422', async () => {
     const r = await admin.c.get('/api/v1/events?after=%7Bgarbage');
     assert.ok([400, 422].includes(r.status), `got ${r.status}`);

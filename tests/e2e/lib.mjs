@@ -53,7 +53,8 @@ function pgDatabaseFor(url, dir) {
   return db;
 }
 
-function freshPgDatabase(url) {
+/** A new empty database lp_<random> on the PostgreSQL server of `url` (made with psql); returns its URL. */
+export function freshPgDatabase(url) {
   const name = `lp_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   execFileSync('psql', [url, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`], { stdio: ['ignore', 'ignore', 'inherit'] });
   const u = new URL(url);
@@ -88,13 +89,15 @@ export function tmpDir(prefix = 'leadpath-e2e-') {
 
 /**
  * Start `leadpath serve` on a fresh database (or `opts.dir`) and wait for /healthz 200.
+ * `opts.db` (a database URL, e.g. another server's `srv.db`) runs it on that database instead,
+ * so two servers can share one PostgreSQL database.
  * Returns a server handle: {base, port, dir, dbPath, db, proc, output(), stop(), exited}.
  */
-export async function startServer({ args = [], dir = null, env = {}, keepDir = false, viaEnv = false } = {}) {
+export async function startServer({ args = [], dir = null, env = {}, keepDir = false, viaEnv = false, db = null } = {}) {
   if (!existsSync(BIN)) throw new Error(`leadpath binary not found at ${BIN} (build it with make)`);
   dir = dir || tmpDir();
   const dbPath = join(dir, 't.db');
-  const db = process.env.LEADPATH_TEST_PG_URL ? pgDatabaseFor(process.env.LEADPATH_TEST_PG_URL, dir) : `sqlite:${dbPath}`;
+  db = db || (process.env.LEADPATH_TEST_PG_URL ? pgDatabaseFor(process.env.LEADPATH_TEST_PG_URL, dir) : `sqlite:${dbPath}`);
   const port = await freePort();
   // viaEnv: give the database and address in LEADPATH_DB / LEADPATH_LISTEN instead of flags.
   const flags = viaEnv ? [] : ['--db', db, '--listen', `127.0.0.1:${port}`];
@@ -312,7 +315,7 @@ export function expectStatus(r, status, what = '') {
 
 /** The error codes the contract allows (API.md, Conventions). */
 export const ERROR_CODES = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'version_mismatch',
-  'too_large', 'unsupported_media_type', 'validation_failed', 'rate_limited', 'internal'];
+  'too_large', 'unsupported_media_type', 'validation_failed', 'rate_limited', 'internal', 'unavailable'];
 
 /** Assert the body is the one error shape {error:{code,message,fields?}} with `code` (one of ERROR_CODES). */
 export function expectError(r, status, code, what = '') {
