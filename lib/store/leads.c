@@ -212,12 +212,16 @@ static const struct { const char *field, *table; } lead_refs[] = {
 static lp_code check_refs(lp_db *db, json_t *cols, lp_err *err) {
   for (size_t i = 0; i < sizeof lead_refs / sizeof *lead_refs; i++) {
     json_t *v = json_object_get(cols, lead_refs[i].field);
-    if (v && json_is_integer(v)) lp_ref_check(db, lead_refs[i].table, json_integer_value(v), lead_refs[i].field, err);
+    if (v && json_is_integer(v) && lp_ref_check(db, lead_refs[i].table, json_integer_value(v), lead_refs[i].field, err) != LP_OK
+        && err->code != LP_EVALIDATION)
+      return err->code;  /* the lookup failed: report that, not a field */
   }
   if (json_is_string(json_object_get(cols, "outcome"))) {
     json_t *args = json_pack("[s]", sget(cols, "outcome"));
-    if (!lp_query_int(db, "SELECT 1 FROM outcomes WHERE key = $1", args, 0, err)) lp_fail_field(err, "outcome", "unknown outcome");
+    int64_t known = lp_query_int(db, "SELECT 1 FROM outcomes WHERE key = $1", args, 0, err);
     json_decref(args);
+    if (err->code != LP_OK && err->code != LP_EVALIDATION) return err->code;
+    if (!known) lp_fail_field(err, "outcome", "unknown outcome");
   }
   return err->code == LP_EVALIDATION ? LP_EVALIDATION : LP_OK;
 }
@@ -236,6 +240,7 @@ static lp_code lead_prepare(lp_db *db, const lp_actor *a, json_t *cols, int64_t 
   if (!json_object_get(cols, "owner_id")) json_object_set_new(cols, "owner_id", json_integer(a->id));
   if (!json_object_get(cols, "stage_id")) {
     int64_t first = lp_query_int(db, "SELECT id FROM stages WHERE active = 1 ORDER BY position, id LIMIT 1", NULL, 0, err);
+    if (err->code != LP_OK) return err->code;
     if (first) json_object_set_new(cols, "stage_id", json_integer(first));
   }
   if (check_refs(db, cols, err) != LP_OK) return err->code;
@@ -537,6 +542,32 @@ static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {
 lp_code lp_lead_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t expect, int64_t now, lp_err *err) {
   update_ctx c = {a, id, expect, now, NULL};
   return lp_store_write(s, delete_fn, &c, err);
+}
+
+typedef struct { const lp_actor *a; int64_t id, group, now; } group_ctx;
+
+static lp_code add_group_fn(lp_db *db, void *p, lp_err *err) {
+  group_ctx *c = p;
+  json_t *row = lp_lead_row(db, c->id, err);
+  if (!row) return err->code;
+  lp_code rc = lp_lead_visible(db, c->a, row, err);
+  json_decref(row);
+  if (rc == LP_OK) rc = lp_ref_check(db, "contact_groups", c->group, "group_id", err);
+  if (rc != LP_OK) return rc;
+  json_t *args = json_pack("[I, I, I]", (json_int_t)c->id, (json_int_t)c->group, (json_int_t)c->now);
+  rc = lp_exec(db, "INSERT INTO lead_groups(lead_id, group_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", args, err);
+  json_decref(args);
+  if (rc == LP_OK && lp_db_changes(db) > 0) {
+    json_t *data = json_pack("{s:I}", "group_id", (json_int_t)c->group);
+    rc = lp_event(db, c->now, c->id, c->a->id, "group_added", "lead", c->id, data, err);
+    json_decref(data);
+  }
+  return rc;
+}
+
+lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t group_id, int64_t now, lp_err *err) {
+  group_ctx c = {a, id, group_id, now};
+  return lp_store_write(s, add_group_fn, &c, err);
 }
 
 /* ---------------------------------------------------------------- close and reopen */

@@ -41,6 +41,8 @@ typedef enum { LP_MOVE_CLOSE, LP_MOVE_REOPEN } lp_move;
  * *status is 200 with the lead, or 202 with {"approval": ...} where the policy says request. */
 json_t *lp_lead_move(lp_store *s, const lp_actor *a, int64_t id, lp_move move, json_t *req, int dry_run,
                      int64_t expect, int64_t now, int *status, lp_err *err);
+/* Adds the lead to a contact group (a group_added event); already a member is fine. */
+lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t group_id, int64_t now, lp_err *err);
 /* The moves open to the actor now. */
 json_t *lp_lead_transitions(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
 /* Applies a plan from core/plan.h to lead `id` (in a write transaction). */

@@ -50,7 +50,7 @@ static lp_code list_refs(lp_db *db, const lp_rectype *t, json_t *cols, lp_err *e
     json_t *v = json_object_get(cols, f->name);
     if (f->type == FT_REF && v && json_is_integer(v)) lp_ref_check(db, f->extra, json_integer_value(v), f->name, err);
   }
-  return err->code == LP_EVALIDATION ? LP_EVALIDATION : LP_OK;
+  return err->code;  /* LP_EVALIDATION, or the error of a lookup that failed */
 }
 
 static lp_code list_create_fn(lp_db *db, void *p, lp_err *err) {

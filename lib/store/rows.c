@@ -161,7 +161,12 @@ lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field
   lp_err e = LP_ERR_INIT;
   int64_t ok = lp_query_int(db, q, p, 0, &e);
   json_decref(p);
-  lp_err_release(&e);
+  if (e.code != LP_OK) {  /* the query failed (database unreachable, serialization): not "not found" */
+    if (!err) { lp_err_release(&e); return LP_EUNAVAILABLE; }
+    lp_err_release(err);
+    *err = e;
+    return err->code;
+  }
   if (!ok) return lp_fail_field(err, field, "not found");
   return LP_OK;
 }

@@ -26,7 +26,8 @@ lp_code lp_insert(lp_db *db, const char *table, json_t *cols, int64_t *id, lp_er
  * expect < 0 skips the check. LP_ENOTFOUND if no row, LP_EVERSION if the version moved. */
 lp_code lp_update(lp_db *db, const char *table, int64_t id, json_t *cols, int64_t expect, lp_err *err);
 /* Checks that table has a row id (and, for tables with `active`, that it is active when
- * must_be_active). Adds a field error "not found" otherwise. Returns LP_OK or LP_EVALIDATION. */
+ * must_be_active). Adds a field error "not found" otherwise. Returns LP_OK or LP_EVALIDATION, or the
+ * query's own error (which replaces err) when the lookup itself fails. */
 lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field, lp_err *err);
 /* Appends one timeline/audit event. data is borrowed (may be NULL). */
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,

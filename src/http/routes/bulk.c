@@ -1,0 +1,131 @@
+/* bulk.c — POST /api/v1/leads/bulk: one action over many leads, each lead through the same
+ * rules as its single-lead endpoint (visibility, policy, transition planner), each in its own
+ * transaction, so one refusal does not undo the others. Up to 1,000 leads per request. */
+#include "core/record.h"
+#include "http/routes/handlers.h"
+#include "store/leads.h"
+#include "store/rows.h"
+
+#define BULK_MAX 1000
+
+static const char *filter_get(void *ctx, const char *name) {
+  json_t *f = ctx;
+  if (!strcmp(name, "limit")) return "500";
+  json_t *v = json_object_get(f, name);
+  if (json_is_string(v)) return json_string_value(v);
+  /* numbers and booleans in a filter object read like their query-string forms */
+  static _Thread_local char buf[4][32];
+  static _Thread_local int k;
+  if (json_is_integer(v)) { k = (k + 1) % 4; snprintf(buf[k], sizeof buf[k], "%lld", (long long)json_integer_value(v)); return buf[k]; }
+  if (json_is_true(v)) return "1";
+  return NULL;
+}
+
+typedef struct { json_t *filter; const char *cursor; } page_ctx;
+static const char *page_get(void *ctx, const char *name) {
+  page_ctx *p = ctx;
+  if (!strcmp(name, "cursor")) return p->cursor;
+  return filter_get(p->filter, name);
+}
+
+/* The ids a filter selects, in list order; NULL with err set, or too many. */
+static json_t *filter_ids(lp_req *r, json_t *filter) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return NULL;
+  json_t *ids = json_array();
+  char *cursor = NULL;
+  for (;;) {
+    page_ctx pc = {filter, cursor};
+    json_t *page = lp_lead_list(db, &r->actor, page_get, &pc, r->now, &r->err);
+    free(cursor);
+    cursor = NULL;
+    if (!page) { json_decref(ids); return NULL; }
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(page, "items"), i, l) json_array_append(ids, json_object_get(l, "id"));
+    if (json_is_string(json_object_get(page, "next_cursor")) && json_array_size(ids) <= BULK_MAX)
+      cursor = strdup(json_string_value(json_object_get(page, "next_cursor")));
+    json_decref(page);
+    if (!cursor) break;
+  }
+  return ids;
+}
+
+static json_t *error_json(lp_err *e) {
+  json_t *o = json_pack("{s:s, s:s}", "code", lp_code_name(e->code), "message", e->message[0] ? e->message : lp_code_message(e->code));
+  if (e->fields) json_object_set(o, "fields", e->fields);
+  return o;
+}
+
+lp_code h_leads_bulk(lp_req *r) {
+  if (r->actor.perm[LP_ACT_BULK] != LP_ALLOW) return lp_fail(&r->err, LP_EFORBIDDEN, "Your role may not run bulk actions");
+  const char *action = json_string_value(json_object_get(r->json, "action"));
+  static const char *actions[] = {"close", "assign", "set_stage", "add_to_group", "delete"};
+  int known = 0;
+  for (size_t i = 0; action && i < sizeof actions / sizeof *actions; i++) if (!strcmp(action, actions[i])) known = 1;
+  if (!known) lp_fail_field(&r->err, "action", action ? "must be close, assign, set_stage, add_to_group or delete" : "required");
+  json_t *params = json_object_get(r->json, "params");
+  if (params && !json_is_object(params)) lp_fail_field(&r->err, "params", "must be an object");
+  json_t *ids_in = json_object_get(r->json, "ids"), *filter = json_object_get(r->json, "filter");
+  if (!ids_in && !filter) lp_fail_field(&r->err, "ids", "give ids or a filter");
+  if (ids_in && !json_is_array(ids_in)) lp_fail_field(&r->err, "ids", "must be an array of lead ids");
+  if (filter && !json_is_object(filter)) lp_fail_field(&r->err, "filter", "must be an object of list filters");
+  size_t i;
+  json_t *v;
+  if (json_is_array(ids_in)) json_array_foreach(ids_in, i, v) if (!json_is_integer(v) || json_integer_value(v) <= 0) { lp_fail_field(&r->err, "ids", "must be an array of lead ids"); break; }
+  /* What each action needs, checked once up front. */
+  json_t *cols = NULL;
+  if (!r->err.code && action && (!strcmp(action, "assign") || !strcmp(action, "set_stage"))) {
+    const char *field = !strcmp(action, "assign") ? "owner_id" : "stage_id";
+    json_t *fv = params ? json_object_get(params, field) : NULL;
+    if (!json_is_integer(fv)) lp_fail_field(&r->err, field, "required");
+    else cols = json_pack("{s:O}", field, fv);
+  }
+  if (!r->err.code && action && !strcmp(action, "add_to_group") && !json_is_integer(params ? json_object_get(params, "group_id") : NULL))
+    lp_fail_field(&r->err, "group_id", "required");
+  if (!r->err.code && action && !strcmp(action, "close") && !json_is_string(params ? json_object_get(params, "outcome") : NULL))
+    lp_fail_field(&r->err, "outcome", "required");
+  if (r->err.code) { json_decref(cols); return r->err.code; }
+  json_t *ids = json_is_array(ids_in) ? json_incref(ids_in) : filter_ids(r, filter);
+  if (!ids) { json_decref(cols); return r->err.code; }
+  if (json_array_size(ids) > BULK_MAX) {
+    json_decref(ids);
+    json_decref(cols);
+    return lp_fail(&r->err, LP_EVALIDATION, "More than %d leads: narrow the selection (larger background jobs are planned)", BULK_MAX);
+  }
+  json_t *results = json_array();
+  int ok_n = 0, bad_n = 0;
+  json_array_foreach(ids, i, v) {
+    int64_t id = json_integer_value(v);
+    lp_err e = LP_ERR_INIT;
+    json_t *out = NULL;
+    int status = 200;
+    if (!strcmp(action, "delete")) {
+      if (lp_lead_delete(r->app->store, &r->actor, id, -1, r->now, &e) == LP_OK) out = json_true();
+    } else if (!strcmp(action, "close")) {
+      out = lp_lead_move(r->app->store, &r->actor, id, LP_MOVE_CLOSE, params, 0, -1, r->now, &status, &e);
+    } else if (!strcmp(action, "add_to_group")) {
+      if (lp_lead_add_group(r->app->store, &r->actor, id, json_integer_value(json_object_get(params, "group_id")), r->now, &e) == LP_OK)
+        out = json_true();
+    } else {
+      json_t *valid = NULL;
+      if (lp_rec_input(&lp_rt_lead, cols, 0, r->actor.is_admin, NULL, &valid, &e) == LP_OK)
+        out = lp_lead_update(r->app->store, &r->actor, id, valid, -1, r->now, &e);
+      json_decref(valid);
+    }
+    if (out) {
+      ok_n++;
+      json_t *res = json_pack("{s:I, s:b}", "id", (json_int_t)id, "ok", 1);
+      if (status == 202) json_object_set(res, "approval", json_object_get(out, "approval"));
+      json_array_append_new(results, res);
+    } else {
+      bad_n++;
+      json_array_append_new(results, json_pack("{s:I, s:b, s:o}", "id", (json_int_t)id, "ok", 0, "error", error_json(&e)));
+    }
+    json_decref(out);
+    lp_err_release(&e);
+  }
+  json_decref(ids);
+  json_decref(cols);
+  return lp_reply(r, 200, json_pack("{s:i, s:i, s:o}", "succeeded", ok_n, "failed", bad_n, "results", results));
+}
