@@ -43,6 +43,11 @@ json_t *lp_lead_move(lp_store *s, const lp_actor *a, int64_t id, lp_move move, j
                      int64_t expect, int64_t now, int *status, lp_err *err);
 /* Adds the lead to a contact group (a group_added event); already a member is fine. */
 lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t group_id, int64_t now, lp_err *err);
+/* The full-text index on SQLite is written in batches (see leads.c): lp_lead_index_sync brings
+ * it up to date with every committed write (a no-op when nothing waits, and on PostgreSQL);
+ * lp_lead_index_pending indexes up to max waiting leads inside a write transaction. */
+lp_code lp_lead_index_sync(lp_store *s, lp_err *err);
+int lp_lead_index_pending(lp_db *db, int max, lp_err *err);
 /* The moves open to the actor now. */
 json_t *lp_lead_transitions(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
 /* Applies a plan from core/plan.h to lead `id` (in a write transaction). */

@@ -224,6 +224,11 @@ static const migration migrations[] = {
 "SELECT setval(pg_get_serial_sequence('stages', 'id'), (SELECT max(id) FROM stages));"
 "SELECT setval(pg_get_serial_sequence('contact_groups', 'id'), (SELECT max(id) FROM contact_groups));"
 },
+{3, "search index queue",
+/* Leads whose full-text entry is still to be written (SQLite indexes in batches; see leads.c). */
+"CREATE TABLE fts_pending(lead_id INTEGER PRIMARY KEY);",
+"CREATE TABLE fts_pending(lead_id BIGINT PRIMARY KEY);"
+},
 };
 
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }

@@ -62,6 +62,9 @@ struct sq_store {
   wjob *head, *tail;
   int stopping, writer_started;
   pthread_t writer;
+  pthread_t checkpointer;      /* moves the WAL into the database file, off the writer's path */
+  pthread_cond_t ckpt_cv;
+  unsigned long long ckpt_seen; /* writes counted at the last checkpoint */
   sq_db *wdb;          /* the writer thread's connection */
   sq_db *readers;      /* every reader connection, closed with the store */
   lp_store_stats stats;  /* guarded by mu */
@@ -339,19 +342,50 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
+/* The checkpointer: SQLite would otherwise checkpoint inside a writer's COMMIT whenever the WAL
+ * passes 1,000 pages, stalling every request of that batch behind random writes into a large
+ * database file. Here the writer never checkpoints (wal_autocheckpoint=0); this thread copies
+ * the WAL back in PASSIVE mode a few times a second, which never blocks the writer or readers. */
+static void *checkpointer_main(void *arg) {
+  sq_store *s = arg;
+  lp_err e = LP_ERR_INIT;
+  sq_db *db = db_open(s, &e);
+  lp_err_release(&e);
+  pthread_mutex_lock(&s->mu);
+  while (!s->stopping) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 250 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+    pthread_cond_timedwait(&s->ckpt_cv, &s->mu, &until);
+    if (s->stopping || !db || s->stats.writes == s->ckpt_seen) continue;
+    s->ckpt_seen = s->stats.writes;
+    pthread_mutex_unlock(&s->mu);
+    sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    pthread_mutex_lock(&s->mu);
+  }
+  pthread_mutex_unlock(&s->mu);
+  db_close(db);
+  return NULL;
+}
+
 static lp_code sq_store_write(sq_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
   wjob j = {fn, ctx, err, LP_OK, 0, PTHREAD_COND_INITIALIZER, NULL};
   pthread_mutex_lock(&s->mu);
   if (!s->writer_started) {
     lp_err e = LP_ERR_INIT;
     s->wdb = db_open(s, &e);
+    if (s->wdb) sqlite3_wal_autocheckpoint(s->wdb->h, 0);
     if (!s->wdb || pthread_create(&s->writer, NULL, writer_main, s) != 0) {
       pthread_mutex_unlock(&s->mu);
       lp_code c = lp_fail(err, LP_EUNAVAILABLE, "cannot start the writer: %s", e.message);
       lp_err_release(&e);
       return c;
     }
-    s->writer_started = 1;
+    pthread_cond_init(&s->ckpt_cv, NULL);
+    if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0) sqlite3_wal_autocheckpoint(s->wdb->h, 1000);
+    else s->writer_started = 2;  /* 2: the checkpointer runs too */
+    if (s->writer_started != 2) s->writer_started = 1;
   }
   if (s->stopping) {
     pthread_mutex_unlock(&s->mu);
@@ -384,8 +418,10 @@ static void sq_store_close(sq_store *s) {
   s->stopping = 1;
   pthread_cond_broadcast(&s->work);
   int started = s->writer_started;
+  if (started == 2) pthread_cond_signal(&s->ckpt_cv);
   pthread_mutex_unlock(&s->mu);
   if (started) pthread_join(s->writer, NULL);
+  if (started == 2) { pthread_join(s->checkpointer, NULL); pthread_cond_destroy(&s->ckpt_cv); }
   db_close(s->wdb);
   for (sq_db *r = s->readers, *n; r; r = n) { n = r->next_reader; db_close(r); }
   if (tls.store == s) { tls.store = NULL; tls.db = NULL; tls.gen = 0; }

@@ -1,5 +1,7 @@
 /* commands.c — serve, migrate, user add, backup. */
+#include <pthread.h>
 #include <sqlite3.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
@@ -9,7 +11,32 @@
 #include "http/http.h"
 #include "store/migrate.h"
 #include "store/rows.h"
+#include "store/leads.h"
 #include "store/users.h"
+
+/* The background tick of the server: every quarter second, the leads written since are
+ * indexed for search in one batch (see lp_lead_index_sync). */
+typedef struct { lp_store *s; int stop; pthread_mutex_t mu; pthread_cond_t cv; } indexer_ctx;
+
+static void *indexer_main(void *p) {
+  indexer_ctx *c = p;
+  pthread_mutex_lock(&c->mu);
+  while (!c->stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 250 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+    pthread_cond_timedwait(&c->cv, &c->mu, &until);
+    if (c->stop) break;
+    pthread_mutex_unlock(&c->mu);
+    lp_err e = LP_ERR_INIT;
+    lp_lead_index_sync(c->s, &e);
+    lp_err_release(&e);
+    pthread_mutex_lock(&c->mu);
+  }
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
 
 int cmd_serve(lp_opts *o) {
   lp_store *s = lp_cli_open(o);
@@ -33,8 +60,18 @@ int cmd_serve(lp_opts *o) {
   lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 4 : 8), !o->quiet, lp_cli_now};
   if (app.threads < 8) app.threads = 8;
   if (app.threads > 256) app.threads = 256;
+  indexer_ctx ix = {s, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+  pthread_t ixt;
+  int ix_started = pthread_create(&ixt, NULL, indexer_main, &ix) == 0;
   lp_err err = LP_ERR_INIT;
   int rc = lp_http_serve(&app, o->listen, &err);
+  if (ix_started) {
+    pthread_mutex_lock(&ix.mu);
+    ix.stop = 1;
+    pthread_cond_signal(&ix.cv);
+    pthread_mutex_unlock(&ix.mu);
+    pthread_join(ixt, NULL);
+  }
   if (rc != LP_OK) fprintf(stderr, "leadpath: %s\n", err.message);
   lp_err_release(&err);
   lp_store_close(s);

@@ -19,6 +19,7 @@
 #include "http/assets.h"
 #include "http/auth.h"
 #include "http/http.h"
+#include "store/leads.h"
 #include "store/rows.h"
 
 #define BODY_MAX (1 << 20)
@@ -421,6 +422,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
    * they read outside one. */
   if ((!strcmp(method, "GET") || !strcmp(method, "HEAD")) && (!strncmp(url, "/api/", 5) || !strcmp(url, "/readyz"))) {
     lp_err e = LP_ERR_INIT;
+    /* A search sees every acknowledged write: bring the batched search index up to date first,
+     * before this request's snapshot is taken. */
+    if (!strcmp(url, "/api/v1/leads") && lp_req_query(r, "q")) {
+      lp_lead_index_sync(r->app->store, &e);
+      lp_err_release(&e);
+    }
     lp_db *db = lp_store_reader(r->app->store, &e);
     int begun = db && run_simple(db, "BEGIN", &e) == LP_OK;
     lp_err_release(&e);
