@@ -655,6 +655,8 @@ typedef struct {
   json_t *req;
   int dry_run, status;
   json_t *result;
+  int64_t approval_id;          /* carrying out this approved request */
+  const lp_actor *decider;      /* who approved it */
 } move_ctx;
 
 static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
@@ -712,6 +714,14 @@ static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
       rc = lp_event(db, c->now, c->id, c->a->id, "approval_requested", "lead", c->id, data, err);
       json_decref(data);
     }
+    if (rc == LP_OK && c->a->manager_id) {
+      char d[64];
+      snprintf(d, sizeof d, "{\"approval_id\":%lld}", (long long)aid);
+      json_t *n = json_pack("[I, I, I, s]", (json_int_t)c->a->manager_id, (json_int_t)c->id, (json_int_t)c->now, d);
+      rc = lp_exec(db, "INSERT INTO notifications(user_id, kind, lead_id, data, created_at)"
+                       " VALUES ($1, 'approval_requested', $2, $4, $3)", n, err);
+      json_decref(n);
+    }
     if (rc == LP_OK) {
       json_t *args = json_pack("[I]", (json_int_t)aid);
       json_t *ap = lp_query_one(db, "SELECT * FROM approvals WHERE id = $1", args, err);
@@ -728,15 +738,48 @@ static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
     return rc;
   }
   rc = lp_lead_apply_plan(db, c->a, row, plan, c->now, err);
+  if (rc == LP_OK && c->approval_id) {
+    /* The approval is decided in the same transaction as the move it carries out. */
+    json_t *args = json_pack("[I, I, I]", (json_int_t)c->approval_id, (json_int_t)c->now, (json_int_t)c->decider->id);
+    rc = lp_exec(db, "UPDATE approvals SET status = 'approved', decided_at = $2, decided_by = $3, version = version + 1"
+                     " WHERE id = $1 AND status = 'pending'", args, err);
+    json_decref(args);
+    if (rc == LP_OK && lp_db_changes(db) == 0) rc = lp_fail(err, LP_ECONFLICT, "The approval was decided meanwhile");
+    if (rc == LP_OK) {
+      json_t *data = json_pack("{s:I, s:s}", "approval_id", (json_int_t)c->approval_id, "decision", "approved");
+      rc = lp_event(db, c->now, c->id, c->decider->id, "approval_decided", "approval", c->approval_id, data, err);
+      json_decref(data);
+    }
+    if (rc == LP_OK) {
+      char d[64];
+      snprintf(d, sizeof d, "{\"approval_id\":%lld}", (long long)c->approval_id);
+      json_t *n = json_pack("[I, I, I, s]", (json_int_t)c->a->id, (json_int_t)c->id, (json_int_t)c->now, d);
+      rc = lp_exec(db, "INSERT INTO notifications(user_id, kind, lead_id, data, created_at)"
+                       " VALUES ($1, 'approval_approved', $2, $4, $3)", n, err);
+      json_decref(n);
+    }
+  }
   json_decref(plan);
   json_decref(row);
   c->status = 200;
   return rc;
 }
 
+json_t *lp_lead_move_approved(lp_store *s, const lp_actor *requester, const lp_actor *decider, int64_t approval_id,
+                              int64_t lead_id, lp_move move, json_t *params, int64_t now, lp_err *err) {
+  /* The request is carried out as it was asked, as the requester, now allowed. */
+  lp_actor a = *requester;
+  for (int i = 0; i < LP_ACT_COUNT; i++) if (a.perm[i] == LP_REQUEST) a.perm[i] = LP_ALLOW;
+  move_ctx c = {&a, lead_id, -1, now, move, params, 0, 0, NULL, approval_id, decider};
+  if (lp_store_write(s, move_fn, &c, err) != LP_OK) { json_decref(c.result); return NULL; }
+  json_decref(c.result);
+  lp_db *db = lp_store_reader(s, err);
+  return db ? lp_lead_get(db, decider, lead_id, now, err) : NULL;
+}
+
 json_t *lp_lead_move(lp_store *s, const lp_actor *a, int64_t id, lp_move move, json_t *req, int dry_run,
                      int64_t expect, int64_t now, int *status, lp_err *err) {
-  move_ctx c = {a, id, expect, now, move, req, dry_run, 0, NULL};
+  move_ctx c = {a, id, expect, now, move, req, dry_run, 0, NULL, 0, NULL};
   lp_code rc;
   if (dry_run) {
     lp_db *db = lp_store_reader(s, err);

@@ -48,6 +48,10 @@ lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t gr
  * lp_lead_index_pending indexes up to max waiting leads inside a write transaction. */
 lp_code lp_lead_index_sync(lp_store *s, lp_err *err);
 int lp_lead_index_pending(lp_db *db, int max, lp_err *err);
+/* Carries out an approved request (approval_id, pending) as the requester would have, and
+ * decides the approval, in one transaction. Answers the lead as the decider sees it. */
+json_t *lp_lead_move_approved(lp_store *s, const lp_actor *requester, const lp_actor *decider, int64_t approval_id,
+                              int64_t lead_id, lp_move move, json_t *params, int64_t now, lp_err *err);
 /* The moves open to the actor now. */
 json_t *lp_lead_transitions(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
 /* Applies a plan from core/plan.h to lead `id` (in a write transaction). */

@@ -79,6 +79,46 @@ describe('role policies on closing', { timeout: FILE_TIMEOUT_MS }, () => {
     }
   });
 
+  it('approving carries out the close as asked; declining leaves the lead open; each is decided once', async () => {
+    const { admin, agent, manager, other } = w.users;
+    const role = items(await admin.c.get('/api/v1/roles')).find((r) => r.name === 'agent');
+    expectStatus(await admin.c.patch(`/api/v1/roles/${role.id}`, { policy: { close_lost: 'request' } }), 200);
+    try {
+      const reason = await lost(agent.c);
+      const a = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Approve Me' }), 201);
+      const b = expectStatus(await agent.c.post('/api/v1/leads', { full_name: 'Decline Me' }), 201);
+      const ra = expectStatus(await agent.c.post(`/api/v1/leads/${a.id}/close`, { outcome: 'lost', reason_id: reason, notes: 'too dear' }), 202);
+      const rb = expectStatus(await agent.c.post(`/api/v1/leads/${b.id}/close`, { outcome: 'lost', reason_id: reason }), 202);
+      const pending = items(await manager.c.get('/api/v1/approvals?status=pending')).map((x) => x.id);
+      assert.ok(pending.includes(ra.approval.id) && pending.includes(rb.approval.id), 'the manager sees both requests');
+      assert.ok(items(await manager.c.get('/api/v1/notifications?unread=1')).some((n) => n.kind === 'approval_requested' && n.lead_id === a.id));
+      expectError(await agent.c.post(`/api/v1/approvals/${ra.approval.id}/approve`, {}), 403, 'forbidden');
+      expectError(await other.c.post(`/api/v1/approvals/${ra.approval.id}/approve`, {}), 404, 'not_found');
+
+      const ok = expectStatus(await manager.c.post(`/api/v1/approvals/${ra.approval.id}/approve`, {}), 200);
+      assert.equal(ok.status, 'approved');
+      assert.equal(ok.decided_by, manager.id);
+      const closed = expectStatus(await agent.c.get(`/api/v1/leads/${a.id}`), 200);
+      assert.equal(closed.status, 'closed');
+      assert.equal(closed.outcome, 'lost');
+      assert.equal(closed.lost_reason_id, reason);
+      assert.equal(closed.close_notes, 'too dear');
+      assert.equal(closed.closed_by, agent.id, 'carried out as the requester asked');
+      const kinds = items(await agent.c.get(`/api/v1/leads/${a.id}/timeline`)).map((e) => e.kind);
+      assert.ok(kinds.includes('closed') && kinds.includes('approval_decided'));
+      expectError(await manager.c.post(`/api/v1/approvals/${ra.approval.id}/approve`, {}), 409, 'conflict');
+
+      const no = expectStatus(await manager.c.post(`/api/v1/approvals/${rb.approval.id}/decline`, { note: 'keep trying' }), 200);
+      assert.equal(no.status, 'declined');
+      assert.equal(no.note, 'keep trying');
+      assert.equal(expectStatus(await agent.c.get(`/api/v1/leads/${b.id}`), 200).status, 'open');
+      assert.ok(items(await agent.c.get('/api/v1/notifications?unread=1')).some((n) => n.kind === 'approval_declined' && n.lead_id === b.id));
+      expectError(await manager.c.post(`/api/v1/approvals/${rb.approval.id}/approve`, {}), 409, 'conflict');
+    } finally {
+      expectStatus(await admin.c.patch(`/api/v1/roles/${role.id}`, { policy: { close_lost: 'allow' } }), 200);
+    }
+  });
+
   it('notify_managers_on_close_lost gives the manager a notification they can read', async () => {
     const { admin, agent, manager } = w.users;
     const role = items(await admin.c.get('/api/v1/roles')).find((r) => r.name === 'agent');

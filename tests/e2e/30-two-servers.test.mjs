@@ -1,8 +1,10 @@
 // 30-two-servers (issue 3): several `leadpath serve` processes sharing one PostgreSQL database —
 // any server answers any request (leads, If-Match, tokens), concurrent closes and If-Match
 // PATCHes across servers give exactly one winner, `leadpath migrate` raced on a fresh database
-// migrates once, and a database outage answers 503 `unavailable` and heals once PostgreSQL is
-// back. Runs only on PostgreSQL (LEADPATH_TEST_PG_URL, as scripts/test.sh sets it).
+// migrates once, and a database outage (on a private second cluster) answers 503 `unavailable`,
+// whatever the request, and heals once PostgreSQL is back. Runs only on PostgreSQL
+// (LEADPATH_TEST_PG_URL, as scripts/test.sh sets it); needs root or sudo for the outage, like
+// scripts/pg-test.sh.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -145,7 +147,8 @@ describe('database outage', { skip: SKIP, timeout: FILE_TIMEOUT_MS }, () => {
   let url;
   let dir;
   let port;
-  let srv;
+  let srv;   // default worker threads
+  let one;   // one worker thread, so the next request surely meets the connection the outage cut
   const asPg = (args) => {
     const uid = process.getuid();
     const cmd = uid === 0 ? ['runuser', ['-u', 'postgres', '--', ...args]] : ['sudo', ['runuser', '-u', 'postgres', '--', ...args]];
@@ -163,7 +166,6 @@ describe('database outage', { skip: SKIP, timeout: FILE_TIMEOUT_MS }, () => {
     [url, dir] = out;
     port = new URL(url).port;
   });
-  let one;   // a server with one worker thread, so the next request surely meets the cut connection
   after(async () => {
     try {
       for (const s of [one, srv]) if (s) await s.stop();
@@ -264,7 +266,7 @@ describe('database outage', { skip: SKIP, timeout: FILE_TIMEOUT_MS }, () => {
       try {
         r = await call(x, version);
       } finally {
-        pgStart();
+        if (!pgRunning()) pgStart();
       }
       if (r.status !== 503 || r.body?.error?.code !== 'unavailable') wrong.push(`${what}: got ${r.status} ${r.text.slice(0, 200)}`);
       else expectError(r, 503, 'unavailable', what);

@@ -43,6 +43,9 @@ lp_code h_notifications_list(lp_req *r);
 lp_code h_notification_read(lp_req *r);
 lp_code h_notifications_read_all(lp_req *r);
 lp_code h_leads_bulk(lp_req *r);
+lp_code h_approvals_list(lp_req *r);
+lp_code h_approval_approve(lp_req *r);
+lp_code h_approval_decline(lp_req *r);
 /* Shared by handlers: adapts lp_req_query for the store's list functions. */
 const char *lp_req_param_fn(void *ctx, const char *name);
 #endif
