@@ -5,7 +5,7 @@
 #include "store/leadjson.h"
 #include "util/timefmt.h"
 
-static char select_sqlite[4096], select_pg[4096];
+static char select_sqlite[4096], select_pg[4096], one_sqlite[4400], one_pg[4400];
 static int nfields, c_status, c_created, c_closed, c_ws, c_wsince;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -16,6 +16,8 @@ static void build(void) {
   snprintf(select_sqlite, sizeof select_sqlite, "%s, (SELECT json_group_array(group_id) FROM lead_groups g WHERE g.lead_id = leads.id) AS groups FROM leads", lp_buf_str(&b));
   snprintf(select_pg, sizeof select_pg, "%s, (SELECT COALESCE(json_agg(group_id ORDER BY group_id)::text, '[]') FROM lead_groups g WHERE g.lead_id = leads.id) AS groups FROM leads", lp_buf_str(&b));
   lp_buf_release(&b);
+  snprintf(one_sqlite, sizeof one_sqlite, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", select_sqlite);
+  snprintf(one_pg, sizeof one_pg, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", select_pg);
   int i = 1;
   for (const lp_field *f = lp_rt_lead.fields; f->name; f++, i++) {
     if (!strcmp(f->name, "status")) c_status = i;
@@ -29,6 +31,11 @@ static void build(void) {
 const char *lp_lead_json_select(lp_db *db) {
   pthread_once(&once, build);
   return lp_db_engine(db) == LP_ENGINE_PG ? select_pg : select_sqlite;
+}
+
+const char *lp_lead_json_select_one(lp_db *db) {
+  pthread_once(&once, build);
+  return lp_db_engine(db) == LP_ENGINE_PG ? one_pg : one_sqlite;
 }
 
 int lp_lead_json_col(const char *field) {
@@ -68,24 +75,41 @@ void lp_json_str(lp_buf *b, const char *s) {
 
 static int64_t col_int0(lp_stmt *st, int i) { return lp_col_null(st, i) ? 0 : lp_col_int(st, i); }
 
+/* Integers are most of a lead's text: write them without printf. */
+static void put_int(lp_buf *b, int64_t v) {
+  char tmp[24];
+  int n = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+  if (v < 0) tmp[n++] = '-';
+  char out[24];
+  for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  lp_buf_add(b, out, (size_t)n);
+}
+
 void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
   pthread_once(&once, build);
-  lp_buf_printf(b, "{\"id\":%lld", (long long)lp_col_int(st, 0));
+  lp_buf_puts(b, "{\"id\":");
+  put_int(b, lp_col_int(st, 0));
   int i = 1;
   for (const lp_field *f = lp_rt_lead.fields; f->name; f++, i++) {
     if (f->flags & FF_HIDDEN) continue;
-    lp_buf_printf(b, ",\"%s\":", f->name);
+    lp_buf_add(b, ",\"", 2);
+    lp_buf_puts(b, f->name);
+    lp_buf_add(b, "\":", 2);
     if (lp_col_null(st, i)) {
       lp_buf_puts(b, (f->type == FT_EMAILS || f->type == FT_PHONES) ? "[]" : "null");
       continue;
     }
     switch (f->type) {
-      case FT_INT: case FT_REF: lp_buf_printf(b, "%lld", (long long)lp_col_int(st, i)); break;
+      case FT_INT: case FT_REF: put_int(b, lp_col_int(st, i)); break;
       case FT_BOOL: lp_buf_puts(b, lp_col_int(st, i) ? "true" : "false"); break;
       case FT_TIME: {
         char t[LP_TIME_LEN];
         lp_time_format(lp_col_int(st, i), t);
-        lp_buf_printf(b, "\"%s\"", t);
+        lp_buf_add(b, "\"", 1);
+        lp_buf_add(b, t, LP_TIME_LEN - 1);
+        lp_buf_add(b, "\"", 1);
         break;
       }
       case FT_EMAILS: case FT_PHONES: case FT_JSON: {
@@ -97,10 +121,14 @@ void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
     }
   }
   const char *groups = lp_col_text(st, nfields + 1);
-  lp_buf_printf(b, ",\"groups\":%s", groups && *groups ? groups : "[]");
+  lp_buf_puts(b, ",\"groups\":");
+  lp_buf_puts(b, groups && *groups ? groups : "[]");
   const char *status = lp_col_text(st, c_status);
   int open = status && !strcmp(status, "open");
   int64_t created = col_int0(st, c_created), closed = col_int0(st, c_closed);
-  lp_buf_printf(b, ",\"age_days\":%lld,\"sla\":\"%s\"}", (long long)lp_age_days_of(created, closed, now),
-                lp_sla_of(open, created, closed, col_int0(st, c_ws), col_int0(st, c_wsince), now, sla.warn_days, sla.breach_days));
+  lp_buf_puts(b, ",\"age_days\":");
+  put_int(b, lp_age_days_of(created, closed, now));
+  lp_buf_puts(b, ",\"sla\":\"");
+  lp_buf_puts(b, lp_sla_of(open, created, closed, col_int0(st, c_ws), col_int0(st, c_wsince), now, sla.warn_days, sla.breach_days));
+  lp_buf_puts(b, "\"}");
 }

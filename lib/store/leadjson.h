@@ -10,6 +10,8 @@
 
 /* "SELECT <every lead column>, <groups> AS groups FROM leads" for the engine of db. */
 const char *lp_lead_json_select(lp_db *db);
+/* The same, for one lead by id ($1), not deleted. */
+const char *lp_lead_json_select_one(lp_db *db);
 /* Column indexes in that SELECT. */
 int lp_lead_json_col(const char *field);
 /* Writes the current row of a statement made from lp_lead_json_select() as a JSON object. */

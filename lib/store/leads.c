@@ -118,10 +118,8 @@ json_t *lp_lead_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_er
 }
 
 int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_buf *out, int64_t *version, lp_err *err) {
-  char sql[4400];
-  snprintf(sql, sizeof sql, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", lp_lead_json_select(db));
   lp_sla_cfg sla = lp_sla_settings(db, now);
-  lp_stmt *st = lp_db_prep(db, sql, err);
+  lp_stmt *st = lp_db_prep(db, lp_lead_json_select_one(db), err);
   if (!st) return -1;
   lp_bind_int(st, 1, id);
   int rc = lp_step(st, err);

@@ -16,7 +16,8 @@
 /* The SQLite backend of db.h: the lp_ names of the interface are implemented here as sq_
  * functions, reached through lp_sqlite_ops (end of file) from db.c. */
 
-#define CACHE_SLOTS 256
+#define CACHE_SLOTS 512
+#define CACHE_PROBE 8
 #define MAX_PARAMS 64
 #define BATCH_MAX 512
 
@@ -134,9 +135,15 @@ static uint64_t fnv(const char *s) {
 
 static sq_stmt *sq_db_prep(sq_db *db, const char *sql, lp_err *err) {
   uint64_t h = fnv(sql);
-  unsigned slot = (unsigned)(h % CACHE_SLOTS);
-  sq_stmt *c = db->cache[slot];
-  if (c && c->hash == h && strcmp(c->sql, sql) == 0) return c;
+  /* Open addressing over a few neighbouring slots: a statement is cached in the first free slot
+   * of its run and found again there; when the run is full it runs uncached. */
+  int free_slot = -1;
+  for (unsigned k = 0; k < CACHE_PROBE; k++) {
+    unsigned slot = (unsigned)((h + k) % CACHE_SLOTS);
+    sq_stmt *c = db->cache[slot];
+    if (!c) { if (free_slot < 0) free_slot = (int)slot; continue; }
+    if (c->hash == h && strcmp(c->sql, sql) == 0) return c;
+  }
   sq_stmt *st = calloc(1, sizeof *st);
   if (!st) { lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
   int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->st, NULL);
@@ -159,9 +166,9 @@ static sq_stmt *sq_db_prep(sq_db *db, const char *sql, lp_err *err) {
       if (k > st->nparam) st->nparam = (int)k;
     }
   }
-  if (!c) {  /* an empty slot caches it; a taken slot keeps its statement */
+  if (free_slot >= 0) {
     st->cached = 1;
-    db->cache[slot] = st;
+    db->cache[free_slot] = st;
   }
   return st;
 }

@@ -26,11 +26,18 @@ int lp_buf_add(lp_buf *b, const void *p, size_t n) {
 int lp_buf_puts(lp_buf *b, const char *s) { return lp_buf_add(b, s, strlen(s)); }
 
 int lp_buf_printf(lp_buf *b, const char *fmt, ...) {
+  /* Print into the room there is; only when it does not fit, grow and print again. */
+  size_t room = b->alloc > b->len ? b->alloc - b->len : 0;
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
   va_end(ap);
-  if (n < 0 || grow(b, (size_t)n)) return -1;
+  if (n < 0) return -1;
+  if ((size_t)n < room) { b->len += (size_t)n; return 0; }
+  if (grow(b, (size_t)n)) {
+    if (b->data) b->data[b->len] = 0;  /* undo the partial print */
+    return -1;
+  }
   va_start(ap, fmt);
   vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
   va_end(ap);
