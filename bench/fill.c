@@ -10,8 +10,8 @@
  *     sold_at for the sale stage, waiting_since for the waiting stage, stage_entered_at),
  *   - one lead_contacts row per email and phone,
  *   - a leads_fts row (rowid = lead id) whose body is built like index_lead(): full_name,
- *     company, login, request, close_notes, city, service, then the emails, the phones and each
- *     phone without its '+', one per line.
+ *     company, login, request, notes, close_notes, city, service (login and notes are left
+ *     NULL), then the emails, the phones and each phone without its '+', one per line.
  * It does not write `created` timeline events (the events table stays as it is).
  *
  * Speed: journal off, synchronous off, exclusive lock and a large cache while loading; the
@@ -254,7 +254,7 @@ int main(int argc, char **argv) {
     if (waiting_since) sqlite3_bind_int64(ins, 28, waiting_since); else sqlite3_bind_null(ins, 28);
     step_done(ins, "insert lead");
 
-    /* The search body, line by line as index_lead() builds it (login is NULL here). */
+    /* The search body, line by line as index_lead() builds it (login and notes are NULL here). */
     o = 0;
     const char *lines[] = {name, company, request, notes, city, service};
     for (size_t i = 0; i < NEL(lines); i++)

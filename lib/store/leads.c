@@ -129,13 +129,13 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
     return -1;
   }
   int oc = lp_lead_json_col("owner_id");
-  json_t *probe = json_pack("{s:I, s:o}", "id", (json_int_t)id, "owner_id", lp_col_null(st, oc) ? json_null() : json_integer(lp_col_int(st, oc)));
-  if (a->view != LP_VIEW_ALL && lp_lead_visible(db, a, probe, err) != LP_OK) {
+  int64_t owner = lp_col_null(st, oc) ? 0 : lp_col_int(st, oc);
+  if (a->view != LP_VIEW_ALL && owner != a->id) {
+    json_t *probe = json_pack("{s:I, s:o}", "id", (json_int_t)id, "owner_id", owner ? json_integer(owner) : json_null());
+    lp_code vis = lp_lead_visible(db, a, probe, err);
     json_decref(probe);
-    lp_stmt_done(st);
-    return -1;
+    if (vis != LP_OK) { lp_stmt_done(st); return -1; }
   }
-  json_decref(probe);
   if (version) *version = lp_col_int(st, lp_lead_json_col("version"));
   lp_lead_json_write(out, st, now, sla);
   lp_stmt_done(st);
