@@ -15,12 +15,16 @@ echo "== $tree: unit tests"
 echo "== $tree: end-to-end tests"
 (cd "$root" && node --test --test-concurrency=2 tests/e2e/)
 if [ "$tree" = build ] && [ "${LEADPATH_SKIP_PG:-0}" != 1 ]; then
-  # The same end-to-end suite on PostgreSQL: a throwaway server, one database per test server.
-  echo "== $tree: end-to-end tests on PostgreSQL"
+  # The store unit suite and the end-to-end suite on PostgreSQL: a throwaway server, a database per
+  # unit test and per end-to-end test server.
   pg=$("$root/scripts/pg-test.sh")
   pg_url=$(echo "$pg" | sed -n 1p)
   pg_dir=$(echo "$pg" | sed -n 2p)
   trap '"$root/scripts/pg-test.sh" stop "$pg_dir"' EXIT
+  # The store's unit suite once more with its PostgreSQL group (a fresh database per test).
+  echo "== $tree: store unit tests on PostgreSQL"
+  (cd "$root/$tree" && LEADPATH_TEST_PG_URL="$pg_url" ctest --output-on-failure -R unit/test_store)
+  echo "== $tree: end-to-end tests on PostgreSQL"
   (cd "$root" && LEADPATH_TEST_PG_URL="$pg_url" node --test --test-concurrency=2 tests/e2e/)
   "$root/scripts/pg-test.sh" stop "$pg_dir"
   trap - EXIT

@@ -278,8 +278,11 @@ static int pg_step(pg_stmt *st, lp_err *err) {
   run:
     if (st->cached) {
       int fresh = st->prep_gen != db->gen;
+      /* A value bound now whose type differs from the prepared one (also one prepared untyped,
+       * from a NULL, where the server guessed the type) needs the statement prepared again;
+       * a NULL now fits whatever it was prepared with. */
       for (int i = 0; i < st->nparam && !fresh; i++)
-        if (types[i] && st->ptypes[i] && types[i] != st->ptypes[i]) fresh = 1;
+        if (types[i] && types[i] != st->ptypes[i]) fresh = 1;
       if (fresh) {
         if (st->prep_gen == db->gen && PQtransactionStatus(db->c) == PQTRANS_IDLE) {
           char dq[64];  /* prepared before with other types: free the old one */

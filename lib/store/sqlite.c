@@ -101,7 +101,7 @@ static sq_db *db_open(sq_store *s, lp_err *err) {
   sqlite3_extended_result_codes(db->h, 1);
   static const char *pragmas =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;";
+    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA mmap_size=0;";
   char *msg = NULL;
   if (sqlite3_exec(db->h, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
     lp_fail(err, LP_EUNAVAILABLE, "cannot configure database %s: %s", s->path, msg ? msg : "?");

@@ -729,6 +729,25 @@ static void test_binding_order(void **state)
         lp_stmt_done(st);
     }
 
+    /* a value's type is the one bound now, not the one of the statement's first run (NULL) */
+    for (int round = 0; round < 3; round++) {
+        lp_stmt *st = lp_db_prep(reader(), "SELECT $1 AS v", &err);
+        assert_non_null(st);
+        if (round == 1)
+            lp_bind_int(st, 1, 7);
+        else if (round == 2)
+            lp_bind_text(st, 1, "seven");
+        else
+            lp_bind_null(st, 1);
+        assert_int_equal(lp_step(st, &err), 1);
+        assert_int_equal(lp_col_type(st, 0), round == 0 ? LP_COL_NULL : round == 1 ? LP_COL_INT : LP_COL_TEXT);
+        if (round == 1)
+            assert_int_equal(lp_col_int(st, 0), 7);
+        if (round == 2)
+            assert_string_equal(lp_col_text(st, 0), "seven");
+        lp_stmt_done(st);
+    }
+
     /* binding by number works for writes too */
     write_sql("CREATE TABLE pairs(a TEXT, b TEXT)");
     args = J("[\"A\", \"B\"]");
@@ -1402,6 +1421,7 @@ int main(void)
 #undef T
 #undef TM
     ENGINE = LP_ENGINE_SQLITE;
+    print_message("store on SQLite\n");
     int failed = cmocka_run_group_tests_name("store on SQLite", tests, NULL, NULL);
 
     PG_URL = getenv("LEADPATH_TEST_PG_URL");
@@ -1414,6 +1434,7 @@ int main(void)
         return failed + 1;
     }
     ENGINE = LP_ENGINE_PG;
+    print_message("store on PostgreSQL (a fresh database per test on LEADPATH_TEST_PG_URL's server)\n");
     failed += cmocka_run_group_tests_name("store on PostgreSQL", tests, NULL, NULL);
     return failed;
 }
