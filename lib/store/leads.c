@@ -170,22 +170,25 @@ static void fts_body(json_t *row, lp_buf *b) {
  * of a create. There the lead only joins fts_pending (durable, in the same transaction), and
  * lp_lead_index_pending writes the entries in large batches: from a background tick, and before
  * any search runs (lp_lead_index_sync), so a search always sees every acknowledged write. */
-static lp_code fts_queue(lp_db *db, int64_t id, json_t *row, lp_err *err) {
+/* Replaces lead id's full-text entry by one for row (none when row is NULL: gone or deleted). */
+static lp_code fts_write(lp_db *db, int64_t id, json_t *row, lp_err *err) {
   json_t *args = json_pack("[I]", (json_int_t)id);
-  lp_code rc;
-  if (lp_db_engine(db) == LP_ENGINE_SQLITE) {
-    rc = lp_exec(db, "INSERT INTO fts_pending(lead_id) VALUES ($1) ON CONFLICT DO NOTHING", args, err);
-  } else {
-    rc = lp_exec(db, "DELETE FROM leads_fts WHERE rowid = $1", args, err);
-    if (rc == LP_OK && row) {
-      lp_buf b = LP_BUF_INIT(1 << 20);
-      fts_body(row, &b);
-      json_t *a2 = json_pack("[I, s]", (json_int_t)id, lp_buf_str(&b));
-      rc = lp_exec(db, "INSERT INTO leads_fts(rowid, body) VALUES ($1, $2)", a2, err);
-      json_decref(a2);
-      lp_buf_release(&b);
-    }
-  }
+  lp_code rc = lp_exec(db, "DELETE FROM leads_fts WHERE rowid = $1", args, err);
+  json_decref(args);
+  if (rc != LP_OK || !row) return rc;
+  lp_buf b = LP_BUF_INIT(1 << 20);
+  fts_body(row, &b);
+  args = json_pack("[I, s]", (json_int_t)id, lp_buf_str(&b));
+  rc = lp_exec(db, "INSERT INTO leads_fts(rowid, body) VALUES ($1, $2)", args, err);
+  json_decref(args);
+  lp_buf_release(&b);
+  return rc;
+}
+
+static lp_code fts_queue(lp_db *db, int64_t id, json_t *row, lp_err *err) {
+  if (lp_db_engine(db) != LP_ENGINE_SQLITE) return fts_write(db, id, row, err);
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  lp_code rc = lp_exec(db, "INSERT INTO fts_pending(lead_id) VALUES ($1) ON CONFLICT DO NOTHING", args, err);
   json_decref(args);
   return rc;
 }
@@ -200,20 +203,12 @@ int lp_lead_index_pending(lp_db *db, int max, lp_err *err) {
   json_t *r;
   json_array_foreach(ids, i, r) {
     int64_t id = json_integer_value(json_object_get(r, "lead_id"));
-    json_t *a = json_pack("[I]", (json_int_t)id);
-    lp_code rc = lp_exec(db, "DELETE FROM leads_fts WHERE rowid = $1", a, err);
     lp_err e2 = LP_ERR_INIT;
-    json_t *row = rc == LP_OK ? lp_lead_row(db, id, &e2) : NULL;  /* gone or deleted: no entry */
+    json_t *row = lp_lead_row(db, id, &e2);  /* NULL when gone or deleted: the entry goes */
+    lp_code rc = e2.code == LP_OK || e2.code == LP_ENOTFOUND ? fts_write(db, id, row, err) : lp_fail(err, e2.code, "%s", e2.message);
     lp_err_release(&e2);
-    if (row) {
-      lp_buf b = LP_BUF_INIT(1 << 20);
-      fts_body(row, &b);
-      json_t *a2 = json_pack("[I, s]", (json_int_t)id, lp_buf_str(&b));
-      rc = lp_exec(db, "INSERT INTO leads_fts(rowid, body) VALUES ($1, $2)", a2, err);
-      json_decref(a2);
-      lp_buf_release(&b);
-      json_decref(row);
-    }
+    json_decref(row);
+    json_t *a = json_pack("[I]", (json_int_t)id);
     if (rc == LP_OK) rc = lp_exec(db, "DELETE FROM fts_pending WHERE lead_id = $1", a, err);
     json_decref(a);
     if (rc != LP_OK) { json_decref(ids); return -1; }
