@@ -288,6 +288,20 @@ json_t *lp_rec_value_out(const lp_field *f, json_t *v) {
   }
 }
 
+void lp_rec_diff(const lp_rectype *t, json_t *row, json_t *cols, const char *skip, json_t *set, json_t *changes) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(cols, k, v) {
+    if (skip && !strcmp(k, skip)) continue;
+    json_t *old = json_object_get(row, k);
+    if (old && json_equal(old, v)) continue;
+    if (old && json_is_null(old) && json_is_null(v)) continue;
+    json_object_set(set, k, v);
+    const lp_field *f = lp_rec_field(t, k);
+    json_object_set_new(changes, k, json_pack("{s:o, s:o}", "old", lp_rec_value_out(f, old), "new", lp_rec_value_out(f, v)));
+  }
+}
+
 json_t *lp_rec_present(const lp_rectype *t, json_t *row) {
   json_t *o = json_object();
   json_object_set(o, "id", json_object_get(row, "id") ? json_object_get(row, "id") : json_null());

@@ -52,6 +52,10 @@ lp_code lp_rec_input(const lp_rectype *t, json_t *in, int create, int admin, con
 
 /* Converts one row value of field f to its API form (new reference). */
 json_t *lp_rec_value_out(const lp_field *f, json_t *v);
+/* Compares new column values with a row: each column of `cols` (but `skip`, may be NULL) whose
+ * value differs goes into `set` (row form) and into `changes` as {field: {old, new}} in the API's
+ * form, for the timeline. set and changes are objects the caller owns. */
+void lp_rec_diff(const lp_rectype *t, json_t *row, json_t *cols, const char *skip, json_t *set, json_t *changes);
 /* Presents a whole row: every known, non-hidden field plus `id` (new object). */
 json_t *lp_rec_present(const lp_rectype *t, json_t *row);
 #endif

@@ -543,17 +543,7 @@ static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   }
   json_t *set = json_object();
   json_t *changes = json_object();
-  const char *k;
-  json_t *v;
-  json_object_foreach(c->cols, k, v) {
-    if (!strcmp(k, "stage_id")) continue;
-    json_t *old = json_object_get(row, k);
-    if (old && json_equal(old, v)) continue;
-    if (old && json_is_null(old) && json_is_null(v)) continue;
-    json_object_set(set, k, v);
-    const lp_field *f = lp_rec_field(&lp_rt_lead, k);
-    json_object_set_new(changes, k, json_pack("{s:o, s:o}", "old", lp_rec_value_out(f, old), "new", lp_rec_value_out(f, v)));
-  }
+  lp_rec_diff(&lp_rt_lead, row, c->cols, "stage_id", set, changes);  /* stage moves are planned above */
   if (json_object_size(set)) {
     json_object_set_new(set, "updated_at", json_integer(c->now));
     rc = lp_update(db, "leads", c->id, set, iget(row, "version"), err);

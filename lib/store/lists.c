@@ -90,19 +90,13 @@ static lp_code list_update_fn(lp_db *db, void *p, lp_err *err) {
   json_decref(args);
   if (!old) return err->code ? err->code : lp_fail(err, LP_ENOTFOUND, "No %s %lld", c->t->name, (long long)c->id);
   json_t *changes = json_object();
-  const char *k;
-  json_t *v;
-  json_object_foreach(c->cols, k, v) {
-    json_t *o = json_object_get(old, k);
-    if (o && json_equal(o, v)) continue;
-    const lp_field *f = lp_rec_field(c->t, k);
-    json_object_set_new(changes, k, json_pack("{s:o, s:o}", "old", lp_rec_value_out(f, o), "new", lp_rec_value_out(f, v)));
-  }
+  json_t *set = json_object();
+  lp_rec_diff(c->t, old, c->cols, NULL, set, changes);
   lp_code rc = LP_OK;
   if (c->expect >= 0 && json_integer_value(json_object_get(old, "version")) != c->expect)
     rc = lp_fail(err, LP_EVERSION, "The %s has changed; reload and try again", c->t->name);
   if (rc == LP_OK && json_object_size(changes)) {
-    rc = lp_update(db, c->t->table, c->id, c->cols, -1, err);
+    rc = lp_update(db, c->t->table, c->id, set, -1, err);
     if (rc == LP_ECONFLICT) { lp_err_release(err); rc = lp_fail_field(err, "name", "already exists"); }
     if (rc == LP_OK) {
       json_t *data = json_pack("{s:s, s:O}", "list", c->t->table, "changes", changes);
@@ -111,6 +105,7 @@ static lp_code list_update_fn(lp_db *db, void *p, lp_err *err) {
     }
   }
   json_decref(changes);
+  json_decref(set);
   json_decref(old);
   return rc;
 }

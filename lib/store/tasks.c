@@ -101,16 +101,7 @@ static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   if (rc != LP_OK) { json_decref(row); return rc; }
   json_t *set = json_object();
   json_t *changes = json_object();
-  const char *k;
-  json_t *v;
-  json_object_foreach(c->cols, k, v) {
-    json_t *old = json_object_get(row, k);
-    if (old && json_equal(old, v)) continue;
-    if (old && json_is_null(old) && json_is_null(v)) continue;
-    json_object_set(set, k, v);
-    const lp_field *f = lp_rec_field(&lp_rt_task, k);
-    json_object_set_new(changes, k, json_pack("{s:o, s:o}", "old", lp_rec_value_out(f, old), "new", lp_rec_value_out(f, v)));
-  }
+  lp_rec_diff(&lp_rt_task, row, c->cols, NULL, set, changes);
   const char *ns = json_object_get(set, "status") ? sget(set, "status") : NULL;
   if (ns) {
     int closing = strcmp(ns, "open") != 0;
