@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-      libsodium-dev libcurl4-openssl-dev)
+      libsodium-dev libcurl4-openssl-dev python3)
 if [ "$what" = test ]; then
   pkgs+=(libcmocka-dev chromium postgresql wrk)
 fi
