@@ -362,7 +362,10 @@ json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, 
   lp_db *db = lp_store_reader(s, err);
   if (!db) return NULL;
   json_t *cols = json_deep_copy(in);
-  if (lead_prepare(db, a, cols, now, err) != LP_OK) { json_decref(cols); return NULL; }
+  int begun = lp_read_begin(db, NULL) == LP_OK;
+  lp_code prc = lead_prepare(db, a, cols, now, err);
+  if (begun) lp_read_end(db);
+  if (prc != LP_OK) { json_decref(cols); return NULL; }
   create_ctx c = {a, cols, now, 0};
   lp_code rc = lp_store_write(s, create_fn, &c, err);
   if (rc != LP_OK) { json_decref(cols); return NULL; }

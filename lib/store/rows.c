@@ -189,3 +189,15 @@ lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const ch
   lp_stmt_done(st);
   return rc < 0 ? err->code : LP_OK;
 }
+
+static lp_code run_simple(lp_db *db, const char *sql, lp_err *err) {
+  if (lp_db_engine(db) != LP_ENGINE_SQLITE) return lp_db_exec(db, sql, err);
+  lp_stmt *st = lp_db_prep(db, sql, err);
+  if (!st) return err ? err->code : LP_EINTERNAL;
+  int rc = lp_step(st, err);
+  lp_stmt_done(st);
+  return rc < 0 ? (err ? err->code : LP_EINTERNAL) : LP_OK;
+}
+
+lp_code lp_read_begin(lp_db *db, lp_err *err) { return run_simple(db, "BEGIN", err); }
+void lp_read_end(lp_db *db) { run_simple(db, "COMMIT", NULL); }

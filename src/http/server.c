@@ -377,16 +377,6 @@ static enum MHD_Result dispatch(lp_req *r) {
   return send_json(r, r->status ? r->status : 200, r->out ? r->out : json_object());
 }
 
-/* BEGIN and COMMIT as cached statements on SQLite (no parse per request). */
-static lp_code run_simple(lp_db *db, const char *sql, lp_err *err) {
-  if (lp_db_engine(db) != LP_ENGINE_SQLITE) return lp_db_exec(db, sql, err);
-  lp_stmt *st = lp_db_prep(db, sql, err);
-  if (!st) return err ? err->code : LP_EINTERNAL;
-  int rc = lp_step(st, err);
-  lp_stmt_done(st);
-  return rc < 0 ? (err ? err->code : LP_EINTERNAL) : LP_OK;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
   lp_req *r = *con_cls;
@@ -429,10 +419,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       lp_err_release(&e);
     }
     lp_db *db = lp_store_reader(r->app->store, &e);
-    int begun = db && run_simple(db, "BEGIN", &e) == LP_OK;
+    int begun = db && lp_read_begin(db, &e) == LP_OK;
     lp_err_release(&e);
     enum MHD_Result m = dispatch(r);
-    if (begun) run_simple(db, "COMMIT", NULL);
+    if (begun) lp_read_end(db);
     return m;
   }
   return dispatch(r);
