@@ -1,5 +1,6 @@
 /* commands.c — serve, migrate, user add, backup. */
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <time.h>
 #include <stdio.h>
@@ -39,6 +40,14 @@ static void *indexer_main(void *p) {
 }
 
 int cmd_serve(lp_opts *o) {
+  /* SIGTERM and SIGINT are taken by sigwait in lp_http_serve; block them before any thread
+   * exists (writer, checkpointer, indexer, HTTP pool), so every thread inherits the mask and a
+   * signal arriving early still drains instead of killing the process. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
   lp_store *s = lp_cli_open(o);
   if (!s) return 1;
   if (o->demo) {
@@ -57,8 +66,8 @@ int cmd_serve(lp_opts *o) {
     fflush(stdout);
   }
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 16 : 32), !o->quiet, lp_cli_now};
-  if (app.threads < 16) app.threads = 16;
+  lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 32 : 64), !o->quiet, lp_cli_now};
+  if (app.threads < 8) app.threads = 8;
   if (app.threads > 256) app.threads = 256;
   indexer_ctx ix = {s, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
   pthread_t ixt;
