@@ -4,8 +4,9 @@
  *
  * Same daemon set-up as src/http/server.c (MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, a
  * thread pool, the same connection limit, timeout and backlog), listening on 127.0.0.1 only,
- * answering every request with a fixed 13-byte text body. THREADS follows the same rule as
- * `leadpath serve --threads`: default 4 per core, clamped to 8..256. SIGTERM/SIGINT stop it.
+ * answering every request with a fixed 13-byte text body. bench/run.sh passes THREADS: the pool
+ * size leadpath itself logged, so both run the same number of threads. Without it: 4 per core;
+ * either way clamped to 8..256 like leadpath. SIGTERM/SIGINT stop it.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -40,7 +41,7 @@ int main(int argc, char **argv) {
   if (argc < 2) { fprintf(stderr, "usage: hello PORT [THREADS]\n"); return 2; }
   int port = atoi(argv[1]);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  /* Exactly leadpath's rule (src/cli/commands.c): given > 0, else 4 per core; then 8..256. */
+  /* leadpath's clamp (src/cli/commands.c): given > 0, else a default per core; then 8..256. */
   int given = argc > 2 ? atoi(argv[2]) : 0;
   int threads = given > 0 ? given : (int)(cores > 0 ? cores * 4 : 8);
   if (threads < 8) threads = 8;

@@ -5,11 +5,13 @@
 # starts leadpath and the bare libmicrohttpd hello server on loopback, runs wrk against each
 # target, measures startup, and prints a markdown table (also written to bench/out/results.md;
 # raw wrk output in bench/out/*.txt, server logs in bench/out/*.log).
+# Takes about 3 minutes, plus 30-60 s the first time (or after a schema change) to fill 1M leads.
+# Results are in bench/RESULTS.md.
 #
 # Knobs (environment):
 #   N=1000000        leads in the database
 #   DUR=10           seconds per main measurement (default thread count)
-#   SWEEP="16 64"    other `serve --threads` values to try (hello gets the same pool size)
+#   SWEEP="8 16 64"  other `serve --threads` values to try (hello gets the same pool size)
 #   SWEEP_DUR=5      seconds per sweep measurement
 #   CONN=64 WRK_THREADS=2   wrk connections and threads
 #   PORT=18080 HPORT=18081  loopback ports for leadpath and hello
@@ -28,7 +30,7 @@ mkdir -p "$OUT"
 
 N=${N:-1000000}
 DUR=${DUR:-10}
-SWEEP=${SWEEP-"16 64"}
+SWEEP=${SWEEP-"8 16 64"}
 SWEEP_DUR=${SWEEP_DUR:-5}
 CONN=${CONN:-64}
 WRK_THREADS=${WRK_THREADS:-2}
@@ -125,11 +127,13 @@ DB_MB=$(du -m "$DB" | cut -f1)
 
 # ---------------------------------------------------------------- helpers
 LP_PID=""; H_PID=""
-stop_pid() {  # stop_pid PID — SIGTERM, then wait
+LAST_EXIT=0
+stop_pid() {  # stop_pid PID — SIGTERM, then wait; the exit status is left in LAST_EXIT
   local p=$1
+  LAST_EXIT=0
   [ -n "$p" ] || return 0
   kill -TERM "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || LAST_EXIT=$?
 }
 cleanup() { stop_pid "$LP_PID"; stop_pid "$H_PID"; }
 trap cleanup EXIT
@@ -209,15 +213,16 @@ export OWNERS MAXID
 
 run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create with one pool size
   local tag=$1 thr=$2 dur=$3
-  local ht=${thr:-default}
   R[load_$tag]=$(cut -d' ' -f1 /proc/loadavg)
-  start_hello "${thr:-}"
+  # leadpath first (idle meanwhile): the pool size it logs, after its own clamping, is what
+  # hello gets, so the two always run the same number of threads.
+  start_lp "$thr" "leadpath_$tag"
+  R[threads_$tag]=$(grep -o '"threads":[0-9]*' "$OUT/leadpath_$tag.log" | head -1 | cut -d: -f2)
+  start_hello "${R[threads_$tag]:-${thr:-$LP_DEFAULT_THREADS}}"
   bench "hello_$tag" hello.lua "http://127.0.0.1:$HPORT/" "$dur" "$H_PID"
   stop_hello
-  start_lp "$thr" "leadpath_$tag"
   TOKEN=$(login); export TOKEN
   [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || { log "login failed"; exit 1; }
-  R[threads_$tag]=$(grep -o '"threads":[0-9]*' "$OUT/leadpath_$tag.log" | head -1 | cut -d: -f2)
   if [ "$tag" = main ]; then  # sanity: the endpoints answer what we think they answer
     local items code
     items=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/leads?status=open&owner=${OWNERS%%,*}" | jq '.items | length')
@@ -283,7 +288,9 @@ probe() {
   exec 3<&- 3>&-
   [[ $line == *" 200 "* ]]
 }
+: > "$OUT/startup.log"
 STARTUPS=()
+BAD_EXITS=()
 for _ in $(seq 1 "$STARTUP_RUNS"); do
   t0=$(date +%s%N)
   "$LP" serve --db "sqlite:$DB" --listen "127.0.0.1:$PORT" --quiet 2>>"$OUT/startup.log" &
@@ -293,8 +300,12 @@ for _ in $(seq 1 "$STARTUP_RUNS"); do
   done
   t1=$(date +%s%N)
   STARTUPS+=("$(( (t1 - t0) / 1000 ))")
-  stop_lp
+  stop_lp   # SIGTERM right after the first answer: the contract says it drains and exits 0
+  [ "$LAST_EXIT" != 0 ] && BAD_EXITS+=("$LAST_EXIT")
 done
+# leadpath's own default pool size (it logs it), so hello gets the same in the main set.
+LP_DEFAULT_THREADS=$(grep -o '"threads":[0-9]*' "$OUT/startup.log" | tail -1 | cut -d: -f2)
+LP_DEFAULT_THREADS=${LP_DEFAULT_THREADS:-8}
 # What the loop itself adds: fork+exec of a trivial binary and one probe of a running server.
 t0=$(date +%s%N); "$LP" version >/dev/null; t1=$(date +%s%N)
 EXEC_US=$(( (t1 - t0) / 1000 ))
@@ -314,12 +325,18 @@ if command -v hyperfine >/dev/null; then
 p=\$!
 until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do sleep 0.001; done
 kill -TERM \$p; wait \$p
+rc=\$?; [ \$rc -ne 0 ] && echo \$rc >> "$OUT/startup_bad_exits.txt"
+exit 0
 EOF
   chmod +x "$OUT/startup_once.sh"
+  rm -f "$OUT/startup_bad_exits.txt"
   hyperfine -N --warmup 1 --runs 10 --export-json "$OUT/startup_hyperfine.json" "$OUT/startup_once.sh" > "$OUT/startup_hyperfine.txt" 2>&1 || true
   HF=$(jq -r '.results[0] | "\(.mean*1000|floor) ms mean ± \(.stddev*1000|floor) (min \(.min*1000|floor), max \(.max*1000|floor))"' "$OUT/startup_hyperfine.json" 2>/dev/null || true)
   log "hyperfine start+healthz+stop: $HF"
+  [ -f "$OUT/startup_bad_exits.txt" ] && BAD_EXITS+=($(cat "$OUT/startup_bad_exits.txt"))
 fi
+SIGTERM_RUNS=$(( STARTUP_RUNS + $( [ -n "$HF" ] && echo 11 || echo 0) ))
+[ ${#BAD_EXITS[@]} -gt 0 ] && log "SIGTERM right after /healthz: ${#BAD_EXITS[@]} of $SIGTERM_RUNS starts ended with exit ${BAD_EXITS[*]} (no drain)"
 
 # ---------------------------------------------------------------- load
 log "main set: default threads, ${DUR}s each, wrk -t$WRK_THREADS -c$CONN"
@@ -340,7 +357,7 @@ echo "## leadpath benchmark — $(date -u +'%Y-%m-%d %H:%M UTC')"
 echo
 MEASURED="build/leadpath"; [ "${BUILD_HEAD:-0}" = 1 ] && MEASURED="commit $HEAD_HASH built from git archive"; [ -n "${LP_BIN:-}" ] && MEASURED="$LP_BIN"
 echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo ?), measured: $MEASURED ($LP_VERSION, binary built $LP_BUILT UTC), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), wrk -t$WRK_THREADS -c$CONN on the same machine, loopback."
-echo "Database: $N leads ($FILL_INFO), ${DB_MB} MB; leadpath default threads = $(( $(nproc) * 4 < 8 ? 8 : $(nproc) * 4 ))."
+echo "Database: $N leads ($FILL_INFO), ${DB_MB} MB; leadpath's default pool here: $LP_DEFAULT_THREADS threads (hello gets the same)."
 echo
 echo "| Target | Measured | Goal | Result |"
 echo "|---|---|---|---|"
@@ -357,6 +374,7 @@ echo "| set | MHD threads | load avg at start | hello req/s | GET lead req/s (% 
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for tag in main $(for t in $SWEEP; do echo "t$t"; done); do
   label=$tag; [ "$tag" = main ] && label="default (${DUR}s)"; [ "$tag" != main ] && label="--threads ${tag#t} (${SWEEP_DUR}s)"
+  [ -n "${R[threads_$tag]:-}" ] && [ "$tag" != main ] && [ "${R[threads_$tag]}" != "${tag#t}" ] && label="$label, clamped"
   serr=0
   for b in hello get list create; do
     for e in err_connect err_read err_write err_timeout; do serr=$(( serr + ${R[${b}_$tag.$e]:-0} )); done
@@ -374,6 +392,8 @@ for tag in main $(for t in $SWEEP; do echo "t$t"; done); do
   label=$tag; [ "$tag" = main ] && label="default"; [ "$tag" != main ] && label="--threads ${tag#t}"
   echo "| $label | $(f hello_$tag.cpu_us) ($(f hello_$tag.cores) cores) | $(f get_$tag.cpu_us) ($(f get_$tag.cores)) | $(f list_$tag.cpu_us) ($(f list_$tag.cores)) | $(f create_$tag.cpu_us) ($(f create_$tag.cores)) | $(f create_$tag.wcpu_us) | $(pct "$(f hello_$tag.cpu_us)" "$(f get_$tag.cpu_us)") | $(f create_$tag.per_commit) | $(f create_$tag.commit_ms) ($(f create_$tag.commit_share)) |"
 done
+echo
+echo "SIGTERM sent as soon as /healthz first answered: ${#BAD_EXITS[@]} of $SIGTERM_RUNS starts did not exit 0${BAD_EXITS[*]:+ (exit codes: ${BAD_EXITS[*]}; 143 = killed by the signal, no drain)}."
 echo
 [ -n "$HF" ] && echo "hyperfine (start + poll /healthz + SIGTERM + wait, includes curl and shutdown): $HF" && echo
 echo "Other processes using CPU at the end of the run (the machine is shared):"
