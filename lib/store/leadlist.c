@@ -248,6 +248,7 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   int64_t last_id = 0;
   long n = 0;
   int more = 0, rc;
+  lp_buf_reserve(out, (size_t)limit * 1024 + 256);  /* a lead is ~0.8 KB of JSON */
   lp_buf_puts(out, "{\"items\":[");
   while ((rc = lp_step(st, err)) == 1) {
     if (n == limit) { more = 1; break; }

@@ -137,6 +137,7 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
     if (vis != LP_OK) { lp_stmt_done(st); return -1; }
   }
   if (version) *version = lp_col_int(st, lp_lead_json_col("version"));
+  lp_buf_reserve(out, 2048);
   lp_lead_json_write(out, st, now, sla);
   lp_stmt_done(st);
   return 0;

@@ -15,7 +15,14 @@ static int grow(lp_buf *b, size_t extra) {
   return 0;
 }
 
-int lp_buf_add(lp_buf *b, const void *p, size_t n) {
+int lp_buf_reserve(lp_buf *b, size_t n) {
+  int was = b->overflow;
+  if (grow(b, n)) { b->overflow = was; return -1; }  /* asking for room is not an overflow */
+  if (b->data) b->data[b->len] = 0;
+  return 0;
+}
+
+int lp__buf_add_slow(lp_buf *b, const void *p, size_t n) {
   if (grow(b, n)) return -1;
   if (n) memcpy(b->data + b->len, p, n);
   b->len += n;
@@ -23,7 +30,6 @@ int lp_buf_add(lp_buf *b, const void *p, size_t n) {
   return 0;
 }
 
-int lp_buf_puts(lp_buf *b, const char *s) { return lp_buf_add(b, s, strlen(s)); }
 
 int lp_buf_printf(lp_buf *b, const char *fmt, ...) {
   /* Print into the room there is; only when it does not fit, grow and print again. */
