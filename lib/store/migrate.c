@@ -229,6 +229,12 @@ static const migration migrations[] = {
 "CREATE TABLE fts_pending(lead_id INTEGER PRIMARY KEY);",
 "CREATE TABLE fts_pending(lead_id BIGINT PRIMARY KEY);"
 },
+{4, "drop unused lead indexes",
+/* With five stages and a few sources these indexes were never chosen for a list (the
+ * owner/status and status indexes serve them), yet every lead write paid for them. */
+"DROP INDEX IF EXISTS leads_stage; DROP INDEX IF EXISTS leads_source;",
+NULL
+},
 };
 
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
