@@ -66,7 +66,7 @@ int cmd_serve(lp_opts *o) {
     fflush(stdout);
   }
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 32 : 64), !o->quiet, lp_cli_now};
+  lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 16 : 32), !o->quiet, lp_cli_now};
   if (app.threads < 8) app.threads = 8;
   if (app.threads > 256) app.threads = 256;
   indexer_ctx ix = {s, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
