@@ -101,7 +101,7 @@ static sq_db *db_open(sq_store *s, lp_err *err) {
   sqlite3_extended_result_codes(db->h, 1);
   static const char *pragmas =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA mmap_size=0;";
+    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;";
   char *msg = NULL;
   if (sqlite3_exec(db->h, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
     lp_fail(err, LP_EUNAVAILABLE, "cannot configure database %s: %s", s->path, msg ? msg : "?");
@@ -229,7 +229,13 @@ static void *sq_db_native(sq_db *db) { return db->h; }
 
 /* ---------------------------------------------------------------- store */
 
+/* Process-wide SQLite settings, before the library initialises: no memory statistics (they
+ * take one global mutex on every allocation, which every reader thread then queues on). */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+static void sqlite_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 static sq_store *sq_store_open(const char *url, lp_err *err) {
+  pthread_once(&sqlite_once, sqlite_configure);
   const char *path = url;
   if (strncmp(url, "sqlite:", 7) == 0) path = url + 7;
   if (!*path) { lp_fail(err, LP_EBADREQ, "empty database path"); return NULL; }
