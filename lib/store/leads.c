@@ -521,14 +521,23 @@ typedef struct {
   json_t *cols;
 } update_ctx;
 
+/* The lead a write is about: present, visible to the actor, and at the version the caller read
+ * (expect < 0: any). NULL with err set otherwise (404, 412). */
+static json_t *lead_for_write(lp_db *db, const lp_actor *a, int64_t id, int64_t expect, lp_err *err) {
+  json_t *row = lp_lead_row(db, id, err);
+  if (!row) return NULL;
+  lp_code rc = lp_lead_visible(db, a, row, err);
+  if (rc == LP_OK && expect >= 0 && iget(row, "version") != expect)
+    rc = lp_fail(err, LP_EVERSION, "The lead has changed (now version %lld); reload and try again", (long long)iget(row, "version"));
+  if (rc != LP_OK) { json_decref(row); return NULL; }
+  return row;
+}
+
 static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   update_ctx *c = p;
-  json_t *row = lp_lead_row(db, c->id, err);
+  json_t *row = lead_for_write(db, c->a, c->id, c->expect, err);
   if (!row) return err->code;
-  lp_code rc = lp_lead_visible(db, c->a, row, err);
-  if (rc == LP_OK && c->expect >= 0 && iget(row, "version") != c->expect)
-    rc = lp_fail(err, LP_EVERSION, "The lead has changed (now version %lld); reload and try again", (long long)iget(row, "version"));
-  if (rc == LP_OK) rc = check_refs(db, c->cols, err);
+  lp_code rc = check_refs(db, c->cols, err);
   if (rc != LP_OK) { json_decref(row); return rc; }
   /* Stage moves go through the planner; the rest is a plain field change. */
   json_t *plan = NULL;
@@ -648,12 +657,9 @@ typedef struct {
 
 static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
   move_ctx *c = p;
-  json_t *row = lp_lead_row(db, c->id, err);
+  json_t *row = lead_for_write(db, c->a, c->id, c->expect, err);
   if (!row) return err->code;
-  lp_code rc = lp_lead_visible(db, c->a, row, err);
-  if (rc == LP_OK && c->expect >= 0 && iget(row, "version") != c->expect)
-    rc = lp_fail(err, LP_EVERSION, "The lead has changed (now version %lld); reload and try again", (long long)iget(row, "version"));
-  if (rc != LP_OK) { json_decref(row); return rc; }
+  lp_code rc;
   lp_plan_in in = {0};
   in.actor = c->a;
   in.now = c->now;
