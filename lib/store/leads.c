@@ -15,10 +15,6 @@
 #include "util/buf.h"
 #include "util/timefmt.h"
 
-#define LEAD_SELECT "SELECT leads.*, (SELECT json_group_array(group_id) FROM lead_groups g WHERE g.lead_id = leads.id) AS groups FROM leads"
-/* PostgreSQL has no json_group_array; json_agg answers the same JSON text ('[]' for none). */
-#define LEAD_SELECT_PG "SELECT leads.*, (SELECT COALESCE(json_agg(group_id ORDER BY group_id)::text, '[]') FROM lead_groups g" \
-                       " WHERE g.lead_id = leads.id) AS groups FROM leads"
 
 static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -75,8 +71,8 @@ static void fix_groups(json_t *row) {
 
 json_t *lp_lead_row(lp_db *db, int64_t id, lp_err *err) {
   json_t *args = json_pack("[I]", (json_int_t)id);
-  json_t *row = lp_query_one(db, lp_db_engine(db) == LP_ENGINE_PG ? LEAD_SELECT_PG " WHERE id = $1 AND deleted_at IS NULL"
-                                                                  : LEAD_SELECT " WHERE id = $1 AND deleted_at IS NULL", args, err);
+  /* The same SELECT as the fast JSON path (every column, and the groups as JSON text). */
+  json_t *row = lp_query_one(db, lp_lead_json_select_one(db), args, err);
   json_decref(args);
   if (!row) {
     if (err->code == LP_OK) lp_fail(err, LP_ENOTFOUND, "No lead %lld", (long long)id);

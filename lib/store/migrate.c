@@ -11,6 +11,31 @@
  * leads_fts is a table with a generated tsvector (see leadlist.c for the query side). */
 typedef struct { int version; const char *name; const char *sql; const char *pg_sql; } migration;
 
+/* The seeded defaults, the same on both engines. */
+#define SEEDS \
+"INSERT INTO roles(id, name, builtin, policy) VALUES" \
+" (1, 'admin', 1, '{\"leads.view\":\"all\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"allow\",\"bulk\":\"allow\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}')," \
+" (2, 'manager', 1, '{\"leads.view\":\"team\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"allow\",\"bulk\":\"allow\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}')," \
+" (3, 'agent', 1, '{\"leads.view\":\"own\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"deny\",\"bulk\":\"deny\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}');" \
+"INSERT INTO stages(id, name, position, is_sale, waiting, guidance) VALUES" \
+" (1, 'New', 1, 0, 0, 'Call or write within one business day. Confirm what they need and how to reach them.')," \
+" (2, 'Contacted', 2, 0, 0, 'Qualify: budget, timing, decision maker. Schedule the next step before you hang up.')," \
+" (3, 'Waiting for more information', 3, 0, 1, 'Waiting on the lead. Set a follow-up task so it does not go cold.')," \
+" (4, 'Quoted', 4, 0, 0, 'Send the quote, then follow up within three days. Answer objections on price early.')," \
+" (5, 'Sold', 5, 1, 0, 'Sale made. Arrange delivery and ask for a review once the work is done.');" \
+"INSERT INTO outcomes(key, name, kind) VALUES ('won','Won','won'), ('lost','Lost','lost')," \
+" ('converted','Converted to customer','won'), ('treated','Treated','neutral')," \
+" ('passed_to_distribution','Passed to distribution','neutral'), ('abandoned','Abandoned','lost')," \
+" ('completed','Engagement complete','neutral');" \
+"INSERT INTO contact_groups(id, name) VALUES (1, 'Live Leads'), (2, 'Newsletter'), (3, 'Win-back');" \
+"INSERT INTO lost_reasons(name, counts_in_reports) VALUES ('Price', 1), ('Bought elsewhere', 1), ('No response', 1)," \
+" ('Not interested', 1), ('Timing', 1), ('Financing declined', 1), ('Spam', 0), ('Other', 1);" \
+"INSERT INTO sources(name) VALUES ('Web form'), ('Email'), ('Phone'), ('SMS'), ('Chat'), ('Referral'), ('Partner'), ('Walk-in');" \
+"INSERT INTO locations(name) VALUES ('Head office');" \
+"INSERT INTO settings(key, value) VALUES ('sla_warning_days', '5'), ('sla_breach_days', '30')," \
+" ('close_lost_default_group_id', '1'), ('business_hours', '{\"days\":[1,2,3,4,5],\"start\":\"09:00\",\"end\":\"17:00\",\"time_zone\":\"UTC\"}')," \
+" ('inbound_secret', '\"\"'), ('follow_up_window_days', '3');"
+
 static const migration migrations[] = {
 {1, "core schema",
 "CREATE TABLE roles(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, policy TEXT NOT NULL,"
@@ -174,52 +199,9 @@ static const migration migrations[] = {
 "  status BIGINT NOT NULL, response TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY(user_id, key));"
 },
 {2, "seed defaults",
-"INSERT INTO roles(id, name, builtin, policy) VALUES"
-" (1, 'admin', 1, '{\"leads.view\":\"all\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"allow\",\"bulk\":\"allow\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}'),"
-" (2, 'manager', 1, '{\"leads.view\":\"team\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"allow\",\"bulk\":\"allow\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}'),"
-" (3, 'agent', 1, '{\"leads.view\":\"own\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"deny\",\"bulk\":\"deny\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}');"
-"INSERT INTO stages(id, name, position, is_sale, waiting, guidance) VALUES"
-" (1, 'New', 1, 0, 0, 'Call or write within one business day. Confirm what they need and how to reach them.'),"
-" (2, 'Contacted', 2, 0, 0, 'Qualify: budget, timing, decision maker. Schedule the next step before you hang up.'),"
-" (3, 'Waiting for more information', 3, 0, 1, 'Waiting on the lead. Set a follow-up task so it does not go cold.'),"
-" (4, 'Quoted', 4, 0, 0, 'Send the quote, then follow up within three days. Answer objections on price early.'),"
-" (5, 'Sold', 5, 1, 0, 'Sale made. Arrange delivery and ask for a review once the work is done.');"
-"INSERT INTO outcomes(key, name, kind) VALUES ('won','Won','won'), ('lost','Lost','lost'),"
-" ('converted','Converted to customer','won'), ('treated','Treated','neutral'),"
-" ('passed_to_distribution','Passed to distribution','neutral'), ('abandoned','Abandoned','lost'),"
-" ('completed','Engagement complete','neutral');"
-"INSERT INTO contact_groups(id, name) VALUES (1, 'Live Leads'), (2, 'Newsletter'), (3, 'Win-back');"
-"INSERT INTO lost_reasons(name, counts_in_reports) VALUES ('Price', 1), ('Bought elsewhere', 1), ('No response', 1),"
-" ('Not interested', 1), ('Timing', 1), ('Financing declined', 1), ('Spam', 0), ('Other', 1);"
-"INSERT INTO sources(name) VALUES ('Web form'), ('Email'), ('Phone'), ('SMS'), ('Chat'), ('Referral'), ('Partner'), ('Walk-in');"
-"INSERT INTO locations(name) VALUES ('Head office');"
-"INSERT INTO settings(key, value) VALUES ('sla_warning_days', '5'), ('sla_breach_days', '30'),"
-" ('close_lost_default_group_id', '1'), ('business_hours', '{\"days\":[1,2,3,4,5],\"start\":\"09:00\",\"end\":\"17:00\",\"time_zone\":\"UTC\"}'),"
-" ('inbound_secret', '\"\"'), ('follow_up_window_days', '3');"
-,
+SEEDS,
 /* PostgreSQL: the same seeds, then the identity sequences moved past the explicit ids. */
-"INSERT INTO roles(id, name, builtin, policy) VALUES"
-" (1, 'admin', 1, '{\"leads.view\":\"all\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"allow\",\"bulk\":\"allow\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}'),"
-" (2, 'manager', 1, '{\"leads.view\":\"team\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"allow\",\"bulk\":\"allow\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}'),"
-" (3, 'agent', 1, '{\"leads.view\":\"own\",\"close_won\":\"allow\",\"close_lost\":\"allow\",\"close_other\":\"allow\",\"reopen\":\"allow\",\"delete\":\"deny\",\"bulk\":\"deny\",\"convert\":\"allow\",\"notify_managers_on_close_lost\":false,\"close_lost_required\":[\"reason_id\"]}');"
-"INSERT INTO stages(id, name, position, is_sale, waiting, guidance) VALUES"
-" (1, 'New', 1, 0, 0, 'Call or write within one business day. Confirm what they need and how to reach them.'),"
-" (2, 'Contacted', 2, 0, 0, 'Qualify: budget, timing, decision maker. Schedule the next step before you hang up.'),"
-" (3, 'Waiting for more information', 3, 0, 1, 'Waiting on the lead. Set a follow-up task so it does not go cold.'),"
-" (4, 'Quoted', 4, 0, 0, 'Send the quote, then follow up within three days. Answer objections on price early.'),"
-" (5, 'Sold', 5, 1, 0, 'Sale made. Arrange delivery and ask for a review once the work is done.');"
-"INSERT INTO outcomes(key, name, kind) VALUES ('won','Won','won'), ('lost','Lost','lost'),"
-" ('converted','Converted to customer','won'), ('treated','Treated','neutral'),"
-" ('passed_to_distribution','Passed to distribution','neutral'), ('abandoned','Abandoned','lost'),"
-" ('completed','Engagement complete','neutral');"
-"INSERT INTO contact_groups(id, name) VALUES (1, 'Live Leads'), (2, 'Newsletter'), (3, 'Win-back');"
-"INSERT INTO lost_reasons(name, counts_in_reports) VALUES ('Price', 1), ('Bought elsewhere', 1), ('No response', 1),"
-" ('Not interested', 1), ('Timing', 1), ('Financing declined', 1), ('Spam', 0), ('Other', 1);"
-"INSERT INTO sources(name) VALUES ('Web form'), ('Email'), ('Phone'), ('SMS'), ('Chat'), ('Referral'), ('Partner'), ('Walk-in');"
-"INSERT INTO locations(name) VALUES ('Head office');"
-"INSERT INTO settings(key, value) VALUES ('sla_warning_days', '5'), ('sla_breach_days', '30'),"
-" ('close_lost_default_group_id', '1'), ('business_hours', '{\"days\":[1,2,3,4,5],\"start\":\"09:00\",\"end\":\"17:00\",\"time_zone\":\"UTC\"}'),"
-" ('inbound_secret', '\"\"'), ('follow_up_window_days', '3');"
+SEEDS
 "SELECT setval(pg_get_serial_sequence('roles', 'id'), (SELECT max(id) FROM roles));"
 "SELECT setval(pg_get_serial_sequence('stages', 'id'), (SELECT max(id) FROM stages));"
 "SELECT setval(pg_get_serial_sequence('contact_groups', 'id'), (SELECT max(id) FROM contact_groups));"
