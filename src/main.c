@@ -1,4 +1,5 @@
 /* main.c — the leadpath command line: parses options and runs one command. */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -17,7 +18,8 @@ static void usage(FILE *f) {
   fprintf(f,
     "leadpath %s — lead management server\n\n"
     "usage:\n"
-    "  leadpath serve [--db URL] [--listen HOST:PORT] [--demo] [--threads N] [--quiet]\n"
+    "  leadpath serve [--db URL] [--listen HOST:PORT] [--demo] [--threads N] [--workers N]\n"
+    "                 [--sweep-seconds N] [--quiet]\n"
     "  leadpath migrate --db URL\n"
     "  leadpath user add --db URL --email E --name N --role admin|manager|agent [--manager EMAIL] --password-stdin\n"
     "  leadpath backup --db URL FILE\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv) {
    * handing it back to the kernel after every burst (each give-back costs TLB shootdowns). */
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) { fprintf(stderr, "leadpath: libcurl failed to start\n"); return 1; }
   if (lp_secret_init() != 0) { fprintf(stderr, "leadpath: libsodium failed to start\n"); return 1; }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
@@ -71,12 +74,14 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) { usage(stdout); return 0; }
   lp_opts o = {0};
+  o.workers = -1;
   o.db = getenv("LEADPATH_DB") ? getenv("LEADPATH_DB") : "sqlite:leadpath.db";
   o.listen = getenv("LEADPATH_LISTEN") ? getenv("LEADPATH_LISTEN") : "127.0.0.1:8080";
   static const struct option longopts[] = {
     {"db", required_argument, 0, 'd'}, {"listen", required_argument, 0, 'l'}, {"demo", no_argument, 0, 'D'},
     {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'}, {"email", required_argument, 0, 'e'},
     {"name", required_argument, 0, 'n'}, {"role", required_argument, 0, 'r'}, {"manager", required_argument, 0, 'm'},
+    {"workers", required_argument, 0, 'w'}, {"sweep-seconds", required_argument, 0, 'S'},
     {"password-stdin", no_argument, 0, 'P'}, {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
   int sub = !strcmp(cmd, "user") ? 2 : 1;  /* "user add" has a sub-command */
@@ -89,6 +94,8 @@ int main(int argc, char **argv) {
       case 'D': o.demo = 1; break;
       case 't': o.threads = (int)strtol(optarg, NULL, 10); break;
       case 'q': o.quiet = 1; break;
+      case 'w': o.workers = (int)strtol(optarg, NULL, 10); break;
+      case 'S': o.sweep_seconds = (int)strtol(optarg, NULL, 10); break;
       case 'e': o.email = optarg; break;
       case 'n': o.name = optarg; break;
       case 'r': o.role = optarg; break;

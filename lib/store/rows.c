@@ -171,10 +171,37 @@ lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field
   return LP_OK;
 }
 
+/* The outbox: in the transaction that writes an event, one delivery job per active webhook that
+ * wants its kind (see lib/jobs). A webhook's events are "*" or ",kind,kind,"; `_` in a kind is
+ * escaped so LIKE matches it literally. */
+static lp_code webhook_fanout(lp_db *db, int64_t event_id, int64_t at, const char *kind, lp_err *err) {
+  char pat[96];
+  size_t n = 0;
+  pat[n++] = '%';
+  pat[n++] = ',';
+  for (const char *k = kind; *k && n < sizeof pat - 4; k++) {
+    if (*k == '_' || *k == '%' || *k == '!') pat[n++] = '!';
+    pat[n++] = *k;
+  }
+  pat[n++] = ',';
+  pat[n++] = '%';
+  pat[n] = 0;
+  lp_stmt *st = lp_db_prep(db, "INSERT INTO jobs(kind, ref, subject_id, run_at, created_at, updated_at)"
+                               " SELECT 'webhook', 'webhook:' || id, $1, $2, $2, $2 FROM webhooks"
+                               " WHERE active = 1 AND (events = '*' OR events LIKE $3 ESCAPE '!')", err);
+  if (!st) return err->code;
+  lp_bind_int(st, 1, event_id);
+  lp_bind_int(st, 2, at);
+  lp_bind_text(st, 3, pat);
+  int rc = lp_step(st, err);
+  lp_stmt_done(st);
+  return rc < 0 ? err->code : LP_OK;
+}
+
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,
                  const char *entity, int64_t entity_id, json_t *data, lp_err *err) {
   lp_stmt *st = lp_db_prep(db, "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
-                               " VALUES ($1, $2, $3, $4, $5, $6, $7)", err);
+                               " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", err);
   if (!st) return err->code;
   lp_bind_int(st, 1, at);
   if (lead_id > 0) lp_bind_int(st, 2, lead_id); else lp_bind_null(st, 2);
@@ -186,8 +213,10 @@ lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const ch
   lp_bind_text(st, 7, txt ? txt : "{}");
   free(txt);
   int rc = lp_step(st, err);
+  int64_t id = rc == 1 ? lp_col_int(st, 0) : 0;
   lp_stmt_done(st);
-  return rc < 0 ? err->code : LP_OK;
+  if (rc < 0) return err->code;
+  return webhook_fanout(db, id, at, kind, err);
 }
 
 static lp_code run_simple(lp_db *db, const char *sql, lp_err *err) {

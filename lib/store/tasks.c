@@ -102,6 +102,8 @@ static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   json_t *set = json_object();
   json_t *changes = json_object();
   lp_rec_diff(&lp_rt_task, row, c->cols, NULL, set, changes);
+  /* a new due time arms the reminder again (jobs/reminders.c) */
+  if (json_object_get(set, "due_at") && json_object_size(set)) json_object_set_new(set, "reminded_at", json_null());
   const char *ns = json_object_get(set, "status") ? sget(set, "status") : NULL;
   if (ns) {
     int closing = strcmp(ns, "open") != 0;

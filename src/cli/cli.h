@@ -7,12 +7,18 @@ typedef struct lp_opts {
   const char *db;       /* --db or LEADPATH_DB */
   const char *listen;   /* --listen or LEADPATH_LISTEN */
   int demo, threads, quiet;
+  int workers;          /* --workers: background job threads (-1: default 2; 0: none on this server) */
+  int sweep_seconds;    /* --sweep-seconds: period of the reminder sweep (default 60) */
   const char *email, *name, *role, *manager, *format;
   int password_stdin;
   const char *args[8]; /* positional arguments after the command */
   int nargs;
 } lp_opts;
+#define LP_MAX_WORKERS 16
 int64_t lp_cli_now(void);
+/* The job kind of bulk actions over many leads (src/http/routes/bulk.c). */
+#include "jobs/jobs.h"
+lp_code lp_job_bulk(lp_store *s, lp_job *job, int64_t now, lp_err *err);
 lp_store *lp_cli_open(const lp_opts *o);   /* opens and migrates, or prints and returns NULL */
 int cmd_serve(lp_opts *o);
 int cmd_migrate(lp_opts *o);

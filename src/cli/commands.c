@@ -14,26 +14,64 @@
 #include "store/rows.h"
 #include "store/leads.h"
 #include "store/users.h"
+#include "jobs/jobs.h"
 
-/* The background tick of the server: every quarter second, the leads written since are
- * indexed for search in one batch (see lp_lead_index_sync). */
-typedef struct { lp_store *s; int stop; pthread_mutex_t mu; pthread_cond_t cv; } indexer_ctx;
+/* The background of a server: a tick thread that every quarter second indexes the leads written
+ * since for search (lp_lead_index_sync) and offers the periodic jobs, and `workers` threads that
+ * claim due jobs and run them (lib/jobs). All stop when `stop` is set. */
+typedef struct {
+  lp_store *s;
+  int stop;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  lp_sweeps sweeps;
+} bg_ctx;
 
-static void *indexer_main(void *p) {
-  indexer_ctx *c = p;
+/* Waits a quarter second or until stop; returns 1 when stopping. Called with mu held. */
+static int bg_wait(bg_ctx *c) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += 250 * 1000000L;
+  if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+  if (!c->stop) pthread_cond_timedwait(&c->cv, &c->mu, &until);
+  return c->stop;
+}
+
+static void *tick_main(void *p) {
+  bg_ctx *c = p;
   pthread_mutex_lock(&c->mu);
-  while (!c->stop) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += 250 * 1000000L;
-    if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
-    pthread_cond_timedwait(&c->cv, &c->mu, &until);
-    if (c->stop) break;
+  while (!bg_wait(c)) {
     pthread_mutex_unlock(&c->mu);
     lp_err e = LP_ERR_INIT;
     lp_lead_index_sync(c->s, &e);
     lp_err_release(&e);
+    lp_jobs_offer_sweeps(c->s, &c->sweeps, lp_cli_now());
     pthread_mutex_lock(&c->mu);
+  }
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
+
+static const lp_job_kind job_kinds[] = {
+  {"webhook", lp_job_webhook},
+  {"reminders", lp_job_reminders},
+  {"bulk", lp_job_bulk},
+};
+
+typedef struct { bg_ctx *bg; char name[96]; } worker_ctx;
+
+static void *worker_main(void *p) {
+  worker_ctx *w = p;
+  bg_ctx *c = w->bg;
+  pthread_mutex_lock(&c->mu);
+  while (!c->stop) {
+    pthread_mutex_unlock(&c->mu);
+    lp_err e = LP_ERR_INIT;
+    int n = lp_jobs_work(c->s, job_kinds, sizeof job_kinds / sizeof *job_kinds, w->name, lp_cli_now(), 4, &e);
+    lp_err_release(&e);
+    lp_store_release(c->s);
+    pthread_mutex_lock(&c->mu);
+    if (n <= 0 && bg_wait(c)) break;
   }
   pthread_mutex_unlock(&c->mu);
   return NULL;
@@ -69,18 +107,27 @@ int cmd_serve(lp_opts *o) {
   lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 16 : 32), !o->quiet, lp_cli_now};
   if (app.threads < 8) app.threads = 8;
   if (app.threads > 256) app.threads = 256;
-  indexer_ctx ix = {s, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
-  pthread_t ixt;
-  int ix_started = pthread_create(&ixt, NULL, indexer_main, &ix) == 0;
+  bg_ctx bg = {s, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {o->sweep_seconds > 0 ? o->sweep_seconds : 60, -1}};
+  pthread_t tick, workers[LP_MAX_WORKERS];
+  worker_ctx wctx[LP_MAX_WORKERS];
+  int tick_started = pthread_create(&tick, NULL, tick_main, &bg) == 0;
+  int nworkers = o->workers < 0 ? 2 : o->workers > LP_MAX_WORKERS ? LP_MAX_WORKERS : o->workers, started = 0;
+  char host[64] = "host";
+  gethostname(host, sizeof host);
+  host[sizeof host - 1] = 0;
+  for (int i = 0; i < nworkers; i++) {
+    wctx[started].bg = &bg;
+    snprintf(wctx[started].name, sizeof wctx[started].name, "%s:%ld:%d", host, (long)getpid(), i);
+    if (pthread_create(&workers[started], NULL, worker_main, &wctx[started]) == 0) started++;
+  }
   lp_err err = LP_ERR_INIT;
   int rc = lp_http_serve(&app, o->listen, &err);
-  if (ix_started) {
-    pthread_mutex_lock(&ix.mu);
-    ix.stop = 1;
-    pthread_cond_signal(&ix.cv);
-    pthread_mutex_unlock(&ix.mu);
-    pthread_join(ixt, NULL);
-  }
+  pthread_mutex_lock(&bg.mu);
+  bg.stop = 1;
+  pthread_cond_broadcast(&bg.cv);
+  pthread_mutex_unlock(&bg.mu);
+  if (tick_started) pthread_join(tick, NULL);
+  for (int i = 0; i < started; i++) pthread_join(workers[i], NULL);
   if (rc != LP_OK) fprintf(stderr, "leadpath: %s\n", err.message);
   lp_err_release(&err);
   lp_store_close(s);

@@ -386,3 +386,37 @@ export async function soft(what, fn) {
     return null;
   }
 }
+
+// ---- background work ----------------------------------------------------------------------
+
+/** A webhook receiver on a free loopback port: records every delivery; `fail` answers 500 to the first n. */
+export function receiver({ fail = 0 } = {}) {
+  const got = [];
+  let failing = fail;
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString();
+      got.push({ headers: req.headers, raw, body: JSON.parse(raw), path: req.url });
+      if (failing > 0) { failing -= 1; res.statusCode = 500; res.end('not now'); return; }
+      res.end('ok');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${server.address().port}/hook`, got,
+    close: () => new Promise((r) => server.close(r)),
+  })));
+}
+
+/** Polls fn until it returns something truthy (returned), or fails after ms. */
+export async function until(what, fn, ms = SANITIZED ? 40_000 : 15_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+

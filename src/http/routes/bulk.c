@@ -1,12 +1,19 @@
 /* bulk.c — POST /api/v1/leads/bulk: one action over many leads, each lead through the same
  * rules as its single-lead endpoint (visibility, policy, transition planner), each in its own
- * transaction, so one refusal does not undo the others. Up to 1,000 leads per request. */
+ * transaction, so one refusal does not undo the others. Up to 1,000 leads are done in the
+ * request; more (up to 100,000) become a background job: 202 {"job_id"}, progress at
+ * GET /api/v1/jobs/{id}. The job acts as the user who asked, with that user's rights when it runs. */
+#include "cli/cli.h"
 #include "core/record.h"
 #include "http/routes/handlers.h"
+#include "jobs/jobs.h"
 #include "store/leads.h"
 #include "store/rows.h"
+#include "store/users.h"
 
 #define BULK_MAX 1000
+#define BULK_JOB_MAX 100000
+#define JOB_ERRORS_KEPT 1000
 
 static const char *filter_get(void *ctx, const char *name) {
   json_t *f = ctx;
@@ -44,7 +51,7 @@ static json_t *filter_ids(lp_req *r, json_t *filter) {
     size_t i;
     json_t *l;
     json_array_foreach(json_object_get(page, "items"), i, l) json_array_append(ids, json_object_get(l, "id"));
-    if (json_is_string(json_object_get(page, "next_cursor")) && json_array_size(ids) <= BULK_MAX)
+    if (json_is_string(json_object_get(page, "next_cursor")) && json_array_size(ids) <= BULK_JOB_MAX)
       cursor = strdup(json_string_value(json_object_get(page, "next_cursor")));
     json_decref(page);
     if (!cursor) break;
@@ -56,6 +63,98 @@ static json_t *error_json(lp_err *e) {
   json_t *o = json_pack("{s:s, s:s}", "code", lp_code_name(e->code), "message", e->message[0] ? e->message : lp_code_message(e->code));
   if (e->fields) json_object_set(o, "fields", e->fields);
   return o;
+}
+
+/* Runs action over ids as actor a; returns the per-lead results (with a job: only the failures,
+ * up to JOB_ERRORS_KEPT, and progress recorded every 100 leads). */
+static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, json_t *params, json_t *cols, json_t *ids,
+                        int64_t now, int64_t job_id, int *ok_out, int *bad_out) {
+  json_t *results = json_array();
+  int ok_n = 0, bad_n = 0;
+  size_t i;
+  json_t *v;
+  json_array_foreach(ids, i, v) {
+    int64_t id = json_integer_value(v);
+    lp_err e = LP_ERR_INIT;
+    json_t *out = NULL;
+    int status = 200;
+    if (!strcmp(action, "delete")) {
+      if (lp_lead_delete(st, a, id, -1, now, &e) == LP_OK) out = json_true();
+    } else if (!strcmp(action, "close")) {
+      out = lp_lead_move(st, a, id, LP_MOVE_CLOSE, params, 0, -1, now, &status, &e);
+    } else if (!strcmp(action, "add_to_group")) {
+      if (lp_lead_add_group(st, a, id, json_integer_value(json_object_get(params, "group_id")), now, &e) == LP_OK)
+        out = json_true();
+    } else {
+      json_t *valid = NULL;
+      if (lp_rec_input(&lp_rt_lead, cols, 0, a->is_admin, NULL, &valid, &e) == LP_OK)
+        out = lp_lead_update(st, a, id, valid, -1, now, &e);
+      json_decref(valid);
+    }
+    if (out) {
+      ok_n++;
+      if (!job_id) {
+        json_t *res = json_pack("{s:I, s:b}", "id", (json_int_t)id, "ok", 1);
+        if (status == 202) json_object_set(res, "approval", json_object_get(out, "approval"));
+        json_array_append_new(results, res);
+      }
+    } else {
+      bad_n++;
+      if (!job_id || json_array_size(results) < JOB_ERRORS_KEPT)
+        json_array_append_new(results, json_pack("{s:I, s:b, s:o}", "id", (json_int_t)id, "ok", 0, "error", error_json(&e)));
+    }
+    json_decref(out);
+    lp_err_release(&e);
+    if (job_id && (i + 1) % 100 == 0) {
+      lp_err pe = LP_ERR_INIT;
+      lp_job_progress(st, job_id, ok_n + bad_n, bad_n, (int)json_array_size(ids), now, &pe);
+      lp_err_release(&pe);
+    }
+  }
+  *ok_out = ok_n;
+  *bad_out = bad_n;
+  return results;
+}
+
+typedef struct { json_t *payload; int64_t user, now, id; int total; } enqueue_ctx;
+
+static lp_code enqueue_fn(lp_db *db, void *p, lp_err *err) {
+  enqueue_ctx *c = p;
+  return lp_job_enqueue(db, "bulk", NULL, 0, c->payload, c->now, c->now, c->user, c->total, NULL, &c->id, err);
+}
+
+static lp_code bulk_enqueue(lp_req *r, const char *action, json_t *params, json_t *cols, json_t *ids) {
+  json_t *payload = json_pack("{s:s, s:O, s:o, s:o}", "action", action, "params", params ? params : json_null(),
+                              "cols", cols ? cols : json_null(), "ids", ids);
+  enqueue_ctx c = {payload, r->actor.id, r->now, 0, (int)json_array_size(ids)};
+  lp_code rc = lp_store_write(r->app->store, enqueue_fn, &c, &r->err);
+  json_decref(payload);
+  if (rc != LP_OK) return rc;
+  char loc[64];
+  snprintf(loc, sizeof loc, "/api/v1/jobs/%lld", (long long)c.id);
+  lp_reply_header(r, "Location", loc);
+  return lp_reply(r, 202, json_pack("{s:I, s:s, s:i}", "job_id", (json_int_t)c.id, "status", "queued", "total", c.total));
+}
+
+/* The job: the same run, as the user who asked (as they are now: a user deactivated meanwhile
+ * or whose rights changed gets what they may do now). */
+lp_code lp_job_bulk(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
+  lp_db *db = lp_store_reader(s, err);
+  if (!db) return LP_EUNAVAILABLE;
+  lp_actor a;
+  if (lp_actor_load(db, job->created_by, &a, err) != LP_OK) return err->code == LP_EUNAVAILABLE ? LP_EUNAVAILABLE : err->code;
+  json_t *p = job->payload;
+  const char *action = json_string_value(json_object_get(p, "action"));
+  json_t *ids = json_object_get(p, "ids");
+  if (!action || !json_is_array(ids)) return lp_fail(err, LP_EBADREQ, "the job has no action or ids");
+  int ok_n = 0, bad_n = 0;
+  json_t *params = json_object_get(p, "params"), *cols = json_object_get(p, "cols");
+  json_t *errors = bulk_run(s, &a, action, json_is_object(params) ? params : NULL, json_is_object(cols) ? cols : NULL,
+                            ids, now, job->id, &ok_n, &bad_n);
+  lp_job_progress(s, job->id, ok_n + bad_n, bad_n, (int)json_array_size(ids), now, err);
+  lp_err_release(err);
+  job->result = json_pack("{s:i, s:i, s:o}", "succeeded", ok_n, "failed", bad_n, "errors", errors);
+  return LP_OK;
 }
 
 lp_code h_leads_bulk(lp_req *r) {
@@ -90,42 +189,15 @@ lp_code h_leads_bulk(lp_req *r) {
   json_t *ids = json_is_array(ids_in) ? json_incref(ids_in) : filter_ids(r, filter);
   if (!ids) { json_decref(cols); return r->err.code; }
   if (json_array_size(ids) > BULK_MAX) {
-    json_decref(ids);
-    json_decref(cols);
-    return lp_fail(&r->err, LP_EVALIDATION, "More than %d leads: narrow the selection (larger background jobs are planned)", BULK_MAX);
+    if (json_array_size(ids) > BULK_JOB_MAX) {
+      json_decref(ids);
+      json_decref(cols);
+      return lp_fail(&r->err, LP_EVALIDATION, "More than %d leads: narrow the selection", BULK_JOB_MAX);
+    }
+    return bulk_enqueue(r, action, params, cols, ids);
   }
-  json_t *results = json_array();
   int ok_n = 0, bad_n = 0;
-  json_array_foreach(ids, i, v) {
-    int64_t id = json_integer_value(v);
-    lp_err e = LP_ERR_INIT;
-    json_t *out = NULL;
-    int status = 200;
-    if (!strcmp(action, "delete")) {
-      if (lp_lead_delete(r->app->store, &r->actor, id, -1, r->now, &e) == LP_OK) out = json_true();
-    } else if (!strcmp(action, "close")) {
-      out = lp_lead_move(r->app->store, &r->actor, id, LP_MOVE_CLOSE, params, 0, -1, r->now, &status, &e);
-    } else if (!strcmp(action, "add_to_group")) {
-      if (lp_lead_add_group(r->app->store, &r->actor, id, json_integer_value(json_object_get(params, "group_id")), r->now, &e) == LP_OK)
-        out = json_true();
-    } else {
-      json_t *valid = NULL;
-      if (lp_rec_input(&lp_rt_lead, cols, 0, r->actor.is_admin, NULL, &valid, &e) == LP_OK)
-        out = lp_lead_update(r->app->store, &r->actor, id, valid, -1, r->now, &e);
-      json_decref(valid);
-    }
-    if (out) {
-      ok_n++;
-      json_t *res = json_pack("{s:I, s:b}", "id", (json_int_t)id, "ok", 1);
-      if (status == 202) json_object_set(res, "approval", json_object_get(out, "approval"));
-      json_array_append_new(results, res);
-    } else {
-      bad_n++;
-      json_array_append_new(results, json_pack("{s:I, s:b, s:o}", "id", (json_int_t)id, "ok", 0, "error", error_json(&e)));
-    }
-    json_decref(out);
-    lp_err_release(&e);
-  }
+  json_t *results = bulk_run(r->app->store, &r->actor, action, params, cols, ids, r->now, 0, &ok_n, &bad_n);
   json_decref(ids);
   json_decref(cols);
   return lp_reply(r, 200, json_pack("{s:i, s:i, s:o}", "succeeded", ok_n, "failed", bad_n, "results", results));

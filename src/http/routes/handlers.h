@@ -46,6 +46,14 @@ lp_code h_leads_bulk(lp_req *r);
 lp_code h_approvals_list(lp_req *r);
 lp_code h_approval_approve(lp_req *r);
 lp_code h_approval_decline(lp_req *r);
+lp_code h_job_get(lp_req *r);
+lp_code h_jobs_list(lp_req *r);
+lp_code h_webhooks_list(lp_req *r);
+lp_code h_webhooks_create(lp_req *r);
+lp_code h_webhook_get(lp_req *r);
+lp_code h_webhook_patch(lp_req *r);
+lp_code h_webhook_delete(lp_req *r);
+lp_code h_webhook_deliveries(lp_req *r);
 /* Shared by handlers: adapts lp_req_query for the store's list functions. */
 const char *lp_req_param_fn(void *ctx, const char *name);
 #endif

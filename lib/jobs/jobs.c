@@ -1,0 +1,224 @@
+/* jobs.c — enqueueing, claiming and finishing jobs (see jobs.h). */
+#include <string.h>
+#include "jobs/jobs.h"
+#include "store/rows.h"
+#include "util/timefmt.h"
+
+#define LEASE_SECONDS 120     /* a claimed job is another worker's after this */
+#define BACKOFF_BASE 2        /* seconds before the first retry; doubles each attempt */
+#define BACKOFF_MAX 3600
+#define KEEP_FINISHED (7 * 86400)
+
+lp_code lp_job_enqueue(lp_db *db, const char *kind, const char *ref, int64_t subject_id, json_t *payload,
+                       int64_t run_at, int64_t now, int64_t created_by, int total, const char *unique_key,
+                       int64_t *id, lp_err *err) {
+  /* ON CONFLICT DO NOTHING is the same text on SQLite (3.24+) and PostgreSQL. */
+  lp_stmt *st = lp_db_prep(db, "INSERT INTO jobs(kind, ref, subject_id, payload, run_at, created_by, total, unique_key,"
+                               " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+                               " ON CONFLICT (unique_key) DO NOTHING RETURNING id", err);
+  if (!st) return err->code;
+  lp_bind_text(st, 1, kind);
+  lp_bind_text(st, 2, ref);
+  if (subject_id > 0) lp_bind_int(st, 3, subject_id); else lp_bind_null(st, 3);
+  char *txt = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+  lp_bind_text(st, 4, txt ? txt : "{}");
+  free(txt);
+  lp_bind_int(st, 5, run_at);
+  if (created_by > 0) lp_bind_int(st, 6, created_by); else lp_bind_null(st, 6);
+  lp_bind_int(st, 7, total);
+  lp_bind_text(st, 8, unique_key);
+  lp_bind_int(st, 9, now);
+  int rc = lp_step(st, err);
+  if (id) *id = rc == 1 ? lp_col_int(st, 0) : 0;
+  lp_stmt_done(st);
+  return rc < 0 ? err->code : LP_OK;
+}
+
+/* ---------------------------------------------------------------- claiming */
+
+typedef struct { const char *worker; int64_t now; int max; json_t *rows; } claim_ctx;
+
+static lp_code claim_fn(lp_db *db, void *p, lp_err *err) {
+  claim_ctx *c = p;
+  json_decref(c->rows);  /* a retried transaction starts over */
+  c->rows = NULL;
+  /* Due: queued and its time has come, or claimed by a worker whose lease ran out. */
+  const char *sql = lp_db_engine(db) == LP_ENGINE_PG
+    ? "UPDATE jobs SET status = 'running', locked_by = $2, locked_until = $3, attempts = attempts + 1, updated_at = $1"
+      " WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND run_at <= $1"
+      " AND (status = 'queued' OR locked_until < $1) ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)"
+      " RETURNING id, kind, ref, subject_id, payload, attempts, max_attempts, created_by"
+    : "UPDATE jobs SET status = 'running', locked_by = $2, locked_until = $3, attempts = attempts + 1, updated_at = $1"
+      " WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND run_at <= $1"
+      " AND (status = 'queued' OR locked_until < $1) ORDER BY run_at, id LIMIT $4)"
+      " RETURNING id, kind, ref, subject_id, payload, attempts, max_attempts, created_by";
+  json_t *args = json_pack("[I, s, I, i]", (json_int_t)c->now, c->worker, (json_int_t)(c->now + LEASE_SECONDS), c->max);
+  c->rows = lp_query(db, sql, args, err);
+  json_decref(args);
+  return c->rows ? LP_OK : err->code;
+}
+
+typedef struct {
+  int64_t id, now, run_at;
+  const char *worker, *status, *error;
+  json_t *result;
+} finish_ctx;
+
+static lp_code finish_fn(lp_db *db, void *p, lp_err *err) {
+  finish_ctx *c = p;
+  char *res = c->result ? json_dumps(c->result, JSON_COMPACT) : NULL;
+  int final = strcmp(c->status, "queued") != 0;
+  json_t *args = json_pack("[I, s, s?, s?, I, I, o, s]", (json_int_t)c->id, c->status, res, c->error, (json_int_t)c->now,
+                           (json_int_t)c->run_at, final ? json_integer(c->now) : json_null(), c->worker);
+  free(res);
+  /* Only while the lease is ours: a worker that overran it leaves the row to its new owner. */
+  lp_code rc = lp_exec(db, "UPDATE jobs SET status = $2, result = COALESCE($3, result), last_error = $4, updated_at = $5,"
+                           " run_at = $6, finished_at = $7, locked_by = NULL, locked_until = NULL"
+                           " WHERE id = $1 AND locked_by = $8 AND status = 'running'", args, err);
+  json_decref(args);
+  return rc;
+}
+
+static int64_t backoff(int attempts) {
+  int64_t d = BACKOFF_BASE;
+  for (int i = 1; i < attempts && d < BACKOFF_MAX; i++) d *= 2;
+  return d < BACKOFF_MAX ? d : BACKOFF_MAX;
+}
+
+static void run_one(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now, json_t *row) {
+  lp_job job = {
+    .id = json_integer_value(json_object_get(row, "id")),
+    .kind = json_string_value(json_object_get(row, "kind")),
+    .ref = json_string_value(json_object_get(row, "ref")),
+    .subject_id = json_integer_value(json_object_get(row, "subject_id")),
+    .attempts = (int)json_integer_value(json_object_get(row, "attempts")),
+    .max_attempts = (int)json_integer_value(json_object_get(row, "max_attempts")),
+    .created_by = json_integer_value(json_object_get(row, "created_by")),
+  };
+  json_t *payload = json_loads(json_string_value(json_object_get(row, "payload")) ?: "{}", 0, NULL);
+  job.payload = payload ? payload : json_object();
+  lp_err e = LP_ERR_INIT;
+  lp_code rc = LP_EINTERNAL;
+  const lp_job_kind *k = NULL;
+  for (size_t i = 0; i < nkinds; i++)
+    if (job.kind && !strcmp(kinds[i].kind, job.kind)) k = &kinds[i];
+  if (k) rc = k->fn(s, &job, now, &e);
+  else lp_fail(&e, LP_EINTERNAL, "no handler for jobs of kind %s", job.kind ? job.kind : "?");
+  /* which server and thread ran it, for whoever reads the job later */
+  if (!job.result) job.result = json_object();
+  if (json_is_object(job.result)) json_object_set_new(job.result, "worker", json_string(worker));
+  finish_ctx f = {job.id, now, now, worker, "done", NULL, job.result};
+  if (rc != LP_OK) {
+    f.error = e.message[0] ? e.message : lp_code_message(rc);
+    if (rc == LP_EUNAVAILABLE && job.attempts < job.max_attempts) {
+      f.status = "queued";
+      f.run_at = job.retry_at > now ? job.retry_at : now + backoff(job.attempts);
+    } else {
+      f.status = "failed";
+    }
+  }
+  lp_err fe = LP_ERR_INIT;
+  lp_store_write(s, finish_fn, &f, &fe);  /* if this fails the lease runs out and the job runs again */
+  lp_err_release(&fe);
+  lp_err_release(&e);
+  json_decref(job.result);
+  json_decref(job.payload);
+}
+
+int lp_jobs_work(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now, int max, lp_err *err) {
+  claim_ctx c = {worker, now, max, NULL};
+  if (lp_store_write(s, claim_fn, &c, err) != LP_OK) { json_decref(c.rows); return -1; }
+  size_t i;
+  json_t *row;
+  json_array_foreach(c.rows, i, row) run_one(s, kinds, nkinds, worker, now, row);
+  int n = (int)json_array_size(c.rows);
+  json_decref(c.rows);
+  return n;
+}
+
+/* ---------------------------------------------------------------- periodic work */
+
+typedef struct { int64_t slot, period, now; } sweep_ctx;
+
+static lp_code sweep_fn(lp_db *db, void *p, lp_err *err) {
+  sweep_ctx *c = p;
+  char key[64];
+  snprintf(key, sizeof key, "reminders:%lld:%lld", (long long)c->period, (long long)c->slot);
+  return lp_job_enqueue(db, "reminders", NULL, 0, NULL, c->slot * c->period, c->now, 0, 0, key, NULL, err);
+}
+
+void lp_jobs_offer_sweeps(lp_store *s, lp_sweeps *sw, int64_t now) {
+  if (sw->period <= 0) return;
+  int64_t slot = now / sw->period;
+  if (slot == sw->last_slot) return;
+  sweep_ctx c = {slot, sw->period, now};
+  lp_err e = LP_ERR_INIT;
+  if (lp_store_write(s, sweep_fn, &c, &e) == LP_OK) sw->last_slot = slot;
+  lp_err_release(&e);
+}
+
+/* Finished jobs are kept a week for inspection, then removed by the sweep. */
+lp_code lp_jobs_prune(lp_db *db, int64_t now, lp_err *err) {
+  json_t *args = json_pack("[I]", (json_int_t)(now - KEEP_FINISHED));
+  lp_code rc = lp_exec(db, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN ('done', 'failed')"
+                           " AND finished_at < $1 LIMIT 1000)", args, err);
+  json_decref(args);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- progress and reading */
+
+typedef struct { int64_t id, now; int done, failed, total; } progress_ctx;
+
+static lp_code progress_fn(lp_db *db, void *p, lp_err *err) {
+  progress_ctx *c = p;
+  json_t *args = json_pack("[I, i, i, i, I]", (json_int_t)c->id, c->done, c->failed, c->total, (json_int_t)c->now);
+  lp_code rc = lp_exec(db, "UPDATE jobs SET done = $2, failed = $3, total = $4, updated_at = $5 WHERE id = $1", args, err);
+  json_decref(args);
+  return rc;
+}
+
+lp_code lp_job_progress(lp_store *s, int64_t id, int done, int failed, int total, int64_t now, lp_err *err) {
+  progress_ctx c = {id, now, done, failed, total};
+  return lp_store_write(s, progress_fn, &c, err);
+}
+
+static json_t *time_or_null(json_t *v) {
+  if (!json_is_integer(v)) return json_null();
+  char b[LP_TIME_LEN];
+  lp_time_format(json_integer_value(v), b);
+  return json_string(b);
+}
+
+json_t *lp_job_present(json_t *row) {
+  json_t *res = json_is_string(json_object_get(row, "result"))
+                    ? json_loads(json_string_value(json_object_get(row, "result")), 0, NULL) : NULL;
+  const char *st = json_string_value(json_object_get(row, "status"));
+  /* "queued" after a failed attempt reads as waiting to retry */
+  return json_pack("{s:O, s:O, s:O, s:I, s:I, s:I, s:O, s:O, s:O, s:o, s:o, s:o, s:o, s:o, s:O}",
+                   "id", json_object_get(row, "id"), "kind", json_object_get(row, "kind"), "status", json_object_get(row, "status"),
+                   "done", json_integer_value(json_object_get(row, "done")),
+                   "total", json_integer_value(json_object_get(row, "total")),
+                   "failed", json_integer_value(json_object_get(row, "failed")),
+                   "attempts", json_object_get(row, "attempts"), "max_attempts", json_object_get(row, "max_attempts"),
+                   "last_error", json_object_get(row, "last_error"),
+                   "result", res ? res : json_null(),
+                   "created_at", time_or_null(json_object_get(row, "created_at")),
+                   "updated_at", time_or_null(json_object_get(row, "updated_at")),
+                   "next_attempt_at", st && !strcmp(st, "queued") ? time_or_null(json_object_get(row, "run_at")) : json_null(),
+                   "finished_at", time_or_null(json_object_get(row, "finished_at")),
+                   "created_by", json_object_get(row, "created_by"));
+}
+
+json_t *lp_job_get(lp_db *db, int64_t id, lp_err *err) {
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  json_t *row = lp_query_one(db, "SELECT * FROM jobs WHERE id = $1", args, err);
+  json_decref(args);
+  if (!row) {
+    if (err->code == LP_OK) lp_fail(err, LP_ENOTFOUND, "No job %lld", (long long)id);
+    return NULL;
+  }
+  json_t *o = lp_job_present(row);
+  json_decref(row);
+  return o;
+}

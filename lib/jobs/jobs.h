@@ -1,0 +1,67 @@
+/* jobs.h — background work as rows of one table.
+ *
+ * Webhook deliveries, task reminders, bulk actions over many leads: each is a job kind with a
+ * handler. A job is a row in `jobs`; a worker claims due rows with a lease (on PostgreSQL with
+ * FOR UPDATE SKIP LOCKED, so several servers on one database share the work and never take the
+ * same row), runs the handler outside any transaction, and records the outcome only while it
+ * still holds the lease. A crash leaves the row claimed until the lease runs out, then another
+ * worker takes it: work is delayed, never lost. Whatever talks to the outside world sends the
+ * job id as its delivery id, so a receiver can recognise a repeat after such a crash.
+ *
+ * Periodic work (the reminder sweep) is enqueued once per time slot under a unique key: every
+ * server offers the slot's job, the database keeps one, one worker runs it.
+ */
+#ifndef LP_JOBS_H
+#define LP_JOBS_H
+#include <jansson.h>
+#include <stdint.h>
+#include "store/db.h"
+
+typedef struct lp_job {
+  int64_t id;
+  const char *kind;
+  const char *ref;        /* what the job is about, e.g. "webhook:3" (may be NULL) */
+  int64_t subject_id;     /* e.g. the event a delivery carries */
+  json_t *payload;        /* borrowed, never NULL */
+  int attempts;           /* including this one */
+  int max_attempts;
+  int64_t created_by;
+  /* set by the handler */
+  json_t *result;         /* owned by the job once set (may stay NULL) */
+  int64_t retry_at;       /* when the handler asks for a retry at a given time (0: backoff) */
+} lp_job;
+
+/* A handler. LP_OK: done. LP_EUNAVAILABLE: try again later (with backoff) until max_attempts,
+ * then failed. Any other code: failed now. The message in err is kept as the job's last_error. */
+typedef lp_code (*lp_job_fn)(lp_store *s, lp_job *job, int64_t now, lp_err *err);
+typedef struct lp_job_kind { const char *kind; lp_job_fn fn; } lp_job_kind;
+
+/* Inside a write: adds a job due at run_at. unique_key (may be NULL) makes it once-only: a second
+ * job with the same key is not added (and *id is 0). */
+lp_code lp_job_enqueue(lp_db *db, const char *kind, const char *ref, int64_t subject_id, json_t *payload,
+                       int64_t run_at, int64_t now, int64_t created_by, int total, const char *unique_key,
+                       int64_t *id, lp_err *err);
+
+/* Claims up to `max` due jobs for `worker` (a name unique to this thread and process) and runs
+ * them one after the other. Returns how many ran, or -1 with err set when claiming failed. */
+int lp_jobs_work(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now, int max, lp_err *err);
+
+/* The periodic jobs: offers the slot containing `now` of each sweep kind (every `period`
+ * seconds) once. Cheap to call often; writes only when the slot is new to this process. */
+typedef struct lp_sweeps { int64_t period, last_slot; } lp_sweeps;
+void lp_jobs_offer_sweeps(lp_store *s, lp_sweeps *sw, int64_t now);
+
+/* Progress of a long job (bulk): done/failed so far and the total. */
+lp_code lp_job_progress(lp_store *s, int64_t id, int done, int failed, int total, int64_t now, lp_err *err);
+
+/* Inside a write: removes jobs finished more than a week ago (at most 1,000 per call). */
+lp_code lp_jobs_prune(lp_db *db, int64_t now, lp_err *err);
+
+/* A job as the API shows it, or NULL (err LP_ENOTFOUND when there is none). */
+json_t *lp_job_get(lp_db *db, int64_t id, lp_err *err);
+json_t *lp_job_present(json_t *row);
+
+/* The built-in kinds. */
+lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err);    /* webhooks.c */
+lp_code lp_job_reminders(lp_store *s, lp_job *job, int64_t now, lp_err *err);  /* reminders.c */
+#endif

@@ -1,0 +1,354 @@
+/* webhooks.c — webhook subscriptions and the delivery job (see webhooks.h). */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <string.h>
+#include "jobs/jobs.h"
+#include "jobs/webhooks.h"
+#include "store/lists.h"
+#include "store/rows.h"
+#include "util/buf.h"
+#include "util/secret.h"
+#include "util/timefmt.h"
+
+#define DELIVERY_TIMEOUT_S 10L
+
+static json_t *time_or_null(json_t *v) {
+  if (!json_is_integer(v)) return json_null();
+  char b[LP_TIME_LEN];
+  lp_time_format(json_integer_value(v), b);
+  return json_string(b);
+}
+
+/* ",a,b," or "*" -> ["a", "b"] or ["*"] */
+static json_t *events_present(const char *stored) {
+  json_t *out = json_array();
+  if (!stored || !strcmp(stored, "*")) { json_array_append_new(out, json_string("*")); return out; }
+  const char *p = stored;
+  while (*p) {
+    while (*p == ',') p++;
+    const char *e = strchr(p, ',');
+    if (!e) e = p + strlen(p);
+    if (e > p) json_array_append_new(out, json_stringn(p, (size_t)(e - p)));
+    p = e;
+  }
+  return out;
+}
+
+static json_t *present(json_t *row, int with_secret) {
+  json_t *o = json_pack("{s:O, s:O, s:o, s:b, s:o, s:o, s:O}", "id", json_object_get(row, "id"), "url", json_object_get(row, "url"),
+                        "events", events_present(json_string_value(json_object_get(row, "events"))),
+                        "active", (int)json_integer_value(json_object_get(row, "active")),
+                        "created_at", time_or_null(json_object_get(row, "created_at")),
+                        "updated_at", time_or_null(json_object_get(row, "updated_at")),
+                        "version", json_object_get(row, "version"));
+  if (with_secret) json_object_set(o, "secret", json_object_get(row, "secret"));
+  return o;
+}
+
+json_t *lp_webhook_list(lp_db *db, lp_err *err) {
+  json_t *rows = lp_query(db, "SELECT * FROM webhooks ORDER BY id", NULL, err);
+  if (!rows) return NULL;
+  json_t *items = json_array();
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) json_array_append_new(items, present(r, 0));
+  json_decref(rows);
+  return json_pack("{s:o, s:n}", "items", items, "next_cursor");
+}
+
+static json_t *webhook_row(lp_db *db, int64_t id, lp_err *err) {
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  json_t *row = lp_query_one(db, "SELECT * FROM webhooks WHERE id = $1", args, err);
+  json_decref(args);
+  if (!row && err->code == LP_OK) lp_fail(err, LP_ENOTFOUND, "No webhook %lld", (long long)id);
+  return row;
+}
+
+json_t *lp_webhook_get(lp_db *db, int64_t id, lp_err *err) {
+  json_t *row = webhook_row(db, id, err);
+  if (!row) return NULL;
+  json_t *o = present(row, 0);
+  json_decref(row);
+  return o;
+}
+
+/* ---------------------------------------------------------------- validation */
+
+static int url_ok(const char *u) {
+  if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return 0;
+  const char *host = u + (u[4] == 's' ? 8 : 7);
+  if (!*host || *host == '/') return 0;
+  for (const char *p = u; *p; p++)
+    if ((unsigned char)*p <= ' ' || *p == 0x7f) return 0;
+  return strlen(u) <= 2000;
+}
+
+static int kind_ok(const char *k) {
+  size_t n = strlen(k);
+  if (n == 0 || n > 40) return 0;
+  for (const char *p = k; *p; p++)
+    if (!(islower((unsigned char)*p) || *p == '_')) return 0;
+  return 1;
+}
+
+/* Validates body into cols {url, events, secret, active}; `creating` requires url. */
+static void validate(json_t *body, int creating, json_t *cols, lp_err *err) {
+  json_t *url = json_object_get(body, "url");
+  if (url) {
+    if (!json_is_string(url) || !url_ok(json_string_value(url)))
+      lp_fail_field(err, "url", "must be an http:// or https:// URL");
+    else json_object_set(cols, "url", url);
+  } else if (creating) {
+    lp_fail_field(err, "url", "required");
+  }
+  json_t *ev = json_object_get(body, "events");
+  if (ev) {
+    int ok = json_is_array(ev) && json_array_size(ev) > 0 && json_array_size(ev) <= 64;
+    int star = 0;
+    lp_buf b = LP_BUF_INIT(4096);
+    lp_buf_add(&b, ",", 1);
+    size_t i;
+    json_t *k;
+    if (ok) json_array_foreach(ev, i, k) {
+      const char *s = json_string_value(k);
+      if (s && !strcmp(s, "*")) { star = 1; continue; }
+      if (!s || !kind_ok(s)) { ok = 0; break; }
+      lp_buf_add(&b, s, strlen(s));
+      lp_buf_add(&b, ",", 1);
+    }
+    if (!ok) lp_fail_field(err, "events", "must be a list of event kinds (such as \"created\", \"closed\") or [\"*\"]");
+    else json_object_set_new(cols, "events", json_string(star ? "*" : lp_buf_str(&b)));
+    lp_buf_release(&b);
+  } else if (creating) {
+    json_object_set_new(cols, "events", json_string("*"));
+  }
+  json_t *sec = json_object_get(body, "secret");
+  if (sec && !json_is_null(sec)) {
+    size_t n = json_is_string(sec) ? json_string_length(sec) : 0;
+    if (n < 16 || n > 200) lp_fail_field(err, "secret", "must be 16 to 200 characters");
+    else json_object_set(cols, "secret", sec);
+  } else if (creating) {
+    char t[LP_TOKEN_LEN];
+    lp_token_new(t);
+    json_object_set_new(cols, "secret", json_string(t));
+  }
+  json_t *act = json_object_get(body, "active");
+  if (act) {
+    if (!json_is_boolean(act)) lp_fail_field(err, "active", "must be true or false");
+    else json_object_set_new(cols, "active", json_integer(json_is_true(act)));
+  } else if (creating) {
+    json_object_set_new(cols, "active", json_integer(1));
+  }
+}
+
+static lp_code need_admin(const lp_actor *a, lp_err *err) {
+  return a->is_admin ? LP_OK : lp_fail(err, LP_EFORBIDDEN, "Only an admin may manage webhooks");
+}
+
+/* ---------------------------------------------------------------- writes */
+
+typedef struct { const lp_actor *a; int64_t id, expect, now; json_t *cols; } wh_ctx;
+
+static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
+  wh_ctx *c = p;
+  json_t *cols = json_deep_copy(c->cols);
+  json_object_set_new(cols, "created_by", json_integer(c->a->id));
+  json_object_set_new(cols, "created_at", json_integer(c->now));
+  json_object_set_new(cols, "updated_at", json_integer(c->now));
+  lp_code rc = lp_insert(db, "webhooks", cols, &c->id, err);
+  json_decref(cols);
+  if (rc != LP_OK) return rc;
+  json_t *data = json_pack("{s:O, s:O}", "url", json_object_get(c->cols, "url"), "events", json_object_get(c->cols, "events"));
+  rc = lp_event(db, c->now, 0, c->a->id, "webhook_created", "webhook", c->id, data, err);
+  json_decref(data);
+  return rc;
+}
+
+json_t *lp_webhook_create(lp_store *s, const lp_actor *a, json_t *body, int64_t now, lp_err *err) {
+  if (need_admin(a, err) != LP_OK) return NULL;
+  json_t *cols = json_object();
+  validate(body, 1, cols, err);
+  wh_ctx c = {a, 0, -1, now, cols};
+  if (err->code != LP_OK || lp_store_write(s, create_fn, &c, err) != LP_OK) { json_decref(cols); return NULL; }
+  json_decref(cols);
+  lp_db *db = lp_store_reader(s, err);
+  json_t *row = db ? webhook_row(db, c.id, err) : NULL;
+  if (!row) return NULL;
+  json_t *o = present(row, 1);
+  json_decref(row);
+  return o;
+}
+
+static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
+  wh_ctx *c = p;
+  json_t *row = webhook_row(db, c->id, err);
+  if (!row) return err->code;
+  if (c->expect >= 0 && json_integer_value(json_object_get(row, "version")) != c->expect) {
+    json_decref(row);
+    return lp_fail(err, LP_EVERSION, "The webhook has changed; reload and try again");
+  }
+  json_t *changes = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(c->cols, k, v) {
+    if (json_equal(v, json_object_get(row, k))) continue;
+    /* a secret's value never goes into the audit trail */
+    json_object_set_new(changes, k, strcmp(k, "secret") ? json_pack("[O, O]", json_object_get(row, k), v) : json_string("changed"));
+  }
+  json_decref(row);
+  lp_code rc = LP_OK;
+  if (json_object_size(changes)) {
+    json_t *set = json_deep_copy(c->cols);
+    json_object_set_new(set, "updated_at", json_integer(c->now));
+    rc = lp_update(db, "webhooks", c->id, set, -1, err);
+    json_decref(set);
+    json_t *data = json_pack("{s:O}", "changes", changes);
+    if (rc == LP_OK) rc = lp_event(db, c->now, 0, c->a->id, "webhook_updated", "webhook", c->id, data, err);
+    json_decref(data);
+  }
+  json_decref(changes);
+  return rc;
+}
+
+json_t *lp_webhook_update(lp_store *s, const lp_actor *a, int64_t id, json_t *body, int64_t expect, int64_t now, lp_err *err) {
+  if (need_admin(a, err) != LP_OK) return NULL;
+  json_t *cols = json_object();
+  validate(body, 0, cols, err);
+  wh_ctx c = {a, id, expect, now, cols};
+  if (err->code != LP_OK || lp_store_write(s, update_fn, &c, err) != LP_OK) { json_decref(cols); return NULL; }
+  json_decref(cols);
+  lp_db *db = lp_store_reader(s, err);
+  return db ? lp_webhook_get(db, id, err) : NULL;
+}
+
+static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {
+  wh_ctx *c = p;
+  json_t *row = webhook_row(db, c->id, err);
+  if (!row) return err->code;
+  json_t *data = json_pack("{s:O}", "url", json_object_get(row, "url"));
+  json_decref(row);
+  char ref[40];
+  snprintf(ref, sizeof ref, "webhook:%lld", (long long)c->id);
+  json_t *args = json_pack("[I]", (json_int_t)c->id);
+  lp_code rc = lp_exec(db, "DELETE FROM webhooks WHERE id = $1", args, err);
+  json_decref(args);
+  args = json_pack("[s, I]", ref, (json_int_t)c->now);
+  if (rc == LP_OK)
+    rc = lp_exec(db, "UPDATE jobs SET status = 'failed', last_error = 'the webhook was deleted', finished_at = $2, updated_at = $2"
+                     " WHERE ref = $1 AND status = 'queued'", args, err);
+  json_decref(args);
+  if (rc == LP_OK) rc = lp_event(db, c->now, 0, c->a->id, "webhook_deleted", "webhook", c->id, data, err);
+  json_decref(data);
+  return rc;
+}
+
+lp_code lp_webhook_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t now, lp_err *err) {
+  if (need_admin(a, err) != LP_OK) return err->code;
+  wh_ctx c = {a, id, -1, now, NULL};
+  return lp_store_write(s, delete_fn, &c, err);
+}
+
+json_t *lp_webhook_deliveries(lp_db *db, int64_t id, int limit, lp_err *err) {
+  json_t *row = webhook_row(db, id, err);
+  if (!row) return NULL;
+  json_decref(row);
+  char ref[40];
+  snprintf(ref, sizeof ref, "webhook:%lld", (long long)id);
+  json_t *args = json_pack("[s, i]", ref, limit);
+  json_t *rows = lp_query(db, "SELECT * FROM jobs WHERE ref = $1 ORDER BY id DESC LIMIT $2", args, err);
+  json_decref(args);
+  if (!rows) return NULL;
+  json_t *items = json_array();
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    json_t *j = lp_job_present(r);
+    json_t *res = json_object_get(j, "result");
+    json_t *hs = json_object_get(res, "http_status");
+    json_array_append_new(items, json_pack("{s:O, s:O, s:O, s:O, s:o, s:O, s:O, s:O, s:O}", "id", json_object_get(j, "id"),
+                                           "event_id", json_object_get(r, "subject_id"), "status", json_object_get(j, "status"),
+                                           "attempts", json_object_get(j, "attempts"),
+                                           "http_status", json_integer_value(hs) > 0 ? json_incref(hs) : json_null(),
+                                           "last_error", json_object_get(j, "last_error"), "created_at", json_object_get(j, "created_at"),
+                                           "next_attempt_at", json_object_get(j, "next_attempt_at"),
+                                           "finished_at", json_object_get(j, "finished_at")));
+    json_decref(j);
+  }
+  json_decref(rows);
+  return json_pack("{s:o, s:n}", "items", items, "next_cursor");
+}
+
+/* ---------------------------------------------------------------- the delivery job */
+
+static size_t discard(char *p, size_t size, size_t n, void *u) { (void)p; (void)u; return size * n; }
+
+lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
+  int64_t wid = job->ref && !strncmp(job->ref, "webhook:", 8) ? strtoll(job->ref + 8, NULL, 10) : 0;
+  lp_db *db = lp_store_reader(s, err);
+  if (!db) return err->code;
+  json_t *args = json_pack("[I]", (json_int_t)wid);
+  json_t *hook = lp_query_one(db, "SELECT * FROM webhooks WHERE id = $1", args, err);
+  json_decref(args);
+  if (!hook) {
+    if (err->code != LP_OK) return LP_EUNAVAILABLE;
+    return lp_fail(err, LP_ENOTFOUND, "the webhook was deleted");
+  }
+  if (!json_integer_value(json_object_get(hook, "active"))) {
+    json_decref(hook);
+    job->result = json_pack("{s:b}", "skipped", 1);
+    return LP_OK;  /* switched off: the event is not delivered, later ones neither */
+  }
+  args = json_pack("[I]", (json_int_t)job->subject_id);
+  json_t *ev = lp_query_one(db, "SELECT * FROM events WHERE id = $1", args, err);
+  json_decref(args);
+  if (!ev) {
+    json_decref(hook);
+    if (err->code != LP_OK) return LP_EUNAVAILABLE;
+    return lp_fail(err, LP_ENOTFOUND, "event %lld is gone", (long long)job->subject_id);
+  }
+  json_t *body = json_pack("{s:I, s:I, s:o}", "delivery_id", (json_int_t)job->id, "webhook_id", (json_int_t)wid,
+                           "event", lp_event_present(ev));
+  char *text = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  char mac[LP_TOKEN_LEN], h_sig[128], h_id[64], h_kind[96];
+  lp_hmac_sha256_hex(json_string_value(json_object_get(hook, "secret")), text, strlen(text), mac);
+  snprintf(h_sig, sizeof h_sig, "X-Leadpath-Signature: sha256=%s", mac);
+  snprintf(h_id, sizeof h_id, "X-Leadpath-Delivery: %lld", (long long)job->id);
+  snprintf(h_kind, sizeof h_kind, "X-Leadpath-Event: %s", json_string_value(json_object_get(ev, "kind")) ?: "");
+  struct curl_slist *hdr = NULL;
+  hdr = curl_slist_append(hdr, "Content-Type: application/json");
+  hdr = curl_slist_append(hdr, "User-Agent: leadpath-webhook");
+  hdr = curl_slist_append(hdr, h_sig);
+  hdr = curl_slist_append(hdr, h_id);
+  hdr = curl_slist_append(hdr, h_kind);
+  lp_code rc = LP_OK;
+  CURL *cu = curl_easy_init();
+  if (!cu) {
+    rc = lp_fail(err, LP_EUNAVAILABLE, "could not start an HTTP client");
+  } else {
+    char cerr[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(cu, CURLOPT_URL, json_string_value(json_object_get(hook, "url")));
+    curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(cu, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+    curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(cu, CURLOPT_TIMEOUT, DELIVERY_TIMEOUT_S);
+    curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, cerr);
+    CURLcode cc = curl_easy_perform(cu);
+    long status = 0;
+    curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
+    job->result = json_pack("{s:i, s:s}", "http_status", (int)status, "url", json_string_value(json_object_get(hook, "url")));
+    if (cc != CURLE_OK) rc = lp_fail(err, LP_EUNAVAILABLE, "delivery failed: %s", cerr[0] ? cerr : curl_easy_strerror(cc));
+    else if (status < 200 || status > 299) rc = lp_fail(err, LP_EUNAVAILABLE, "the receiver answered HTTP %ld", status);
+    curl_easy_cleanup(cu);
+  }
+  curl_slist_free_all(hdr);
+  free(text);
+  json_decref(ev);
+  json_decref(hook);
+  (void)now;
+  return rc;
+}

@@ -1,0 +1,80 @@
+/* jobs.c — /api/v1/jobs (background work a user started, such as a large bulk action) and
+ * /api/v1/webhooks (admin: subscriptions and their deliveries). */
+#include "http/routes/handlers.h"
+#include "jobs/jobs.h"
+#include "jobs/webhooks.h"
+#include "store/rows.h"
+
+lp_code h_job_get(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  json_t *o = lp_job_get(db, r->ids[0], &r->err);
+  if (!o) return r->err.code;
+  /* a job is its starter's (and any admin's); to others it does not exist */
+  json_t *by = json_object_get(o, "created_by");
+  if (!r->actor.is_admin && (!json_is_integer(by) || json_integer_value(by) != r->actor.id)) {
+    json_decref(o);
+    return lp_fail(&r->err, LP_ENOTFOUND, "No job %lld", (long long)r->ids[0]);
+  }
+  return lp_reply(r, 200, o);
+}
+
+lp_code h_jobs_list(lp_req *r) {
+  lp_db *db = lp_req_db(r);
+  if (!db) return r->err.code;
+  const char *kind = lp_req_query(r, "kind"), *status = lp_req_query(r, "status");
+  json_t *args = json_pack("[s?, s?, I, i]", kind, status, (json_int_t)r->actor.id, r->actor.is_admin);
+  json_t *rows = lp_query(db, "SELECT * FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)"
+                              " AND ($4 = 1 OR created_by = $3) ORDER BY id DESC LIMIT 100", args, &r->err);
+  json_decref(args);
+  if (!rows) return r->err.code;
+  json_t *items = json_array();
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) json_array_append_new(items, lp_job_present(row));
+  json_decref(rows);
+  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+}
+
+static lp_code admin_only(lp_req *r) {
+  return r->actor.is_admin ? LP_OK : lp_fail(&r->err, LP_EFORBIDDEN, "Only an admin may manage webhooks");
+}
+
+lp_code h_webhooks_list(lp_req *r) {
+  if (admin_only(r) != LP_OK) return r->err.code;
+  lp_db *db = lp_req_db(r);
+  json_t *o = db ? lp_webhook_list(db, &r->err) : NULL;
+  return o ? lp_reply(r, 200, o) : r->err.code;
+}
+
+lp_code h_webhooks_create(lp_req *r) {
+  json_t *o = lp_webhook_create(r->app->store, &r->actor, r->json, r->now, &r->err);
+  return o ? lp_reply(r, 201, o) : r->err.code;
+}
+
+lp_code h_webhook_get(lp_req *r) {
+  if (admin_only(r) != LP_OK) return r->err.code;
+  lp_db *db = lp_req_db(r);
+  json_t *o = db ? lp_webhook_get(db, r->ids[0], &r->err) : NULL;
+  return o ? lp_reply(r, 200, o) : r->err.code;
+}
+
+lp_code h_webhook_patch(lp_req *r) {
+  int64_t expect;
+  if (lp_req_if_match(r, &expect) != LP_OK) return r->err.code;
+  json_t *o = lp_webhook_update(r->app->store, &r->actor, r->ids[0], r->json, expect, r->now, &r->err);
+  return o ? lp_reply(r, 200, o) : r->err.code;
+}
+
+lp_code h_webhook_delete(lp_req *r) {
+  if (lp_webhook_delete(r->app->store, &r->actor, r->ids[0], r->now, &r->err) != LP_OK) return r->err.code;
+  r->status = 204;
+  return LP_OK;
+}
+
+lp_code h_webhook_deliveries(lp_req *r) {
+  if (admin_only(r) != LP_OK) return r->err.code;
+  lp_db *db = lp_req_db(r);
+  json_t *o = db ? lp_webhook_deliveries(db, r->ids[0], 100, &r->err) : NULL;
+  return o ? lp_reply(r, 200, o) : r->err.code;
+}

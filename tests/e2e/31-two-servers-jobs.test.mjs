@@ -1,0 +1,72 @@
+// 31-two-servers-jobs (issue 3): background work with two servers on one PostgreSQL database is
+// done once, not once per server — each webhook delivery reaches the receiver exactly once while
+// both servers' workers claim jobs, and a due task is reminded once although both servers sweep.
+// Runs only on PostgreSQL (LEADPATH_TEST_PG_URL, as scripts/test.sh sets it).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { startServer, startWorld, client, expectStatus, items, sleep, receiver, until, FILE_TIMEOUT_MS } from './lib.mjs';
+
+const PG = process.env.LEADPATH_TEST_PG_URL;
+const SKIP = PG ? false : 'needs PostgreSQL: set LEADPATH_TEST_PG_URL (scripts/test.sh does; see scripts/pg-test.sh)';
+const psql = (url, sql) => execFileSync('psql', [url, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+
+describe('background work with two servers on one database', { skip: SKIP, timeout: FILE_TIMEOUT_MS }, () => {
+  let w, b, rx;
+  before(async () => {
+    if (SKIP) return;
+    w = await startWorld({ args: ['--sweep-seconds', '1', '--workers', '3'] });
+    b = await startServer({ db: w.srv.db, args: ['--sweep-seconds', '1', '--workers', '3'] });
+    rx = await receiver();
+  });
+  after(async () => {
+    for (const s of [b, w && w.srv]) if (s) await s.stop().catch(() => {});
+    if (rx) await rx.close();
+  });
+
+  it('200 events made on both servers: each delivered exactly once, by workers of both servers', async () => {
+    const admin = w.users.admin.c, adminB = client(b, w.users.admin.token);
+    const hook = expectStatus(await admin.post('/api/v1/webhooks', { url: rx.url, events: ['created'] }), 201);
+    const made = [];
+    for (let round = 0; round < 20; round++) {
+      const calls = [];
+      for (let i = 0; i < 10; i++) calls.push((i % 2 ? adminB : admin).post('/api/v1/leads', { full_name: `Once ${round}-${i}` }));
+      for (const r of await Promise.all(calls)) made.push(expectStatus(r, 201).id);
+    }
+    await until('200 deliveries', () => rx.got.length >= 200, 60_000);
+    await sleep(1500);  // anything sent twice would have arrived by now
+    const perLead = new Map();
+    for (const g of rx.got) perLead.set(g.body.event.lead_id, (perLead.get(g.body.event.lead_id) || 0) + 1);
+    for (const id of made) assert.equal(perLead.get(id), 1, `lead ${id}: one delivery`);
+    assert.equal(rx.got.length, 200);
+    assert.equal(new Set(rx.got.map((g) => g.headers['x-leadpath-delivery'])).size, 200);
+    const rows = psql(w.srv.db, `SELECT status, attempts, result FROM jobs WHERE ref = 'webhook:${hook.id}'`).split('\n');
+    assert.equal(rows.length, 200);
+    const workers = new Set();
+    for (const row of rows) {
+      const [status, attempts, result] = row.split('|');
+      assert.equal(status, 'done');
+      assert.equal(attempts, '1', 'claimed once');
+      workers.add(JSON.parse(result).worker.split(':').slice(0, 2).join(':'));
+    }
+    assert.equal(workers.size, 2, `both servers delivered (${[...workers].join(', ')})`);
+  });
+
+  it('a due task is reminded once although both servers sweep every second', async () => {
+    const { manager, agent } = w.users;
+    const lead = expectStatus(await manager.c.post('/api/v1/leads', { full_name: 'Twice Swept', owner_id: agent.id }), 201);
+    const due = new Date(Date.now() - 30_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const tasks = [];
+    for (let i = 0; i < 5; i++) tasks.push(expectStatus(await manager.c.post(`/api/v1/leads/${lead.id}/tasks`, { title: `Due ${i}`, due_at: due, assignee_id: agent.id }), 201).id);
+    const mine = async () => items(await agent.c.get('/api/v1/notifications')).filter((n) => n.kind === 'task_due' && tasks.includes(n.data.task_id));
+    await until('five reminders', async () => (await mine()).length >= 5);
+    await sleep(3000);
+    const got = await mine();
+    assert.equal(got.length, 5, 'one per task');
+    assert.equal(new Set(got.map((n) => n.data.task_id)).size, 5);
+    // one sweep job per second, whichever server offered it first
+    const dup = psql(w.srv.db, "SELECT count(*) FROM (SELECT unique_key FROM jobs WHERE kind = 'reminders' GROUP BY unique_key HAVING count(*) > 1) d");
+    assert.equal(dup, '0');
+  });
+});
