@@ -194,8 +194,12 @@ json_t *lp_job_present(json_t *row) {
   json_t *res = json_is_string(json_object_get(row, "result"))
                     ? json_loads(json_string_value(json_object_get(row, "result")), 0, NULL) : NULL;
   const char *st = json_string_value(json_object_get(row, "status"));
-  /* "queued" after a failed attempt reads as waiting to retry */
-  return json_pack("{s:O, s:O, s:O, s:I, s:I, s:I, s:O, s:O, s:O, s:o, s:o, s:o, s:o, s:o, s:O}",
+  /* the items that failed (bulk: lead ids, import: row numbers) stand at the top, as API.md's Job */
+  json_t *errors = json_object_get(res, "errors");
+  json_t *payload = json_loads(json_string_value(json_object_get(row, "payload")) ?: "{}", 0, NULL);
+  int dry = json_is_true(json_object_get(payload, "dry_run"));
+  json_decref(payload);
+  json_t *o = json_pack("{s:O, s:O, s:O, s:I, s:I, s:I, s:O, s:O, s:O, s:o, s:o, s:o, s:o, s:o, s:O}",
                    "id", json_object_get(row, "id"), "kind", json_object_get(row, "kind"), "status", json_object_get(row, "status"),
                    "done", json_integer_value(json_object_get(row, "done")),
                    "total", json_integer_value(json_object_get(row, "total")),
@@ -208,6 +212,9 @@ json_t *lp_job_present(json_t *row) {
                    "next_attempt_at", st && !strcmp(st, "queued") ? time_or_null(json_object_get(row, "run_at")) : json_null(),
                    "finished_at", time_or_null(json_object_get(row, "finished_at")),
                    "created_by", json_object_get(row, "created_by"));
+  json_object_set_new(o, "errors", json_is_array(errors) ? json_incref(errors) : json_array());
+  json_object_set_new(o, "dry_run", json_boolean(dry));
+  return o;
 }
 
 json_t *lp_job_get(lp_db *db, int64_t id, lp_err *err) {

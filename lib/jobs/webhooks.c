@@ -225,6 +225,10 @@ static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {
   wh_ctx *c = p;
   json_t *row = webhook_row(db, c->id, err);
   if (!row) return err->code;
+  if (c->expect >= 0 && json_integer_value(json_object_get(row, "version")) != c->expect) {
+    json_decref(row);
+    return lp_fail(err, LP_EVERSION, "The webhook has changed; reload and try again");
+  }
   json_t *data = json_pack("{s:O}", "url", json_object_get(row, "url"));
   json_decref(row);
   char ref[40];
@@ -242,9 +246,9 @@ static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {
   return rc;
 }
 
-lp_code lp_webhook_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t now, lp_err *err) {
+lp_code lp_webhook_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t expect, int64_t now, lp_err *err) {
   if (need_admin(a, err) != LP_OK) return err->code;
-  wh_ctx c = {a, id, -1, now, NULL};
+  wh_ctx c = {a, id, expect, now, NULL};
   return lp_store_write(s, delete_fn, &c, err);
 }
 
@@ -306,20 +310,22 @@ lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
     if (err->code != LP_OK) return LP_EUNAVAILABLE;
     return lp_fail(err, LP_ENOTFOUND, "event %lld is gone", (long long)job->subject_id);
   }
-  json_t *body = json_pack("{s:I, s:I, s:o}", "delivery_id", (json_int_t)job->id, "webhook_id", (json_int_t)wid,
-                           "event", lp_event_present(ev));
+  /* the body is the event as GET /api/v1/events shows it */
+  json_t *body = lp_event_present(ev);
   char *text = json_dumps(body, JSON_COMPACT);
   json_decref(body);
-  char mac[LP_TOKEN_LEN], h_sig[128], h_id[64], h_kind[96];
+  char mac[LP_TOKEN_LEN], h_sig[128], h_id[64], h_hook[64], h_kind[96];
   lp_hmac_sha256_hex(json_string_value(json_object_get(hook, "secret")), text, strlen(text), mac);
-  snprintf(h_sig, sizeof h_sig, "X-Leadpath-Signature: sha256=%s", mac);
+  snprintf(h_sig, sizeof h_sig, "X-Leadpath-Signature: %s", mac);
   snprintf(h_id, sizeof h_id, "X-Leadpath-Delivery: %lld", (long long)job->id);
+  snprintf(h_hook, sizeof h_hook, "X-Leadpath-Webhook: %lld", (long long)wid);
   snprintf(h_kind, sizeof h_kind, "X-Leadpath-Event: %s", json_string_value(json_object_get(ev, "kind")) ?: "");
   struct curl_slist *hdr = NULL;
   hdr = curl_slist_append(hdr, "Content-Type: application/json");
   hdr = curl_slist_append(hdr, "User-Agent: leadpath-webhook");
   hdr = curl_slist_append(hdr, h_sig);
   hdr = curl_slist_append(hdr, h_id);
+  hdr = curl_slist_append(hdr, h_hook);
   hdr = curl_slist_append(hdr, h_kind);
   lp_code rc = LP_OK;
   CURL *cu = curl_easy_init();

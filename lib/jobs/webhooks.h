@@ -1,9 +1,10 @@
 /* webhooks.h — outgoing webhooks: the subscriptions (/api/v1/webhooks) and their deliveries.
  *
  * Each event written (rows.c, lp_event) adds, in the same transaction, one delivery job per
- * active webhook that wants its kind; the job POSTs {"delivery_id", "webhook_id", "event"} to the
- * webhook's URL, signed with HMAC-SHA256 of the body under the webhook's secret in
- * X-Leadpath-Signature ("sha256=<hex>"), and retries with doubling backoff until a 2xx. */
+ * active webhook that wants its kind; the job POSTs the event (as GET /api/v1/events shows it)
+ * to the webhook's URL with X-Leadpath-Signature: lower-case hex HMAC-SHA256 of the body under
+ * the webhook's secret, X-Leadpath-Delivery: the delivery id (the same on every retry),
+ * X-Leadpath-Webhook and X-Leadpath-Event, and retries with doubling backoff until a 2xx. */
 #ifndef LP_JOBS_WEBHOOKS_H
 #define LP_JOBS_WEBHOOKS_H
 #include <jansson.h>
@@ -16,7 +17,7 @@ json_t *lp_webhook_get(lp_db *db, int64_t id, lp_err *err);
 json_t *lp_webhook_create(lp_store *s, const lp_actor *a, json_t *body, int64_t now, lp_err *err);
 json_t *lp_webhook_update(lp_store *s, const lp_actor *a, int64_t id, json_t *body, int64_t expect, int64_t now, lp_err *err);
 /* Removes the webhook; deliveries not yet made are dropped. */
-lp_code lp_webhook_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
+lp_code lp_webhook_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t expect, int64_t now, lp_err *err);
 /* The latest deliveries of a webhook, newest first. */
 json_t *lp_webhook_deliveries(lp_db *db, int64_t id, int limit, lp_err *err);
 #endif

@@ -37,7 +37,7 @@ describe('background work with two servers on one database', { skip: SKIP, timeo
     await until('200 deliveries', () => rx.got.length >= 200, 60_000);
     await sleep(1500);  // anything sent twice would have arrived by now
     const perLead = new Map();
-    for (const g of rx.got) perLead.set(g.body.event.lead_id, (perLead.get(g.body.event.lead_id) || 0) + 1);
+    for (const g of rx.got) perLead.set(g.body.lead_id, (perLead.get(g.body.lead_id) || 0) + 1);
     for (const id of made) assert.equal(perLead.get(id), 1, `lead ${id}: one delivery`);
     assert.equal(rx.got.length, 200);
     assert.equal(new Set(rx.got.map((g) => g.headers['x-leadpath-delivery'])).size, 200);

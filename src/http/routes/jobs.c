@@ -1,5 +1,6 @@
 /* jobs.c — /api/v1/jobs (background work a user started, such as a large bulk action) and
  * /api/v1/webhooks (admin: subscriptions and their deliveries). */
+#include <string.h>
 #include "http/routes/handlers.h"
 #include "jobs/jobs.h"
 #include "jobs/webhooks.h"
@@ -12,7 +13,9 @@ lp_code h_job_get(lp_req *r) {
   if (!o) return r->err.code;
   /* a job is its starter's (and any admin's); to others it does not exist */
   json_t *by = json_object_get(o, "created_by");
-  if (!r->actor.is_admin && (!json_is_integer(by) || json_integer_value(by) != r->actor.id)) {
+  const char *kind = json_string_value(json_object_get(o, "kind"));
+  int user_kind = kind && (!strcmp(kind, "bulk") || !strcmp(kind, "import"));
+  if (!user_kind || (!r->actor.is_admin && (!json_is_integer(by) || json_integer_value(by) != r->actor.id))) {
     json_decref(o);
     return lp_fail(&r->err, LP_ENOTFOUND, "No job %lld", (long long)r->ids[0]);
   }
@@ -25,7 +28,7 @@ lp_code h_jobs_list(lp_req *r) {
   const char *kind = lp_req_query(r, "kind"), *status = lp_req_query(r, "status");
   json_t *args = json_pack("[s?, s?, I, i]", kind, status, (json_int_t)r->actor.id, r->actor.is_admin);
   json_t *rows = lp_query(db, "SELECT * FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)"
-                              " AND ($4 = 1 OR created_by = $3) ORDER BY id DESC LIMIT 100", args, &r->err);
+                              " AND kind IN ('bulk', 'import') AND ($4 = 1 OR created_by = $3) ORDER BY id DESC LIMIT 100", args, &r->err);
   json_decref(args);
   if (!rows) return r->err.code;
   json_t *items = json_array();
@@ -67,7 +70,9 @@ lp_code h_webhook_patch(lp_req *r) {
 }
 
 lp_code h_webhook_delete(lp_req *r) {
-  if (lp_webhook_delete(r->app->store, &r->actor, r->ids[0], r->now, &r->err) != LP_OK) return r->err.code;
+  int64_t expect;
+  if (lp_req_if_match(r, &expect) != LP_OK) return r->err.code;
+  if (lp_webhook_delete(r->app->store, &r->actor, r->ids[0], expect, r->now, &r->err) != LP_OK) return r->err.code;
   r->status = 204;
   return LP_OK;
 }
