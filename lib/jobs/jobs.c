@@ -143,8 +143,8 @@ typedef struct { int64_t slot, period, now; } sweep_ctx;
 static lp_code sweep_fn(lp_db *db, void *p, lp_err *err) {
   sweep_ctx *c = p;
   char key[64];
-  snprintf(key, sizeof key, "reminders:%lld:%lld", (long long)c->period, (long long)c->slot);
-  return lp_job_enqueue(db, "reminders", NULL, 0, NULL, c->slot * c->period, c->now, 0, 0, key, NULL, err);
+  snprintf(key, sizeof key, "sweep:%lld:%lld", (long long)c->period, (long long)c->slot);
+  return lp_job_enqueue(db, "sweep", NULL, 0, NULL, c->slot * c->period, c->now, 0, 0, key, NULL, err);
 }
 
 void lp_jobs_offer_sweeps(lp_store *s, lp_sweeps *sw, int64_t now) {

@@ -8,7 +8,7 @@
  * worker takes it: work is delayed, never lost. Whatever talks to the outside world sends the
  * job id as its delivery id, so a receiver can recognise a repeat after such a crash.
  *
- * Periodic work (the reminder sweep) is enqueued once per time slot under a unique key: every
+ * Periodic work (the sweep: reminders, SLA breaches, approval escalation) is enqueued once per time slot under a unique key: every
  * server offers the slot's job, the database keeps one, one worker runs it.
  */
 #ifndef LP_JOBS_H
@@ -63,5 +63,6 @@ json_t *lp_job_present(json_t *row);
 
 /* The built-in kinds. */
 lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err);    /* webhooks.c */
-lp_code lp_job_reminders(lp_store *s, lp_job *job, int64_t now, lp_err *err);  /* reminders.c */
+lp_code lp_job_sweep(lp_store *s, lp_job *job, int64_t now, lp_err *err);      /* sweep.c */
+lp_code lp_job_sla_check(lp_store *s, lp_job *job, int64_t now, lp_err *err);  /* sweep.c */
 #endif

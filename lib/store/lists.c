@@ -128,6 +128,7 @@ static const setting_spec settings_table[] = {
   {"business_hours", JSON_OBJECT, 0, 0, NULL},
   {"inbound_secret", JSON_STRING, 0, 200, NULL},
   {"follow_up_window_days", JSON_INTEGER, 1, 60, NULL},
+  {"approval_escalation_hours", JSON_INTEGER, 0, 720, NULL},
 };
 
 json_t *lp_settings_get(lp_db *db, lp_err *err) {

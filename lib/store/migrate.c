@@ -247,6 +247,15 @@ NULL
 "ALTER TABLE tasks ADD COLUMN reminded_at BIGINT;"
 "CREATE INDEX tasks_remind ON tasks(due_at) WHERE status = 'open' AND reminded_at IS NULL;"
 },
+{6, "sweep state and approval escalation",
+/* Where the periodic sweep has got to (lib/jobs/sweep.c), and which approvals were escalated. */
+"CREATE TABLE sweep_state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+"ALTER TABLE approvals ADD COLUMN escalated_at INTEGER;"
+"INSERT INTO settings(key, value) VALUES ('approval_escalation_hours', '24') ON CONFLICT(key) DO NOTHING;",
+"CREATE TABLE sweep_state(name TEXT PRIMARY KEY, value BIGINT NOT NULL);"
+"ALTER TABLE approvals ADD COLUMN escalated_at BIGINT;"
+"INSERT INTO settings(key, value) VALUES ('approval_escalation_hours', '24') ON CONFLICT(key) DO NOTHING;"
+},
 };
 
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }

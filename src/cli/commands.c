@@ -54,7 +54,8 @@ static void *tick_main(void *p) {
 
 static const lp_job_kind job_kinds[] = {
   {"webhook", lp_job_webhook},
-  {"reminders", lp_job_reminders},
+  {"sweep", lp_job_sweep},
+  {"sla_check", lp_job_sla_check},
   {"bulk", lp_job_bulk},
 };
 

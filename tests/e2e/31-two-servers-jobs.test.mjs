@@ -66,7 +66,7 @@ describe('background work with two servers on one database', { skip: SKIP, timeo
     assert.equal(got.length, 5, 'one per task');
     assert.equal(new Set(got.map((n) => n.data.task_id)).size, 5);
     // one sweep job per second, whichever server offered it first
-    const dup = psql(w.srv.db, "SELECT count(*) FROM (SELECT unique_key FROM jobs WHERE kind = 'reminders' GROUP BY unique_key HAVING count(*) > 1) d");
+    const dup = psql(w.srv.db, "SELECT count(*) FROM (SELECT unique_key FROM jobs WHERE kind = 'sweep' GROUP BY unique_key HAVING count(*) > 1) d");
     assert.equal(dup, '0');
   });
 });
