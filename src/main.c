@@ -19,7 +19,7 @@ static void usage(FILE *f) {
     "leadpath %s — lead management server\n\n"
     "usage:\n"
     "  leadpath serve [--db URL] [--listen HOST:PORT] [--demo] [--threads N] [--workers N]\n"
-    "                 [--sweep-seconds N] [--quiet]\n"
+    "                 [--sweep-seconds N] [--db-pool N] [--quiet]\n"
     "  leadpath migrate --db URL\n"
     "  leadpath user add --db URL --email E --name N --role admin|manager|agent [--manager EMAIL] --password-stdin\n"
     "  leadpath backup --db URL FILE\n"
@@ -75,6 +75,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) { usage(stdout); return 0; }
   lp_opts o = {0};
   o.workers = -1;
+  o.pool = getenv("LEADPATH_DB_POOL") ? (int)strtol(getenv("LEADPATH_DB_POOL"), NULL, 10) : 0;
   o.db = getenv("LEADPATH_DB") ? getenv("LEADPATH_DB") : "sqlite:leadpath.db";
   o.listen = getenv("LEADPATH_LISTEN") ? getenv("LEADPATH_LISTEN") : "127.0.0.1:8080";
   static const struct option longopts[] = {
@@ -82,6 +83,7 @@ int main(int argc, char **argv) {
     {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'}, {"email", required_argument, 0, 'e'},
     {"name", required_argument, 0, 'n'}, {"role", required_argument, 0, 'r'}, {"manager", required_argument, 0, 'm'},
     {"workers", required_argument, 0, 'w'}, {"sweep-seconds", required_argument, 0, 'S'},
+    {"db-pool", required_argument, 0, 'p'},
     {"password-stdin", no_argument, 0, 'P'}, {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
   int sub = !strcmp(cmd, "user") ? 2 : 1;  /* "user add" has a sub-command */
@@ -96,6 +98,7 @@ int main(int argc, char **argv) {
       case 'q': o.quiet = 1; break;
       case 'w': o.workers = (int)strtol(optarg, NULL, 10); break;
       case 'S': o.sweep_seconds = (int)strtol(optarg, NULL, 10); break;
+      case 'p': o.pool = (int)strtol(optarg, NULL, 10); break;
       case 'e': o.email = optarg; break;
       case 'n': o.name = optarg; break;
       case 'r': o.role = optarg; break;

@@ -4,7 +4,9 @@
 #include "store/rows.h"
 #include "util/timefmt.h"
 
-#define LEASE_SECONDS 120     /* a claimed job is another worker's after this */
+#define LEASE_SECONDS 120     /* a claimed job is another worker's after this (progress renews it) */
+#define LP_STR_(x) #x
+#define LP_STR(x) LP_STR_(x)
 #define BACKOFF_BASE 2        /* seconds before the first retry; doubles each attempt */
 #define BACKOFF_MAX 3600
 #define KEEP_FINISHED (7 * 86400)
@@ -173,7 +175,10 @@ typedef struct { int64_t id, now; int done, failed, total; } progress_ctx;
 static lp_code progress_fn(lp_db *db, void *p, lp_err *err) {
   progress_ctx *c = p;
   json_t *args = json_pack("[I, i, i, i, I]", (json_int_t)c->id, c->done, c->failed, c->total, (json_int_t)c->now);
-  lp_code rc = lp_exec(db, "UPDATE jobs SET done = $2, failed = $3, total = $4, updated_at = $5 WHERE id = $1", args, err);
+  /* progress is also the job's heartbeat: its lease runs on from now */
+  lp_code rc = lp_exec(db, "UPDATE jobs SET done = $2, failed = $3, total = $4, updated_at = $5,"
+                           " locked_until = CASE WHEN status = 'running' THEN $5 + " LP_STR(LEASE_SECONDS) " ELSE locked_until END"
+                           " WHERE id = $1", args, err);
   json_decref(args);
   return rc;
 }

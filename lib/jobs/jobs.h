@@ -51,7 +51,8 @@ int lp_jobs_work(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const cha
 typedef struct lp_sweeps { int64_t period, last_slot; } lp_sweeps;
 void lp_jobs_offer_sweeps(lp_store *s, lp_sweeps *sw, int64_t now);
 
-/* Progress of a long job (bulk): done/failed so far and the total. */
+/* Progress of a long job (bulk): done/failed so far and the total. Also renews the job's lease
+ * from `now` (the current time, not the time the job started), so call it at least every minute. */
 lp_code lp_job_progress(lp_store *s, int64_t id, int done, int failed, int total, int64_t now, lp_err *err);
 
 /* Inside a write: removes jobs finished more than a week ago (at most 1,000 per call). */

@@ -158,7 +158,9 @@ static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
   lp_code rc = lp_insert(db, "webhooks", cols, &c->id, err);
   json_decref(cols);
   if (rc != LP_OK) return rc;
-  json_t *data = json_pack("{s:O, s:O}", "url", json_object_get(c->cols, "url"), "events", json_object_get(c->cols, "events"));
+  json_t *data = json_pack("{s:O, s:o, s:b}", "url", json_object_get(c->cols, "url"),
+                           "events", events_present(json_string_value(json_object_get(c->cols, "events"))),
+                           "active", (int)json_integer_value(json_object_get(c->cols, "active")));
   rc = lp_event(db, c->now, 0, c->a->id, "webhook_created", "webhook", c->id, data, err);
   json_decref(data);
   return rc;
@@ -190,11 +192,19 @@ static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   json_t *changes = json_object();
   const char *k;
   json_t *v;
+  json_t *before = present(row, 0);
   json_object_foreach(c->cols, k, v) {
     if (json_equal(v, json_object_get(row, k))) continue;
-    /* a secret's value never goes into the audit trail */
-    json_object_set_new(changes, k, strcmp(k, "secret") ? json_pack("[O, O]", json_object_get(row, k), v) : json_string("changed"));
+    if (!strcmp(k, "secret")) {  /* a secret's value never goes into the audit trail */
+      json_object_set_new(changes, k, json_pack("{s:s, s:s}", "old", "***", "new", "***"));
+      continue;
+    }
+    /* old and new as the API shows them (events a list, active a boolean) */
+    json_t *nv = !strcmp(k, "events") ? events_present(json_string_value(v))
+               : !strcmp(k, "active") ? json_boolean(json_integer_value(v)) : json_incref(v);
+    json_object_set_new(changes, k, json_pack("{s:O, s:o}", "old", json_object_get(before, k), "new", nv));
   }
+  json_decref(before);
   json_decref(row);
   lp_code rc = LP_OK;
   if (json_object_size(changes)) {

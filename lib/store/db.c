@@ -19,6 +19,7 @@ lp_engine lp_store_engine(const lp_store *s) { return s->ops->engine; }
 const char *lp_store_path(const lp_store *s) { return s->ops->store_path(s); }
 lp_db *lp_store_reader(lp_store *s, lp_err *err) { return s->ops->store_reader(s, err); }
 void lp_store_release(lp_store *s) { if (s->ops->store_release) s->ops->store_release(s); }
+void lp_store_set_pool(lp_store *s, int max) { if (s->ops->store_set_pool) s->ops->store_set_pool(s, max); }
 lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return s->ops->store_write(s, fn, ctx, err); }
 void lp_store_get_stats(lp_store *s, lp_store_stats *out) { s->ops->store_get_stats(s, out); }
 lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {

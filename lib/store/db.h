@@ -36,6 +36,8 @@ lp_db *lp_store_reader(lp_store *s, lp_err *err);
 /* Gives the calling thread's read connection back (PostgreSQL: to the pool, for another thread;
  * SQLite: nothing to do, each thread keeps its own). The next lp_store_reader takes one again. */
 void lp_store_release(lp_store *s);
+/* PostgreSQL: the most connections this store opens (default 16). SQLite: ignored. */
+void lp_store_set_pool(lp_store *s, int max);
 
 /* A unit of writing: runs on the writer thread inside a savepoint. Returns LP_OK or an error
  * (set in err), in which case everything it wrote is rolled back. */
@@ -94,6 +96,7 @@ typedef struct lp_db_ops {
   const char *(*store_path)(const lp_store *s);
   lp_db *(*store_reader)(lp_store *s, lp_err *err);
   void (*store_release)(lp_store *s);                   /* may be NULL: nothing to give back */
+  void (*store_set_pool)(lp_store *s, int max);         /* may be NULL: no pool */
   lp_code (*store_write)(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
   lp_code (*store_write_direct)(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
   void (*store_get_stats)(lp_store *s, lp_store_stats *out);

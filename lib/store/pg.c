@@ -1,7 +1,10 @@
 /* pg.c — the PostgreSQL backend of db.h (libpq).
  *
- * Connections: one per thread, opened on first use (like SQLite's per-thread readers) and kept
- * in the store's list so lp_store_close can finish them. Statements are prepared per connection
+ * Connections: a pool of at most `pool_max` (lp_store_set_pool; default 16). A thread takes one on
+ * its first lp_store_reader and keeps it until lp_store_release (the server releases at the end of
+ * every request, a job worker after every round), so a request reads and writes on one
+ * connection. When all are taken, a thread waits up to 5 seconds for one, then fails with
+ * LP_EUNAVAILABLE. Every connection is kept in the store's list so lp_store_close can finish them. Statements are prepared per connection
  * and cached by SQL text (PQprepare under a generated name, then PQexecPrepared); statements that
  * do not fit the cache run unnamed (PQexecParams), so dynamic SQL leaves nothing on the server.
  * Parameters travel as text with explicit type OIDs: int8 for integers, float8 for reals, text for
@@ -43,6 +46,8 @@
 #define CACHE_SLOTS 256
 #define MAX_PARAMS 64
 #define WRITE_ATTEMPTS 6   /* the first run and up to 5 retries */
+#define POOL_DEFAULT 16
+#define POOL_WAIT_S 5
 
 /* Type OIDs (pg_type.h is server-side; these are fixed). */
 #define OID_BOOL 16
@@ -88,6 +93,7 @@ struct pg_db {
   int broken;          /* the connection was lost: reset before the next use */
   int retry;           /* a serialization failure or deadlock happened in this attempt */
   pg_db *next;
+  pg_db *idle_next;
 };
 
 struct pg_store {
@@ -97,6 +103,9 @@ struct pg_store {
   pthread_mutex_t mu;
   pthread_mutex_t wmu;   /* one write transaction at a time in this process */
   pg_db *conns;        /* every connection, finished with the store */
+  pg_db *idle;         /* the pool: connections no thread holds (linked by idle_next) */
+  int nconns, pool_max;
+  pthread_cond_t pool_cv;
   lp_store_stats stats;  /* guarded by mu */
 };
 
@@ -396,10 +405,17 @@ static pg_store *pg_store_open(const char *url, lp_err *err) {
   s->generation = __atomic_fetch_add(&next_generation, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_init(&s->mu, NULL);
   pthread_mutex_init(&s->wmu, NULL);
+  pthread_cond_init(&s->pool_cv, NULL);
+  s->pool_max = POOL_DEFAULT;
   /* Connect now so a bad URL fails at start, not at the first request. */
   pg_db *probe = db_open(s, err);
-  if (!probe) { pthread_mutex_destroy(&s->mu); pthread_mutex_destroy(&s->wmu); free(s->url); free(s); return NULL; }
+  if (!probe) {
+    pthread_mutex_destroy(&s->mu); pthread_mutex_destroy(&s->wmu); pthread_cond_destroy(&s->pool_cv);
+    free(s->url); free(s);
+    return NULL;
+  }
   s->conns = probe;
+  s->nconns = 1;
   tls.gen = s->generation; tls.store = s; tls.db = probe;
   return s;
 }
@@ -411,14 +427,59 @@ static pg_db *pg_store_reader(pg_store *s, lp_err *err) {
     if (db_ensure(tls.db, err) != LP_OK) return NULL;
     return tls.db;
   }
-  pg_db *db = db_open(s, err);
-  if (!db) return NULL;
   pthread_mutex_lock(&s->mu);
-  db->next = s->conns;
-  s->conns = db;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += POOL_WAIT_S;
+  pg_db *db = NULL;
+  for (;;) {
+    if (s->idle) { db = s->idle; s->idle = db->idle_next; db->idle_next = NULL; break; }
+    if (s->nconns < s->pool_max) { s->nconns++; break; }
+    if (pthread_cond_timedwait(&s->pool_cv, &s->mu, &until) != 0 && !s->idle) {
+      pthread_mutex_unlock(&s->mu);
+      lp_fail(err, LP_EUNAVAILABLE, "database: all %d connections are busy", s->pool_max);
+      return NULL;
+    }
+  }
   pthread_mutex_unlock(&s->mu);
+  if (!db) {
+    db = db_open(s, err);
+    pthread_mutex_lock(&s->mu);
+    if (!db) { s->nconns--; pthread_cond_signal(&s->pool_cv); pthread_mutex_unlock(&s->mu); return NULL; }
+    db->next = s->conns;
+    s->conns = db;
+    pthread_mutex_unlock(&s->mu);
+  } else if (db_ensure(db, err) != LP_OK) {
+    pthread_mutex_lock(&s->mu);  /* back to the pool: the next use reconnects it */
+    db->idle_next = s->idle;
+    s->idle = db;
+    pthread_cond_signal(&s->pool_cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+  }
   tls.gen = s->generation; tls.store = s; tls.db = db;
   return db;
+}
+
+static void pg_store_release(pg_store *s) {
+  if (tls.store != s || tls.gen != s->generation || !tls.db) return;
+  pg_db *db = tls.db;
+  tls.db = NULL;
+  /* a connection goes back clean: nothing left open on it */
+  if (!db->broken && PQtransactionStatus(db->c) != PQTRANS_IDLE) pg_exec(db, "ROLLBACK", NULL);
+  pthread_mutex_lock(&s->mu);
+  db->idle_next = s->idle;
+  s->idle = db;
+  pthread_cond_signal(&s->pool_cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void pg_store_set_pool(pg_store *s, int n) {
+  pthread_mutex_lock(&s->mu);
+  s->pool_max = n > 0 ? n : POOL_DEFAULT;
+  if (s->pool_max < s->nconns) s->pool_max = s->nconns;  /* never below what is open now */
+  pthread_cond_broadcast(&s->pool_cv);
+  pthread_mutex_unlock(&s->mu);
 }
 
 static void backoff(int attempt) {
@@ -490,6 +551,7 @@ static void pg_store_close(pg_store *s) {
   if (tls.store == s) { tls.store = NULL; tls.db = NULL; tls.gen = 0; }
   pthread_mutex_destroy(&s->mu);
   pthread_mutex_destroy(&s->wmu);
+  pthread_cond_destroy(&s->pool_cv);
   free(s->url);
   free(s);
 }
@@ -502,6 +564,8 @@ static lp_store *op_store_open(const char *url, lp_err *err) { pg_store *s = pg_
 static void op_store_close(lp_store *s) { pg_store_close((pg_store *)s); }
 static const char *op_store_path(const lp_store *s) { return pg_store_path((const pg_store *)s); }
 static lp_db *op_store_reader(lp_store *s, lp_err *err) { pg_db *db = pg_store_reader((pg_store *)s, err); return db ? &db->base : NULL; }
+static void op_store_release(lp_store *s) { pg_store_release((pg_store *)s); }
+static void op_store_set_pool(lp_store *s, int n) { pg_store_set_pool((pg_store *)s, n); }
 static lp_code op_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return pg_store_write((pg_store *)s, fn, ctx, err); }
 static void op_store_get_stats(lp_store *s, lp_store_stats *out) { pg_store_get_stats((pg_store *)s, out); }
 static lp_stmt *op_prep(lp_db *db, const char *sql, lp_err *err) { pg_stmt *st = pg_prep(PGD(db), sql, err); return st ? &st->base : NULL; }
@@ -523,7 +587,7 @@ static int64_t op_changes(lp_db *db) { return pg_changes(PGD(db)); }
 static void *op_native(lp_db *db) { return NULL; }
 
 const lp_db_ops lp_pg_ops = {
-  LP_ENGINE_PG, op_store_open, op_store_close, op_store_path, op_store_reader, NULL, op_store_write,
+  LP_ENGINE_PG, op_store_open, op_store_close, op_store_path, op_store_reader, op_store_release, op_store_set_pool, op_store_write,
   op_store_write /* write_direct: the same transaction on the calling thread */, op_store_get_stats, op_prep, op_bind_int,
   op_bind_double, op_bind_text, op_bind_null, op_step, op_col_count, op_col_name, op_col_null,
   op_col_type, op_col_int, op_col_double, op_col_text, op_stmt_done, op_exec, op_changes, op_native,

@@ -8,7 +8,8 @@ typedef struct lp_opts {
   const char *listen;   /* --listen or LEADPATH_LISTEN */
   int demo, threads, quiet;
   int workers;          /* --workers: background job threads (-1: default 2; 0: none on this server) */
-  int sweep_seconds;    /* --sweep-seconds: period of the reminder sweep (default 60) */
+  int sweep_seconds;    /* --sweep-seconds: period of the sweep (default 60) */
+  int pool;             /* --db-pool or LEADPATH_DB_POOL: PostgreSQL connections (default 16) */
   const char *email, *name, *role, *manager, *format;
   int password_stdin;
   const char *args[8]; /* positional arguments after the command */

@@ -46,6 +46,7 @@ static void *tick_main(void *p) {
     lp_lead_index_sync(c->s, &e);
     lp_err_release(&e);
     lp_jobs_offer_sweeps(c->s, &c->sweeps, lp_cli_now());
+    lp_store_release(c->s);
     pthread_mutex_lock(&c->mu);
   }
   pthread_mutex_unlock(&c->mu);
@@ -104,6 +105,8 @@ int cmd_serve(lp_opts *o) {
     }
     fflush(stdout);
   }
+  if (o->pool > 0) lp_store_set_pool(s, o->pool);
+  lp_store_release(s);  /* this thread only waits for SIGTERM from here on */
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 16 : 32), !o->quiet, lp_cli_now};
   if (app.threads < 8) app.threads = 8;

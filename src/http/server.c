@@ -423,9 +423,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     lp_err_release(&e);
     enum MHD_Result m = dispatch(r);
     if (begun) lp_read_end(db);
+    lp_store_release(r->app->store);
     return m;
   }
-  return dispatch(r);
+  enum MHD_Result m = dispatch(r);
+  lp_store_release(r->app->store);  /* PostgreSQL: the connection goes back to the pool */
+  return m;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {

@@ -91,7 +91,7 @@ describe('webhooks', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.equal(rx.got.filter((g) => g.body.lead_id === lead.id).length, 0);
     assert.equal(rx.got.length, before);
     const ev = items(await admin.c.get('/api/v1/events?after=0&limit=500')).filter((x) => x.kind === 'webhook_updated');
-    assert.deepEqual(ev.at(-1).data.changes.active, [1, 0]);
+    assert.deepEqual(ev.at(-1).data.changes.active, { old: true, new: false });
   });
 });
 
@@ -147,5 +147,6 @@ describe('bulk actions as a background job', { timeout: FILE_TIMEOUT_MS }, () =>
     expectError(await other.c.get(`/api/v1/jobs/${acc.job_id}`), 404, 'not_found');
     expectStatus(await admin.c.get(`/api/v1/jobs/${acc.job_id}`), 200);
     assert.ok(items(await manager.c.get('/api/v1/jobs?kind=bulk')).some((j) => j.id === acc.job_id));
+    expectError(await manager.c.get('/api/v1/jobs?kind=webhook'), 422, 'validation_failed');
   });
 });

@@ -69,4 +69,29 @@ describe('background work with two servers on one database', { skip: SKIP, timeo
     const dup = psql(w.srv.db, "SELECT count(*) FROM (SELECT unique_key FROM jobs WHERE kind = 'sweep' GROUP BY unique_key HAVING count(*) > 1) d");
     assert.equal(dup, '0');
   });
+
+  it('--db-pool caps the connections a server opens: 2 connections serve 60 requests at once', async () => {
+    const url = new URL(w.srv.db);
+    url.searchParams.set('application_name', 'pooltest');
+    const c = await startServer({ db: url.toString(), args: ['--db-pool', '2', '--workers', '0', '--threads', '16'] });
+    try {
+      const admin = client(c, w.users.admin.token);
+      const mine = () => Number(psql(w.srv.db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pooltest'"));
+      let most = 0;
+      for (let round = 0; round < 3; round++) {
+        const calls = [];
+        for (let i = 0; i < 60; i++) {
+          calls.push(i % 3 ? admin.get('/api/v1/leads?limit=20') : admin.post('/api/v1/leads', { full_name: `Pooled ${round}-${i}` }));
+        }
+        const seen = setInterval(() => { most = Math.max(most, mine()); }, 20);
+        const res = await Promise.all(calls);
+        clearInterval(seen);
+        for (const r of res) expectStatus(r, [200, 201]);
+      }
+      most = Math.max(most, mine());
+      assert.ok(most >= 1 && most <= 2, `PostgreSQL saw ${most} connections from the server with --db-pool 2`);
+    } finally {
+      await c.stop().catch(() => {});
+    }
+  });
 });

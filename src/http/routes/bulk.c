@@ -107,7 +107,7 @@ static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, jso
     lp_err_release(&e);
     if (job_id && (i + 1) % 100 == 0) {
       lp_err pe = LP_ERR_INIT;
-      lp_job_progress(st, job_id, ok_n + bad_n, bad_n, (int)json_array_size(ids), now, &pe);
+      lp_job_progress(st, job_id, ok_n + bad_n, bad_n, (int)json_array_size(ids), lp_cli_now(), &pe);
       lp_err_release(&pe);
     }
   }
@@ -151,7 +151,7 @@ lp_code lp_job_bulk(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   json_t *params = json_object_get(p, "params"), *cols = json_object_get(p, "cols");
   json_t *errors = bulk_run(s, &a, action, json_is_object(params) ? params : NULL, json_is_object(cols) ? cols : NULL,
                             ids, now, job->id, &ok_n, &bad_n);
-  lp_job_progress(s, job->id, ok_n + bad_n, bad_n, (int)json_array_size(ids), now, err);
+  lp_job_progress(s, job->id, ok_n + bad_n, bad_n, (int)json_array_size(ids), lp_cli_now(), err);
   lp_err_release(err);
   job->result = json_pack("{s:i, s:i, s:o}", "succeeded", ok_n, "failed", bad_n, "errors", errors);
   return LP_OK;

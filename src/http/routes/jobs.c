@@ -26,6 +26,10 @@ lp_code h_jobs_list(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
   const char *kind = lp_req_query(r, "kind"), *status = lp_req_query(r, "status");
+  if (kind && strcmp(kind, "bulk") && strcmp(kind, "import")) lp_fail_field(&r->err, "kind", "must be bulk or import");
+  if (status && strcmp(status, "queued") && strcmp(status, "running") && strcmp(status, "done") && strcmp(status, "failed"))
+    lp_fail_field(&r->err, "status", "must be queued, running, done or failed");
+  if (r->err.code) return r->err.code;
   json_t *args = json_pack("[s?, s?, I, i]", kind, status, (json_int_t)r->actor.id, r->actor.is_admin);
   json_t *rows = lp_query(db, "SELECT * FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)"
                               " AND kind IN ('bulk', 'import') AND ($4 = 1 OR created_by = $3) ORDER BY id DESC LIMIT 100", args, &r->err);
