@@ -18,6 +18,7 @@ void lp_store_close(lp_store *s) { if (s) s->ops->store_close(s); }
 lp_engine lp_store_engine(const lp_store *s) { return s->ops->engine; }
 const char *lp_store_path(const lp_store *s) { return s->ops->store_path(s); }
 lp_db *lp_store_reader(lp_store *s, lp_err *err) { return s->ops->store_reader(s, err); }
+lp_code lp_store_append(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return s->ops->store_append(s, fn, ctx, err); }
 void lp_store_release(lp_store *s) { if (s->ops->store_release) s->ops->store_release(s); }
 void lp_store_set_pool(lp_store *s, int max) { if (s->ops->store_set_pool) s->ops->store_set_pool(s, max); }
 lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return s->ops->store_write(s, fn, ctx, err); }
@@ -45,3 +46,7 @@ lp_code lp_db_exec(lp_db *db, const char *sql, lp_err *err) { return db->ops->ex
 int64_t lp_db_changes(lp_db *db) { return db->ops->changes(db); }
 lp_engine lp_db_engine(lp_db *db) { return db->ops->engine; }
 void *lp_db_native(lp_db *db) { return db->ops->native(db); }
+lp_code lp_db_copy_in(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err) {
+  if (!db->ops->copy_in) return lp_fail(err, LP_EINTERNAL, "COPY is for PostgreSQL");
+  return db->ops->copy_in(db, sql, data, len, err);
+}

@@ -13,6 +13,7 @@
  */
 #ifndef LP_STORE_DB_H
 #define LP_STORE_DB_H
+#include <stddef.h>
 #include <stdint.h>
 #include "leadpath/error.h"
 
@@ -45,6 +46,11 @@ typedef lp_code (*lp_write_fn)(lp_db *db, void *ctx, lp_err *err);
 /* Runs fn durably (see top). Blocks until committed. Returns fn's code, or LP_EINTERNAL /
  * LP_EUNAVAILABLE if the commit failed. */
 lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+
+/* A write that only adds new rows and decides nothing on what it reads (an import batch). SQLite:
+ * lp_store_write. PostgreSQL: READ COMMITTED, beside the other writes of the process instead of
+ * taking turns with them. */
+lp_code lp_store_append(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
 
 /* Counters of the writer since open: transactions committed, writes they carried, and the
  * total microseconds spent committing (the fsync). For /metrics. */
@@ -82,6 +88,9 @@ int64_t lp_db_changes(lp_db *db);
 lp_engine lp_db_engine(lp_db *db);
 /* Handle for the SQLite backend's own features (backup). NULL on other engines. */
 void *lp_db_native(lp_db *db);
+/* PostgreSQL: runs `COPY ... FROM STDIN` (sql) with data as its rows in text format. Other
+ * engines: LP_EINTERNAL (callers ask lp_db_engine first). */
+lp_code lp_db_copy_in(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err);
 
 /* ---------------------------------------------------------------- backends
  * Everything above is the interface callers use; db.c dispatches each call through the ops
@@ -98,6 +107,7 @@ typedef struct lp_db_ops {
   void (*store_release)(lp_store *s);                   /* may be NULL: nothing to give back */
   void (*store_set_pool)(lp_store *s, int max);         /* may be NULL: no pool */
   lp_code (*store_write)(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+  lp_code (*store_append)(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
   lp_code (*store_write_direct)(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
   void (*store_get_stats)(lp_store *s, lp_store_stats *out);
   lp_stmt *(*prep)(lp_db *db, const char *sql, lp_err *err);
@@ -117,6 +127,7 @@ typedef struct lp_db_ops {
   lp_code (*exec)(lp_db *db, const char *sql, lp_err *err);
   int64_t (*changes)(lp_db *db);
   void *(*native)(lp_db *db);
+  lp_code (*copy_in)(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err);  /* may be NULL */
 } lp_db_ops;
 
 struct lp_store { const lp_db_ops *ops; };

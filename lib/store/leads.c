@@ -271,16 +271,45 @@ static lp_code index_lead(lp_db *db, int64_t id, lp_err *err) {
 
 /* ---------------------------------------------------------------- references */
 
-static const struct { const char *field, *table; } lead_refs[] = {
+static const struct { const char *field; const char *table; } lead_refs[] = {
   {"partner_id", "partners"}, {"location_id", "locations"}, {"owner_id", "users"},
   {"stage_id", "stages"}, {"source_id", "sources"}, {"lost_reason_id", "lost_reasons"}};
 
-static lp_code check_refs(lp_db *db, json_t *cols, lp_err *err) {
+/* What a new lead's checks looked up lately, per thread: that a referenced row exists, the first
+ * stage, a stage's flags. An entry lives for the second of `now` it was read in and the next, and
+ * any change of a list in this process (lp_refs_forget) drops them all; another server's change is
+ * seen within that time, and a row deleted meanwhile is still refused by the foreign keys. Most
+ * creates then check their owner, stage and source without a query. */
+#define REF_SLOTS 128
+typedef struct { const char *kind; int64_t key, at, value, value2; unsigned gen; } ref_slot;
+static _Thread_local ref_slot ref_cache[REF_SLOTS];
+static unsigned refs_gen = 1;
+
+void lp_refs_forget(void) { __atomic_fetch_add(&refs_gen, 1, __ATOMIC_RELAXED); }
+
+static ref_slot *ref_find(const char *kind, int64_t key, int64_t now) {
+  ref_slot *e = &ref_cache[((uint64_t)key * 31 + (uintptr_t)kind / 8) % REF_SLOTS];
+  if (e->kind == kind && e->key == key && e->gen == __atomic_load_n(&refs_gen, __ATOMIC_RELAXED) && now - e->at <= 1 && now >= e->at)
+    return e;
+  return NULL;
+}
+
+static void ref_put(const char *kind, int64_t key, int64_t now, int64_t value, int64_t value2) {
+  ref_slot *e = &ref_cache[((uint64_t)key * 31 + (uintptr_t)kind / 8) % REF_SLOTS];
+  *e = (ref_slot){kind, key, now, value, value2, __atomic_load_n(&refs_gen, __ATOMIC_RELAXED)};
+}
+
+static const char REF_STAGE_FIRST[] = "first stage", REF_STAGE_FLAGS[] = "stage flags";
+
+static lp_code check_refs(lp_db *db, json_t *cols, int64_t now, lp_err *err) {
   for (size_t i = 0; i < sizeof lead_refs / sizeof *lead_refs; i++) {
     json_t *v = json_object_get(cols, lead_refs[i].field);
-    if (v && json_is_integer(v) && lp_ref_check(db, lead_refs[i].table, json_integer_value(v), lead_refs[i].field, err) != LP_OK
-        && err->code != LP_EVALIDATION)
-      return err->code;  /* the lookup failed: report that, not a field */
+    if (!v || !json_is_integer(v)) continue;
+    int64_t id = json_integer_value(v);
+    if (ref_find(lead_refs[i].table, id, now)) continue;
+    lp_code rc = lp_ref_check(db, lead_refs[i].table, id, lead_refs[i].field, err);
+    if (rc == LP_OK && err->code == LP_OK) ref_put(lead_refs[i].table, id, now, 1, 0);
+    else if (rc != LP_OK && err->code != LP_EVALIDATION) return err->code;  /* the lookup failed: report that, not a field */
   }
   if (json_is_string(json_object_get(cols, "outcome"))) {
     json_t *args = json_pack("[s]", sget(cols, "outcome"));
@@ -305,11 +334,13 @@ typedef struct {
 static lp_code lead_prepare(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, lp_err *err) {
   if (!json_object_get(cols, "owner_id")) json_object_set_new(cols, "owner_id", json_integer(a->id));
   if (!json_object_get(cols, "stage_id")) {
-    int64_t first = lp_query_int(db, "SELECT id FROM stages WHERE active = 1 ORDER BY position, id LIMIT 1", NULL, 0, err);
+    ref_slot *f = ref_find(REF_STAGE_FIRST, 0, now);
+    int64_t first = f ? f->value : lp_query_int(db, "SELECT id FROM stages WHERE active = 1 ORDER BY position, id LIMIT 1", NULL, 0, err);
     if (err->code != LP_OK) return err->code;
+    if (!f && first) ref_put(REF_STAGE_FIRST, 0, now, first, 0);
     if (first) json_object_set_new(cols, "stage_id", json_integer(first));
   }
-  if (check_refs(db, cols, err) != LP_OK) return err->code;
+  if (check_refs(db, cols, now, err) != LP_OK) return err->code;
   if (!json_object_get(cols, "created_at")) json_object_set_new(cols, "created_at", json_integer(now));
   int64_t created = iget(cols, "created_at");
   if (created > now + 86400) return lp_fail_field(err, "created_at", "must not be in the future");
@@ -329,12 +360,25 @@ static lp_code lead_prepare(lp_db *db, const lp_actor *a, json_t *cols, int64_t 
   json_object_set_new(cols, "updated_at", json_integer(now > created ? now : created));
   json_object_set_new(cols, "created_by", json_integer(a->id));
   json_object_set_new(cols, "stage_entered_at", json_integer(created));
-  json_t *args = json_pack("[I]", (json_int_t)iget(cols, "stage_id"));
-  json_t *stage = lp_query_one(db, "SELECT waiting, is_sale FROM stages WHERE id = $1", args, err);
-  json_decref(args);
-  if (stage && iget(stage, "waiting") && !closed) json_object_set_new(cols, "waiting_since", json_integer(created));
-  if (stage && iget(stage, "is_sale") && !json_object_get(cols, "sold_at")) json_object_set_new(cols, "sold_at", json_integer(created));
-  json_decref(stage);
+  int64_t sid = iget(cols, "stage_id");
+  ref_slot *fl = ref_find(REF_STAGE_FLAGS, sid, now);
+  int waiting = 0, sale = 0;
+  if (fl) {
+    waiting = (int)fl->value;
+    sale = (int)fl->value2;
+  } else {
+    json_t *args = json_pack("[I]", (json_int_t)sid);
+    json_t *stage = lp_query_one(db, "SELECT waiting, is_sale FROM stages WHERE id = $1", args, err);
+    json_decref(args);
+    if (stage) {
+      waiting = (int)iget(stage, "waiting");
+      sale = (int)iget(stage, "is_sale");
+      ref_put(REF_STAGE_FLAGS, sid, now, waiting, sale);
+    }
+    json_decref(stage);
+  }
+  if (waiting && !closed) json_object_set_new(cols, "waiting_since", json_integer(created));
+  if (sale && !json_object_get(cols, "sold_at")) json_object_set_new(cols, "sold_at", json_integer(created));
   return err->code;
 }
 
@@ -380,6 +424,220 @@ json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, 
   json_t *o = lp_lead_present(cols, now, lp_sla_settings(db, now));
   json_decref(cols);
   return o;
+}
+
+/* ---------------------------------------------------------------- many at once (import) */
+
+/* The columns COPY writes, and the value a missing one takes (NULL: SQL NULL). */
+static const struct { const char *name, *dflt; } copy_cols[] = {
+  {"id", NULL}, {"version", "1"}, {"full_name", NULL}, {"company", NULL}, {"login", NULL}, {"emails", "[]"},
+  {"phones", "[]"}, {"partner_id", NULL}, {"location_id", NULL}, {"owner_id", NULL}, {"stage_id", NULL},
+  {"source_id", NULL}, {"country", NULL}, {"region", NULL}, {"city", NULL}, {"service", NULL}, {"request", NULL},
+  {"notes", NULL}, {"value_cents", NULL}, {"currency", NULL}, {"score", "0"}, {"last_contacted_at", NULL},
+  {"email_opt_out", "0"}, {"sms_opt_out", "0"}, {"status", "open"}, {"outcome", NULL}, {"lost_reason_id", NULL},
+  {"close_notes", NULL}, {"closed_at", NULL}, {"closed_by", NULL}, {"sold_at", NULL}, {"review_requested_at", NULL},
+  {"created_at", NULL}, {"updated_at", NULL}, {"created_by", NULL}, {"stage_entered_at", NULL},
+  {"waiting_since", NULL}, {"waiting_seconds", "0"}};
+#define NCOPY (sizeof copy_cols / sizeof *copy_cols)
+
+static int copy_col_known(const char *k) {
+  for (size_t i = 0; i < NCOPY; i++) if (!strcmp(copy_cols[i].name, k)) return 1;
+  return 0;
+}
+
+/* One value in COPY's text format. */
+static void copy_text(lp_buf *b, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+      case '\\': lp_buf_add(b, "\\\\", 2); break;
+      case '\t': lp_buf_add(b, "\\t", 2); break;
+      case '\n': lp_buf_add(b, "\\n", 2); break;
+      case '\r': lp_buf_add(b, "\\r", 2); break;
+      default: lp_buf_add(b, s, 1);
+    }
+  }
+}
+
+static void copy_val(lp_buf *b, json_t *v, const char *dflt) {
+  if (!v || json_is_null(v)) { if (dflt) copy_text(b, dflt); else lp_buf_add(b, "\\N", 2); }
+  else if (json_is_integer(v)) lp_buf_printf(b, "%lld", (long long)json_integer_value(v));
+  else if (json_is_real(v)) lp_buf_printf(b, "%.17g", json_real_value(v));
+  else if (json_is_boolean(v)) lp_buf_add(b, json_is_true(v) ? "1" : "0", 1);
+  else if (json_is_string(v)) copy_text(b, json_string_value(v));
+  else { char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); copy_text(b, t ? t : ""); free(t); }
+}
+
+typedef struct {
+  const lp_actor *a;
+  json_t **cols;      /* prepared rows (NULL: skipped) */
+  int n;
+  int64_t now;
+  int64_t *ids;
+} many_ctx;
+
+/* n ids from a table's identity sequence, into out. */
+static lp_code reserve_ids(lp_db *db, const char *table, int n, int64_t *out, lp_err *err) {
+  char q[160];
+  snprintf(q, sizeof q, "SELECT nextval(pg_get_serial_sequence('%s', 'id')) FROM generate_series(1, $1)", table);
+  lp_stmt *st = lp_db_prep(db, q, err);
+  if (!st) return err->code;
+  lp_bind_int(st, 1, n);
+  int i = 0, rc;
+  while ((rc = lp_step(st, err)) == 1 && i < n) out[i++] = lp_col_int(st, 0);
+  lp_stmt_done(st);
+  if (rc < 0) return err->code;
+  return i == n ? LP_OK : lp_fail(err, LP_EINTERNAL, "could not reserve %d ids", n);
+}
+
+/* SQLite: the rows one after the other, as lp_lead_create writes one, in one transaction. */
+static lp_code many_rows_fn(lp_db *db, many_ctx *c, lp_err *err) {
+  for (int i = 0; i < c->n; i++) {
+    if (!c->cols[i]) continue;
+    create_ctx one = {c->a, c->cols[i], c->now, 0};
+    lp_code rc = create_fn(db, &one, err);
+    if (rc != LP_OK) return rc;
+    c->ids[i] = one.id;
+  }
+  return LP_OK;
+}
+
+static lp_code many_fn(lp_db *db, void *p, lp_err *err) {
+  many_ctx *c = p;
+  if (lp_db_engine(db) != LP_ENGINE_PG) return many_rows_fn(db, c, err);
+  int m = 0;
+  for (int i = 0; i < c->n; i++) if (c->cols[i]) m++;
+  if (!m) return LP_OK;
+  int64_t *lead_ids = calloc((size_t)m, sizeof *lead_ids), *event_ids = calloc((size_t)m, sizeof *event_ids);
+  lp_buf leads = LP_BUF_INIT((size_t)1 << 30), contacts = LP_BUF_INIT((size_t)1 << 30);
+  lp_buf fts = LP_BUF_INIT((size_t)1 << 30), events = LP_BUF_INIT((size_t)1 << 30), arr = LP_BUF_INIT((size_t)1 << 26);
+  lp_code rc = lead_ids && event_ids ? LP_OK : lp_fail(err, LP_EINTERNAL, "out of memory");
+  if (rc == LP_OK) rc = reserve_ids(db, "leads", m, lead_ids, err);
+  if (rc == LP_OK) rc = reserve_ids(db, "events", m, event_ids, err);
+  lp_buf_add(&arr, "{", 1);
+  for (int i = 0, k = 0; rc == LP_OK && i < c->n; i++) {
+    json_t *row = c->cols[i];
+    if (!row) continue;
+    int64_t id = lead_ids[k], eid = event_ids[k];
+    c->ids[i] = id;
+    k++;
+    json_object_set_new(row, "id", json_integer(id));
+    for (size_t j = 0; j < NCOPY; j++) {
+      if (j) lp_buf_add(&leads, "\t", 1);
+      copy_val(&leads, json_object_get(row, copy_cols[j].name), copy_cols[j].dflt);
+    }
+    lp_buf_add(&leads, "\n", 1);
+    const char *lists[] = {"emails", "phones"};
+    for (int l = 0; l < 2; l++) {
+      json_t *a = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
+      size_t ai;
+      json_t *v;
+      json_array_foreach(a, ai, v) {
+        if (!json_is_string(v)) continue;
+        lp_buf_printf(&contacts, "%lld\t%s\t", (long long)id, l ? "phone" : "email");
+        copy_text(&contacts, json_string_value(v));
+        lp_buf_add(&contacts, "\n", 1);
+      }
+      json_decref(a);
+    }
+    lp_buf body = LP_BUF_INIT(1 << 20);
+    fts_body(row, &body);
+    lp_buf_printf(&fts, "%lld\t", (long long)id);
+    copy_text(&fts, lp_buf_str(&body));
+    lp_buf_add(&fts, "\n", 1);
+    lp_buf_release(&body);
+    json_t *data = json_pack("{s:O, s:O}", "full_name", json_object_get(row, "full_name"), "source_id",
+                             json_object_get(row, "source_id") ? json_object_get(row, "source_id") : json_null());
+    char *dt = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    lp_buf_printf(&events, "%lld\t%lld\t%lld\t%lld\tcreated\tlead\t%lld\t", (long long)eid, (long long)c->now,
+                  (long long)id, (long long)c->a->id, (long long)id);
+    copy_text(&events, dt);
+    lp_buf_add(&events, "\n", 1);
+    free(dt);
+    lp_buf_printf(&arr, "%s%lld", k > 1 ? "," : "", (long long)eid);
+  }
+  lp_buf_add(&arr, "}", 1);
+  if (rc == LP_OK && (leads.overflow || contacts.overflow || fts.overflow || events.overflow || arr.overflow))
+    rc = lp_fail(err, LP_EINTERNAL, "import batch too large");
+  if (rc == LP_OK) {
+    lp_buf q = LP_BUF_INIT(4096);
+    lp_buf_puts(&q, "COPY leads(");
+    for (size_t j = 0; j < NCOPY; j++) lp_buf_printf(&q, "%s%s", j ? ", " : "", copy_cols[j].name);
+    lp_buf_puts(&q, ") FROM STDIN");
+    rc = lp_db_copy_in(db, lp_buf_str(&q), leads.data, leads.len, err);
+    lp_buf_release(&q);
+  }
+  if (rc == LP_OK && contacts.len) rc = lp_db_copy_in(db, "COPY lead_contacts(lead_id, kind, value) FROM STDIN", contacts.data, contacts.len, err);
+  if (rc == LP_OK) rc = lp_db_copy_in(db, "COPY leads_fts(rowid, body) FROM STDIN", fts.data, fts.len, err);
+  if (rc == LP_OK) rc = lp_db_copy_in(db, "COPY events(id, at, lead_id, actor_id, kind, entity, entity_id, data) FROM STDIN", events.data, events.len, err);
+  if (rc == LP_OK) {
+    /* the outbox, as lp_event does it for one event */
+    json_t *args = json_pack("[s, I]", lp_buf_str(&arr), (json_int_t)c->now);
+    rc = lp_exec(db, "INSERT INTO jobs(kind, ref, subject_id, run_at, created_at, updated_at)"
+                     " SELECT 'webhook', 'webhook:' || w.id, e.id, $2, $2, $2 FROM webhooks w, events e"
+                     " WHERE e.id = ANY(CAST($1 AS BIGINT[])) AND w.active = 1"
+                     " AND (w.events = '*' OR w.events LIKE '%,created,%')", args, err);
+    json_decref(args);
+  }
+  lp_buf_release(&leads);
+  lp_buf_release(&contacts);
+  lp_buf_release(&fts);
+  lp_buf_release(&events);
+  lp_buf_release(&arr);
+  free(lead_ids);
+  free(event_ids);
+  return rc;
+}
+
+int lp_lead_create_many(lp_store *s, const lp_actor *a, json_t **in, int n, int64_t now, lp_err *errs, int64_t *ids) {
+  lp_db *db = lp_store_reader(s, &errs[0]);
+  if (!db) { for (int i = 1; i < n; i++) lp_fail(&errs[i], errs[0].code, "%s", errs[0].message); return 0; }
+  json_t **cols = calloc((size_t)n, sizeof *cols);
+  int fast = cols != NULL;
+  int made = 0;
+  for (int i = 0; i < n; i++) {
+    ids[i] = 0;
+    if (!fast) {
+      json_t *o = lp_lead_create(s, a, in[i], now, &errs[i]);
+      if (o) { ids[i] = iget(o, "id"); made++; json_decref(o); }
+      continue;
+    }
+    json_t *row = json_deep_copy(in[i]);
+    int begun = lp_read_begin(db, NULL) == LP_OK;
+    lp_code prc = lead_prepare(db, a, row, now, &errs[i]);
+    if (begun) lp_read_end(db);
+    const char *k;
+    json_t *v;
+    int plain = 1;
+    json_object_foreach(row, k, v) if (!copy_col_known(k)) plain = 0;
+    if (prc != LP_OK) { json_decref(row); continue; }
+    if (!plain) {  /* a column COPY does not write: the ordinary way */
+      json_decref(row);
+      json_t *o = lp_lead_create(s, a, in[i], now, &errs[i]);
+      if (o) { ids[i] = iget(o, "id"); made++; json_decref(o); }
+      continue;
+    }
+    cols[i] = row;
+  }
+  if (fast) {
+    many_ctx c = {a, cols, n, now, ids};
+    lp_err e = LP_ERR_INIT;
+    if (lp_store_append(s, many_fn, &c, &e) == LP_OK) {
+      for (int i = 0; i < n; i++) if (cols[i]) made++;
+    } else {
+      /* one of them did not fit (a reference deleted meanwhile, say): each on its own */
+      for (int i = 0; i < n; i++) {
+        if (!cols[i]) continue;
+        ids[i] = 0;
+        json_t *o = lp_lead_create(s, a, in[i], now, &errs[i]);
+        if (o) { ids[i] = iget(o, "id"); made++; json_decref(o); }
+      }
+    }
+    lp_err_release(&e);
+    for (int i = 0; i < n; i++) json_decref(cols[i]);
+  }
+  free(cols);
+  return made;
 }
 
 /* ---------------------------------------------------------------- apply a plan */
@@ -533,7 +791,7 @@ static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   update_ctx *c = p;
   json_t *row = lead_for_write(db, c->a, c->id, c->expect, err);
   if (!row) return err->code;
-  lp_code rc = check_refs(db, c->cols, err);
+  lp_code rc = check_refs(db, c->cols, c->now, err);
   if (rc != LP_OK) { json_decref(row); return rc; }
   /* Stage moves go through the planner; the rest is a plain field change. */
   json_t *plan = NULL;

@@ -11,6 +11,8 @@ typedef struct lp_sla_cfg { int64_t warn_days, breach_days; } lp_sla_cfg;
 /* The SLA targets (cached for a second of `now`); lp_sla_forget() drops the cache. */
 lp_sla_cfg lp_sla_settings(lp_db *db, int64_t now);
 void lp_sla_forget(void);
+/* Drops what new leads' checks remember of the lists (stages, sources, users, ...); call after a change. */
+void lp_refs_forget(void);
 
 /* The lead row (with "groups": [ids]) or NULL: LP_ENOTFOUND when missing or deleted. New ref. */
 json_t *lp_lead_row(lp_db *db, int64_t id, lp_err *err);
@@ -32,6 +34,14 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
 
 /* Creates a lead from validated columns (lp_rec_input). Answers the presented lead. */
 json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
+/* Creates n leads at once (import). cols[i] are validated inputs (lp_rec_input). Each goes through
+ * the same preparation and checks as lp_lead_create; errs[i] is row i's outcome (code LP_OK when
+ * created; errs must be LP_ERR_INIT'ed) and ids[i] its new id. On PostgreSQL the rows that pass
+ * are written with COPY in one transaction (leads, contacts, search entries, `created` events,
+ * webhook deliveries); on SQLite they are written one by one in one transaction. Should that
+ * transaction fail, each row is created on its own instead, so a bad row costs only itself.
+ * Returns how many were made. */
+int lp_lead_create_many(lp_store *s, const lp_actor *a, json_t **cols, int n, int64_t now, lp_err *errs, int64_t *ids);
 /* Patches a lead (expect = If-Match version or -1). A stage_id change goes through the planner. */
 json_t *lp_lead_update(lp_store *s, const lp_actor *a, int64_t id, json_t *cols, int64_t expect, int64_t now, lp_err *err);
 lp_code lp_lead_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t expect, int64_t now, lp_err *err);

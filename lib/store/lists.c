@@ -76,6 +76,7 @@ static lp_code list_create_fn(lp_db *db, void *p, lp_err *err) {
 json_t *lp_list_create(lp_store *s, const lp_rectype *t, const lp_actor *a, json_t *cols, int64_t now, lp_err *err) {
   list_ctx c = {t, a, cols, 0, -1, now};
   if (lp_store_write(s, list_create_fn, &c, err) != LP_OK) return NULL;
+  lp_refs_forget();
   lp_db *db = lp_store_reader(s, err);
   return db ? lp_list_get(db, t, c.id, err) : NULL;
 }
@@ -114,6 +115,7 @@ json_t *lp_list_update(lp_store *s, const lp_rectype *t, const lp_actor *a, int6
                        int64_t now, lp_err *err) {
   list_ctx c = {t, a, cols, id, expect, now};
   if (lp_store_write(s, list_update_fn, &c, err) != LP_OK) return NULL;
+  lp_refs_forget();
   lp_db *db = lp_store_reader(s, err);
   return db ? lp_list_get(db, t, id, err) : NULL;
 }

@@ -394,6 +394,31 @@ static lp_code pg_exec(pg_db *db, const char *sql, lp_err *err) {
   return rc;
 }
 
+/* COPY ... FROM STDIN with `data` (text format) as the rows. */
+static lp_code pg_copy_in(pg_db *db, const char *sql, const char *data, size_t len, lp_err *err) {
+  lp_code rc = db_ensure(db, err);
+  if (rc != LP_OK) return rc;
+  PGresult *r = PQexec(db->c, sql);
+  if (PQresultStatus(r) != PGRES_COPY_IN) {
+    rc = pg_fail(db, r, err);
+    PQclear(r);
+    return rc;
+  }
+  PQclear(r);
+  const size_t chunk = 1 << 20;
+  for (size_t off = 0; off < len; off += chunk) {
+    int n = (int)(len - off < chunk ? len - off : chunk);
+    if (PQputCopyData(db->c, data + off, n) != 1) return pg_fail(db, NULL, err);
+  }
+  if (PQputCopyEnd(db->c, NULL) != 1) return pg_fail(db, NULL, err);
+  while ((r = PQgetResult(db->c))) {
+    if (rc == LP_OK && PQresultStatus(r) != PGRES_COMMAND_OK) rc = pg_fail(db, r, err);
+    else if (rc == LP_OK) db->changes = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+  }
+  return rc;
+}
+
 static int64_t pg_changes(pg_db *db) { return db->changes; }
 
 /* ---------------------------------------------------------------- store */
@@ -491,7 +516,7 @@ static void backoff(int attempt) {
   nanosleep(&ts, NULL);
 }
 
-static lp_code write_tx(pg_store *s, pg_db *db, lp_write_fn fn, void *ctx, lp_err *err);
+static lp_code write_tx(pg_store *s, pg_db *db, lp_write_fn fn, void *ctx, lp_err *err, const char *begin);
 
 static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
   pg_db *db = pg_store_reader(s, err);
@@ -503,19 +528,28 @@ static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *er
   int outer = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
   if (outer) pg_exec(db, ts == PQTRANS_INERROR ? "ROLLBACK" : "COMMIT", NULL);
   pthread_mutex_lock(&s->wmu);
-  lp_code rc = write_tx(s, db, fn, ctx, err);
+  lp_code rc = write_tx(s, db, fn, ctx, err, "BEGIN ISOLATION LEVEL SERIALIZABLE");
   pthread_mutex_unlock(&s->wmu);
   if (outer) pg_exec(db, "BEGIN", NULL);
   return rc;
 }
 
-static lp_code write_tx(pg_store *s, pg_db *db, lp_write_fn fn, void *ctx, lp_err *err) {
+/* A write that only adds rows it made up itself (an import batch): it decides nothing on what it
+ * reads, so it needs no serializable snapshot and no turn — it runs at READ COMMITTED beside the
+ * other writes of this process, which lets a bulk import keep PostgreSQL's cores busy. */
+static lp_code pg_store_append(pg_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
+  pg_db *db = pg_store_reader(s, err);
+  if (!db) return err ? err->code : LP_EUNAVAILABLE;
+  return write_tx(s, db, fn, ctx, err, "BEGIN ISOLATION LEVEL READ COMMITTED");
+}
+
+static lp_code write_tx(pg_store *s, pg_db *db, lp_write_fn fn, void *ctx, lp_err *err, const char *begin) {
   for (int attempt = 1;; attempt++) {
     db->retry = 0;
-    lp_code rc = pg_exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", err);
+    lp_code rc = pg_exec(db, begin, err);
     if (rc != LP_OK && db->broken) {  /* the connection had died: nothing was sent, start again */
       lp_err_release(err);
-      rc = pg_exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", err);
+      rc = pg_exec(db, begin, err);
     }
     if (rc != LP_OK) return rc;
     rc = fn(&db->base, ctx, err);
@@ -564,6 +598,7 @@ static lp_store *op_store_open(const char *url, lp_err *err) { pg_store *s = pg_
 static void op_store_close(lp_store *s) { pg_store_close((pg_store *)s); }
 static const char *op_store_path(const lp_store *s) { return pg_store_path((const pg_store *)s); }
 static lp_db *op_store_reader(lp_store *s, lp_err *err) { pg_db *db = pg_store_reader((pg_store *)s, err); return db ? &db->base : NULL; }
+static lp_code op_store_append(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return pg_store_append((pg_store *)s, fn, ctx, err); }
 static void op_store_release(lp_store *s) { pg_store_release((pg_store *)s); }
 static void op_store_set_pool(lp_store *s, int n) { pg_store_set_pool((pg_store *)s, n); }
 static lp_code op_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return pg_store_write((pg_store *)s, fn, ctx, err); }
@@ -585,10 +620,11 @@ static void op_stmt_done(lp_stmt *st) { pg_stmt_done(PGS(st)); }
 static lp_code op_exec(lp_db *db, const char *sql, lp_err *err) { return pg_exec(PGD(db), sql, err); }
 static int64_t op_changes(lp_db *db) { return pg_changes(PGD(db)); }
 static void *op_native(lp_db *db) { return NULL; }
+static lp_code op_copy_in(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err) { return pg_copy_in(PGD(db), sql, data, len, err); }
 
 const lp_db_ops lp_pg_ops = {
-  LP_ENGINE_PG, op_store_open, op_store_close, op_store_path, op_store_reader, op_store_release, op_store_set_pool, op_store_write,
+  LP_ENGINE_PG, op_store_open, op_store_close, op_store_path, op_store_reader, op_store_release, op_store_set_pool, op_store_write, op_store_append,
   op_store_write /* write_direct: the same transaction on the calling thread */, op_store_get_stats, op_prep, op_bind_int,
   op_bind_double, op_bind_text, op_bind_null, op_step, op_col_count, op_col_name, op_col_null,
-  op_col_type, op_col_int, op_col_double, op_col_text, op_stmt_done, op_exec, op_changes, op_native,
+  op_col_type, op_col_int, op_col_double, op_col_text, op_stmt_done, op_exec, op_changes, op_native, op_copy_in,
 };

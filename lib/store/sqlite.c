@@ -475,8 +475,8 @@ static int64_t op_changes(lp_db *db) { return sq_db_changes(SQD(db)); }
 static void *op_native(lp_db *db) { return sq_db_native(SQD(db)); }
 
 const lp_db_ops lp_sqlite_ops = {
-  LP_ENGINE_SQLITE, op_store_open, op_store_close, op_store_path, op_store_reader, NULL, NULL, op_store_write,
+  LP_ENGINE_SQLITE, op_store_open, op_store_close, op_store_path, op_store_reader, NULL, NULL, op_store_write, op_store_write /* append: the group-commit writer */,
   op_store_write_direct, op_store_get_stats, op_prep, op_bind_int, op_bind_double, op_bind_text, op_bind_null, op_step,
   op_col_count, op_col_name, op_col_null, op_col_type, op_col_int, op_col_double, op_col_text,
-  op_stmt_done, op_exec, op_changes, op_native,
+  op_stmt_done, op_exec, op_changes, op_native, NULL /* no COPY */,
 };

@@ -97,43 +97,66 @@ typedef struct {
   pthread_mutex_t mu;
 } import_ctx;
 
+static void report(import_ctx *c, int i, lp_err *err) {
+  fprintf(stderr, "line %d: %s", c->lines[i], err->message);
+  const char *k;
+  json_t *v;
+  if (err->fields) json_object_foreach(err->fields, k, v) fprintf(stderr, "; %s: %s", k, json_string_value(v));
+  fprintf(stderr, "\n");
+}
+
+/* Each worker takes the next CHUNK records, checks them, and creates those that pass together
+ * (lp_lead_create_many: one COPY transaction on PostgreSQL). */
+#define CHUNK 500
+
 static void *import_worker(void *p) {
   import_ctx *c = p;
+  json_t *in[CHUNK];
+  lp_err errs[CHUNK];
+  int64_t ids[CHUNK];
+  int at[CHUNK];
   for (;;) {
     pthread_mutex_lock(&c->mu);
-    int i = c->next++;
+    int first = c->next;
+    c->next += CHUNK;
     pthread_mutex_unlock(&c->mu);
-    if (i >= c->nrows) break;
-    lp_err err = LP_ERR_INIT;
-    int n = c->ncells[i] < c->nheader ? c->ncells[i] : c->nheader;
-    json_t *in = lp_lead_csv_input(c->header, c->rows[i], n);
-    json_t *cols = NULL, *lead = NULL;
-    const char *oe = json_string_value(json_object_get(in, "owner_email"));
-    if (oe) {
-      lp_db *db = lp_store_reader(c->s, &err);
-      json_t *args = json_pack("[s]", oe);
-      int64_t uid = db ? lp_query_int(db, "SELECT id FROM users WHERE email = lower($1)", args, 0, &err) : 0;
-      json_decref(args);
-      if (uid) json_object_set_new(in, "owner_id", json_integer(uid));
-      else lp_fail_field(&err, "owner_email", "no user with that email");
+    if (first >= c->nrows) break;
+    int last = first + CHUNK < c->nrows ? first + CHUNK : c->nrows, n = 0, bad = 0;
+    for (int i = first; i < last; i++) {
+      lp_err err = LP_ERR_INIT;
+      int cells = c->ncells[i] < c->nheader ? c->ncells[i] : c->nheader;
+      json_t *row = lp_lead_csv_input(c->header, c->rows[i], cells);
+      json_t *cols = NULL;
+      const char *oe = json_string_value(json_object_get(row, "owner_email"));
+      if (oe) {
+        lp_db *db = lp_store_reader(c->s, &err);
+        json_t *args = json_pack("[s]", oe);
+        int64_t uid = db ? lp_query_int(db, "SELECT id FROM users WHERE email = lower($1)", args, 0, &err) : 0;
+        json_decref(args);
+        if (uid) json_object_set_new(row, "owner_id", json_integer(uid));
+        else lp_fail_field(&err, "owner_email", "no user with that email");
+      }
+      if (err.code == LP_OK && lp_rec_input(&lp_rt_lead, row, 1, 1, NULL, &cols, &err) == LP_OK) {
+        in[n] = cols;
+        errs[n] = (lp_err)LP_ERR_INIT;
+        at[n++] = i;
+      } else {
+        json_decref(cols);
+        pthread_mutex_lock(&c->mu);
+        report(c, i, &err);
+        pthread_mutex_unlock(&c->mu);
+        bad++;
+      }
+      json_decref(row);
+      lp_err_release(&err);
     }
-    if (err.code == LP_OK && lp_rec_input(&lp_rt_lead, in, 1, 1, NULL, &cols, &err) == LP_OK)
-      lead = lp_lead_create(c->s, &c->admin, cols, lp_cli_now(), &err);
+    int made = n ? lp_lead_create_many(c->s, &c->admin, in, n, lp_cli_now(), errs, ids) : 0;
     pthread_mutex_lock(&c->mu);
-    if (lead) c->ok++;
-    else {
-      c->failed++;
-      fprintf(stderr, "line %d: %s", c->lines[i], err.message);
-      const char *k;
-      json_t *v;
-      if (err.fields) json_object_foreach(err.fields, k, v) fprintf(stderr, "; %s: %s", k, json_string_value(v));
-      fprintf(stderr, "\n");
-    }
+    c->ok += made;
+    c->failed += bad + (n - made);
+    for (int j = 0; j < n; j++) if (errs[j].code != LP_OK) report(c, at[j], &errs[j]);
     pthread_mutex_unlock(&c->mu);
-    json_decref(in);
-    json_decref(cols);
-    json_decref(lead);
-    lp_err_release(&err);
+    for (int j = 0; j < n; j++) { json_decref(in[j]); lp_err_release(&errs[j]); }
   }
   return NULL;
 }

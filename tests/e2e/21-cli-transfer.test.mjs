@@ -46,6 +46,10 @@ describe('export and import', { timeout: FILE_TIMEOUT_MS }, () => {
       assert.equal(o.company, 'Olga & Co');
       assert.equal(o.value_cents, 12345);
       assert.equal(o.email_opt_out, true);
+      // imported leads are whole: searchable, with their `created` event, found by address
+      assert.ok(items(await t.get('/api/v1/leads?status=all&q=olga')).some((l) => l.id === o.id), 'found by search');
+      assert.ok(items(await t.get('/api/v1/leads?status=all&q=14155550123')).some((l) => l.id === o.id), 'found by phone');
+      assert.deepEqual(items(await t.get(`/api/v1/leads/${o.id}/timeline`)).map((e) => e.kind), ['created']);
       const h = all.find((l) => l.full_name === 'History Hal');
       assert.equal(h.status, 'closed');
       assert.equal(h.outcome, 'lost');
