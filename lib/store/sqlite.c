@@ -355,6 +355,22 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
+#define WAL_RESTART_FRAMES 4096   /* 16 MiB of WAL */
+
+/* Under a steady stream of commits the checkpointer never quite catches up (frames keep coming
+ * while it copies), so the WAL would never start over: it grows without end, every new WAL block
+ * costs the writer a file extension (zeroed pages) and every reader a longer WAL index. So after
+ * a commit that leaves more than WAL_RESTART_FRAMES in the WAL, the writer copies what the
+ * checkpointer has not yet (little: it runs four times a second) between two of its own
+ * transactions, where nothing new arrives; the next transaction then writes the WAL from its
+ * beginning again (the file is kept, its blocks are reused). If the checkpointer holds the
+ * checkpoint lock just then, the passive call returns at once and the next commit tries again. */
+static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames) {
+  (void)arg;
+  if (frames > WAL_RESTART_FRAMES) sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  return SQLITE_OK;
+}
+
 /* The checkpointer: SQLite would otherwise checkpoint inside a writer's COMMIT whenever the WAL
  * passes 1,000 pages, stalling every request of that batch behind random writes into a large
  * database file. Here the writer never checkpoints (wal_autocheckpoint=0); this thread copies
@@ -389,6 +405,7 @@ static lp_code sq_store_write(sq_store *s, lp_write_fn fn, void *ctx, lp_err *er
     lp_err e = LP_ERR_INIT;
     s->wdb = db_open(s, &e);
     if (s->wdb) sqlite3_wal_autocheckpoint(s->wdb->h, 0);
+    if (s->wdb) sqlite3_wal_hook(s->wdb->h, wal_hook, NULL);
     if (!s->wdb || pthread_create(&s->writer, NULL, writer_main, s) != 0) {
       pthread_mutex_unlock(&s->mu);
       lp_code c = lp_fail(err, LP_EUNAVAILABLE, "cannot start the writer: %s", e.message);
