@@ -13,8 +13,9 @@ static void build(void) {
   lp_buf b = LP_BUF_INIT(4096);
   lp_buf_puts(&b, "SELECT leads.id");
   for (const lp_field *f = lp_rt_lead.fields; f->name; f++) { lp_buf_printf(&b, ", leads.%s", f->name); nfields++; }
-  snprintf(select_sqlite, sizeof select_sqlite, "%s, (SELECT json_group_array(group_id) FROM lead_groups g WHERE g.lead_id = leads.id) AS groups FROM leads", lp_buf_str(&b));
-  snprintf(select_pg, sizeof select_pg, "%s, (SELECT COALESCE(json_agg(group_id ORDER BY group_id)::text, '[]') FROM lead_groups g WHERE g.lead_id = leads.id) AS groups FROM leads", lp_buf_str(&b));
+  /* groups: leads.group_ids, kept with lead_groups (leads.c, groups_refresh) */
+  snprintf(select_sqlite, sizeof select_sqlite, "%s, leads.group_ids AS groups FROM leads", lp_buf_str(&b));
+  snprintf(select_pg, sizeof select_pg, "%s, leads.group_ids AS groups FROM leads", lp_buf_str(&b));
   lp_buf_release(&b);
   snprintf(one_sqlite, sizeof one_sqlite, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", select_sqlite);
   snprintf(one_pg, sizeof one_pg, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", select_pg);

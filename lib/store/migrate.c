@@ -256,6 +256,16 @@ NULL
 "ALTER TABLE approvals ADD COLUMN escalated_at BIGINT;"
 "INSERT INTO settings(key, value) VALUES ('approval_escalation_hours', '24') ON CONFLICT(key) DO NOTHING;"
 },
+{7, "group memberships on the lead row",
+/* A lead's contact groups as a JSON array on its row (kept with lead_groups by leads.c), so lists
+ * read them without a subquery per lead. */
+"ALTER TABLE leads ADD COLUMN group_ids TEXT NOT NULL DEFAULT '[]';"
+"UPDATE leads SET group_ids = (SELECT json_group_array(group_id) FROM (SELECT group_id FROM lead_groups g"
+"  WHERE g.lead_id = leads.id ORDER BY group_id)) WHERE id IN (SELECT lead_id FROM lead_groups);",
+"ALTER TABLE leads ADD COLUMN group_ids TEXT NOT NULL DEFAULT '[]';"
+"UPDATE leads SET group_ids = (SELECT json_agg(group_id ORDER BY group_id)::text FROM lead_groups g"
+"  WHERE g.lead_id = leads.id) WHERE id IN (SELECT lead_id FROM lead_groups);"
+},
 };
 
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
