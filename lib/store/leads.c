@@ -230,9 +230,13 @@ int lp_lead_index_pending(lp_db *db, int max, lp_err *err) {
   return n;
 }
 
-static lp_code index_all_fn(lp_db *db, void *p, lp_err *err) {
-  int n;
-  while ((n = lp_lead_index_pending(db, 2000, err)) > 0) {}
+/* At most INDEX_CHUNK entries per write: the writer takes other writes between two chunks, so a
+ * backlog of entries does not hold every request that writes behind it. */
+#define INDEX_CHUNK 256
+
+static lp_code index_chunk_fn(lp_db *db, void *p, lp_err *err) {
+  int n = lp_lead_index_pending(db, INDEX_CHUNK, err);
+  *(int *)p = n;
   return n < 0 ? err->code : LP_OK;
 }
 
@@ -241,7 +245,10 @@ lp_code lp_lead_index_sync(lp_store *s, lp_err *err) {
   if (!db) return err->code;
   if (lp_db_engine(db) != LP_ENGINE_SQLITE) return LP_OK;
   if (!lp_query_int(db, "SELECT EXISTS(SELECT 1 FROM fts_pending)", NULL, 0, err)) return err->code;
-  return lp_store_write(s, index_all_fn, NULL, err);
+  int n = INDEX_CHUNK;
+  while (n == INDEX_CHUNK)
+    if (lp_store_write(s, index_chunk_fn, &n, err) != LP_OK) return err->code;
+  return LP_OK;
 }
 
 /* Writes the contact rows of lead `id` from `row` (its column values) and queues its full-text
