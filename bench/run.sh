@@ -13,6 +13,7 @@
 #   DUR=10           seconds per main measurement (default thread count)
 #   SWEEP="8 16 64"  other `serve --threads` values to try (hello gets the same pool size)
 #   SWEEP_DUR=5      seconds per sweep measurement
+#   LIST_CONNS="4 8 16 32"  the list page again with these many connections (5 s each)
 #   CONN=64 WRK_THREADS=2   wrk connections and threads
 #   PORT=18080 HPORT=18081  loopback ports for leadpath and hello
 #   STARTUP_RUNS=10  startup measurements
@@ -32,6 +33,7 @@ N=${N:-1000000}
 DUR=${DUR:-10}
 SWEEP=${SWEEP-"8 16 64"}
 SWEEP_DUR=${SWEEP_DUR:-5}
+LIST_CONNS=${LIST_CONNS-"4 8 16 32"}
 CONN=${CONN:-64}
 WRK_THREADS=${WRK_THREADS:-2}
 PORT=${PORT:-18080}
@@ -235,6 +237,11 @@ run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create 
   if [ "$tag" = main ]; then  # the same page with one client at a time: service time without queueing
     CONN_SAVE=$CONN WT_SAVE=$WRK_THREADS; CONN=1 WRK_THREADS=1
     bench "list1_$tag" list_open.lua "http://127.0.0.1:$PORT" "$dur" "$LP_PID"
+    # p99 as the number of clients in flight grows (LIST_CONNS; 5 s each): where queueing starts
+    for lc in $LIST_CONNS; do
+      CONN=$lc; WRK_THREADS=$(( lc > 1 ? 2 : 1 ))
+      bench "listc${lc}_$tag" list_open.lua "http://127.0.0.1:$PORT" 5 "$LP_PID"
+    done
     CONN=$CONN_SAVE WRK_THREADS=$WT_SAVE
   fi
   local before after
@@ -365,6 +372,9 @@ gr=$(f get_main.rps); hr=$(f hello_main.rps)
 echo "| GET /api/v1/leads/{id} vs bare MHD hello | $gr req/s vs $hr req/s = $(pct "$gr" "$hr") (p99 $(f get_main.p99_ms) ms) | ≥ 40% | $(ok "$gr >= 0.4 * $hr") |"
 echo "| GET /api/v1/leads?status=open&owner=ID, page of 50, 64 connections | p99 $(f list_main.p99_ms) ms (p50 $(f list_main.p50_ms) ms, $(f list_main.rps) req/s) | p99 < 10 ms | $(ok "$(f list_main.p99_ms) < 10") |"
 echo "| the same, 1 connection (no queueing) | p99 $(f list1_main.p99_ms) ms (p50 $(f list1_main.p50_ms) ms, $(f list1_main.rps) req/s) | p99 < 10 ms | $(ok "$(f list1_main.p99_ms) < 10") |"
+for lc in $LIST_CONNS; do
+  echo "| the same, $lc connections | p99 $(f listc${lc}_main.p99_ms) ms (p50 $(f listc${lc}_main.p50_ms) ms, $(f listc${lc}_main.rps) req/s) | p99 < 10 ms | $(ok "$(f listc${lc}_main.p99_ms) < 10") |"
+done
 echo "| POST /api/v1/leads, 64 connections, durable | $(f create_main.rps) req/s (p99 $(f create_main.p99_ms) ms; $(f create_main.rows) rows written) | ≥ 5,000/s | $(ok "$(f create_main.rps) >= 5000") |"
 echo "| Startup until /healthz answers (judged on the median) | median $ST_MED ms, min $ST_MIN ms, max $ST_MAX ms ($STARTUP_RUNS runs; for scale: exec of \`leadpath version\` $((EXEC_US / 1000)) ms, one probe $((PROBE_US / 1000)) ms) | < 200 ms | $(ok "$ST_MED < 200") |"
 echo

@@ -534,6 +534,7 @@ static lp_code many_fn(lp_db *db, void *p, lp_err *err) {
   lp_buf fts = LP_BUF_INIT((size_t)1 << 30), events = LP_BUF_INIT((size_t)1 << 30), arr = LP_BUF_INIT((size_t)1 << 26);
   lp_code rc = lead_ids && event_ids ? LP_OK : lp_fail(err, LP_EINTERNAL, "out of memory");
   if (rc == LP_OK) rc = reserve_ids(db, "leads", m, lead_ids, err);
+  if (rc == LP_OK) rc = lp_events_order(db, err);
   if (rc == LP_OK) rc = reserve_ids(db, "events", m, event_ids, err);
   lp_buf_add(&arr, "{", 1);
   for (int i = 0, k = 0; rc == LP_OK && i < c->n; i++) {

@@ -34,6 +34,13 @@ lp_code lp_update(lp_db *db, const char *table, int64_t id, json_t *cols, int64_
  * must_be_active). Adds a field error "not found" otherwise. Returns LP_OK or LP_EVALIDATION, or the
  * query's own error (which replaces err) when the lookup itself fails. */
 lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field, lp_err *err);
+/* The events feed (GET /events?after=) is read by id, so ids must become visible in id order.
+ * On PostgreSQL several servers write at once and an id is taken at INSERT but seen at COMMIT, so
+ * a later id could show before an earlier one and a poller would skip it: every transaction that
+ * writes an event first takes this transaction-level advisory lock, which makes event-writing
+ * transactions take turns from their first event to their commit. lp_event calls it. */
+#define LP_EVENTS_LOCK "7370284453"
+lp_code lp_events_order(lp_db *db, lp_err *err);
 /* Appends one timeline/audit event. data is borrowed (may be NULL). */
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,
                  const char *entity, int64_t entity_id, json_t *data, lp_err *err);
