@@ -216,11 +216,13 @@ int lp_lead_index_pending(lp_db *db, int max, lp_err *err) {
   json_array_foreach(ids, i, r) {
     int64_t id = json_integer_value(json_object_get(r, "lead_id"));
     lp_err e2 = LP_ERR_INIT;
-    json_t *row = lp_lead_row(db, id, &e2);  /* NULL when gone or deleted: the entry goes */
-    lp_code rc = e2.code == LP_OK || e2.code == LP_ENOTFOUND ? fts_write(db, id, row, err) : lp_fail(err, e2.code, "%s", e2.message);
+    /* the columns of the entry only; NULL when the lead is gone or deleted: the entry goes */
+    json_t *a = json_pack("[I]", (json_int_t)id);
+    json_t *row = lp_query_one(db, "SELECT full_name, company, login, request, notes, close_notes, city, service, emails, phones"
+                                   " FROM leads WHERE id = $1 AND deleted_at IS NULL", a, &e2);
+    lp_code rc = e2.code == LP_OK ? fts_write(db, id, row, err) : lp_fail(err, e2.code, "%s", e2.message);
     lp_err_release(&e2);
     json_decref(row);
-    json_t *a = json_pack("[I]", (json_int_t)id);
     if (rc == LP_OK) rc = lp_exec(db, "DELETE FROM fts_pending WHERE lead_id = $1", a, err);
     json_decref(a);
     if (rc != LP_OK) { json_decref(ids); return -1; }

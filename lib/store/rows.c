@@ -89,18 +89,34 @@ static int ident_ok(const char *s) {
   return 1;
 }
 
+/* Appends "$n" (the statement text is built on every write: no printf on this path). */
+static void put_param(lp_buf *b, int n) {
+  char t[12];
+  int i = (int)sizeof t;
+  do { t[--i] = (char)('0' + n % 10); n /= 10; } while (n && i > 1);
+  t[--i] = '$';
+  lp_buf_add(b, t + i, sizeof t - (size_t)i);
+}
+
 lp_code lp_insert(lp_db *db, const char *table, json_t *cols, int64_t *id, lp_err *err) {
   lp_buf sql = LP_BUF_INIT(1 << 16);
-  lp_buf_printf(&sql, "INSERT INTO %s(", table);
+  lp_buf_reserve(&sql, 2048);
+  lp_buf_puts(&sql, "INSERT INTO ");
+  lp_buf_puts(&sql, table);
+  lp_buf_add(&sql, "(", 1);
   const char *k;
   json_t *v;
   int n = 0;
   json_object_foreach(cols, k, v) {
     if (!ident_ok(k)) { lp_buf_release(&sql); return lp_fail(err, LP_EINTERNAL, "bad column %s", k); }
-    lp_buf_printf(&sql, "%s%s", n++ ? ", " : "", k);
+    if (n++) lp_buf_add(&sql, ", ", 2);
+    lp_buf_puts(&sql, k);
   }
   lp_buf_puts(&sql, ") VALUES (");
-  for (int i = 1; i <= n; i++) lp_buf_printf(&sql, "%s$%d", i > 1 ? ", " : "", i);
+  for (int i = 1; i <= n; i++) {
+    if (i > 1) lp_buf_add(&sql, ", ", 2);
+    put_param(&sql, i);
+  }
   lp_buf_puts(&sql, ") RETURNING id");
   lp_stmt *st = lp_db_prep(db, lp_buf_str(&sql), err);
   lp_buf_release(&sql);
@@ -116,13 +132,19 @@ lp_code lp_insert(lp_db *db, const char *table, json_t *cols, int64_t *id, lp_er
 
 lp_code lp_update(lp_db *db, const char *table, int64_t id, json_t *cols, int64_t expect, lp_err *err) {
   lp_buf sql = LP_BUF_INIT(1 << 16);
-  lp_buf_printf(&sql, "UPDATE %s SET version = version + 1", table);
+  lp_buf_reserve(&sql, 2048);
+  lp_buf_puts(&sql, "UPDATE ");
+  lp_buf_puts(&sql, table);
+  lp_buf_puts(&sql, " SET version = version + 1");
   const char *k;
   json_t *v;
   int n = 0;
   json_object_foreach(cols, k, v) {
     if (!ident_ok(k) || strcmp(k, "version") == 0 || strcmp(k, "id") == 0) continue;
-    lp_buf_printf(&sql, ", %s = $%d", k, 3 + n++);
+    lp_buf_add(&sql, ", ", 2);
+    lp_buf_puts(&sql, k);
+    lp_buf_add(&sql, " = ", 3);
+    put_param(&sql, 3 + n++);
   }
   lp_buf_puts(&sql, expect >= 0 ? " WHERE id = $1 AND version = $2" : " WHERE id = $1");
   lp_stmt *st = lp_db_prep(db, lp_buf_str(&sql), err);
