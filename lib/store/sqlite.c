@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include "store/db.h"
+#include "store/walbuf.h"
 
 /* The SQLite backend of db.h: the lp_ names of the interface are implemented here as sq_
  * functions, reached through lp_sqlite_ops (end of file) from db.c. */
@@ -83,13 +84,18 @@ static lp_code sqlite_code(int rc) {
   }
 }
 
+static pthread_once_t walbuf_once = PTHREAD_ONCE_INIT;
+static int walbuf_ok;
+static void walbuf_init(void) { walbuf_ok = lp_walbuf_register() == SQLITE_OK; }
+
 static sq_db *db_open(sq_store *s, lp_err *err) {
   sq_db *db = calloc(1, sizeof *db);
   if (!db) { lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
   db->base.ops = &lp_sqlite_ops;
   db->store = s;
-  int rc = sqlite3_open_v2(s->path, &db->h,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  pthread_once(&walbuf_once, walbuf_init);
+  int rc = sqlite3_open_v2(s->path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           walbuf_ok ? LP_WALBUF_VFS : NULL);
   if (rc != SQLITE_OK) {
     lp_fail(err, LP_EUNAVAILABLE, "cannot open database %s: %s", s->path,
             db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
