@@ -2,7 +2,6 @@
 #include <string.h>
 #include "jobs/jobs.h"
 #include "store/rows.h"
-#include "util/timefmt.h"
 
 #define LEASE_SECONDS 120     /* a claimed job is another worker's after this (progress renews it) */
 #define LP_STR_(x) #x
@@ -188,13 +187,6 @@ lp_code lp_job_progress(lp_store *s, int64_t id, int done, int failed, int total
   return lp_store_write(s, progress_fn, &c, err);
 }
 
-static json_t *time_or_null(json_t *v) {
-  if (!json_is_integer(v)) return json_null();
-  char b[LP_TIME_LEN];
-  lp_time_format(json_integer_value(v), b);
-  return json_string(b);
-}
-
 json_t *lp_job_present(json_t *row) {
   json_t *res = json_is_string(json_object_get(row, "result"))
                     ? json_loads(json_string_value(json_object_get(row, "result")), 0, NULL) : NULL;
@@ -212,10 +204,10 @@ json_t *lp_job_present(json_t *row) {
                    "attempts", json_object_get(row, "attempts"), "max_attempts", json_object_get(row, "max_attempts"),
                    "last_error", json_object_get(row, "last_error"),
                    "result", res ? res : json_null(),
-                   "created_at", time_or_null(json_object_get(row, "created_at")),
-                   "updated_at", time_or_null(json_object_get(row, "updated_at")),
-                   "next_attempt_at", st && !strcmp(st, "queued") ? time_or_null(json_object_get(row, "run_at")) : json_null(),
-                   "finished_at", time_or_null(json_object_get(row, "finished_at")),
+                   "created_at", lp_json_time(json_object_get(row, "created_at")),
+                   "updated_at", lp_json_time(json_object_get(row, "updated_at")),
+                   "next_attempt_at", st && !strcmp(st, "queued") ? lp_json_time(json_object_get(row, "run_at")) : json_null(),
+                   "finished_at", lp_json_time(json_object_get(row, "finished_at")),
                    "created_by", json_object_get(row, "created_by"));
   json_object_set_new(o, "errors", json_is_array(errors) ? json_incref(errors) : json_array());
   json_object_set_new(o, "dry_run", json_boolean(dry));

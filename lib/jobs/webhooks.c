@@ -8,16 +8,8 @@
 #include "store/rows.h"
 #include "util/buf.h"
 #include "util/secret.h"
-#include "util/timefmt.h"
 
 #define DELIVERY_TIMEOUT_S 10L
-
-static json_t *time_or_null(json_t *v) {
-  if (!json_is_integer(v)) return json_null();
-  char b[LP_TIME_LEN];
-  lp_time_format(json_integer_value(v), b);
-  return json_string(b);
-}
 
 /* ",a,b," or "*" -> ["a", "b"] or ["*"] */
 static json_t *events_present(const char *stored) {
@@ -38,8 +30,8 @@ static json_t *present(json_t *row, int with_secret) {
   json_t *o = json_pack("{s:O, s:O, s:o, s:b, s:o, s:o, s:O}", "id", json_object_get(row, "id"), "url", json_object_get(row, "url"),
                         "events", events_present(json_string_value(json_object_get(row, "events"))),
                         "active", (int)json_integer_value(json_object_get(row, "active")),
-                        "created_at", time_or_null(json_object_get(row, "created_at")),
-                        "updated_at", time_or_null(json_object_get(row, "updated_at")),
+                        "created_at", lp_json_time(json_object_get(row, "created_at")),
+                        "updated_at", lp_json_time(json_object_get(row, "updated_at")),
                         "version", json_object_get(row, "version"));
   if (with_secret) json_object_set(o, "secret", json_object_get(row, "secret"));
   return o;
@@ -181,14 +173,21 @@ json_t *lp_webhook_create(lp_store *s, const lp_actor *a, json_t *body, int64_t 
   return o;
 }
 
+/* The webhook a change is about, at the version the caller read (expect < 0: any). */
+static json_t *webhook_for_write(lp_db *db, int64_t id, int64_t expect, lp_err *err) {
+  json_t *row = webhook_row(db, id, err);
+  if (row && expect >= 0 && json_integer_value(json_object_get(row, "version")) != expect) {
+    json_decref(row);
+    lp_fail(err, LP_EVERSION, "The webhook has changed; reload and try again");
+    return NULL;
+  }
+  return row;
+}
+
 static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   wh_ctx *c = p;
-  json_t *row = webhook_row(db, c->id, err);
+  json_t *row = webhook_for_write(db, c->id, c->expect, err);
   if (!row) return err->code;
-  if (c->expect >= 0 && json_integer_value(json_object_get(row, "version")) != c->expect) {
-    json_decref(row);
-    return lp_fail(err, LP_EVERSION, "The webhook has changed; reload and try again");
-  }
   json_t *changes = json_object();
   const char *k;
   json_t *v;
@@ -233,12 +232,8 @@ json_t *lp_webhook_update(lp_store *s, const lp_actor *a, int64_t id, json_t *bo
 
 static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {
   wh_ctx *c = p;
-  json_t *row = webhook_row(db, c->id, err);
+  json_t *row = webhook_for_write(db, c->id, c->expect, err);
   if (!row) return err->code;
-  if (c->expect >= 0 && json_integer_value(json_object_get(row, "version")) != c->expect) {
-    json_decref(row);
-    return lp_fail(err, LP_EVERSION, "The webhook has changed; reload and try again");
-  }
   json_t *data = json_pack("{s:O}", "url", json_object_get(row, "url"));
   json_decref(row);
   char ref[40];

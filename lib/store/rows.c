@@ -1,6 +1,7 @@
 /* rows.c — generic row helpers (see rows.h). */
 #include <ctype.h>
 #include "store/rows.h"
+#include "util/timefmt.h"
 #include "util/buf.h"
 
 void lp_bind_json(lp_stmt *st, int n, json_t *v) {
@@ -226,6 +227,13 @@ static lp_code webhook_fanout(lp_db *db, int64_t event_id, int64_t at, const cha
   int rc = lp_step(st, err);
   lp_stmt_done(st);
   return rc < 0 ? err->code : LP_OK;
+}
+
+json_t *lp_json_time(json_t *v) {
+  if (!json_is_integer(v)) return json_null();
+  char b[LP_TIME_LEN];
+  lp_time_format(json_integer_value(v), b);
+  return json_string(b);
 }
 
 lp_code lp_events_order(lp_db *db, lp_err *err) {

@@ -41,6 +41,8 @@ lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field
  * transactions take turns from their first event to their commit. lp_event calls it. */
 #define LP_EVENTS_LOCK "7370284453"
 lp_code lp_events_order(lp_db *db, lp_err *err);
+/* A stored time (Unix seconds) as the API writes it: an RFC 3339 string, or null. New reference. */
+json_t *lp_json_time(json_t *unix_seconds);
 /* Appends one timeline/audit event. data is borrowed (may be NULL). */
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,
                  const char *entity, int64_t entity_id, json_t *data, lp_err *err);

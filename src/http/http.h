@@ -73,6 +73,8 @@ lp_code lp_req_if_match(lp_req *r, int64_t *version);
 /* Answering. reply steals `body`. */
 lp_code lp_reply(lp_req *r, int status, json_t *body);
 void lp_reply_header(lp_req *r, const char *name, const char *value);
+/* 200 {"items": [present(row) for each row], "next_cursor": null}; steals rows (NULL: r->err). */
+lp_code lp_reply_items(lp_req *r, json_t *rows, json_t *(*present)(json_t *row));
 lp_code lp_reply_raw(lp_req *r, int status, const char *ctype, char *data, size_t len); /* steals data */
 
 /* The application: the store, settings and counters the handlers share. */

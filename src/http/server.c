@@ -133,6 +133,16 @@ lp_code lp_req_if_match(lp_req *r, int64_t *version) {
   return LP_OK;
 }
 
+lp_code lp_reply_items(lp_req *r, json_t *rows, json_t *(*present)(json_t *row)) {
+  if (!rows) return r->err.code;
+  json_t *items = json_array();
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) json_array_append_new(items, present(row));
+  json_decref(rows);
+  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+}
+
 lp_code lp_reply(lp_req *r, int status, json_t *body) {
   if (r->out) json_decref(r->out);
   r->status = status;

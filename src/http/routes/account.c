@@ -6,13 +6,6 @@
 #include "util/secret.h"
 #include "util/timefmt.h"
 
-static json_t *time_or_null(json_t *v) {
-  if (!json_is_integer(v)) return json_null();
-  char b[LP_TIME_LEN];
-  lp_time_format(json_integer_value(v), b);
-  return json_string(b);
-}
-
 typedef struct { int64_t user, now, expires, id; const char *name, *hash; } token_ctx;
 
 static lp_code token_fn(lp_db *db, void *p, lp_err *err) {
@@ -46,7 +39,7 @@ lp_code h_tokens_create(lp_req *r) {
   char at[LP_TIME_LEN];
   lp_time_format(r->now, at);
   return lp_reply(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:o, s:I}", "id", (json_int_t)c.id, "name", c.name, "token", token,
-                                    "created_at", at, "expires_at", expires ? time_or_null(json_integer(expires)) : json_null(),
+                                    "created_at", at, "expires_at", expires ? lp_json_time(json_integer(expires)) : json_null(),
                                     "user_id", (json_int_t)r->actor.id));
 }
 
@@ -60,8 +53,8 @@ lp_code h_tokens_list(lp_req *r) {
   size_t i;
   json_t *row;
   json_array_foreach(rows, i, row) {
-    json_object_set_new(row, "created_at", time_or_null(json_object_get(row, "created_at")));
-    json_object_set_new(row, "expires_at", time_or_null(json_object_get(row, "expires_at")));
+    json_object_set_new(row, "created_at", lp_json_time(json_object_get(row, "created_at")));
+    json_object_set_new(row, "expires_at", lp_json_time(json_object_get(row, "expires_at")));
   }
   return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", rows, "next_cursor"));
 }
@@ -104,8 +97,8 @@ lp_code h_notifications_list(lp_req *r) {
     json_t *d = json_loads(json_string_value(json_object_get(row, "data")) ?: "{}", 0, NULL);
     json_object_set_new(row, "data", d ? d : json_object());
     json_object_set_new(row, "read", json_boolean(!json_is_null(json_object_get(row, "read_at"))));
-    json_object_set_new(row, "created_at", time_or_null(json_object_get(row, "created_at")));
-    json_object_set_new(row, "read_at", time_or_null(json_object_get(row, "read_at")));
+    json_object_set_new(row, "created_at", lp_json_time(json_object_get(row, "created_at")));
+    json_object_set_new(row, "read_at", lp_json_time(json_object_get(row, "read_at")));
   }
   return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", rows, "next_cursor"));
 }

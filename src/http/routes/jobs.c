@@ -34,13 +34,7 @@ lp_code h_jobs_list(lp_req *r) {
   json_t *rows = lp_query(db, "SELECT * FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)"
                               " AND kind IN ('bulk', 'import') AND ($4 = 1 OR created_by = $3) ORDER BY id DESC LIMIT 100", args, &r->err);
   json_decref(args);
-  if (!rows) return r->err.code;
-  json_t *items = json_array();
-  size_t i;
-  json_t *row;
-  json_array_foreach(rows, i, row) json_array_append_new(items, lp_job_present(row));
-  json_decref(rows);
-  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+  return lp_reply_items(r, rows, lp_job_present);
 }
 
 static lp_code admin_only(lp_req *r) {

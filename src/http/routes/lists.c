@@ -116,14 +116,7 @@ lp_code h_settings_patch(lp_req *r) {
 lp_code h_users_list(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
-  json_t *rows = lp_query(db, USER_SELECT " ORDER BY u.name, u.id", NULL, &r->err);
-  if (!rows) return r->err.code;
-  json_t *items = json_array();
-  size_t i;
-  json_t *row;
-  json_array_foreach(rows, i, row) json_array_append_new(items, lp_user_present(row));
-  json_decref(rows);
-  return lp_reply(r, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+  return lp_reply_items(r, lp_query(db, USER_SELECT " ORDER BY u.name, u.id", NULL, &r->err), lp_user_present);
 }
 
 lp_code h_user_get(lp_req *r) {
