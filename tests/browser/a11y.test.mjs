@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startServer, launch, skipReason, root, MOCK } from './helpers.mjs';
+import { startServer, apiClient, launch, skipReason, root, MOCK } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (demo data)' : null);
 const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
@@ -79,5 +79,51 @@ describe('web UI: accessibility (axe-core)', { skip: skip || false, timeout: 180
       await page.locator('.settings-body .card').first().waitFor();
       await audit(page, 'settings ' + list);
     }
+  });
+
+  it('notifications panel', async () => {
+    await page.goto(srv.base + '/');
+    await page.getByRole('heading', { name: 'My leads' }).waitFor();
+    const bell = page.getByRole('button', { name: /^Notifications/ });
+    await page.waitForFunction(() => /^Notifications, /.test(document.querySelector('.notes-btn')?.getAttribute('aria-label') || ''));
+    await bell.click();
+    const panel = page.getByRole('region', { name: 'Notifications' });
+    await panel.getByRole('button', { name: 'All', exact: true }).click();
+    await panel.locator('.notes-list, .empty').first().waitFor();
+    await audit(page, 'notifications panel');
+    await page.keyboard.press('Escape');
+  });
+
+  it('settings webhooks (admin)', async () => {
+    const admin = srv.logins.find((l) => l.role === 'admin');
+    assert.ok(admin, 'a demo admin login');
+    const { api } = await apiClient(srv.base, admin.email, admin.password);
+    // a webhook nobody answers (a closed port), and an event for it: a failed attempt in its table
+    const h = await api('POST', '/webhooks', { url: 'http://127.0.0.1:1/hook', events: ['created', 'closed'] });
+    assert.equal(h.status, 201, JSON.stringify(h.body));
+    assert.equal((await api('POST', '/leads', { full_name: 'Axe Audit' })).status, 201);
+    const p2 = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
+    p2.setDefaultTimeout(15000);
+    await p2.goto(srv.base + '/settings/webhooks');
+    await p2.getByLabel('Email').fill(admin.email);
+    await p2.getByLabel('Password').fill(admin.password);
+    await p2.getByRole('button', { name: 'Sign in' }).click();
+    const row = p2.locator('li.hook').first();
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Deliveries' }).click();
+    await row.locator('.deliveries-table, .deliveries .empty').first().waitFor();
+    await audit(p2, 'settings webhooks');
+    // the secret shown once, an edit form and field errors
+    const add = p2.getByRole('form', { name: 'Add a webhook' });
+    await add.getByLabel('URL').fill('https://example.com/hooks/axe');
+    await add.getByRole('button', { name: 'Add webhook' }).click();
+    await p2.locator('.secret-once').waitFor();
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = p2.getByRole('form', { name: /^Edit webhook/ });
+    await edit.getByLabel('URL').fill('not a url');
+    await edit.getByRole('button', { name: 'Save webhook' }).click();
+    await edit.locator('.field-error').first().waitFor();
+    await audit(p2, 'settings webhooks, secret and editing');
+    await p2.context().close();
   });
 });

@@ -36,10 +36,12 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Starts a server and an admin; returns {base, api, user, email, password, stop}.
+// Starts a server and an admin; returns {base, api, user, email, password, stop} (with demo, also
+// logins: every demo login as {email, password, role}).
 // With demo: true the server fills the database with its demo data and the first demo login of
-// the wanted role (default agent) is used instead of a new user.
-export async function startServer({ email = 'ada@example.com', name = 'Ada Admin', password = 'correct-horse-battery', demo = false, demoRole = 'agent' } = {}) {
+// the wanted role (default agent) is used instead of a new user. serverArgs: more `serve` options
+// (e.g. ['--sweep-seconds', '1']).
+export async function startServer({ email = 'ada@example.com', name = 'Ada Admin', password = 'correct-horse-battery', demo = false, demoRole = 'agent', serverArgs = [] } = {}) {
   if (MOCK) {
     const { startMock } = await import('./mock-api.mjs');
     const { server, port } = await startMock();
@@ -51,7 +53,7 @@ export async function startServer({ email = 'ada@example.com', name = 'Ada Admin
   const db = `sqlite:${path.join(dir, 't.db')}`;
   const port = await freePort();
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
-  const proc = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, ...(demo ? ['--demo'] : [])], { stdio: ['ignore', log, log] });
+  const proc = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, ...(demo ? ['--demo'] : []), ...serverArgs], { stdio: ['ignore', log, log] });
   let exited = null;
   proc.on('exit', (code, sig) => { exited = { code, sig }; });
   let base = `http://127.0.0.1:${port}`;
@@ -81,7 +83,7 @@ export async function startServer({ email = 'ada@example.com', name = 'Ada Admin
       const who = logins.find((l) => l.role === demoRole) || logins[0];
       if (!who) throw new Error('no demo logins printed:\n' + out.slice(0, 2000));
       const ctx = await apiClient(base, who.email, who.password);
-      return { ...ctx, base, email: who.email, password: who.password, stop, dir };
+      return { ...ctx, base, email: who.email, password: who.password, logins, stop, dir };
     }
     // the binary migrates at start; add the user through the command line, as an operator would
     const add = spawnSync(BIN, ['user', 'add', '--db', db, '--email', email, '--name', name, '--role', 'admin', '--password-stdin'],

@@ -53,7 +53,7 @@ export function createState() {
   partners: ['Acme Partners', 'Northwind'].map((name, i) => ({ id: i + 1, version: 1, name, active: true })),
   groups: ['Live Leads', 'Newsletter', 'Win-back'].map((name, i) => ({ id: i + 1, version: 1, name, active: true })),
   settings: { version: 1, sla: { warn_after_days: 5, breach_after_days: 30, business_hours: null }, close_lost_group_id: 1, inbound_secret: null },
-  leads: [], tasks: [], timeline: [] };
+  leads: [], tasks: [], timeline: [], notifications: [], webhooks: [] };
   const names = ['Maria Keller', 'Jonas Weber', 'Lea Schmidt', 'Paul Fischer', 'Emma Wagner', 'Noah Becker', 'Mia Hoffmann', 'Ben Schulz',
     'Sofia Koch', 'Luis Richter', 'Hanna Klein', 'Elias Wolf', 'Lina Neumann', 'Felix Schwarz', 'Clara Zimmermann'];
   names.forEach((n, i) => {
@@ -66,6 +66,10 @@ export function createState() {
   s.tasks.push({ id: 1, version: 1, lead_id: 1, type: 'call', title: 'Call back about the quote', due_at: iso(days(-2)), assignee_id: 1, status: 'open', notes: null });
   s.tasks.push({ id: 2, version: 1, lead_id: 1, type: 'email', title: 'Send brochure', due_at: iso(days(4)), assignee_id: 1, status: 'open', notes: null });
   s.tasks.push({ id: 3, version: 1, lead_id: 2, type: 'meeting', title: 'Site visit', due_at: iso(days(1)), assignee_id: 1, status: 'open', notes: null });
+  s.notifications.push({ id: 1, user_id: 1, kind: 'task_due', lead_id: s.leads[0].id, data: { task_id: 1, title: 'Call back about the quote', due_at: iso(days(-2)) },
+    created_at: iso(days(-2)), read_at: null });
+  s.notifications.push({ id: 2, user_id: 1, kind: 'sla_breached', lead_id: s.leads[12].id, data: { full_name: s.leads[12].full_name, breach_days: 30 },
+    created_at: iso(days(-1)), read_at: null });
   return s;
 }
 function lead(s, f) {
@@ -173,7 +177,8 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
       const tasks = s.tasks.filter((t) => t.assignee_id === me.id && t.status === 'open');
       return send(res, 200, { open_leads: mine.length, follow_ups: tasks.filter((t) => Math.abs(new Date(t.due_at) - now()) < 3 * 86400000).length,
         overdue: tasks.filter((t) => new Date(t.due_at) < now()).length, sla_warning: mine.filter((l) => l.sla === 'warning').length,
-        sla_breached: mine.filter((l) => l.sla === 'breached').length, pending_approvals: 0, unread_notifications: 0 });
+        sla_breached: mine.filter((l) => l.sla === 'breached').length, pending_approvals: 0,
+        unread_notifications: s.notifications.filter((n) => n.user_id === me.id && !n.read_at).length });
     }
     if ((m = api.match(/^\/(stages|outcomes|lost-reasons|sources|locations|partners|groups)(?:\/([\w-]+))?$/))) {
       const list = s[m[1]];
@@ -289,6 +294,47 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
       if (body.status === 'done') event(s, t.lead_id, me.id, 'task_done', { task_id: t.id, title: t.title });
       if (body.status === 'cancelled') event(s, t.lead_id, me.id, 'task_cancelled', { task_id: t.id, title: t.title });
       return send(res, 200, t);
+    }
+    if (api === '/notifications') {
+      const mineN = s.notifications.filter((n) => n.user_id === me.id && (q.get('unread') !== '1' || !n.read_at));
+      return send(res, 200, { items: mineN.slice().reverse().slice(0, 200).map((n) => ({ ...n, read: !!n.read_at })), next_cursor: null });
+    }
+    if ((m = api.match(/^\/notifications\/(\d+|read-all)(\/read)?$/)) && req.method === 'POST') {
+      for (const n of s.notifications) if (n.user_id === me.id && !n.read_at && (m[1] === 'read-all' || n.id === Number(m[1]))) n.read_at = iso(now());
+      return send(res, 200, { ok: true });
+    }
+    if (api.startsWith('/webhooks')) {
+      if (me.role !== 'admin') return err(res, 403, 'forbidden', 'Only an admin may manage webhooks');
+      const check = (b, creating) => {
+        const f = {};
+        if (b.url !== undefined ? !/^https?:\/\/[^/\s]+/.test(String(b.url)) : creating) f.url = 'must be an http:// or https:// URL';
+        if (b.events !== undefined && (!Array.isArray(b.events) || !b.events.length || b.events.some((k) => k !== '*' && !/^[a-z_]{1,40}$/.test(k)))) f.events = 'must be a list of event kinds (such as "created", "closed") or ["*"]';
+        if (b.secret !== undefined && b.secret !== null && (String(b.secret).length < 16 || String(b.secret).length > 200)) f.secret = 'must be 16 to 200 characters';
+        return Object.keys(f).length ? f : null;
+      };
+      const pub = ({ secret: _, ...h }) => h;
+      if (api === '/webhooks' && req.method === 'GET') return send(res, 200, { items: s.webhooks.map(pub), next_cursor: null });
+      if (api === '/webhooks' && req.method === 'POST') {
+        const f = check(body || {}, true);
+        if (f) return err(res, 422, 'validation_failed', 'Some fields are not valid.', f);
+        const h = { id: ++s.seq, url: body.url, events: body.events && !body.events.includes('*') ? body.events : ['*'], active: body.active !== false,
+          secret: body.secret || crypto.randomBytes(32).toString('hex'), created_at: iso(now()), updated_at: iso(now()), version: 1 };
+        s.webhooks.push(h);
+        return send(res, 201, h);
+      }
+      const h = (m = api.match(/^\/webhooks\/(\d+)/)) && s.webhooks.find((x) => x.id === Number(m[1]));
+      if (!h) return err(res, 404, 'not_found', 'No such webhook.');
+      if (api.endsWith('/deliveries')) return send(res, 200, { items: [], next_cursor: null });
+      const im = req.headers['if-match'];
+      if (im && Number(String(im).replace(/"/g, '')) !== h.version) return err(res, 412, 'version_mismatch', 'Changed by someone else.');
+      if (req.method === 'DELETE') { s.webhooks.splice(s.webhooks.indexOf(h), 1); return send(res, 204); }
+      if (req.method === 'PATCH') {
+        const f = check(body || {}, false);
+        if (f) return err(res, 422, 'validation_failed', 'Some fields are not valid.', f);
+        Object.assign(h, body, { version: h.version + 1, updated_at: iso(now()) });
+        if (body.events && body.events.includes('*')) h.events = ['*'];
+      }
+      return send(res, 200, pub(h));
     }
     return err(res, 404, 'not_found', 'No such route in the mock.');
   });

@@ -4,7 +4,8 @@
 // CSP violations.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, shot, skipReason, MOCK } from './helpers.mjs';
+import http from 'node:http';
+import { startServer, apiClient, launch, watchPage, shot, skipReason, MOCK } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (demo data)' : null);
 
@@ -71,6 +72,36 @@ describe('web UI: main screens with demo data', { skip: skip || false, timeout: 
     await page.goto(srv.base + '/settings/lost-reasons');
     await page.locator('.set-row').first().waitFor();
     await shot(page, 'settings-lost-reasons');
+  });
+
+  it('settings: webhooks (admin)', async () => {
+    const admin = srv.logins.find((l) => l.role === 'admin');
+    const { api } = await apiClient(srv.base, admin.email, admin.password);
+    const rcv = http.createServer((q, r) => { q.resume(); q.on('end', () => r.end('ok')); });
+    await new Promise((r) => rcv.listen(0, '127.0.0.1', r));
+    try {
+      const h = await api('POST', '/webhooks', { url: `http://127.0.0.1:${rcv.address().port}/leadpath`, events: ['*'] });
+      assert.equal(h.status, 201);
+      await api('POST', '/webhooks', { url: 'https://crm.example.com/hooks/leadpath', events: ['created', 'closed'], active: false });
+      await api('POST', '/leads', { full_name: 'Webhook Example' });
+      for (let i = 0; i < 50; i++) {
+        const d = await api('GET', `/webhooks/${h.body.id}/deliveries`);
+        if (d.body.items.some((x) => x.status === 'done')) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const p2 = await (await browser.newContext({ viewport: { width: 1366, height: 860 } })).newPage();
+      p2.setDefaultTimeout(15000);
+      const more = watchPage(p2);
+      await p2.goto(srv.base + '/settings/webhooks');
+      await p2.getByLabel('Email').fill(admin.email);
+      await p2.getByLabel('Password').fill(admin.password);
+      await p2.getByRole('button', { name: 'Sign in' }).click();
+      await p2.locator('li.hook', { hasText: '127.0.0.1' }).getByRole('button', { name: 'Deliveries' }).click();
+      await p2.locator('.deliveries-table tbody tr').first().waitFor();
+      await shot(p2, 'settings-webhooks', { fullPage: true });
+      await p2.context().close();
+      assert.deepEqual(more, []);
+    } finally { await new Promise((r) => rcv.close(r)); }
   });
 
   it('phone', async () => {

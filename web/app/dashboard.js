@@ -4,6 +4,7 @@ import { html, useState } from '/vendor/htm-preact.mjs';
 import { get, post } from './api.js';
 import { useApp, Link, ErrorBox, Spinner, nameOf } from './ui.js';
 import { LeadsTable } from './leads.js';
+import { useNotes } from './notifications.js';
 import { fmtDateTime, fmtRelative, addDays, useLoader, humanize, plural } from './util.js';
 
 const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -53,6 +54,7 @@ function Approvals({ onDecided }) {
 
 export function Dashboard() {
   const { user } = useApp();
+  const notes = useNotes();
   const [status, setStatus] = useState('open');
   const [mine, setMine] = useState(true);
   const [stats, reloadStats] = useLoader(() => get('/dashboard'), []);
@@ -68,6 +70,8 @@ export function Dashboard() {
   }, []);
   const [leads] = useLoader(() => get('/leads', { status, owner: mine ? 'me' : 'any', sort: '-created_at', limit: 25, total: 1 }), [status, mine]);
   const s = stats.data || {};
+  // the header's count is live (polled, and changed by "Mark read"); the dashboard's until it comes
+  const unread = notes && notes.unread !== null ? notes.unread : s.unread_notifications;
   const card = (label, value, href, tone = '') => href.startsWith('#')
     ? html`<a href=${href} class=${'stat ' + tone}><span class="stat-value">${value}</span><span class="stat-label">${label}</span></a>`
     : html`<${Link} href=${href} class=${'stat ' + tone}><span class="stat-value">${value}</span><span class="stat-label">${label}</span><//>`;
@@ -81,6 +85,9 @@ export function Dashboard() {
       ${card('Over 5 days', count(s.sla_warning), '/leads?sla=warning', count(s.sla_warning) ? 'tone-warn' : '')}
       ${card('Over 30 days', count(s.sla_breached), '/leads?sla=breached', count(s.sla_breached) ? 'tone-bad' : '')}
       ${s.pending_approvals !== undefined ? card('Pending approvals', count(s.pending_approvals), '#approvals-h') : null}
+      ${unread !== undefined && notes ? html`<button type="button" class=${'stat stat-btn' + (unread ? ' tone-info' : '')}
+        aria-expanded=${notes.open ? 'true' : 'false'} onClick=${() => notes.setOpen(!notes.open)}>
+        <span class="stat-value">${count(unread)}</span><span class="stat-label">Unread notifications</span></button>` : null}
     </div>
     <div class="dash-grid">
       <section class="card dash-leads" aria-labelledby="my-leads">

@@ -7,6 +7,7 @@ import { Dashboard } from './dashboard.js';
 import { LeadsPage } from './leads.js';
 import { LeadPage } from './lead.js';
 import { SettingsPage } from './settings.js';
+import { NotesContext, NotificationsButton, useNotifications } from './notifications.js';
 
 const REF_LISTS = {
   stages: '/stages', outcomes: '/outcomes', lostReasons: '/lost-reasons', sources: '/sources',
@@ -62,8 +63,9 @@ function Login({ onLogin, embedded = false, presetEmail = '' }) {
 function Shell({ user, onLogout, children }) {
   const [navOpen, setNavOpen] = useState(false);
   const loc = useLocation();
-  useEffect(() => setNavOpen(false), [loc.path]);
-  return html`<div class="shell">
+  const notes = useNotifications();
+  useEffect(() => { setNavOpen(false); notes.setOpen(false); }, [loc.path]);
+  return html`<${NotesContext.Provider} value=${notes}><div class="shell">
     <a class="skip" href="#main">Skip to content</a>
     <header class="topbar">
       <${Link} href="/" class="brand"><img src="/favicon.svg" alt="" width="26" height="26" /><span>leadpath</span><//>
@@ -75,13 +77,14 @@ function Shell({ user, onLogout, children }) {
         <${Link} href="/settings">Settings<//>
       </nav>
       <div class="userbox">
+        <${NotificationsButton} notes=${notes} />
         <span class="user-name" title=${user.email}>${user.name || user.email}</span>
         <button type="button" class="btn btn-ghost" onClick=${onLogout}>Sign out</button>
       </div>
     </header>
     <main id="main" tabindex="-1">${children}</main>
     <footer class="foot">leadpath · times shown in ${timeZone}</footer>
-  </div>`;
+  </div><//>`;
 }
 
 function NotFound() {

@@ -1,9 +1,11 @@
 // settings.js — the configurable lists: stages (order, is_sale, waiting, guidance), outcomes,
-// lost reasons, sources, locations, partners, groups. GET/POST/PATCH on /api/v1/<list>.
+// lost reasons, sources, locations, partners, groups. GET/POST/PATCH on /api/v1/<list>. Admins also
+// see Webhooks (webhooks.js).
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
 import { get, post, patch, getAll } from './api.js';
 import { useApp, Link, Input, Select, Textarea, Check, ErrorBox, Notice, Spinner, FieldError, optionsOf } from './ui.js';
 import { useLoader, humanize } from './util.js';
+import { WebhooksSettings } from './webhooks.js';
 
 const KINDS = [{ value: 'won', label: 'Won' }, { value: 'lost', label: 'Lost' }, { value: 'neutral', label: 'Neutral' }];
 const LISTS = {
@@ -161,6 +163,7 @@ function GeneralSettings() {
 export function SettingsPage({ list }) {
   const { reloadRef, settings, user } = useApp();
   const readOnly = user.role === 'agent';
+  const isAdmin = user.role === 'admin';
   const cfg = LISTS[list];
   const [state, reload] = useLoader(async () => {
     if (!cfg) return [];
@@ -189,7 +192,12 @@ export function SettingsPage({ list }) {
       <nav class="subnav" aria-label="Settings lists">
         ${Object.entries(LISTS).map(([k, c]) => html`<${Link} href=${'/settings/' + k}>${c.title}<//>`)}
         <${Link} href="/settings/general">Age rule & defaults<//>
+        ${isAdmin ? html`<${Link} href="/settings/webhooks">Webhooks<//>` : null}
       </nav>
+      ${list === 'webhooks' ? html`<section class="settings-body" aria-labelledby="webhooks-h">
+        <h2 class="list-title" id="webhooks-h">Webhooks</h2>
+        ${isAdmin ? html`<${WebhooksSettings} />` : html`<p class="notice notice-warn">Only admins may manage webhooks.</p>`}
+      </section>` : html`
       <fieldset disabled=${readOnly} class="settings-body">
         ${readOnly ? html`<p class="notice notice-warn">Only managers and admins may change these settings.</p>` : null}
         ${list === 'general' ? html`<h2 class="list-title">Age rule & defaults</h2><${GeneralSettings} />` : !cfg ? html`<p>Unknown settings page.</p>` : html`
@@ -201,7 +209,7 @@ export function SettingsPage({ list }) {
             html`<${Row} key=${list + ':' + rowId(cfg, it)} cfg=${cfg} item=${it} idx=${i} count=${state.data.length}
               onSaved=${saved} onMove=${move} listKey=${list} />`)}</ul>`}
           <${AddForm} cfg=${cfg} onSaved=${saved} listKey=${list} />`}
-      </fieldset>
+      </fieldset>`}
     </div>
   </section>`;
 }
