@@ -25,6 +25,7 @@ static void usage(FILE *f) {
     "  leadpath backup --db URL FILE\n"
     "  leadpath export --db URL [--format csv|json] > FILE\n"
     "  leadpath import --db URL FILE.csv\n"
+    "  leadpath copy --from URL --to URL      (every row, e.g. SQLite to PostgreSQL)\n"
     "  leadpath version\n\n"
     "URL is sqlite:PATH (default sqlite:leadpath.db); also from LEADPATH_DB. Default listen 127.0.0.1:8080\n"
     "(LEADPATH_LISTEN). See docs/configuration.md.\n", LP_VERSION);
@@ -83,7 +84,7 @@ int main(int argc, char **argv) {
     {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'}, {"email", required_argument, 0, 'e'},
     {"name", required_argument, 0, 'n'}, {"role", required_argument, 0, 'r'}, {"manager", required_argument, 0, 'm'},
     {"workers", required_argument, 0, 'w'}, {"sweep-seconds", required_argument, 0, 'S'},
-    {"db-pool", required_argument, 0, 'p'},
+    {"db-pool", required_argument, 0, 'p'}, {"from", required_argument, 0, 'F'}, {"to", required_argument, 0, 'T'},
     {"password-stdin", no_argument, 0, 'P'}, {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
   int sub = !strcmp(cmd, "user") ? 2 : 1;  /* "user add" has a sub-command */
@@ -99,6 +100,8 @@ int main(int argc, char **argv) {
       case 'w': o.workers = (int)strtol(optarg, NULL, 10); break;
       case 'S': o.sweep_seconds = (int)strtol(optarg, NULL, 10); break;
       case 'p': o.pool = (int)strtol(optarg, NULL, 10); break;
+      case 'F': o.from = optarg; break;
+      case 'T': o.to = optarg; break;
       case 'e': o.email = optarg; break;
       case 'n': o.name = optarg; break;
       case 'r': o.role = optarg; break;
@@ -115,6 +118,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "backup")) return cmd_backup(&o);
   if (!strcmp(cmd, "export")) return cmd_export(&o);
   if (!strcmp(cmd, "import")) return cmd_import(&o);
+  if (!strcmp(cmd, "copy")) return cmd_copy(&o);
   if (!strcmp(cmd, "user")) {
     if (argc < 3 || strcmp(argv[2], "add")) { fprintf(stderr, "leadpath: usage: leadpath user add ...\n"); return 2; }
     return cmd_user(&o);

@@ -469,26 +469,13 @@ static int copy_col_known(const char *k) {
   return 0;
 }
 
-/* One value in COPY's text format. */
-static void copy_text(lp_buf *b, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-      case '\\': lp_buf_add(b, "\\\\", 2); break;
-      case '\t': lp_buf_add(b, "\\t", 2); break;
-      case '\n': lp_buf_add(b, "\\n", 2); break;
-      case '\r': lp_buf_add(b, "\\r", 2); break;
-      default: lp_buf_add(b, s, 1);
-    }
-  }
-}
-
 static void copy_val(lp_buf *b, json_t *v, const char *dflt) {
-  if (!v || json_is_null(v)) { if (dflt) copy_text(b, dflt); else lp_buf_add(b, "\\N", 2); }
+  if (!v || json_is_null(v)) { if (dflt) lp_copy_text(b, dflt); else lp_buf_add(b, "\\N", 2); }
   else if (json_is_integer(v)) lp_buf_printf(b, "%lld", (long long)json_integer_value(v));
   else if (json_is_real(v)) lp_buf_printf(b, "%.17g", json_real_value(v));
   else if (json_is_boolean(v)) lp_buf_add(b, json_is_true(v) ? "1" : "0", 1);
-  else if (json_is_string(v)) copy_text(b, json_string_value(v));
-  else { char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); copy_text(b, t ? t : ""); free(t); }
+  else if (json_is_string(v)) lp_copy_text(b, json_string_value(v));
+  else { char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); lp_copy_text(b, t ? t : ""); free(t); }
 }
 
 typedef struct {
@@ -559,7 +546,7 @@ static lp_code many_fn(lp_db *db, void *p, lp_err *err) {
       json_array_foreach(a, ai, v) {
         if (!json_is_string(v)) continue;
         lp_buf_printf(&contacts, "%lld\t%s\t", (long long)id, l ? "phone" : "email");
-        copy_text(&contacts, json_string_value(v));
+        lp_copy_text(&contacts, json_string_value(v));
         lp_buf_add(&contacts, "\n", 1);
       }
       json_decref(a);
@@ -567,7 +554,7 @@ static lp_code many_fn(lp_db *db, void *p, lp_err *err) {
     lp_buf body = LP_BUF_INIT(1 << 20);
     fts_body(row, &body);
     lp_buf_printf(&fts, "%lld\t", (long long)id);
-    copy_text(&fts, lp_buf_str(&body));
+    lp_copy_text(&fts, lp_buf_str(&body));
     lp_buf_add(&fts, "\n", 1);
     lp_buf_release(&body);
     json_t *data = json_pack("{s:O, s:O}", "full_name", json_object_get(row, "full_name"), "source_id",
@@ -576,7 +563,7 @@ static lp_code many_fn(lp_db *db, void *p, lp_err *err) {
     json_decref(data);
     lp_buf_printf(&events, "%lld\t%lld\t%lld\t%lld\tcreated\tlead\t%lld\t", (long long)eid, (long long)c->now,
                   (long long)id, (long long)c->a->id, (long long)id);
-    copy_text(&events, dt);
+    lp_copy_text(&events, dt);
     lp_buf_add(&events, "\n", 1);
     free(dt);
     lp_buf_printf(&arr, "%s%lld", k > 1 ? "," : "", (long long)eid);

@@ -110,7 +110,21 @@ struct pg_store {
 };
 
 static unsigned next_generation = 1;
-static _Thread_local struct { unsigned gen; pg_store *store; pg_db *db; } tls;
+/* The connections this thread holds, one per store (a command such as `copy` uses two stores). */
+#define TLS_SLOTS 4
+typedef struct { unsigned gen; pg_store *store; pg_db *db; } tls_slot;
+static _Thread_local tls_slot tls_slots[TLS_SLOTS];
+
+/* This thread's slot for s: the one holding it, else a free (or stale) one. */
+static tls_slot *tls_for(pg_store *s) {
+  tls_slot *free_slot = NULL;
+  for (int i = 0; i < TLS_SLOTS; i++) {
+    tls_slot *t = &tls_slots[i];
+    if (t->store == s && t->gen == s->generation) return t;
+    if (!free_slot && (!t->db || t->store == s)) free_slot = t;
+  }
+  return free_slot ? free_slot : &tls_slots[0];
+}
 
 static void quiet_notice(void *arg, const char *msg) { (void)arg; (void)msg; }
 
@@ -441,16 +455,18 @@ static pg_store *pg_store_open(const char *url, lp_err *err) {
   }
   s->conns = probe;
   s->nconns = 1;
-  tls.gen = s->generation; tls.store = s; tls.db = probe;
+  tls_slot *t = tls_for(s);
+  t->gen = s->generation; t->store = s; t->db = probe;
   return s;
 }
 
 static const char *pg_store_path(const pg_store *s) { return s->url; }
 
 static pg_db *pg_store_reader(pg_store *s, lp_err *err) {
-  if (tls.store == s && tls.gen == s->generation && tls.db) {
-    if (db_ensure(tls.db, err) != LP_OK) return NULL;
-    return tls.db;
+  tls_slot *mine = tls_for(s);
+  if (mine->store == s && mine->gen == s->generation && mine->db) {
+    if (db_ensure(mine->db, err) != LP_OK) return NULL;
+    return mine->db;
   }
   pthread_mutex_lock(&s->mu);
   struct timespec until;
@@ -482,14 +498,15 @@ static pg_db *pg_store_reader(pg_store *s, lp_err *err) {
     pthread_mutex_unlock(&s->mu);
     return NULL;
   }
-  tls.gen = s->generation; tls.store = s; tls.db = db;
+  mine->gen = s->generation; mine->store = s; mine->db = db;
   return db;
 }
 
 static void pg_store_release(pg_store *s) {
-  if (tls.store != s || tls.gen != s->generation || !tls.db) return;
-  pg_db *db = tls.db;
-  tls.db = NULL;
+  tls_slot *mine = tls_for(s);
+  if (mine->store != s || mine->gen != s->generation || !mine->db) return;
+  pg_db *db = mine->db;
+  mine->db = NULL;
   /* a connection goes back clean: nothing left open on it */
   if (!db->broken && PQtransactionStatus(db->c) != PQTRANS_IDLE) pg_exec(db, "ROLLBACK", NULL);
   pthread_mutex_lock(&s->mu);
@@ -582,7 +599,8 @@ static void pg_store_get_stats(pg_store *s, lp_store_stats *out) {
 static void pg_store_close(pg_store *s) {
   if (!s) return;
   for (pg_db *d = s->conns, *n; d; d = n) { n = d->next; db_close(d); }
-  if (tls.store == s) { tls.store = NULL; tls.db = NULL; tls.gen = 0; }
+  for (int i = 0; i < TLS_SLOTS; i++)
+    if (tls_slots[i].store == s) tls_slots[i] = (tls_slot){0, NULL, NULL};
   pthread_mutex_destroy(&s->mu);
   pthread_mutex_destroy(&s->wmu);
   pthread_cond_destroy(&s->pool_cv);

@@ -229,6 +229,18 @@ static lp_code webhook_fanout(lp_db *db, int64_t event_id, int64_t at, const cha
   return rc < 0 ? err->code : LP_OK;
 }
 
+void lp_copy_text(lp_buf *b, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+      case '\\': lp_buf_add(b, "\\\\", 2); break;
+      case '\t': lp_buf_add(b, "\\t", 2); break;
+      case '\n': lp_buf_add(b, "\\n", 2); break;
+      case '\r': lp_buf_add(b, "\\r", 2); break;
+      default: lp_buf_add(b, s, 1);
+    }
+  }
+}
+
 json_t *lp_json_time(json_t *v) {
   if (!json_is_integer(v)) return json_null();
   char b[LP_TIME_LEN];

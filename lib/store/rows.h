@@ -4,6 +4,7 @@
 #define LP_STORE_ROWS_H
 #include <jansson.h>
 #include "store/db.h"
+#include "util/buf.h"
 
 /* Binds a JSON scalar to $n (integer, real, string, true/false as 1/0, null). */
 void lp_bind_json(lp_stmt *st, int n, json_t *v);
@@ -41,6 +42,8 @@ lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field
  * transactions take turns from their first event to their commit. lp_event calls it. */
 #define LP_EVENTS_LOCK "7370284453"
 lp_code lp_events_order(lp_db *db, lp_err *err);
+/* Appends s as one value of PostgreSQL's COPY text format (backslash, tab, newline, CR escaped). */
+void lp_copy_text(lp_buf *b, const char *s);
 /* A stored time (Unix seconds) as the API writes it: an RFC 3339 string, or null. New reference. */
 json_t *lp_json_time(json_t *unix_seconds);
 /* Appends one timeline/audit event. data is borrowed (may be NULL). */

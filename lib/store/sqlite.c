@@ -73,7 +73,20 @@ struct sq_store {
 };
 
 static unsigned next_generation = 1;
-static _Thread_local struct { unsigned gen; sq_store *store; sq_db *db; } tls;
+/* This thread's read connection of each store it uses (a command such as `copy` uses two). */
+#define TLS_SLOTS 4
+typedef struct { unsigned gen; sq_store *store; sq_db *db; } tls_slot;
+static _Thread_local tls_slot tls_slots[TLS_SLOTS];
+
+static tls_slot *tls_for(sq_store *s) {
+  tls_slot *free_slot = NULL;
+  for (int i = 0; i < TLS_SLOTS; i++) {
+    tls_slot *t = &tls_slots[i];
+    if (t->store == s && t->gen == s->generation) return t;
+    if (!free_slot && (!t->db || t->store == s)) free_slot = t;
+  }
+  return free_slot ? free_slot : &tls_slots[0];
+}
 
 static lp_code sqlite_code(int rc) {
   switch (rc & 0xff) {
@@ -257,21 +270,23 @@ static sq_store *sq_store_open(const char *url, lp_err *err) {
   sq_db *probe = db_open(s, err);
   if (!probe) { free(s->path); free(s); return NULL; }
   s->readers = probe;
-  tls.gen = s->generation; tls.store = s; tls.db = probe;
+  tls_slot *t = tls_for(s);
+  t->gen = s->generation; t->store = s; t->db = probe;
   return s;
 }
 
 static const char *sq_store_path(const sq_store *s) { return s->path; }
 
 static sq_db *sq_store_reader(sq_store *s, lp_err *err) {
-  if (tls.store == s && tls.gen == s->generation && tls.db) return tls.db;
+  tls_slot *mine = tls_for(s);
+  if (mine->store == s && mine->gen == s->generation && mine->db) return mine->db;
   sq_db *db = db_open(s, err);
   if (!db) return NULL;
   pthread_mutex_lock(&s->mu);
   db->next_reader = s->readers;
   s->readers = db;
   pthread_mutex_unlock(&s->mu);
-  tls.gen = s->generation; tls.store = s; tls.db = db;
+  mine->gen = s->generation; mine->store = s; mine->db = db;
   return db;
 }
 
@@ -460,7 +475,8 @@ static void sq_store_close(sq_store *s) {
   if (started == 2) { pthread_join(s->checkpointer, NULL); pthread_cond_destroy(&s->ckpt_cv); }
   db_close(s->wdb);
   for (sq_db *r = s->readers, *n; r; r = n) { n = r->next_reader; db_close(r); }
-  if (tls.store == s) { tls.store = NULL; tls.db = NULL; tls.gen = 0; }
+  for (int i = 0; i < TLS_SLOTS; i++)
+    if (tls_slots[i].store == s) tls_slots[i] = (tls_slot){0, NULL, NULL};
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->work);
   pthread_cond_destroy(&s->done);

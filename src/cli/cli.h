@@ -11,6 +11,7 @@ typedef struct lp_opts {
   int sweep_seconds;    /* --sweep-seconds: period of the sweep (default 60) */
   int pool;             /* --db-pool or LEADPATH_DB_POOL: PostgreSQL connections (default 16) */
   const char *email, *name, *role, *manager, *format;
+  const char *from, *to; /* copy --from URL --to URL */
   int password_stdin;
   const char *args[8]; /* positional arguments after the command */
   int nargs;
@@ -27,5 +28,6 @@ int cmd_user(lp_opts *o);
 int cmd_backup(lp_opts *o);
 int cmd_export(lp_opts *o);
 int cmd_import(lp_opts *o);
+int cmd_copy(lp_opts *o);
 int lp_demo_fill(lp_store *s, int64_t now);   /* 0 ok; prints the demo logins */
 #endif
