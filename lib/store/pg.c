@@ -22,9 +22,12 @@
  * closes of one lead (in one server or two) give one success, and the retried one sees the lead
  * closed and answers 409, exactly as SQLite's single writer does. lp_store_write_direct behaves
  * the same. A fn that fails for any other reason is rolled back and its error returned.
- * Within one process the write transactions take turns (a mutex, like SQLite's single writer):
- * PostgreSQL's serializable checks lock index pages, so concurrent inserts of unrelated leads
- * would otherwise fail each other often; this way retries are only needed between servers.
+ * Write transactions take turns: within one process a mutex (like SQLite's single writer), and
+ * across servers a session advisory lock taken before BEGIN and released after COMMIT, so the
+ * next writer's snapshot starts after the previous commit. PostgreSQL's serializable checks lock
+ * index pages, so overlapping inserts of unrelated leads would otherwise fail each other often,
+ * and event ids must become visible in order for the events feed (rows.h). The retry above stays
+ * for whatever still conflicts (a write of another program, say).
  *
  * Errors: unique, foreign-key, not-null and check violations (class 23) → LP_ECONFLICT, like
  * SQLite's constraint errors; a lost connection → LP_EUNAVAILABLE, and the connection's next use
@@ -47,6 +50,7 @@
 #define MAX_PARAMS 64
 #define WRITE_ATTEMPTS 6   /* the first run and up to 5 retries */
 #define POOL_DEFAULT 16
+#define LP_WRITE_LOCK "7370284453"   /* the same key as rows.h's LP_EVENTS_LOCK */
 #define POOL_WAIT_S 5
 
 /* Type OIDs (pg_type.h is server-side; these are fixed). */
@@ -545,7 +549,15 @@ static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *er
   int outer = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
   if (outer) pg_exec(db, ts == PQTRANS_INERROR ? "ROLLBACK" : "COMMIT", NULL);
   pthread_mutex_lock(&s->wmu);
-  lp_code rc = write_tx(s, db, fn, ctx, err, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+  /* Write transactions take turns across servers too: a session advisory lock taken before
+   * BEGIN (so the transaction's snapshot comes after the previous writer's commit) and given back
+   * after COMMIT. Then no two writes on one database overlap, serializable never has to fail one
+   * of them, and event ids become visible in commit order (the events feed; see rows.h). */
+  lp_code rc = pg_exec(db, "SELECT pg_advisory_lock(" LP_WRITE_LOCK ")", err);
+  if (rc == LP_OK) {
+    rc = write_tx(s, db, fn, ctx, err, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+    if (!db->broken) pg_exec(db, "SELECT pg_advisory_unlock(" LP_WRITE_LOCK ")", NULL);
+  }
   pthread_mutex_unlock(&s->wmu);
   if (outer) pg_exec(db, "BEGIN", NULL);
   return rc;
