@@ -423,17 +423,38 @@ static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
   return rc;
 }
 
-json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, lp_err *err) {
-  lp_db *db = lp_store_reader(s, err);
-  if (!db) return NULL;
+/* Prepares and writes a new lead; returns its complete columns (new reference) with c->id set. */
+static json_t *create_write(lp_store *s, lp_db *db, const lp_actor *a, json_t *in, int64_t now, int64_t *id, lp_err *err) {
   json_t *cols = json_deep_copy(in);
   int begun = lp_read_begin(db, NULL) == LP_OK;
   lp_code prc = lead_prepare(db, a, cols, now, err);
   if (begun) lp_read_end(db);
   if (prc != LP_OK) { json_decref(cols); return NULL; }
   create_ctx c = {a, cols, now, 0};
-  lp_code rc = lp_store_write(s, create_fn, &c, err);
-  if (rc != LP_OK) { json_decref(cols); return NULL; }
+  if (lp_store_write(s, create_fn, &c, err) != LP_OK) { json_decref(cols); return NULL; }
+  *id = c.id;
+  return cols;
+}
+
+int lp_lead_create_raw(lp_store *s, const lp_actor *a, json_t *in, int64_t now, lp_buf *out, int64_t *id, lp_err *err) {
+  lp_db *db = lp_store_reader(s, err);
+  if (!db) return -1;
+  json_t *cols = create_write(s, db, a, in, now, id, err);
+  if (!cols) return -1;
+  json_decref(cols);
+  /* The answer is the row as committed, written straight to text as a GET writes it; the creator
+   * sees it even when it went to an owner outside what they may list. */
+  lp_actor all = *a;
+  all.view = LP_VIEW_ALL;
+  return lp_lead_get_raw(db, &all, *id, now, out, NULL, err);
+}
+
+json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, lp_err *err) {
+  lp_db *db = lp_store_reader(s, err);
+  if (!db) return NULL;
+  create_ctx c = {a, NULL, now, 0};
+  json_t *cols = create_write(s, db, a, in, now, &c.id, err);
+  if (!cols) return NULL;
   /* The new row is what was inserted: present it without reading it back. */
   json_object_set_new(cols, "id", json_integer(c.id));
   json_object_set_new(cols, "version", json_integer(1));

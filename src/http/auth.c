@@ -250,13 +250,19 @@ static lp_code idem_save(lp_db *db, void *p, lp_err *err) {
 
 void lp_idem_end(lp_req *r, const char *key, lp_code rc) {
   if (idem_lock < 0) return;
-  if (rc == LP_OK && r->status >= 200 && r->status < 300 && r->out) {
-    idem_ctx c = {r->actor.id, key, idem_hash, r->status, json_dumps(r->out, JSON_COMPACT), r->now};
+  /* the answer as it went out: a JSON body, or JSON text written straight (a created lead) */
+  char *body = NULL;
+  if (r->out) body = json_dumps(r->out, JSON_COMPACT);
+  else if (r->raw && r->ctype && !strcmp(r->ctype, "application/json")) body = strndup(r->raw, r->raw_len);
+  if (rc == LP_OK && r->status >= 200 && r->status < 300 && body) {
+    idem_ctx c = {r->actor.id, key, idem_hash, r->status, body, r->now};
+    body = NULL;
     lp_err e = LP_ERR_INIT;
     lp_store_write(r->app->store, idem_save, &c, &e);
     lp_err_release(&e);
     free(c.body);
   }
+  free(body);
   pthread_mutex_unlock(&idem_mu[idem_lock]);
   idem_lock = -1;
 }

@@ -33,13 +33,16 @@ static char *lead_country(lp_req *r, int64_t id) {
 lp_code h_leads_create(lp_req *r) {
   json_t *cols;
   if (lp_rec_input(&lp_rt_lead, r->json, 1, r->actor.is_admin, NULL, &cols, &r->err) != LP_OK) return r->err.code;
-  json_t *o = lp_lead_create(r->app->store, &r->actor, cols, r->now, &r->err);
+  lp_buf b = LP_BUF_INIT(8 << 20);
+  int64_t id = 0;
+  int rc = lp_lead_create_raw(r->app->store, &r->actor, cols, r->now, &b, &id, &r->err);
   json_decref(cols);
-  if (!o) return r->err.code;
+  if (rc != 0) { lp_buf_release(&b); return r->err.code; }
   char loc[64];
-  snprintf(loc, sizeof loc, "/api/v1/leads/%lld", (long long)json_integer_value(json_object_get(o, "id")));
+  snprintf(loc, sizeof loc, "/api/v1/leads/%lld", (long long)id);
   lp_reply_header(r, "Location", loc);
-  return lp_reply(r, 201, o);
+  size_t len = b.len;
+  return lp_reply_raw(r, 201, "application/json", lp_buf_detach(&b), len);
 }
 
 lp_code h_lead_get(lp_req *r) {
