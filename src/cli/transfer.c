@@ -17,7 +17,7 @@ static const char *page_get(void *ctx, const char *name) {
   page_params *p = ctx;
   if (!strcmp(name, "status")) return "all";
   if (!strcmp(name, "owner")) return "any";
-  if (!strcmp(name, "sort")) return "created_at";
+  if (!strcmp(name, "sort")) return "id";  /* the primary key's order: each page a short range */
   if (!strcmp(name, "limit")) return "500";
   if (!strcmp(name, "cursor")) return p->cursor;
   return NULL;

@@ -35,6 +35,9 @@ typedef struct lp_req {
   char *raw; size_t raw_len;   /* or a raw answer (owned unless raw_static) */
   int raw_static;
   const char *ctype;
+  long (*stream)(void *state, char *buf, size_t max);  /* or a streamed answer: bytes, 0 = end, -1 = error */
+  void *stream_state;
+  void (*stream_free)(void *state);
   char headers[4][2][256];     /* extra answer headers */
   int nheaders;
   lp_err err;
@@ -73,6 +76,11 @@ lp_code lp_req_if_match(lp_req *r, int64_t *version);
 /* Answering. reply steals `body`. */
 lp_code lp_reply(lp_req *r, int status, json_t *body);
 void lp_reply_header(lp_req *r, const char *name, const char *value);
+/* A streamed answer of unknown length (chunked): fill(state, buf, max) is called, possibly on
+ * another occasion than the handler, until it returns 0 (end) or -1 (error: the connection is
+ * closed); free_fn(state) runs once the answer is done or abandoned. */
+lp_code lp_reply_stream(lp_req *r, int status, const char *ctype, long (*fill)(void *state, char *buf, size_t max),
+                        void *state, void (*free_fn)(void *state));
 /* 200 {"items": [present(row) for each row], "next_cursor": null}; steals rows (NULL: r->err). */
 lp_code lp_reply_items(lp_req *r, json_t *rows, json_t *(*present)(json_t *row));
 lp_code lp_reply_raw(lp_req *r, int status, const char *ctype, char *data, size_t len); /* steals data */

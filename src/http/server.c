@@ -157,6 +157,33 @@ void lp_reply_header(lp_req *r, const char *name, const char *value) {
   r->nheaders++;
 }
 
+lp_code lp_reply_stream(lp_req *r, int status, const char *ctype, long (*fill)(void *state, char *buf, size_t max),
+                        void *state, void (*free_fn)(void *state)) {
+  r->status = status;
+  r->ctype = ctype;
+  r->stream = fill;
+  r->stream_state = state;
+  r->stream_free = free_fn;
+  return LP_OK;
+}
+
+/* A streamed answer belongs to MHD once queued: it may outlive the request's own struct. */
+typedef struct { long (*fill)(void *, char *, size_t); void *state; void (*free_fn)(void *); } stream_t;
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  stream_t *st = cls;
+  long n = st->fill(st->state, buf, max);
+  if (n > 0) return (ssize_t)n;
+  return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_done(void *cls) {
+  stream_t *st = cls;
+  if (st->free_fn) st->free_fn(st->state);
+  free(st);
+}
+
 lp_code lp_reply_raw(lp_req *r, int status, const char *ctype, char *data, size_t len) {
   free(r->raw);
   r->status = status;
@@ -377,6 +404,20 @@ static enum MHD_Result dispatch(lp_req *r) {
     if (r->err.code == LP_OK) lp_fail(&r->err, rc, NULL);
     return send_error(r);
   }
+  if (r->stream) {
+    stream_t *st = malloc(sizeof *st);
+    if (!st) return MHD_NO;
+    *st = (stream_t){r->stream, r->stream_state, r->stream_free};
+    r->stream_state = NULL;
+    r->stream_free = NULL;
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, st, stream_done);
+    if (!resp) { stream_done(st); return MHD_NO; }
+    if (r->ctype) MHD_add_response_header(resp, "Content-Type", r->ctype);
+    common_headers(resp, r);
+    enum MHD_Result m = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return m;
+  }
   if (r->raw) {
     enum MHD_Result m = send_buf(r, r->status ? r->status : 200, r->ctype, r->raw, r->raw_len,
                                  r->raw_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
@@ -424,7 +465,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     lp_err e = LP_ERR_INIT;
     /* A search sees every acknowledged write: bring the batched search index up to date first,
      * before this request's snapshot is taken. */
-    if (!strcmp(url, "/api/v1/leads") && lp_req_query(r, "q")) {
+    if ((!strcmp(url, "/api/v1/leads") || !strcmp(url, "/api/v1/export/leads")) && lp_req_query(r, "q")) {
       lp_lead_index_sync(r->app->store, &e);
       lp_err_release(&e);
     }
@@ -468,6 +509,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (s) { fprintf(stderr, "%s\n", s); free(s); }
     json_decref(line);
   }
+  if (r->stream_free) r->stream_free(r->stream_state);  /* a stream never handed to MHD */
   json_decref(r->json);
   json_decref(r->out);
   free(r->raw);
