@@ -139,6 +139,26 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
     await page.context().close();
   });
 
+  it('the leads list exports what it shows as CSV, with its filters', async () => {
+    const { page, problems } = await login(browser, srv.base, AGENT.email, AGENT.password);
+    await page.goto(srv.base + '/leads');
+    const link = page.getByRole('link', { name: 'Export CSV' });
+    await link.waitFor();
+    const href = await link.getAttribute('href');
+    assert.match(href, /^\/api\/v1\/export\/leads\?/);
+    assert.match(href, /status=open/);
+    assert.match(href, /owner=me/);
+    // the browser's session cookie fetches it: the agent's own lead, as CSV
+    const r = await page.request.get(srv.base + href);
+    assert.equal(r.status(), 200);
+    assert.match(r.headers()['content-type'], /^text\/csv/);
+    const text = await r.text();
+    assert.match(text.split(/\r?\n/)[0], /^id,full_name,/);
+    assert.ok(text.includes('Wanda Wilson'));
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
   it('an admin adds a webhook, sees its secret once and a delivered event, pauses and deletes it', async () => {
     const { page, problems } = await login(browser, srv.base, srv.email, srv.password);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();

@@ -64,6 +64,12 @@ function writeFilters(f, replace) {
   const s = p.toString();
   navigate('/leads' + (s ? '?' + s : ''), { replace });
 }
+/* The leads the list shows (every page of them), as CSV: GET /api/v1/export/leads with the same filters. */
+function exportHref(f) {
+  const q = apiQuery(f);
+  delete q.sort;
+  return '/api/v1/export/leads?' + new URLSearchParams({ ...q, format: 'csv' }).toString();
+}
 function apiQuery(f) {
   const q = { ...f };
   for (const k of ['created_from', 'closed_from']) if (q[k]) q[k] = dayToIso(q[k]);
@@ -235,7 +241,10 @@ export function LeadsPage() {
   const pageNo = cursors.length;
   return html`<section class="page">
     <div class="page-head"><h1>Leads</h1>
-      <button type="button" class="btn btn-primary" onClick=${() => setNewOpen(true)}>New lead</button></div>
+      <div class="head-actions">
+        <a class="btn" href=${exportHref(filters)} download="leads.csv">Export CSV</a>
+        <button type="button" class="btn btn-primary" onClick=${() => setNewOpen(true)}>New lead</button>
+      </div></div>
     <${Filters} filters=${filters} set=${set} />
     <${BulkBar} ids=${[...selected]} onDone=${load} clear=${() => setSelected(new Set())} />
     <${ErrorBox} error=${page.error} />
