@@ -50,3 +50,21 @@ lp_code lp_db_copy_in(lp_db *db, const char *sql, const char *data, size_t len, 
   if (!db->ops->copy_in) return lp_fail(err, LP_EINTERNAL, "COPY is for PostgreSQL");
   return db->ops->copy_in(db, sql, data, len, err);
 }
+
+#define TLS_SLOTS 4
+static _Thread_local lp_tls_slot tls_slots[TLS_SLOTS];
+
+lp_tls_slot *lp_tls_for(const void *store, unsigned gen) {
+  lp_tls_slot *free_slot = NULL;
+  for (int i = 0; i < TLS_SLOTS; i++) {
+    lp_tls_slot *t = &tls_slots[i];
+    if (t->store == store && t->gen == gen) return t;
+    if (!free_slot && (!t->db || t->store == store)) free_slot = t;
+  }
+  return free_slot ? free_slot : &tls_slots[0];
+}
+
+void lp_tls_forget(const void *store) {
+  for (int i = 0; i < TLS_SLOTS; i++)
+    if (tls_slots[i].store == store) tls_slots[i] = (lp_tls_slot){0, NULL, NULL};
+}

@@ -130,6 +130,14 @@ typedef struct lp_db_ops {
   lp_code (*copy_in)(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err);  /* may be NULL */
 } lp_db_ops;
 
+/* For backends: the connection this thread holds for a store, one slot per store (a command such
+ * as `copy` uses two stores at once). A slot is the store's when store and gen (the store's
+ * generation: a new store at a reused address has another) match; lp_tls_for returns that slot,
+ * else a free or stale one to fill. lp_tls_forget empties the calling thread's slots of a store. */
+typedef struct lp_tls_slot { unsigned gen; const void *store; void *db; } lp_tls_slot;
+lp_tls_slot *lp_tls_for(const void *store, unsigned gen);
+void lp_tls_forget(const void *store);
+
 struct lp_store { const lp_db_ops *ops; };
 struct lp_db { const lp_db_ops *ops; };
 struct lp_stmt { const lp_db_ops *ops; };

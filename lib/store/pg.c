@@ -114,21 +114,6 @@ struct pg_store {
 };
 
 static unsigned next_generation = 1;
-/* The connections this thread holds, one per store (a command such as `copy` uses two stores). */
-#define TLS_SLOTS 4
-typedef struct { unsigned gen; pg_store *store; pg_db *db; } tls_slot;
-static _Thread_local tls_slot tls_slots[TLS_SLOTS];
-
-/* This thread's slot for s: the one holding it, else a free (or stale) one. */
-static tls_slot *tls_for(pg_store *s) {
-  tls_slot *free_slot = NULL;
-  for (int i = 0; i < TLS_SLOTS; i++) {
-    tls_slot *t = &tls_slots[i];
-    if (t->store == s && t->gen == s->generation) return t;
-    if (!free_slot && (!t->db || t->store == s)) free_slot = t;
-  }
-  return free_slot ? free_slot : &tls_slots[0];
-}
 
 static void quiet_notice(void *arg, const char *msg) { (void)arg; (void)msg; }
 
@@ -459,7 +444,7 @@ static pg_store *pg_store_open(const char *url, lp_err *err) {
   }
   s->conns = probe;
   s->nconns = 1;
-  tls_slot *t = tls_for(s);
+  lp_tls_slot *t = lp_tls_for(s, s->generation);
   t->gen = s->generation; t->store = s; t->db = probe;
   return s;
 }
@@ -467,7 +452,7 @@ static pg_store *pg_store_open(const char *url, lp_err *err) {
 static const char *pg_store_path(const pg_store *s) { return s->url; }
 
 static pg_db *pg_store_reader(pg_store *s, lp_err *err) {
-  tls_slot *mine = tls_for(s);
+  lp_tls_slot *mine = lp_tls_for(s, s->generation);
   if (mine->store == s && mine->gen == s->generation && mine->db) {
     if (db_ensure(mine->db, err) != LP_OK) return NULL;
     return mine->db;
@@ -507,7 +492,7 @@ static pg_db *pg_store_reader(pg_store *s, lp_err *err) {
 }
 
 static void pg_store_release(pg_store *s) {
-  tls_slot *mine = tls_for(s);
+  lp_tls_slot *mine = lp_tls_for(s, s->generation);
   if (mine->store != s || mine->gen != s->generation || !mine->db) return;
   pg_db *db = mine->db;
   mine->db = NULL;
@@ -611,8 +596,7 @@ static void pg_store_get_stats(pg_store *s, lp_store_stats *out) {
 static void pg_store_close(pg_store *s) {
   if (!s) return;
   for (pg_db *d = s->conns, *n; d; d = n) { n = d->next; db_close(d); }
-  for (int i = 0; i < TLS_SLOTS; i++)
-    if (tls_slots[i].store == s) tls_slots[i] = (tls_slot){0, NULL, NULL};
+  lp_tls_forget(s);
   pthread_mutex_destroy(&s->mu);
   pthread_mutex_destroy(&s->wmu);
   pthread_cond_destroy(&s->pool_cv);

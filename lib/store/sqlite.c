@@ -73,20 +73,6 @@ struct sq_store {
 };
 
 static unsigned next_generation = 1;
-/* This thread's read connection of each store it uses (a command such as `copy` uses two). */
-#define TLS_SLOTS 4
-typedef struct { unsigned gen; sq_store *store; sq_db *db; } tls_slot;
-static _Thread_local tls_slot tls_slots[TLS_SLOTS];
-
-static tls_slot *tls_for(sq_store *s) {
-  tls_slot *free_slot = NULL;
-  for (int i = 0; i < TLS_SLOTS; i++) {
-    tls_slot *t = &tls_slots[i];
-    if (t->store == s && t->gen == s->generation) return t;
-    if (!free_slot && (!t->db || t->store == s)) free_slot = t;
-  }
-  return free_slot ? free_slot : &tls_slots[0];
-}
 
 static lp_code sqlite_code(int rc) {
   switch (rc & 0xff) {
@@ -270,7 +256,7 @@ static sq_store *sq_store_open(const char *url, lp_err *err) {
   sq_db *probe = db_open(s, err);
   if (!probe) { free(s->path); free(s); return NULL; }
   s->readers = probe;
-  tls_slot *t = tls_for(s);
+  lp_tls_slot *t = lp_tls_for(s, s->generation);
   t->gen = s->generation; t->store = s; t->db = probe;
   return s;
 }
@@ -278,7 +264,7 @@ static sq_store *sq_store_open(const char *url, lp_err *err) {
 static const char *sq_store_path(const sq_store *s) { return s->path; }
 
 static sq_db *sq_store_reader(sq_store *s, lp_err *err) {
-  tls_slot *mine = tls_for(s);
+  lp_tls_slot *mine = lp_tls_for(s, s->generation);
   if (mine->store == s && mine->gen == s->generation && mine->db) return mine->db;
   sq_db *db = db_open(s, err);
   if (!db) return NULL;
@@ -475,8 +461,7 @@ static void sq_store_close(sq_store *s) {
   if (started == 2) { pthread_join(s->checkpointer, NULL); pthread_cond_destroy(&s->ckpt_cv); }
   db_close(s->wdb);
   for (sq_db *r = s->readers, *n; r; r = n) { n = r->next_reader; db_close(r); }
-  for (int i = 0; i < TLS_SLOTS; i++)
-    if (tls_slots[i].store == s) tls_slots[i] = (tls_slot){0, NULL, NULL};
+  lp_tls_forget(s);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->work);
   pthread_cond_destroy(&s->done);
