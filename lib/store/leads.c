@@ -436,6 +436,13 @@ static json_t *create_write(lp_store *s, lp_db *db, const lp_actor *a, json_t *i
   return cols;
 }
 
+lp_code lp_lead_check(lp_db *db, const lp_actor *a, json_t *in, int64_t now, lp_err *err) {
+  json_t *cols = json_deep_copy(in);
+  lp_code rc = lead_prepare(db, a, cols, now, err);
+  json_decref(cols);
+  return rc;
+}
+
 int lp_lead_create_raw(lp_store *s, const lp_actor *a, json_t *in, int64_t now, lp_buf *out, int64_t *id, lp_err *err) {
   lp_db *db = lp_store_reader(s, err);
   if (!db) return -1;

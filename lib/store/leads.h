@@ -34,6 +34,8 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
 
 /* Creates a lead from validated columns (lp_rec_input). Answers the presented lead. */
 json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
+/* Every check lp_lead_create makes of cols (references, history fields), writing nothing. */
+lp_code lp_lead_check(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
 /* The same, answering the new lead as JSON text in out (as lp_lead_get_raw writes it) and its id.
  * 0, or -1 with err set. */
 int lp_lead_create_raw(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_buf *out, int64_t *id, lp_err *err);

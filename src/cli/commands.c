@@ -58,6 +58,7 @@ static const lp_job_kind job_kinds[] = {
   {"sweep", lp_job_sweep},
   {"sla_check", lp_job_sla_check},
   {"bulk", lp_job_bulk},
+  {"import", lp_job_import},
 };
 
 typedef struct { bg_ctx *bg; char name[96]; } worker_ctx;

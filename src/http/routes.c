@@ -48,6 +48,7 @@ const lp_route lp_routes[] = {
   {"POST", "/api/v1/notifications/read-all", h_notifications_read_all, R_BODY, "notifications.read_all"},
   {"POST", "/api/v1/notifications/{id}/read", h_notification_read, R_BODY, "notifications.read"},
   {"GET", "/api/v1/export/leads", h_export_leads, 0, "export.leads"},
+  {"POST", "/api/v1/import/leads", h_import_leads, R_RAWBODY | R_IDEM, "import.leads"},
   {"GET", "/api/v1/jobs", h_jobs_list, 0, "jobs.list"},
   {"GET", "/api/v1/jobs/{id}", h_job_get, 0, "jobs.get"},
   {"GET", "/api/v1/webhooks", h_webhooks_list, 0, "webhooks.list"},

@@ -159,6 +159,30 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
     await page.context().close();
   });
 
+  it('an admin checks a CSV file, then imports it, and sees the failed row by number', async () => {
+    const { page, problems } = await login(browser, srv.base, srv.email, srv.password);
+    await page.goto(srv.base + '/leads');
+    await page.getByRole('button', { name: 'Import CSV' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Import leads from CSV' });
+    const file = { name: 'leads.csv', mimeType: 'text/csv',
+      buffer: Buffer.from('full_name,emails\r\nPetra Import,petra@import.test\r\n,nobody@import.test\r\nPaul Import,paul@import.test\r\n') };
+    await dlg.getByLabel('CSV file').setInputFiles(file);
+    assert.equal(await dlg.getByLabel('Only check the rows (create nothing)').isChecked(), true);
+    await dlg.getByRole('button', { name: 'Check' }).click();
+    await dlg.getByText('2 rows would be created').waitFor();
+    await dlg.getByText(/Row 2: full_name/).waitFor();
+    assert.equal((await srv.api('GET', '/leads?q=Import&status=all&owner=any')).body.items.length, 0, 'a check creates nothing');
+    await dlg.getByLabel('Only check the rows (create nothing)').uncheck();
+    await dlg.getByRole('button', { name: 'Import' }).click();
+    await dlg.getByText('2 leads created').waitFor();
+    const made = (await srv.api('GET', '/leads?q=Import&status=all&owner=any')).body.items.map((l) => l.full_name).sort();
+    assert.deepEqual(made, ['Paul Import', 'Petra Import']);
+    await dlg.getByRole('button', { name: 'Close', exact: true }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
   it('an admin adds a webhook, sees its secret once and a delivered event, pauses and deletes it', async () => {
     const { page, problems } = await login(browser, srv.base, srv.email, srv.password);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();

@@ -29,13 +29,16 @@ export function qs(params) {
   return s ? '?' + s : '';
 }
 
-// request(method, path, {body, query, ifMatch}) -> {status, data, headers}
+// request(method, path, {body | raw + contentType, query, ifMatch}) -> {status, data, headers}
 export async function request(method, path, opts = {}) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin' };
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(opts.body);
+  } else if (opts.raw !== undefined) {  // a body sent as it is (a CSV file)
+    headers['Content-Type'] = opts.contentType || 'text/plain';
+    init.body = opts.raw;
   }
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   if (opts.ifMatch !== undefined && opts.ifMatch !== null) headers['If-Match'] = String(opts.ifMatch);

@@ -3,7 +3,7 @@
 import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import { get, post, request } from './api.js';
 import { useApp, Link, navigate, useLocation, Input, Select, ErrorBox, Notice, Spinner, Dialog,
-  SlaBadge, StatusBadge, nameOf, optionsOf } from './ui.js';
+  SlaBadge, StatusBadge, Check, nameOf, optionsOf } from './ui.js';
 import { fmtDate, fmtDateTime, useDebounced, dayToIso, plural } from './util.js';
 
 // Marks when the first rows are on screen after a login submit (read by the browser tests).
@@ -64,6 +64,55 @@ function writeFilters(f, replace) {
   const s = p.toString();
   navigate('/leads' + (s ? '?' + s : ''), { replace });
 }
+/* Import: the file goes to POST /api/v1/import/leads as a job; the dialog follows the job and
+ * shows what was created and which rows failed (by row number, 1 = first data row). */
+function ImportDialog({ open, onClose, onDone }) {
+  const [file, setFile] = useState(null);
+  const [dry, setDry] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [job, setJob] = useState(null);
+  const [error, setError] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    if (!file) { setError({ message: 'Choose a CSV file first.' }); return; }
+    setBusy(true); setError(null); setJob(null);
+    try {
+      const text = await file.text();
+      const r = await request('POST', '/import/leads', { raw: text, contentType: 'text/csv', query: dry ? { dry_run: 1 } : {} });
+      for (;;) {
+        const j = (await request('GET', `/jobs/${r.data.job_id}`)).data;
+        setJob(j);
+        if (j.status === 'done' || j.status === 'failed') break;
+        await new Promise((res) => setTimeout(res, 400));
+      }
+      if (!dry) onDone();
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  const res = job && job.result;
+  return html`<${Dialog} open=${open} title="Import leads from CSV" onClose=${onClose}>
+    <form onSubmit=${submit} class="import-form">
+      <p class="hint">The columns of an export: <code>full_name</code>, <code>emails</code>, <code>phones</code>, <code>country</code>,
+        <code>owner_email</code>, … (several addresses in one cell separated by <code>;</code>).</p>
+      <div class="field"><label for="import-file">CSV file</label>
+        <input id="import-file" type="file" accept=".csv,text/csv" onChange=${(e) => setFile(e.target.files[0] || null)} /></div>
+      <${Check} id="import-dry" label="Only check the rows (create nothing)" checked=${dry} onChange=${setDry} />
+      <${ErrorBox} error=${error} />
+      ${job ? html`<div class="import-result" role="status">
+        ${job.status !== 'done' && job.status !== 'failed' ? html`<p>Working… ${job.done} of ${job.total || '?'} rows</p>` : null}
+        ${job.status === 'failed' ? html`<p>The import stopped: ${job.last_error}</p>` : null}
+        ${res ? html`<p><strong>${res.dry_run ? `${plural(res.would_create, 'row')} would be created` : `${plural(res.created, 'lead')} created`}</strong>,
+          ${plural(res.failed, 'row')} failed.</p>` : null}
+        ${job.errors && job.errors.length ? html`<ul class="import-errors">
+          ${job.errors.slice(0, 50).map((x) => html`<li>Row ${x.row}: ${x.error.fields ? Object.entries(x.error.fields).map(([k, v]) => `${k}: ${v}`).join('; ') : x.error.message}</li>`)}
+        </ul>` : null}</div>` : null}
+      <div class="actions">
+        <button type="button" class="btn btn-ghost" onClick=${onClose}>Close</button>
+        <button type="submit" class="btn btn-primary" disabled=${busy}>${dry ? 'Check' : 'Import'}</button>
+      </div>
+    </form>
+  </${Dialog}>`;
+}
+
 /* The leads the list shows (every page of them), as CSV: GET /api/v1/export/leads with the same filters. */
 function exportHref(f) {
   const q = apiQuery(f);
@@ -210,6 +259,7 @@ export function LeadsPage() {
   const [page, setPage] = useState({ loading: true, items: [], next: null, total: null, error: null });
   const [selected, setSelected] = useState(new Set());
   const [newOpen, setNewOpen] = useState(false);
+  const [importOpen, setImportOpen] = useState(false);
   const seq = useRef(0);
   const cursor = cursors[cursors.length - 1];
 
@@ -243,6 +293,7 @@ export function LeadsPage() {
     <div class="page-head"><h1>Leads</h1>
       <div class="head-actions">
         <a class="btn" href=${exportHref(filters)} download="leads.csv">Export CSV</a>
+        <button type="button" class="btn" onClick=${() => setImportOpen(true)}>Import CSV</button>
         <button type="button" class="btn btn-primary" onClick=${() => setNewOpen(true)}>New lead</button>
       </div></div>
     <${Filters} filters=${filters} set=${set} />
@@ -261,5 +312,6 @@ export function LeadsPage() {
       <button type="button" class="btn" disabled=${!page.next || page.loading} onClick=${() => setCursors([...cursors, page.next])}>Next →</button>
     </nav>
     <${NewLeadDialog} open=${newOpen} onClose=${() => setNewOpen(false)} />
+    <${ImportDialog} open=${importOpen} onClose=${() => setImportOpen(false)} onDone=${load} />
   </section>`;
 }

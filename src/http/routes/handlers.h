@@ -47,6 +47,7 @@ lp_code h_approvals_list(lp_req *r);
 lp_code h_approval_approve(lp_req *r);
 lp_code h_approval_decline(lp_req *r);
 lp_code h_export_leads(lp_req *r);
+lp_code h_import_leads(lp_req *r);
 lp_code h_job_get(lp_req *r);
 lp_code h_jobs_list(lp_req *r);
 lp_code h_webhooks_list(lp_req *r);
