@@ -59,12 +59,6 @@ static json_t *filter_ids(lp_req *r, json_t *filter) {
   return ids;
 }
 
-static json_t *error_json(lp_err *e) {
-  json_t *o = json_pack("{s:s, s:s}", "code", lp_code_name(e->code), "message", e->message[0] ? e->message : lp_code_message(e->code));
-  if (e->fields) json_object_set(o, "fields", e->fields);
-  return o;
-}
-
 /* Runs action over ids as actor a; returns the per-lead results (with a job: only the failures,
  * up to JOB_ERRORS_KEPT, and progress recorded every 100 leads). */
 static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, json_t *params, json_t *cols, json_t *ids,
@@ -101,7 +95,7 @@ static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, jso
     } else {
       bad_n++;
       if (!job_id || json_array_size(results) < JOB_ERRORS_KEPT)
-        json_array_append_new(results, json_pack("{s:I, s:b, s:o}", "id", (json_int_t)id, "ok", 0, "error", error_json(&e)));
+        json_array_append_new(results, json_pack("{s:I, s:b, s:o}", "id", (json_int_t)id, "ok", 0, "error", lp_error_json(&e)));
     }
     json_decref(out);
     lp_err_release(&e);
@@ -116,24 +110,13 @@ static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, jso
   return results;
 }
 
-typedef struct { json_t *payload; int64_t user, now, id; int total; } enqueue_ctx;
-
-static lp_code enqueue_fn(lp_db *db, void *p, lp_err *err) {
-  enqueue_ctx *c = p;
-  return lp_job_enqueue(db, "bulk", NULL, 0, c->payload, c->now, c->now, c->user, c->total, NULL, &c->id, err);
-}
-
 static lp_code bulk_enqueue(lp_req *r, const char *action, json_t *params, json_t *cols, json_t *ids) {
+  int total = (int)json_array_size(ids);
   json_t *payload = json_pack("{s:s, s:O, s:o, s:o}", "action", action, "params", params ? params : json_null(),
                               "cols", cols ? cols : json_null(), "ids", ids);
-  enqueue_ctx c = {payload, r->actor.id, r->now, 0, (int)json_array_size(ids)};
-  lp_code rc = lp_store_write(r->app->store, enqueue_fn, &c, &r->err);
+  lp_code rc = lp_reply_job(r, "bulk", payload, total, json_pack("{s:i}", "total", total));
   json_decref(payload);
-  if (rc != LP_OK) return rc;
-  char loc[64];
-  snprintf(loc, sizeof loc, "/api/v1/jobs/%lld", (long long)c.id);
-  lp_reply_header(r, "Location", loc);
-  return lp_reply(r, 202, json_pack("{s:I, s:s, s:i}", "job_id", (json_int_t)c.id, "status", "queued", "total", c.total));
+  return rc;
 }
 
 /* The job: the same run, as the user who asked (as they are now: a user deactivated meanwhile

@@ -56,6 +56,11 @@ lp_code h_webhook_get(lp_req *r);
 lp_code h_webhook_patch(lp_req *r);
 lp_code h_webhook_delete(lp_req *r);
 lp_code h_webhook_deliveries(lp_req *r);
+/* Shared by handlers (routes/jobs.c): starts a background job of `kind` as the caller and answers
+ * 202 `answer` + {job_id, status: "queued"} with Location (answer is stolen); the contract's
+ * error object of an lp_err, for per-item results. */
+lp_code lp_reply_job(lp_req *r, const char *kind, json_t *payload, int total, json_t *answer);
+json_t *lp_error_json(const lp_err *e);
 /* Shared by handlers: adapts lp_req_query for the store's list functions. */
 const char *lp_req_param_fn(void *ctx, const char *name);
 #endif

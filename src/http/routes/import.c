@@ -17,19 +17,6 @@
 #define CHUNK 500
 #define ERRORS_KEPT 1000
 
-static json_t *error_json(lp_err *e) {
-  json_t *o = json_pack("{s:s, s:s}", "code", lp_code_name(e->code), "message", e->message[0] ? e->message : lp_code_message(e->code));
-  if (e->fields) json_object_set(o, "fields", e->fields);
-  return o;
-}
-
-typedef struct { json_t *payload; int64_t user, now, id; } enqueue_ctx;
-
-static lp_code enqueue_fn(lp_db *db, void *p, lp_err *err) {
-  enqueue_ctx *c = p;
-  return lp_job_enqueue(db, "import", NULL, 0, c->payload, c->now, c->now, c->user, 0, NULL, &c->id, err);
-}
-
 lp_code h_import_leads(lp_req *r) {
   if (r->actor.perm[LP_ACT_BULK] != LP_ALLOW) return lp_fail(&r->err, LP_EFORBIDDEN, "Your role may not import leads (it needs the bulk permission)");
   const char *ct = lp_req_header(r, "Content-Type");
@@ -38,14 +25,9 @@ lp_code h_import_leads(lp_req *r) {
   int dry = lp_req_flag(r, "dry_run");
   json_t *payload = json_pack("{s:s%, s:b}", "csv", r->body.data, r->body.len, "dry_run", dry);
   if (!payload) return lp_fail_field(&r->err, "file", "must be UTF-8 text");
-  enqueue_ctx c = {payload, r->actor.id, r->now, 0};
-  lp_code rc = lp_store_write(r->app->store, enqueue_fn, &c, &r->err);
+  lp_code rc = lp_reply_job(r, "import", payload, 0, json_pack("{s:b}", "dry_run", dry));
   json_decref(payload);
-  if (rc != LP_OK) return rc;
-  char loc[64];
-  snprintf(loc, sizeof loc, "/api/v1/jobs/%lld", (long long)c.id);
-  lp_reply_header(r, "Location", loc);
-  return lp_reply(r, 202, json_pack("{s:I, s:s, s:b}", "job_id", (json_int_t)c.id, "status", "queued", "dry_run", dry));
+  return rc;
 }
 
 /* The job: rows checked (and, unless a dry run, created) chunk by chunk, as the importing user. */
@@ -110,7 +92,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
         cols = NULL;
       } else if (e.code != LP_OK) {
         failed++;
-        if (json_array_size(errors) < ERRORS_KEPT) json_array_append_new(errors, json_pack("{s:i, s:o}", "row", i + 1, "error", error_json(&e)));
+        if (json_array_size(errors) < ERRORS_KEPT) json_array_append_new(errors, json_pack("{s:i, s:o}", "row", i + 1, "error", lp_error_json(&e)));
       } else {
         made++;  /* dry run: this row would be created */
       }
@@ -122,7 +104,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
     for (int j = 0; j < n; j++) {
       if (errs[j].code != LP_OK) {
         failed++;
-        if (json_array_size(errors) < ERRORS_KEPT) json_array_append_new(errors, json_pack("{s:i, s:o}", "row", at[j] + 1, "error", error_json(&errs[j])));
+        if (json_array_size(errors) < ERRORS_KEPT) json_array_append_new(errors, json_pack("{s:i, s:o}", "row", at[j] + 1, "error", lp_error_json(&errs[j])));
       }
       json_decref(in[j]);
       lp_err_release(&errs[j]);

@@ -6,6 +6,31 @@
 #include "jobs/webhooks.h"
 #include "store/rows.h"
 
+typedef struct { const char *kind; json_t *payload; int64_t user, now, id; int total; } start_ctx;
+
+static lp_code start_fn(lp_db *db, void *p, lp_err *err) {
+  start_ctx *c = p;
+  return lp_job_enqueue(db, c->kind, NULL, 0, c->payload, c->now, c->now, c->user, c->total, NULL, &c->id, err);
+}
+
+lp_code lp_reply_job(lp_req *r, const char *kind, json_t *payload, int total, json_t *answer) {
+  start_ctx c = {kind, payload, r->actor.id, r->now, 0, total};
+  lp_code rc = lp_store_write(r->app->store, start_fn, &c, &r->err);
+  if (rc != LP_OK) { json_decref(answer); return rc; }
+  char loc[64];
+  snprintf(loc, sizeof loc, "/api/v1/jobs/%lld", (long long)c.id);
+  lp_reply_header(r, "Location", loc);
+  json_object_set_new(answer, "job_id", json_integer(c.id));
+  json_object_set_new(answer, "status", json_string("queued"));
+  return lp_reply(r, 202, answer);
+}
+
+json_t *lp_error_json(const lp_err *e) {
+  json_t *o = json_pack("{s:s, s:s}", "code", lp_code_name(e->code), "message", e->message[0] ? e->message : lp_code_message(e->code));
+  if (e->fields) json_object_set(o, "fields", e->fields);
+  return o;
+}
+
 lp_code h_job_get(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
