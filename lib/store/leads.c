@@ -156,24 +156,38 @@ static lp_code groups_refresh(lp_db *db, int64_t id, lp_err *err) {
 
 /* ---------------------------------------------------------------- search index and contacts */
 
+/* Calls fn(kind "email" or "phone", address, ctx) for each address of a lead row (its emails,
+ * then its phones, stored as JSON text); stops at the first code that is not LP_OK. */
+typedef lp_code (*address_fn)(const char *kind, const char *value, void *ctx);
+
+static lp_code each_address(json_t *row, address_fn fn, void *ctx) {
+  static const char *lists[] = {"emails", "phones"}, *kinds[] = {"email", "phone"};
+  lp_code rc = LP_OK;
+  for (int l = 0; l < 2 && rc == LP_OK; l++) {
+    json_t *arr = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+      if (json_is_string(v) && (rc = fn(kinds[l], json_string_value(v), ctx)) != LP_OK) break;
+    }
+    json_decref(arr);
+  }
+  return rc;
+}
+
+/* An address in the search text; a phone also without its "+", so digits alone find it. */
+static lp_code fts_address(const char *kind, const char *s, void *ctx) {
+  lp_buf_printf(ctx, "%s\n", s);
+  if (kind[0] == 'p' && s[0] == '+') lp_buf_printf(ctx, "%s\n", s + 1);
+  return LP_OK;
+}
+
 /* The text the full-text index holds for a lead row. */
 static void fts_body(json_t *row, lp_buf *b) {
   const char *keys[] = {"full_name", "company", "login", "request", "notes", "close_notes", "city", "service"};
   for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
     if (sget(row, keys[i])) lp_buf_printf(b, "%s\n", sget(row, keys[i]));
-  const char *lists[] = {"emails", "phones"};
-  for (int l = 0; l < 2; l++) {
-    json_t *arr = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) {
-      const char *s = json_string_value(v);
-      if (!s) continue;
-      lp_buf_printf(b, "%s\n", s);
-      if (l == 1 && s[0] == '+') lp_buf_printf(b, "%s\n", s + 1);
-    }
-    json_decref(arr);
-  }
+  each_address(row, fts_address, b);
 }
 
 /* Full-text entries. On PostgreSQL the entry is written with the lead (its tsvector is computed
@@ -253,6 +267,20 @@ lp_code lp_lead_index_sync(lp_store *s, lp_err *err) {
   return LP_OK;
 }
 
+typedef struct { lp_db *db; int64_t id; lp_err *err; } contact_ctx;
+
+static lp_code contact_insert(const char *kind, const char *value, void *p) {
+  contact_ctx *c = p;
+  lp_stmt *st = lp_db_prep(c->db, "INSERT INTO lead_contacts(lead_id, kind, value) VALUES ($1, $2, $3)", c->err);
+  if (!st) return c->err->code;
+  lp_bind_int(st, 1, c->id);
+  lp_bind_text(st, 2, kind);
+  lp_bind_text(st, 3, value);
+  int rc = lp_step(st, c->err);
+  lp_stmt_done(st);
+  return rc < 0 ? c->err->code : LP_OK;
+}
+
 /* Writes the contact rows of lead `id` from `row` (its column values) and queues its full-text
  * entry. fresh: the lead is new, there is nothing to delete first. */
 static lp_code index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) {
@@ -262,25 +290,8 @@ static lp_code index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *
     rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
     json_decref(args);
   }
-  const char *lists[] = {"emails", "phones"};
-  for (int l = 0; l < 2 && rc == LP_OK; l++) {
-    json_t *arr = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) {
-      const char *s = json_string_value(v);
-      if (!s) continue;
-      lp_stmt *st = lp_db_prep(db, "INSERT INTO lead_contacts(lead_id, kind, value) VALUES ($1, $2, $3)", err);
-      if (!st) { rc = err->code; break; }
-      lp_bind_int(st, 1, id);
-      lp_bind_text(st, 2, l ? "phone" : "email");
-      lp_bind_text(st, 3, s);
-      if (lp_step(st, err) < 0) rc = err->code;
-      lp_stmt_done(st);
-      if (rc != LP_OK) break;
-    }
-    json_decref(arr);
-  }
+  contact_ctx c = {db, id, err};
+  if (rc == LP_OK) rc = each_address(row, contact_insert, &c);
   if (rc == LP_OK) rc = fts_queue(db, id, row, err);
   return rc;
 }
@@ -506,6 +517,17 @@ static void copy_val(lp_buf *b, json_t *v, const char *dflt) {
   else { char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); lp_copy_text(b, t ? t : ""); free(t); }
 }
 
+typedef struct { lp_buf *out; int64_t id; } copy_contacts_ctx;
+
+/* One lead_contacts row in COPY's text format. */
+static lp_code copy_contact(const char *kind, const char *value, void *p) {
+  copy_contacts_ctx *c = p;
+  lp_buf_printf(c->out, "%lld\t%s\t", (long long)c->id, kind);
+  lp_copy_text(c->out, value);
+  lp_buf_add(c->out, "\n", 1);
+  return LP_OK;
+}
+
 typedef struct {
   const lp_actor *a;
   json_t **cols;      /* prepared rows (NULL: skipped) */
@@ -551,7 +573,6 @@ static lp_code many_fn(lp_db *db, void *p, lp_err *err) {
   lp_buf fts = LP_BUF_INIT((size_t)1 << 30), events = LP_BUF_INIT((size_t)1 << 30), arr = LP_BUF_INIT((size_t)1 << 26);
   lp_code rc = lead_ids && event_ids ? LP_OK : lp_fail(err, LP_EINTERNAL, "out of memory");
   if (rc == LP_OK) rc = reserve_ids(db, "leads", m, lead_ids, err);
-  if (rc == LP_OK) rc = lp_events_order(db, err);
   if (rc == LP_OK) rc = reserve_ids(db, "events", m, event_ids, err);
   lp_buf_add(&arr, "{", 1);
   for (int i = 0, k = 0; rc == LP_OK && i < c->n; i++) {
@@ -566,19 +587,8 @@ static lp_code many_fn(lp_db *db, void *p, lp_err *err) {
       copy_val(&leads, json_object_get(row, copy_cols[j].name), copy_cols[j].dflt);
     }
     lp_buf_add(&leads, "\n", 1);
-    const char *lists[] = {"emails", "phones"};
-    for (int l = 0; l < 2; l++) {
-      json_t *a = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
-      size_t ai;
-      json_t *v;
-      json_array_foreach(a, ai, v) {
-        if (!json_is_string(v)) continue;
-        lp_buf_printf(&contacts, "%lld\t%s\t", (long long)id, l ? "phone" : "email");
-        lp_copy_text(&contacts, json_string_value(v));
-        lp_buf_add(&contacts, "\n", 1);
-      }
-      json_decref(a);
-    }
+    copy_contacts_ctx cc = {&contacts, id};
+    each_address(row, copy_contact, &cc);
     lp_buf body = LP_BUF_INIT(1 << 20);
     fts_body(row, &body);
     lp_buf_printf(&fts, "%lld\t", (long long)id);

@@ -26,7 +26,7 @@
  * across servers a session advisory lock taken before BEGIN and released after COMMIT, so the
  * next writer's snapshot starts after the previous commit. PostgreSQL's serializable checks lock
  * index pages, so overlapping inserts of unrelated leads would otherwise fail each other often,
- * and event ids must become visible in order for the events feed (rows.h). The retry above stays
+ * and event ids must become visible in order (GET /events?after= reads by id). The retry above stays
  * for whatever still conflicts (a write of another program, say).
  *
  * Errors: unique, foreign-key, not-null and check violations (class 23) → LP_ECONFLICT, like
@@ -50,7 +50,7 @@
 #define MAX_PARAMS 64
 #define WRITE_ATTEMPTS 6   /* the first run and up to 5 retries */
 #define POOL_DEFAULT 16
-#define LP_WRITE_LOCK "7370284453"   /* the same key as rows.h's LP_EVENTS_LOCK */
+#define LP_WRITE_LOCK "7370284453"   /* writes take turns on this advisory lock (pg_store_write) */
 #define POOL_WAIT_S 5
 
 /* Type OIDs (pg_type.h is server-side; these are fixed). */
@@ -537,7 +537,7 @@ static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *er
   /* Write transactions take turns across servers too: a session advisory lock taken before
    * BEGIN (so the transaction's snapshot comes after the previous writer's commit) and given back
    * after COMMIT. Then no two writes on one database overlap, serializable never has to fail one
-   * of them, and event ids become visible in commit order (the events feed; see rows.h). */
+   * of them, and event ids become visible in commit order (the events feed reads by id). */
   lp_code rc = pg_exec(db, "SELECT pg_advisory_lock(" LP_WRITE_LOCK ")", err);
   if (rc == LP_OK) {
     rc = write_tx(s, db, fn, ctx, err, "BEGIN ISOLATION LEVEL SERIALIZABLE");
@@ -554,7 +554,9 @@ static lp_code pg_store_write(pg_store *s, lp_write_fn fn, void *ctx, lp_err *er
 static lp_code pg_store_append(pg_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
   pg_db *db = pg_store_reader(s, err);
   if (!db) return err ? err->code : LP_EUNAVAILABLE;
-  return write_tx(s, db, fn, ctx, err, "BEGIN ISOLATION LEVEL READ COMMITTED");
+  /* It still takes its turn with the writes of every server (the lock of pg_store_write, for
+   * this transaction), so the event ids it adds become visible in order too. */
+  return write_tx(s, db, fn, ctx, err, "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" LP_WRITE_LOCK ")");
 }
 
 static lp_code write_tx(pg_store *s, pg_db *db, lp_write_fn fn, void *ctx, lp_err *err, const char *begin) {

@@ -248,18 +248,8 @@ json_t *lp_json_time(json_t *v) {
   return json_string(b);
 }
 
-lp_code lp_events_order(lp_db *db, lp_err *err) {
-  if (lp_db_engine(db) != LP_ENGINE_PG) return LP_OK;  /* SQLite: one writer, ids in commit order */
-  lp_stmt *st = lp_db_prep(db, "SELECT pg_advisory_xact_lock(" LP_EVENTS_LOCK ")", err);
-  if (!st) return err->code;
-  int rc = lp_step(st, err);
-  lp_stmt_done(st);
-  return rc < 0 ? err->code : LP_OK;
-}
-
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,
                  const char *entity, int64_t entity_id, json_t *data, lp_err *err) {
-  if (lp_events_order(db, err) != LP_OK) return err->code;
   lp_stmt *st = lp_db_prep(db, "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
                                " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", err);
   if (!st) return err->code;

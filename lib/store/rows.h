@@ -35,13 +35,6 @@ lp_code lp_update(lp_db *db, const char *table, int64_t id, json_t *cols, int64_
  * must_be_active). Adds a field error "not found" otherwise. Returns LP_OK or LP_EVALIDATION, or the
  * query's own error (which replaces err) when the lookup itself fails. */
 lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field, lp_err *err);
-/* The events feed (GET /events?after=) is read by id, so ids must become visible in id order.
- * On PostgreSQL several servers write at once and an id is taken at INSERT but seen at COMMIT, so
- * a later id could show before an earlier one and a poller would skip it: every transaction that
- * writes an event first takes this transaction-level advisory lock, which makes event-writing
- * transactions take turns from their first event to their commit. lp_event calls it. */
-#define LP_EVENTS_LOCK "7370284453"
-lp_code lp_events_order(lp_db *db, lp_err *err);
 /* Appends s as one value of PostgreSQL's COPY text format (backslash, tab, newline, CR escaped). */
 void lp_copy_text(lp_buf *b, const char *s);
 /* A stored time (Unix seconds) as the API writes it: an RFC 3339 string, or null. New reference. */
