@@ -33,6 +33,7 @@
 #   FILL_PARTS=$(nproc)  psql sessions loading leads_fts at once (its generated tsvector is most of the fill)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$(pwd)
 OUT=$ROOT/bench/out/pg
 mkdir -p "$OUT"
@@ -109,14 +110,7 @@ as_pg() { runuser -u postgres -- "$@"; }
 
 "$LP" migrate --db "$URL" >/dev/null
 t0=$(date +%s%N)
-echo "$PW" | "$LP" user add --db "$URL" --email "$ADMIN" --name "Bench Admin" --role admin --password-stdin >/dev/null
-for m in 1 2 3; do
-  echo "$PW" | "$LP" user add --db "$URL" --email "manager$m@bench.test" --name "Manager $m" --role manager --password-stdin >/dev/null
-done
-for a in $(seq 1 17); do
-  echo "$PW" | "$LP" user add --db "$URL" --email "agent$a@bench.test" --name "Agent $a" --role agent \
-    --manager "manager$(( (a % 3) + 1 ))@bench.test" --password-stdin >/dev/null
-done
+bench_users "$URL"
 t1=$(date +%s%N)
 USERS_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}')
 log "21 users in $USERS_SECS s; filling $N leads in SQL"

@@ -25,6 +25,7 @@
 #   QUIET_LOAD=1.5   before measuring (the machine may be shared with other work)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$(pwd)
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
@@ -97,14 +98,7 @@ if [ ! -f "$SRC_DB.ok" ]; then
   rm -f "$SRC_DB" "$SRC_DB-wal" "$SRC_DB-shm"
   "$LP" migrate --db "sqlite:$SRC_DB" >/dev/null
   t0=$(date +%s%N)
-  echo "$PW" | "$LP" user add --db "sqlite:$SRC_DB" --email "$ADMIN" --name "Bench Admin" --role admin --password-stdin >/dev/null
-  for m in 1 2 3; do
-    echo "$PW" | "$LP" user add --db "sqlite:$SRC_DB" --email "manager$m@bench.test" --name "Manager $m" --role manager --password-stdin >/dev/null
-  done
-  for a in $(seq 1 17); do
-    echo "$PW" | "$LP" user add --db "sqlite:$SRC_DB" --email "agent$a@bench.test" --name "Agent $a" --role agent \
-      --manager "manager$(( (a % 3) + 1 ))@bench.test" --password-stdin >/dev/null
-  done
+  bench_users "sqlite:$SRC_DB"
   t1=$(date +%s%N)
   "$OUT/fill" "$SRC_DB" "$N" > "$OUT/fill.out" 2> "$OUT/fill.log"
   t2=$(date +%s%N)

@@ -119,13 +119,12 @@ static lp_code bulk_enqueue(lp_req *r, const char *action, json_t *params, json_
   return rc;
 }
 
-/* The job: the same run, as the user who asked (as they are now: a user deactivated meanwhile
- * or whose rights changed gets what they may do now). */
+/* The job: the same run, as the user who asked (lp_job_actor: as they are now). */
 lp_code lp_job_bulk(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
-  lp_db *db = lp_store_reader(s, err);
-  if (!db) return LP_EUNAVAILABLE;
+  lp_db *db;
   lp_actor a;
-  if (lp_actor_load(db, job->created_by, &a, err) != LP_OK) return err->code == LP_EUNAVAILABLE ? LP_EUNAVAILABLE : err->code;
+  lp_code arc = lp_job_actor(s, job, &db, &a, err);
+  if (arc != LP_OK) return arc;
   json_t *p = job->payload;
   const char *action = json_string_value(json_object_get(p, "action"));
   json_t *ids = json_object_get(p, "ids");

@@ -2,6 +2,7 @@
 #ifndef LP_HTTP_HANDLERS_H
 #define LP_HTTP_HANDLERS_H
 #include "http/http.h"
+#include "jobs/jobs.h"
 lp_code h_auth_login(lp_req *r);
 lp_code h_auth_logout(lp_req *r);
 lp_code h_me(lp_req *r);
@@ -61,6 +62,10 @@ lp_code h_webhook_deliveries(lp_req *r);
  * error object of an lp_err, for per-item results. */
 lp_code lp_reply_job(lp_req *r, const char *kind, json_t *payload, int total, json_t *answer);
 json_t *lp_error_json(const lp_err *e);
+/* For a job's handler: a read connection, and the user who started the job as they are now (a
+ * user deactivated or whose rights changed meanwhile gets what they may do now). LP_OK, or the
+ * code to return (LP_EUNAVAILABLE: try again later). */
+lp_code lp_job_actor(lp_store *s, const lp_job *job, lp_db **db, lp_actor *a, lp_err *err);
 /* Shared by handlers: adapts lp_req_query for the store's list functions. */
 const char *lp_req_param_fn(void *ctx, const char *name);
 #endif

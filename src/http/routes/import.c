@@ -32,10 +32,10 @@ lp_code h_import_leads(lp_req *r) {
 
 /* The job: rows checked (and, unless a dry run, created) chunk by chunk, as the importing user. */
 lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
-  lp_db *db = lp_store_reader(s, err);
-  if (!db) return LP_EUNAVAILABLE;
+  lp_db *db;
   lp_actor a;
-  if (lp_actor_load(db, job->created_by, &a, err) != LP_OK) return err->code == LP_EUNAVAILABLE ? LP_EUNAVAILABLE : err->code;
+  lp_code arc = lp_job_actor(s, job, &db, &a, err);
+  if (arc != LP_OK) return arc;
   const char *text = json_string_value(json_object_get(job->payload, "csv"));
   int dry = json_is_true(json_object_get(job->payload, "dry_run"));
   if (!text) return lp_fail(err, LP_EBADREQ, "the job has no file");

@@ -5,6 +5,7 @@
 #include "jobs/jobs.h"
 #include "jobs/webhooks.h"
 #include "store/rows.h"
+#include "store/users.h"
 
 typedef struct { const char *kind; json_t *payload; int64_t user, now, id; int total; } start_ctx;
 
@@ -23,6 +24,13 @@ lp_code lp_reply_job(lp_req *r, const char *kind, json_t *payload, int total, js
   json_object_set_new(answer, "job_id", json_integer(c.id));
   json_object_set_new(answer, "status", json_string("queued"));
   return lp_reply(r, 202, answer);
+}
+
+lp_code lp_job_actor(lp_store *s, const lp_job *job, lp_db **db, lp_actor *a, lp_err *err) {
+  *db = lp_store_reader(s, err);
+  if (!*db) return LP_EUNAVAILABLE;
+  if (lp_actor_load(*db, job->created_by, a, err) != LP_OK) return err->code == LP_EUNAVAILABLE ? LP_EUNAVAILABLE : err->code;
+  return LP_OK;
 }
 
 json_t *lp_error_json(const lp_err *e) {
