@@ -1,5 +1,6 @@
 /* rows.c — generic row helpers (see rows.h). */
 #include <ctype.h>
+#include <sqlite3.h>
 #include "store/rows.h"
 #include "util/timefmt.h"
 #include "util/buf.h"
@@ -99,6 +100,14 @@ static void put_param(lp_buf *b, int n) {
   lp_buf_add(b, t + i, sizeof t - (size_t)i);
 }
 
+/* The id of a row just inserted. SQLite answers RETURNING through a temporary table per
+ * statement; the rowid it just wrote costs nothing. PostgreSQL: the statement's RETURNING id. */
+static int returns_id(lp_db *db) { return lp_db_engine(db) != LP_ENGINE_SQLITE; }
+static int64_t inserted_id(lp_db *db, lp_stmt *st, int rc) {
+  if (!returns_id(db)) return rc >= 0 ? (int64_t)sqlite3_last_insert_rowid(lp_db_native(db)) : 0;
+  return rc == 1 ? lp_col_int(st, 0) : 0;
+}
+
 lp_code lp_insert(lp_db *db, const char *table, json_t *cols, int64_t *id, lp_err *err) {
   lp_buf sql = LP_BUF_INIT(1 << 16);
   lp_buf_reserve(&sql, 2048);
@@ -118,14 +127,14 @@ lp_code lp_insert(lp_db *db, const char *table, json_t *cols, int64_t *id, lp_er
     if (i > 1) lp_buf_add(&sql, ", ", 2);
     put_param(&sql, i);
   }
-  lp_buf_puts(&sql, ") RETURNING id");
+  lp_buf_puts(&sql, returns_id(db) ? ") RETURNING id" : ")");
   lp_stmt *st = lp_db_prep(db, lp_buf_str(&sql), err);
   lp_buf_release(&sql);
   if (!st) return err->code;
   int i = 1;
   json_object_foreach(cols, k, v) lp_bind_json(st, i++, v);
   int rc = lp_step(st, err);
-  if (rc == 1 && id) *id = lp_col_int(st, 0);
+  if (id) *id = inserted_id(db, st, rc);
   lp_stmt_done(st);
   if (rc < 0) return err->code;
   return LP_OK;
@@ -198,34 +207,43 @@ lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field
  * wants its kind (see lib/jobs). A webhook's events are "*" or ",kind,kind,"; `_` in a kind is
  * escaped so LIKE matches it literally. */
 static lp_code webhook_fanout(lp_db *db, int64_t event_id, int64_t at, const char *kind, lp_err *err) {
+  /* The active subscriptions are few: read them and match the kind here. Most events have no
+   * webhook, and a read costs a fraction of an INSERT ... SELECT (which opens the jobs table and
+   * its indexes inside a statement journal); a LIKE with a bound pattern would also make SQLite
+   * prepare the statement again on every call. Subscriptions are stored as ",kind,kind," or "*". */
   char pat[96];
-  size_t n = 0;
-  pat[n++] = '%';
-  pat[n++] = ',';
-  for (const char *k = kind; *k && n < sizeof pat - 4; k++) {
-    if (*k == '_' || *k == '%' || *k == '!') pat[n++] = '!';
-    pat[n++] = *k;
+  snprintf(pat, sizeof pat, ",%s,", kind);
+  int64_t few[8], *hits = few;
+  int n = 0, cap = 8, rc;
+  lp_stmt *st = lp_db_prep(db, "SELECT id, events FROM webhooks WHERE active = 1 ORDER BY id", err);
+  if (!st) return err->code;
+  while ((rc = lp_step(st, err)) == 1) {
+    const char *ev = lp_col_text(st, 1);
+    if (!ev || (strcmp(ev, "*") && !strstr(ev, pat))) continue;
+    if (n == cap) {
+      int64_t *more = malloc(sizeof *more * (size_t)cap * 2);
+      if (!more) { rc = -1; lp_fail(err, LP_EINTERNAL, "out of memory"); break; }
+      memcpy(more, hits, sizeof *hits * (size_t)n);
+      if (hits != few) free(hits);
+      hits = more;
+      cap *= 2;
+    }
+    hits[n++] = lp_col_int(st, 0);
   }
-  pat[n++] = ',';
-  pat[n++] = '%';
-  pat[n] = 0;
-  /* Most events have no webhook: find that out with a read, which costs a fraction of an
-   * INSERT ... SELECT (that opens the jobs table and its indexes inside a statement journal). */
-  lp_stmt *st = lp_db_prep(db, "SELECT 1 FROM webhooks WHERE active = 1 AND (events = '*' OR events LIKE $1 ESCAPE '!') LIMIT 1", err);
-  if (!st) return err->code;
-  lp_bind_text(st, 1, pat);
-  int any = lp_step(st, err);
   lp_stmt_done(st);
-  if (any <= 0) return any < 0 ? err->code : LP_OK;
-  st = lp_db_prep(db, "INSERT INTO jobs(kind, ref, subject_id, run_at, created_at, updated_at)"
-                               " SELECT 'webhook', 'webhook:' || id, $1, $2, $2, $2 FROM webhooks"
-                               " WHERE active = 1 AND (events = '*' OR events LIKE $3 ESCAPE '!')", err);
-  if (!st) return err->code;
-  lp_bind_int(st, 1, event_id);
-  lp_bind_int(st, 2, at);
-  lp_bind_text(st, 3, pat);
-  int rc = lp_step(st, err);
-  lp_stmt_done(st);
+  for (int i = 0; rc >= 0 && i < n; i++) {
+    char ref[40];
+    snprintf(ref, sizeof ref, "webhook:%lld", (long long)hits[i]);
+    st = lp_db_prep(db, "INSERT INTO jobs(kind, ref, subject_id, run_at, created_at, updated_at)"
+                        " VALUES ('webhook', $1, $2, $3, $3, $3)", err);
+    if (!st) { rc = -1; break; }
+    lp_bind_text(st, 1, ref);
+    lp_bind_int(st, 2, event_id);
+    lp_bind_int(st, 3, at);
+    rc = lp_step(st, err);
+    lp_stmt_done(st);
+  }
+  if (hits != few) free(hits);
   return rc < 0 ? err->code : LP_OK;
 }
 
@@ -250,8 +268,10 @@ json_t *lp_json_time(json_t *v) {
 
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,
                  const char *entity, int64_t entity_id, json_t *data, lp_err *err) {
-  lp_stmt *st = lp_db_prep(db, "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
-                               " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", err);
+  lp_stmt *st = lp_db_prep(db, returns_id(db) ? "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
+                                                " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+                                              : "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
+                                                " VALUES ($1, $2, $3, $4, $5, $6, $7)", err);
   if (!st) return err->code;
   lp_bind_int(st, 1, at);
   if (lead_id > 0) lp_bind_int(st, 2, lead_id); else lp_bind_null(st, 2);
@@ -263,7 +283,7 @@ lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const ch
   lp_bind_text(st, 7, txt ? txt : "{}");
   free(txt);
   int rc = lp_step(st, err);
-  int64_t id = rc == 1 ? lp_col_int(st, 0) : 0;
+  int64_t id = inserted_id(db, st, rc);
   lp_stmt_done(st);
   if (rc < 0) return err->code;
   return webhook_fanout(db, id, at, kind, err);

@@ -1,5 +1,6 @@
 /* commands.c — serve, migrate, user add, backup. */
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <time.h>
@@ -39,6 +40,7 @@ static int bg_wait(bg_ctx *c) {
 
 static void *tick_main(void *p) {
   bg_ctx *c = p;
+  prctl(PR_SET_NAME, "lp-tick");  /* named in top -H and perf */
   pthread_mutex_lock(&c->mu);
   while (!bg_wait(c)) {
     pthread_mutex_unlock(&c->mu);
@@ -65,6 +67,7 @@ typedef struct { bg_ctx *bg; char name[96]; } worker_ctx;
 
 static void *worker_main(void *p) {
   worker_ctx *w = p;
+  prctl(PR_SET_NAME, "lp-worker");  /* named in top -H and perf */
   bg_ctx *c = w->bg;
   pthread_mutex_lock(&c->mu);
   while (!c->stop) {

@@ -1,7 +1,8 @@
 /* server.c — the HTTP server on libmicrohttpd.
  *
- * One epoll thread pool serves every connection. A request is read whole (up to 1 MiB, past
- * that it is drained and answered 413), then routed: the route table (routes.c) gives the
+ * Every HTTP thread is its own epoll daemon with its own listening socket on the port
+ * (SO_REUSEPORT), so connections are spread evenly over the threads. A request is read whole
+ * (up to 1 MiB, past that it is drained and answered 413), then routed: the route table (routes.c) gives the
  * handler and its flags; authentication, the CSRF check, JSON decoding and Idempotency-Key are
  * done here once, so handlers see a ready lp_req. Every error leaves through send_error() in
  * the contract's shape. Every request is counted and timed for /metrics and, unless disabled,
@@ -544,20 +545,45 @@ int lp_http_serve(lp_app *app, const char *listen, lp_err *err) {
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  struct MHD_Daemon *d = MHD_start_daemon(
-      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_request, app,
-      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->threads,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
-  if (!d) return lp_fail(err, LP_EUNAVAILABLE, "cannot listen on %s:%d", host, port);
-  fprintf(stderr, "{\"msg\":\"listening\",\"addr\":\"http://%s:%d\",\"threads\":%d}\n", host, port, app->threads);
+  /* One single-threaded epoll daemon per HTTP thread, each with its own listening socket on the
+   * same port (SO_REUSEPORT): the kernel spreads new connections evenly over them. With one
+   * socket shared by a thread pool, whichever thread wakes first accepts a burst of connections,
+   * and connections on a thread wait for each other (a write waiting for its commit holds up the
+   * others): measured, 64 connections gave batches of 2-9 writes per commit and list p99 45 ms,
+   * against 9 per commit and 23-32 ms spread evenly. SO_REUSEPORT would also let a second
+   * process share the port without an error, so the port is first bound once without it. */
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  if (probe < 0) return lp_fail(err, LP_EUNAVAILABLE, "cannot open a socket");
+  int one = 1;  /* SO_REUSEADDR: connections of an earlier run in TIME_WAIT do not count */
+  setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int taken = bind(probe, (struct sockaddr *)&sa, sizeof sa) != 0;
+  close(probe);
+  if (taken) return lp_fail(err, LP_EUNAVAILABLE, "cannot listen on %s:%d: the address is in use", host, port);
+  int n = app->threads;
+  struct MHD_Daemon **ds = calloc((size_t)n, sizeof *ds);
+  if (!ds) return lp_fail(err, LP_EINTERNAL, "out of memory");
+  unsigned per = (unsigned)(4096 / n > 256 ? 4096 / n : 256);  /* connections per daemon */
+  for (int i = 0; i < n; i++) {
+    ds[i] = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_request, app,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_CONNECTION_LIMIT, per, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    if (!ds[i]) {
+      for (int k = 0; k < i; k++) MHD_stop_daemon(ds[k]);
+      free(ds);
+      return lp_fail(err, LP_EUNAVAILABLE, "cannot listen on %s:%d", host, port);
+    }
+  }
+  fprintf(stderr, "{\"msg\":\"listening\",\"addr\":\"http://%s:%d\",\"threads\":%d}\n", host, port, n);
   int sig = 0;
   sigwait(&set, &sig);
   fprintf(stderr, "{\"msg\":\"draining\",\"signal\":%d}\n", sig);
-  MHD_quiesce_daemon(d);
+  for (int i = 0; i < n; i++) MHD_quiesce_daemon(ds[i]);
   double until = mono() + 10;
   while (atomic_load(&in_flight) > 0 && mono() < until) usleep(10000);
-  MHD_stop_daemon(d);
+  for (int i = 0; i < n; i++) MHD_stop_daemon(ds[i]);
+  free(ds);
   fprintf(stderr, "{\"msg\":\"stopped\"}\n");
   return LP_OK;
 }
