@@ -41,6 +41,9 @@ typedef struct lp_req {
   char headers[4][2][256];     /* extra answer headers */
   int nheaders;
   lp_err err;
+  /* run state (server.c) */
+  int failed, asset, ran;      /* the answer is an error / a static asset; ran on a request thread */
+  struct lp_req *next_job;     /* queue of writing requests */
 } lp_req;
 
 typedef lp_code (*lp_handler)(lp_req *r);

@@ -1,8 +1,7 @@
 /* server.c — the HTTP server on libmicrohttpd.
  *
- * Every HTTP thread is its own epoll daemon with its own listening socket on the port
- * (SO_REUSEPORT), so connections are spread evenly over the threads. A request is read whole
- * (up to 1 MiB, past that it is drained and answered 413), then routed: the route table (routes.c) gives the
+ * One epoll thread pool serves every connection. A request is read whole (up to 1 MiB, past
+ * that it is drained and answered 413), then routed: the route table (routes.c) gives the
  * handler and its flags; authentication, the CSRF check, JSON decoding and Idempotency-Key are
  * done here once, so handlers see a ready lp_req. Every error leaves through send_error() in
  * the contract's shape. Every request is counted and timed for /metrics and, unless disabled,
@@ -11,6 +10,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -336,7 +336,10 @@ static int is_json_type(const char *ct) {
   return !strncasecmp(ct, "application/json", 16) || !strncasecmp(ct, "application/merge-patch+json", 28);
 }
 
-static enum MHD_Result dispatch(lp_req *r) {
+/* Runs a request: routing, authentication, decoding, the handler. Leaves the answer in r (or
+ * the error in r->err, r->failed set) for answer() to send. Reads the request from MHD but
+ * sends nothing, so it may run on another thread while the connection is suspended. */
+static void run(lp_req *r) {
   lp_app *app = r->app;
   r->now = app->clock();
   if (strncmp(r->url, "/api/", 5) && strncmp(r->url, "/public/", 8) && strcmp(r->url, "/healthz") &&
@@ -344,32 +347,34 @@ static enum MHD_Result dispatch(lp_req *r) {
     r->route = MAX_ROUTES;
     if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
       lp_fail(&r->err, LP_EMETHOD, "Only GET is allowed here");
-      return send_error(r);
+      r->failed = 1;
+      return;
     }
-    return send_asset(r);
+    r->asset = 1;
+    return;
   }
-  if (strcmp(r->url, "/api/v1/openapi.yaml") == 0) { r->route = MAX_ROUTES; return send_asset(r); }
+  if (strcmp(r->url, "/api/v1/openapi.yaml") == 0) { r->route = MAX_ROUTES; r->asset = 1; return; }
   int path_matched;
   int ri = find_route(r, &path_matched);
   r->route = ri >= 0 ? ri : MAX_ROUTES + 1;
   if (ri < 0) {
     if (path_matched) lp_fail(&r->err, LP_EMETHOD, "Method %s is not allowed on %s", r->method, r->url);
     else lp_fail(&r->err, LP_ENOTFOUND, "No such endpoint: %s %s", r->method, r->url);
-    return send_error(r);
+    { r->failed = 1; return; }
   }
   const lp_route *rt = &lp_routes[ri];
   if (r->too_large) {
     lp_fail(&r->err, LP_ETOOLARGE, "The request body is larger than 1 MiB");
-    return send_error(r);
+    { r->failed = 1; return; }
   }
   int writes = strcmp(r->method, "GET") && strcmp(r->method, "HEAD");
   if (!(rt->flags & R_PUBLIC)) {
-    if (lp_auth_request(r) != LP_OK) return send_error(r);
+    if (lp_auth_request(r) != LP_OK) { r->failed = 1; return; }
     if (writes && r->cookie_auth) {
       const char *tok = lp_req_header(r, "X-CSRF-Token");
       if (!tok || !lp_auth_csrf_ok(r, tok)) {
         lp_fail(&r->err, LP_EFORBIDDEN, "Missing or wrong X-CSRF-Token header");
-        return send_error(r);
+        { r->failed = 1; return; }
       }
     }
   }
@@ -379,13 +384,13 @@ static enum MHD_Result dispatch(lp_req *r) {
     } else {
       if (!is_json_type(lp_req_header(r, "Content-Type"))) {
         lp_fail(&r->err, LP_EMEDIA, "Send JSON with Content-Type: application/json");
-        return send_error(r);
+        { r->failed = 1; return; }
       }
       json_error_t je;
       r->json = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
       if (!r->json) {
         lp_fail(&r->err, LP_EBADREQ, "Malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
-        return send_error(r);
+        { r->failed = 1; return; }
       }
     }
   }
@@ -403,8 +408,14 @@ static enum MHD_Result dispatch(lp_req *r) {
   }
   if (rc != LP_OK) {
     if (r->err.code == LP_OK) lp_fail(&r->err, rc, NULL);
-    return send_error(r);
+    r->failed = 1;
   }
+}
+
+/* Sends what run() left in r; on the connection's own thread. */
+static enum MHD_Result answer(lp_req *r) {
+  if (r->asset) return send_asset(r);
+  if (r->failed) return send_error(r);
   if (r->stream) {
     stream_t *st = malloc(sizeof *st);
     if (!st) return MHD_NO;
@@ -429,9 +440,91 @@ static enum MHD_Result dispatch(lp_req *r) {
   return send_json(r, r->status ? r->status : 200, r->out ? r->out : json_object());
 }
 
+static enum MHD_Result dispatch(lp_req *r) {
+  run(r);
+  return answer(r);
+}
+
+/* ---------------------------------------------------------------- writing requests
+ * A request that writes waits for its group commit (a millisecond or so). On an HTTP thread
+ * that wait would hold up every other connection the thread serves, and the thread pool shares
+ * one listening socket, so whichever thread wakes first accepts a burst of connections: commits
+ * then batch only as many writes as the threads that happen to hold connections (measured with
+ * 64 connections: 2-9 writes per commit, sometimes 1-2 for a whole run at half the throughput).
+ * So a writing request's connection is suspended, the request runs on one of these threads,
+ * and its answer is sent from the connection's own thread once it is resumed. Reads stay on
+ * the HTTP threads: they never wait on anyone. */
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  lp_req *head, *tail;
+  int stopping, n;
+  pthread_t *th;
+} wq = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, NULL};
+
+static void *request_thread(void *arg) {
+  (void)arg;
+  prctl(PR_SET_NAME, "lp-request");  /* named in top -H and perf */
+  pthread_mutex_lock(&wq.mu);
+  for (;;) {
+    while (!wq.head && !wq.stopping) pthread_cond_wait(&wq.cv, &wq.mu);
+    lp_req *r = wq.head;
+    if (!r) break;  /* stopping, and nothing left */
+    wq.head = r->next_job;
+    if (!wq.head) wq.tail = NULL;
+    pthread_mutex_unlock(&wq.mu);
+    run(r);
+    lp_store_release(r->app->store);  /* PostgreSQL: the connection goes back to the pool */
+    r->ran = 1;
+    MHD_resume_connection(r->conn);   /* MHD calls on_request again, which answers */
+    pthread_mutex_lock(&wq.mu);
+  }
+  pthread_mutex_unlock(&wq.mu);
+  return NULL;
+}
+
+/* Suspends r's connection and queues r for a request thread; 0 when they are stopping (the
+ * caller runs r itself). */
+static int queue_write(lp_req *r) {
+  pthread_mutex_lock(&wq.mu);
+  if (wq.stopping || !wq.n) {
+    pthread_mutex_unlock(&wq.mu);
+    return 0;
+  }
+  MHD_suspend_connection(r->conn);
+  r->next_job = NULL;
+  if (wq.tail) wq.tail->next_job = r; else wq.head = r;
+  wq.tail = r;
+  pthread_cond_signal(&wq.cv);
+  pthread_mutex_unlock(&wq.mu);
+  return 1;
+}
+
+static int writers_start(int n) {
+  wq.th = calloc((size_t)n, sizeof *wq.th);
+  if (!wq.th) return -1;
+  wq.stopping = 0;
+  for (wq.n = 0; wq.n < n; wq.n++)
+    if (pthread_create(&wq.th[wq.n], NULL, request_thread, NULL) != 0) break;
+  return wq.n ? 0 : -1;
+}
+
+/* Lets the threads finish what is queued (resuming those connections), then joins them. */
+static void writers_stop(void) {
+  pthread_mutex_lock(&wq.mu);
+  wq.stopping = 1;
+  pthread_cond_broadcast(&wq.cv);
+  pthread_mutex_unlock(&wq.mu);
+  for (int i = 0; i < wq.n; i++) pthread_join(wq.th[i], NULL);
+  free(wq.th);
+  wq.th = NULL;
+  wq.n = 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
   lp_req *r = *con_cls;
+  if (r && r->ran) return answer(r);  /* a writing request back from its request thread */
   if (!r) {
     r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
@@ -478,6 +571,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     lp_store_release(r->app->store);
     return m;
   }
+  if ((!strncmp(url, "/api/", 5) || !strncmp(url, "/public/", 8)) && queue_write(r)) return MHD_YES;
   enum MHD_Result m = dispatch(r);
   lp_store_release(r->app->store);  /* PostgreSQL: the connection goes back to the pool */
   return m;
@@ -545,13 +639,8 @@ int lp_http_serve(lp_app *app, const char *listen, lp_err *err) {
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  /* One single-threaded epoll daemon per HTTP thread, each with its own listening socket on the
-   * same port (SO_REUSEPORT): the kernel spreads new connections evenly over them. With one
-   * socket shared by a thread pool, whichever thread wakes first accepts a burst of connections,
-   * and connections on a thread wait for each other (a write waiting for its commit holds up the
-   * others): measured, 64 connections gave batches of 2-9 writes per commit and list p99 45 ms,
-   * against 9 per commit and 23-32 ms spread evenly. SO_REUSEPORT would also let a second
-   * process share the port without an error, so the port is first bound once without it. */
+  /* A port already served by another process is refused with a clear message (MHD's own
+   * failure would only say it cannot listen). */
   int probe = socket(AF_INET, SOCK_STREAM, 0);
   if (probe < 0) return lp_fail(err, LP_EUNAVAILABLE, "cannot open a socket");
   int one = 1;  /* SO_REUSEADDR: connections of an earlier run in TIME_WAIT do not count */
@@ -559,31 +648,25 @@ int lp_http_serve(lp_app *app, const char *listen, lp_err *err) {
   int taken = bind(probe, (struct sockaddr *)&sa, sizeof sa) != 0;
   close(probe);
   if (taken) return lp_fail(err, LP_EUNAVAILABLE, "cannot listen on %s:%d: the address is in use", host, port);
-  int n = app->threads;
-  struct MHD_Daemon **ds = calloc((size_t)n, sizeof *ds);
-  if (!ds) return lp_fail(err, LP_EINTERNAL, "out of memory");
-  unsigned per = (unsigned)(4096 / n > 256 ? 4096 / n : 256);  /* connections per daemon */
-  for (int i = 0; i < n; i++) {
-    ds[i] = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_request, app,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_CONNECTION_LIMIT, per, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
-    if (!ds[i]) {
-      for (int k = 0; k < i; k++) MHD_stop_daemon(ds[k]);
-      free(ds);
-      return lp_fail(err, LP_EUNAVAILABLE, "cannot listen on %s:%d", host, port);
-    }
+  if (writers_start(app->threads) != 0) return lp_fail(err, LP_EUNAVAILABLE, "cannot start the request threads");
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_request, app,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->threads,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+  if (!d) {
+    writers_stop();
+    return lp_fail(err, LP_EUNAVAILABLE, "cannot listen on %s:%d", host, port);
   }
-  fprintf(stderr, "{\"msg\":\"listening\",\"addr\":\"http://%s:%d\",\"threads\":%d}\n", host, port, n);
+  fprintf(stderr, "{\"msg\":\"listening\",\"addr\":\"http://%s:%d\",\"threads\":%d}\n", host, port, app->threads);
   int sig = 0;
   sigwait(&set, &sig);
   fprintf(stderr, "{\"msg\":\"draining\",\"signal\":%d}\n", sig);
-  for (int i = 0; i < n; i++) MHD_quiesce_daemon(ds[i]);
+  MHD_quiesce_daemon(d);
   double until = mono() + 10;
   while (atomic_load(&in_flight) > 0 && mono() < until) usleep(10000);
-  for (int i = 0; i < n; i++) MHD_stop_daemon(ds[i]);
-  free(ds);
+  writers_stop();
+  MHD_stop_daemon(d);
   fprintf(stderr, "{\"msg\":\"stopped\"}\n");
   return LP_OK;
 }

@@ -86,6 +86,17 @@ describe('CLI', { timeout: FILE_TIMEOUT_MS }, () => {
     } finally { await srv.stop(); }
   });
 
+  it('a second server on a port already served is refused, and the first keeps answering', async () => {
+    const srv = await startServer();
+    try {
+      const db = freshDb();
+      const r = await runCli(['serve', '--db', db.url, '--listen', `127.0.0.1:${srv.port}`]);
+      assert.notEqual(r.code, 0, 'the second server exits with an error');
+      assert.match(r.stderr + r.stdout, /in use/, 'and says the address is in use');
+      for (let i = 0; i < 20; i++) expectStatus(await request(srv, 'GET', '/healthz'), 200);
+    } finally { await srv.stop(); }
+  });
+
   it('SIGTERM stops the server with exit code 0', async () => {
     const srv = await startServer();
     try {
