@@ -40,6 +40,17 @@ int lp_col_type(lp_stmt *st, int i) { return st->ops->col_type(st, i); }
 int64_t lp_col_int(lp_stmt *st, int i) { return st->ops->col_int(st, i); }
 double lp_col_double(lp_stmt *st, int i) { return st->ops->col_double(st, i); }
 const char *lp_col_text(lp_stmt *st, int i) { return st->ops->col_text(st, i); }
+void lp_col_get(lp_stmt *st, int i, lp_colval *o) {
+  if (st->ops->col_get) { st->ops->col_get(st, i, o); return; }
+  *o = (lp_colval){st->ops->col_type(st, i), 0, NULL, 0};
+  if (o->type == LP_COL_INT) {
+    o->i = st->ops->col_int(st, i);
+  } else if (o->type != LP_COL_NULL) {
+    o->type = LP_COL_TEXT;
+    o->s = st->ops->col_text(st, i);
+    o->len = o->s ? strlen(o->s) : 0;
+  }
+}
 void lp_stmt_done(lp_stmt *st) { if (st) st->ops->stmt_done(st); }
 
 lp_code lp_db_exec(lp_db *db, const char *sql, lp_err *err) { return db->ops->exec(db, sql, err); }

@@ -78,6 +78,11 @@ int lp_col_type(lp_stmt *st, int i);                     /* the value's type in 
 int64_t lp_col_int(lp_stmt *st, int i);
 double lp_col_double(lp_stmt *st, int i);
 const char *lp_col_text(lp_stmt *st, int i);            /* valid until the next step; NULL for NULL */
+/* Column i in one call: its type and its value (text with its length, valid until the next
+ * step; a real number comes as text). On SQLite one library call where lp_col_null then
+ * lp_col_int or lp_col_text take two, for writers of many columns (a list page of leads). */
+typedef struct lp_colval { int type; int64_t i; const char *s; size_t len; } lp_colval;
+void lp_col_get(lp_stmt *st, int i, lp_colval *out);
 void lp_stmt_done(lp_stmt *st);
 
 /* Runs one statement that returns no rows (or ignores them). Returns LP_OK or the error. */
@@ -128,6 +133,7 @@ typedef struct lp_db_ops {
   int64_t (*changes)(lp_db *db);
   void *(*native)(lp_db *db);
   lp_code (*copy_in)(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err);  /* may be NULL */
+  void (*col_get)(lp_stmt *st, int i, lp_colval *out);  /* may be NULL: col_type, then col_int or col_text */
 } lp_db_ops;
 
 /* For backends: the connection this thread holds for a store, one slot per store (a command such

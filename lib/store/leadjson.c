@@ -7,6 +7,9 @@
 
 static char select_sqlite[4096], select_pg[4096], one_sqlite[4400], one_pg[4400];
 static int nfields, c_status, c_created, c_closed, c_ws, c_wsince;
+#define MAX_FIELDS 128
+static char keys[MAX_FIELDS][48];  /* ,"name": for each field, written once */
+static size_t key_len[MAX_FIELDS];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void build(void) {
@@ -20,7 +23,9 @@ static void build(void) {
   snprintf(one_sqlite, sizeof one_sqlite, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", select_sqlite);
   snprintf(one_pg, sizeof one_pg, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", select_pg);
   int i = 1;
-  for (const lp_field *f = lp_rt_lead.fields; f->name; f++, i++) {
+  for (const lp_field *f = lp_rt_lead.fields; f->name && i < MAX_FIELDS; f++, i++) {
+    int n = snprintf(keys[i], sizeof keys[i], ",\"%s\":", f->name);
+    key_len[i] = n > 0 && (size_t)n < sizeof keys[i] ? (size_t)n : 0;
     if (!strcmp(f->name, "status")) c_status = i;
     else if (!strcmp(f->name, "created_at")) c_created = i;
     else if (!strcmp(f->name, "closed_at")) c_closed = i;
@@ -50,10 +55,14 @@ int lp_lead_json_col(const char *field) {
 
 void lp_json_str(lp_buf *b, const char *s) {
   if (!s) { lp_buf_puts(b, "null"); return; }
+  lp_json_strn(b, s, strlen(s));
+}
+
+void lp_json_strn(lp_buf *b, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
   lp_buf_add(b, "\"", 1);
-  const char *run = s;
-  for (const char *p = s; *p; p++) {
+  const char *run = s, *end = s + len;
+  for (const char *p = s; p < end; p++) {
     unsigned char c = (unsigned char)*p;
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     lp_buf_add(b, run, (size_t)(p - run));
@@ -70,7 +79,7 @@ void lp_json_str(lp_buf *b, const char *s) {
       }
     }
   }
-  lp_buf_add(b, run, strlen(run));
+  lp_buf_add(b, run, (size_t)(end - run));
   lp_buf_add(b, "\"", 1);
 }
 
@@ -93,32 +102,41 @@ void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
   lp_buf_puts(b, "{\"id\":");
   put_int(b, lp_col_int(st, 0));
   int i = 1;
-  for (const lp_field *f = lp_rt_lead.fields; f->name; f++, i++) {
+  lp_colval v;
+  for (const lp_field *f = lp_rt_lead.fields; f->name && i < MAX_FIELDS; f++, i++) {
     if (f->flags & FF_HIDDEN) continue;
-    lp_buf_add(b, ",\"", 2);
-    lp_buf_puts(b, f->name);
-    lp_buf_add(b, "\":", 2);
-    if (lp_col_null(st, i)) {
-      lp_buf_puts(b, (f->type == FT_EMAILS || f->type == FT_PHONES) ? "[]" : "null");
+    lp_buf_add(b, keys[i], key_len[i]);
+    lp_col_get(st, i, &v);
+    if (v.type == LP_COL_NULL) {
+      if (f->type == FT_EMAILS || f->type == FT_PHONES) lp_buf_add(b, "[]", 2);
+      else lp_buf_add(b, "null", 4);
       continue;
     }
+    int64_t n = v.type == LP_COL_INT ? v.i : 0;
+    if (v.type != LP_COL_INT && (f->type == FT_INT || f->type == FT_REF || f->type == FT_BOOL || f->type == FT_TIME))
+      n = lp_col_int(st, i);  /* stored as text: let the engine convert, as before */
+    else if (v.type == LP_COL_INT && f->type != FT_INT && f->type != FT_REF && f->type != FT_BOOL && f->type != FT_TIME) {
+      v.s = lp_col_text(st, i);  /* a number in a text field: its text */
+      v.len = v.s ? strlen(v.s) : 0;
+    }
     switch (f->type) {
-      case FT_INT: case FT_REF: put_int(b, lp_col_int(st, i)); break;
-      case FT_BOOL: lp_buf_puts(b, lp_col_int(st, i) ? "true" : "false"); break;
+      case FT_INT: case FT_REF: put_int(b, n); break;
+      case FT_BOOL: if (n) lp_buf_add(b, "true", 4); else lp_buf_add(b, "false", 5); break;
       case FT_TIME: {
         char t[LP_TIME_LEN];
-        lp_time_format(lp_col_int(st, i), t);
+        lp_time_format(n, t);
+        t[LP_TIME_LEN - 1] = '"';
         lp_buf_add(b, "\"", 1);
-        lp_buf_add(b, t, LP_TIME_LEN - 1);
-        lp_buf_add(b, "\"", 1);
+        lp_buf_add(b, t, LP_TIME_LEN);
         break;
       }
-      case FT_EMAILS: case FT_PHONES: case FT_JSON: {
-        const char *txt = lp_col_text(st, i);
-        lp_buf_puts(b, txt && *txt ? txt : "[]");  /* stored as JSON text written by jansson */
+      case FT_EMAILS: case FT_PHONES: case FT_JSON:
+        if (v.s && v.len) lp_buf_add(b, v.s, v.len);  /* stored as JSON text written by jansson */
+        else lp_buf_add(b, "[]", 2);
         break;
-      }
-      default: lp_json_str(b, lp_col_text(st, i));
+      default:
+        if (v.s) lp_json_strn(b, v.s, v.len);
+        else lp_buf_add(b, "null", 4);
     }
   }
   const char *groups = lp_col_text(st, nfields + 1);

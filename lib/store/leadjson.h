@@ -18,4 +18,6 @@ int lp_lead_json_col(const char *field);
 void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla);
 /* Appends s as a JSON string (quoted, escaped). NULL writes null. */
 void lp_json_str(lp_buf *b, const char *s);
+/* The same for len bytes of s (no NUL needed). */
+void lp_json_strn(lp_buf *b, const char *s, size_t len);
 #endif
