@@ -160,18 +160,36 @@ static lp_code groups_refresh(lp_db *db, int64_t id, lp_err *err) {
  * then its phones, stored as JSON text); stops at the first code that is not LP_OK. */
 typedef lp_code (*address_fn)(const char *kind, const char *value, void *ctx);
 
-static lp_code each_address(json_t *row, address_fn fn, void *ctx) {
-  static const char *lists[] = {"emails", "phones"}, *kinds[] = {"email", "phone"};
+/* A lead's address lists (stored as JSON text in `emails` and `phones`), parsed. */
+typedef struct { json_t *list[2]; } addr_lists;
+static const char *const addr_kinds[] = {"email", "phone"};
+
+static void addr_parse(json_t *row, addr_lists *a) {
+  static const char *const cols[] = {"emails", "phones"};
+  for (int l = 0; l < 2; l++) a->list[l] = json_loads(sget(row, cols[l]) ? sget(row, cols[l]) : "[]", 0, NULL);
+}
+
+static void addr_free(addr_lists *a) {
+  for (int l = 0; l < 2; l++) json_decref(a->list[l]);
+}
+
+static lp_code addr_each(const addr_lists *a, address_fn fn, void *ctx) {
   lp_code rc = LP_OK;
   for (int l = 0; l < 2 && rc == LP_OK; l++) {
-    json_t *arr = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
-      if (json_is_string(v) && (rc = fn(kinds[l], json_string_value(v), ctx)) != LP_OK) break;
+    json_array_foreach(a->list[l], i, v) {
+      if (json_is_string(v) && (rc = fn(addr_kinds[l], json_string_value(v), ctx)) != LP_OK) break;
     }
-    json_decref(arr);
   }
+  return rc;
+}
+
+static lp_code each_address(json_t *row, address_fn fn, void *ctx) {
+  addr_lists a;
+  addr_parse(row, &a);
+  lp_code rc = addr_each(&a, fn, ctx);
+  addr_free(&a);
   return rc;
 }
 
@@ -213,10 +231,12 @@ static lp_code fts_write(lp_db *db, int64_t id, json_t *row, lp_err *err) {
 
 static lp_code fts_queue(lp_db *db, int64_t id, json_t *row, lp_err *err) {
   if (lp_db_engine(db) != LP_ENGINE_SQLITE) return fts_write(db, id, row, err);
-  json_t *args = json_pack("[I]", (json_int_t)id);
-  lp_code rc = lp_exec(db, "INSERT INTO fts_pending(lead_id) VALUES ($1) ON CONFLICT DO NOTHING", args, err);
-  json_decref(args);
-  return rc;
+  lp_stmt *st = lp_db_prep(db, "INSERT INTO fts_pending(lead_id) VALUES ($1) ON CONFLICT DO NOTHING", err);
+  if (!st) return err->code;
+  lp_bind_int(st, 1, id);
+  int rc = lp_step(st, err);
+  lp_stmt_done(st);
+  return rc < 0 ? err->code : LP_OK;
 }
 
 int lp_lead_index_pending(lp_db *db, int max, lp_err *err) {
@@ -283,7 +303,7 @@ static lp_code contact_insert(const char *kind, const char *value, void *p) {
 
 /* Writes the contact rows of lead `id` from `row` (its column values) and queues its full-text
  * entry. fresh: the lead is new, there is nothing to delete first. */
-static lp_code index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) {
+static lp_code index_row_parsed(lp_db *db, int64_t id, json_t *row, const addr_lists *addrs, int fresh, lp_err *err) {
   lp_code rc = LP_OK;
   if (!fresh) {
     json_t *args = json_pack("[I]", (json_int_t)id);
@@ -291,9 +311,13 @@ static lp_code index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *
     json_decref(args);
   }
   contact_ctx c = {db, id, err};
-  if (rc == LP_OK) rc = each_address(row, contact_insert, &c);
+  if (rc == LP_OK) rc = addrs ? addr_each(addrs, contact_insert, &c) : each_address(row, contact_insert, &c);
   if (rc == LP_OK) rc = fts_queue(db, id, row, err);
   return rc;
+}
+
+static lp_code index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) {
+  return index_row_parsed(db, id, row, NULL, fresh, err);
 }
 
 static lp_code index_lead(lp_db *db, int64_t id, lp_err *err) {
@@ -362,6 +386,7 @@ typedef struct {
   const lp_actor *a;
   json_t *cols;   /* the complete row to insert, prepared by lead_prepare */
   int64_t now, id;
+  const addr_lists *addrs;  /* its addresses parsed, off the writer's path (NULL: parse them there) */
 } create_ctx;
 
 /* Completes and checks a new lead's columns with the caller's read connection, so the writer
@@ -424,7 +449,7 @@ static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
     lp_err_release(err);
     return lp_fail(err, LP_EVALIDATION, "A referenced stage, source, owner or list entry no longer exists");
   }
-  if (rc == LP_OK) rc = index_row(db, c->id, c->cols, 1, err);
+  if (rc == LP_OK) rc = index_row_parsed(db, c->id, c->cols, c->addrs, 1, err);
   if (rc == LP_OK) {
     json_t *data = json_pack("{s:O, s:O}", "full_name", json_object_get(c->cols, "full_name"), "source_id",
                              json_object_get(c->cols, "source_id") ? json_object_get(c->cols, "source_id") : json_null());
@@ -441,8 +466,12 @@ static json_t *create_write(lp_store *s, lp_db *db, const lp_actor *a, json_t *i
   lp_code prc = lead_prepare(db, a, cols, now, err);
   if (begun) lp_read_end(db);
   if (prc != LP_OK) { json_decref(cols); return NULL; }
-  create_ctx c = {a, cols, now, 0};
-  if (lp_store_write(s, create_fn, &c, err) != LP_OK) { json_decref(cols); return NULL; }
+  addr_lists addrs;
+  addr_parse(cols, &addrs);
+  create_ctx c = {a, cols, now, 0, &addrs};
+  lp_code rc = lp_store_write(s, create_fn, &c, err);
+  addr_free(&addrs);
+  if (rc != LP_OK) { json_decref(cols); return NULL; }
   *id = c.id;
   return cols;
 }
@@ -470,7 +499,7 @@ int lp_lead_create_raw(lp_store *s, const lp_actor *a, json_t *in, int64_t now, 
 json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, lp_err *err) {
   lp_db *db = lp_store_reader(s, err);
   if (!db) return NULL;
-  create_ctx c = {a, NULL, now, 0};
+  create_ctx c = {a, NULL, now, 0, NULL};
   json_t *cols = create_write(s, db, a, in, now, &c.id, err);
   if (!cols) return NULL;
   /* The new row is what was inserted: present it without reading it back. */
@@ -554,7 +583,7 @@ static lp_code reserve_ids(lp_db *db, const char *table, int n, int64_t *out, lp
 static lp_code many_rows_fn(lp_db *db, many_ctx *c, lp_err *err) {
   for (int i = 0; i < c->n; i++) {
     if (!c->cols[i]) continue;
-    create_ctx one = {c->a, c->cols[i], c->now, 0};
+    create_ctx one = {c->a, c->cols[i], c->now, 0, NULL};
     lp_code rc = create_fn(db, &one, err);
     if (rc != LP_OK) return rc;
     c->ids[i] = one.id;
