@@ -38,6 +38,32 @@ describe('HTTP protocol', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.ok(sum(r2.text) >= s1 + 5, 'request counters count the requests made');
   });
 
+  it('64 creates at once are all stored, share commits, and reads answer meanwhile', async () => {
+    const counter = (text, name) => Number((text.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1]);
+    const m1 = (await request(w.srv, 'GET', '/metrics')).text;
+    const before = await total();
+    const tag = `burst${process.pid}`;
+    const creates = Array.from({ length: 64 }, (_, i) =>
+      admin.c.post('/api/v1/leads', { full_name: `${tag} ${i}`, emails: [`${tag}.${i}@example.com`] }));
+    const reads = Array.from({ length: 16 }, () => admin.c.get('/api/v1/leads?status=all&limit=5'));
+    const done = await Promise.all([...creates, ...reads]);
+    const made = done.slice(0, 64).map((r) => expectStatus(r, 201, 'every create answers 201'));
+    for (const r of done.slice(64)) expectStatus(r, 200, 'reads answer while writes wait for their commit');
+    assert.equal(new Set(made.map((l) => l.id)).size, 64, 'each create its own lead');
+    assert.equal(await total(), before + 64, 'every acknowledged create is stored');
+    for (const l of made.slice(0, 3)) {
+      const got = expectStatus(await admin.c.get(`/api/v1/leads/${l.id}`), 200);
+      assert.equal(got.full_name, l.full_name);
+    }
+    if (!process.env.LEADPATH_TEST_PG_URL) {  // SQLite: one writer, group commit
+      const m2 = (await request(w.srv, 'GET', '/metrics')).text;
+      const writes = counter(m2, 'leadpath_store_writes_total') - counter(m1, 'leadpath_store_writes_total');
+      const commits = counter(m2, 'leadpath_store_commits_total') - counter(m1, 'leadpath_store_commits_total');
+      assert.ok(writes >= 64, `the writes were counted (${writes})`);
+      assert.ok(commits < writes, `concurrent writes share commits (${writes} writes in ${commits} commits)`);
+    }
+  });
+
   it('GET /api/v1/openapi.yaml answers the OpenAPI document', async () => {
     const r = await admin.c.get('/api/v1/openapi.yaml');
     expectStatus(r, 200);
