@@ -58,43 +58,60 @@ void lp_json_str(lp_buf *b, const char *s) {
   lp_json_strn(b, s, strlen(s));
 }
 
+/* 1 for the bytes JSON needs escaped: controls, '"' and '\\'. */
+static const unsigned char json_esc[256] = {
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  ['"'] = 1, ['\\'] = 1};
+
 void lp_json_strn(lp_buf *b, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
   lp_buf_add(b, "\"", 1);
-  const char *run = s, *end = s + len;
-  for (const char *p = s; p < end; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    lp_buf_add(b, run, (size_t)(p - run));
+  const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
+  for (; p < end; p++) {
+    if (!json_esc[*p]) continue;
+    lp_buf_add(b, (const char *)run, (size_t)(p - run));
     run = p + 1;
-    switch (c) {
+    switch (*p) {
       case '"': lp_buf_add(b, "\\\"", 2); break;
       case '\\': lp_buf_add(b, "\\\\", 2); break;
       case '\n': lp_buf_add(b, "\\n", 2); break;
       case '\r': lp_buf_add(b, "\\r", 2); break;
       case '\t': lp_buf_add(b, "\\t", 2); break;
       default: {
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        char u[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
         lp_buf_add(b, u, 6);
       }
     }
   }
-  lp_buf_add(b, run, (size_t)(end - run));
+  lp_buf_add(b, (const char *)run, (size_t)(end - run));
   lp_buf_add(b, "\"", 1);
 }
 
 static int64_t col_int0(lp_stmt *st, int i) { return lp_col_null(st, i) ? 0 : lp_col_int(st, i); }
 
-/* Integers are most of a lead's text: write them without printf. */
+/* Integers are most of a lead's text: write them without printf, two digits at a time. */
 static void put_int(lp_buf *b, int64_t v) {
-  char tmp[24];
-  int n = 0;
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u);
-  if (v < 0) tmp[n++] = '-';
+  static const char pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
   char out[24];
-  for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
-  lp_buf_add(b, out, (size_t)n);
+  char *e = out + sizeof out, *p = e;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  while (u >= 100) {
+    unsigned k = (unsigned)(u % 100) * 2;
+    u /= 100;
+    *--p = pairs[k + 1];
+    *--p = pairs[k];
+  }
+  if (u >= 10) {
+    *--p = pairs[u * 2 + 1];
+    *--p = pairs[u * 2];
+  } else {
+    *--p = (char)('0' + u);
+  }
+  if (v < 0) *--p = '-';
+  lp_buf_add(b, p, (size_t)(e - p));
 }
 
 void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
