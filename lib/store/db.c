@@ -28,6 +28,9 @@ lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *er
 }
 
 lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err) { return db->ops->prep(db, sql, err); }
+lp_stmt *lp_db_prep_static(lp_db *db, const char *sql, lp_err *err) {
+  return db->ops->prep_static ? db->ops->prep_static(db, sql, err) : db->ops->prep(db, sql, err);
+}
 void lp_bind_int(lp_stmt *st, int n, int64_t v) { st->ops->bind_int(st, n, v); }
 void lp_bind_double(lp_stmt *st, int n, double v) { st->ops->bind_double(st, n, v); }
 void lp_bind_text(lp_stmt *st, int n, const char *s) { st->ops->bind_text(st, n, s); }

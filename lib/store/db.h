@@ -64,6 +64,10 @@ lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *er
 /* Statements. lp_db_prep caches by SQL text per connection; the statement is reset and its
  * bindings cleared when lp_stmt_done is called (always call it, also after errors). */
 lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err);
+/* The same for SQL text that never changes at that address (a literal, a buffer built once):
+ * found again by its address, without hashing and comparing the text (a lead's SELECT is
+ * 700 bytes, read on every GET). */
+lp_stmt *lp_db_prep_static(lp_db *db, const char *sql, lp_err *err);
 void lp_bind_int(lp_stmt *st, int n, int64_t v);        /* binds $n */
 void lp_bind_double(lp_stmt *st, int n, double v);
 void lp_bind_text(lp_stmt *st, int n, const char *s);   /* NULL binds NULL; text is copied */
@@ -134,6 +138,7 @@ typedef struct lp_db_ops {
   void *(*native)(lp_db *db);
   lp_code (*copy_in)(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err);  /* may be NULL */
   void (*col_get)(lp_stmt *st, int i, lp_colval *out);  /* may be NULL: col_type, then col_int or col_text */
+  lp_stmt *(*prep_static)(lp_db *db, const char *sql, lp_err *err);  /* may be NULL: prep */
 } lp_db_ops;
 
 /* For backends: the connection this thread holds for a store, one slot per store (a command such

@@ -113,9 +113,17 @@ json_t *lp_lead_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_er
   return o;
 }
 
+/* Where owner_id and version sit in lp_lead_json_select_one's columns. */
+static pthread_once_t cols_once = PTHREAD_ONCE_INIT;
+static int col_owner, col_version;
+static void find_cols(void) {
+  col_owner = lp_lead_json_col("owner_id");
+  col_version = lp_lead_json_col("version");
+}
+
 int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_buf *out, int64_t *version, lp_err *err) {
   lp_sla_cfg sla = lp_sla_settings(db, now);
-  lp_stmt *st = lp_db_prep(db, lp_lead_json_select_one(db), err);
+  lp_stmt *st = lp_db_prep_static(db, lp_lead_json_select_one(db), err);
   if (!st) return -1;
   lp_bind_int(st, 1, id);
   int rc = lp_step(st, err);
@@ -124,7 +132,8 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
     if (rc == 0) lp_fail(err, LP_ENOTFOUND, "No lead %lld", (long long)id);
     return -1;
   }
-  int oc = lp_lead_json_col("owner_id");
+  pthread_once(&cols_once, find_cols);
+  int oc = col_owner, vc = col_version;
   int64_t owner = lp_col_null(st, oc) ? 0 : lp_col_int(st, oc);
   if (a->view != LP_VIEW_ALL && owner != a->id) {
     json_t *probe = json_pack("{s:I, s:o}", "id", (json_int_t)id, "owner_id", owner ? json_integer(owner) : json_null());
@@ -132,7 +141,7 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
     json_decref(probe);
     if (vis != LP_OK) { lp_stmt_done(st); return -1; }
   }
-  if (version) *version = lp_col_int(st, lp_lead_json_col("version"));
+  if (version) *version = lp_col_int(st, vc);
   lp_buf_reserve(out, 2048);
   lp_lead_json_write(out, st, now, sla);
   lp_stmt_done(st);

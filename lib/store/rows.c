@@ -291,7 +291,7 @@ lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const ch
 
 static lp_code run_simple(lp_db *db, const char *sql, lp_err *err) {
   if (lp_db_engine(db) != LP_ENGINE_SQLITE) return lp_db_exec(db, sql, err);
-  lp_stmt *st = lp_db_prep(db, sql, err);
+  lp_stmt *st = lp_db_prep_static(db, sql, err);  /* BEGIN, COMMIT: literals */
   if (!st) return err ? err->code : LP_EINTERNAL;
   int rc = lp_step(st, err);
   lp_stmt_done(st);

@@ -43,6 +43,7 @@ struct sq_db {
   sqlite3 *h;
   sq_store *store;
   sq_stmt *cache[CACHE_SLOTS];
+  struct { const char *sql; sq_stmt *st; } by_addr[64];  /* lp_db_prep_static: text address -> cached statement */
   sq_db *next_reader;
 };
 
@@ -513,6 +514,17 @@ static lp_code op_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *er
 static lp_code op_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return sq_store_write_direct((sq_store *)s, fn, ctx, err); }
 static void op_store_get_stats(lp_store *s, lp_store_stats *out) { sq_store_get_stats((sq_store *)s, out); }
 static lp_stmt *op_prep(lp_db *db, const char *sql, lp_err *err) { sq_stmt *st = sq_db_prep(SQD(db), sql, err); return st ? &st->base : NULL; }
+static lp_stmt *op_prep_static(lp_db *db, const char *sql, lp_err *err) {
+  sq_db *d = SQD(db);
+  unsigned slot = (unsigned)(((uintptr_t)sql >> 3) % (sizeof d->by_addr / sizeof *d->by_addr));
+  if (d->by_addr[slot].sql == sql) return &d->by_addr[slot].st->base;
+  sq_stmt *st = sq_db_prep(d, sql, err);
+  if (st && st->cached) {  /* only statements the connection keeps: an uncached one is freed when done */
+    d->by_addr[slot].sql = sql;
+    d->by_addr[slot].st = st;
+  }
+  return st ? &st->base : NULL;
+}
 static void op_bind_int(lp_stmt *st, int n, int64_t v) { sq_bind_int(SQS(st), n, v); }
 static void op_bind_double(lp_stmt *st, int n, double v) { sq_bind_double(SQS(st), n, v); }
 static void op_bind_text(lp_stmt *st, int n, const char *v) { sq_bind_text(SQS(st), n, v); }
@@ -535,5 +547,5 @@ const lp_db_ops lp_sqlite_ops = {
   LP_ENGINE_SQLITE, op_store_open, op_store_close, op_store_path, op_store_reader, NULL, NULL, op_store_write, op_store_write /* append: the group-commit writer */,
   op_store_write_direct, op_store_get_stats, op_prep, op_bind_int, op_bind_double, op_bind_text, op_bind_null, op_step,
   op_col_count, op_col_name, op_col_null, op_col_type, op_col_int, op_col_double, op_col_text,
-  op_stmt_done, op_exec, op_changes, op_native, NULL /* no COPY */, op_col_get,
+  op_stmt_done, op_exec, op_changes, op_native, NULL /* no COPY */, op_col_get, op_prep_static,
 };
