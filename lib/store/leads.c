@@ -240,7 +240,7 @@ static lp_code fts_write(lp_db *db, int64_t id, json_t *row, lp_err *err) {
 
 static lp_code fts_queue(lp_db *db, int64_t id, json_t *row, lp_err *err) {
   if (lp_db_engine(db) != LP_ENGINE_SQLITE) return fts_write(db, id, row, err);
-  lp_stmt *st = lp_db_prep(db, "INSERT INTO fts_pending(lead_id) VALUES ($1) ON CONFLICT DO NOTHING", err);
+  lp_stmt *st = lp_db_prep_static(db, "INSERT INTO fts_pending(lead_id) VALUES ($1) ON CONFLICT DO NOTHING", err);
   if (!st) return err->code;
   lp_bind_int(st, 1, id);
   int rc = lp_step(st, err);
@@ -300,7 +300,7 @@ typedef struct { lp_db *db; int64_t id; lp_err *err; } contact_ctx;
 
 static lp_code contact_insert(const char *kind, const char *value, void *p) {
   contact_ctx *c = p;
-  lp_stmt *st = lp_db_prep(c->db, "INSERT INTO lead_contacts(lead_id, kind, value) VALUES ($1, $2, $3)", c->err);
+  lp_stmt *st = lp_db_prep_static(c->db, "INSERT INTO lead_contacts(lead_id, kind, value) VALUES ($1, $2, $3)", c->err);
   if (!st) return c->err->code;
   lp_bind_int(st, 1, c->id);
   lp_bind_text(st, 2, kind);

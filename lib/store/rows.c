@@ -215,7 +215,7 @@ static lp_code webhook_fanout(lp_db *db, int64_t event_id, int64_t at, const cha
   snprintf(pat, sizeof pat, ",%s,", kind);
   int64_t few[8], *hits = few;
   int n = 0, cap = 8, rc;
-  lp_stmt *st = lp_db_prep(db, "SELECT id, events FROM webhooks WHERE active = 1 ORDER BY id", err);
+  lp_stmt *st = lp_db_prep_static(db, "SELECT id, events FROM webhooks WHERE active = 1 ORDER BY id", err);
   if (!st) return err->code;
   while ((rc = lp_step(st, err)) == 1) {
     const char *ev = lp_col_text(st, 1);
@@ -268,7 +268,7 @@ json_t *lp_json_time(json_t *v) {
 
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,
                  const char *entity, int64_t entity_id, json_t *data, lp_err *err) {
-  lp_stmt *st = lp_db_prep(db, returns_id(db) ? "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
+  lp_stmt *st = lp_db_prep_static(db, returns_id(db) ? "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
                                                 " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
                                               : "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
                                                 " VALUES ($1, $2, $3, $4, $5, $6, $7)", err);

@@ -307,8 +307,10 @@ static void sq_store_get_stats(sq_store *s, lp_store_stats *out) {
 }
 
 /* Savepoint statements run for every write: keep them prepared rather than parse them each time. */
+static lp_stmt *op_prep_static(lp_db *db, const char *sql, lp_err *err);
 static void sq_run_cached(sq_db *db, const char *sql) {
-  sq_stmt *st = sq_db_prep(db, sql, NULL);
+  lp_stmt *b = op_prep_static(&db->base, sql, NULL);  /* literals: found by address */
+  sq_stmt *st = b ? (sq_stmt *)b : NULL;
   if (!st) { sq_db_exec(db, sql, NULL); return; }
   sq_step(st, NULL);
   sq_stmt_done(st);
