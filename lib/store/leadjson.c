@@ -129,10 +129,11 @@ void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
       else lp_buf_add(b, "null", 4);
       continue;
     }
+    int numeric = f->type == FT_INT || f->type == FT_REF || f->type == FT_BOOL || f->type == FT_TIME;
     int64_t n = v.type == LP_COL_INT ? v.i : 0;
-    if (v.type != LP_COL_INT && (f->type == FT_INT || f->type == FT_REF || f->type == FT_BOOL || f->type == FT_TIME))
+    if (numeric && v.type != LP_COL_INT) {
       n = lp_col_int(st, i);  /* stored as text: let the engine convert, as before */
-    else if (v.type == LP_COL_INT && f->type != FT_INT && f->type != FT_REF && f->type != FT_BOOL && f->type != FT_TIME) {
+    } else if (!numeric && v.type == LP_COL_INT) {
       v.s = lp_col_text(st, i);  /* a number in a text field: its text */
       v.len = v.s ? strlen(v.s) : 0;
     }

@@ -204,13 +204,12 @@ lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field
 }
 
 /* The outbox: in the transaction that writes an event, one delivery job per active webhook that
- * wants its kind (see lib/jobs). A webhook's events are "*" or ",kind,kind,"; `_` in a kind is
- * escaped so LIKE matches it literally. */
+ * wants its kind (see lib/jobs). A webhook's events are "*" or ",kind,kind,". The active
+ * subscriptions are few: they are read and matched here. Most events have no webhook, and a read
+ * costs a fraction of an INSERT ... SELECT (which opens the jobs table and its indexes inside a
+ * statement journal); a LIKE with a bound pattern would also make SQLite prepare the statement
+ * again on every call. */
 static lp_code webhook_fanout(lp_db *db, int64_t event_id, int64_t at, const char *kind, lp_err *err) {
-  /* The active subscriptions are few: read them and match the kind here. Most events have no
-   * webhook, and a read costs a fraction of an INSERT ... SELECT (which opens the jobs table and
-   * its indexes inside a statement journal); a LIKE with a bound pattern would also make SQLite
-   * prepare the statement again on every call. Subscriptions are stored as ",kind,kind," or "*". */
   char pat[96];
   snprintf(pat, sizeof pat, ",%s,", kind);
   int64_t few[8], *hits = few;

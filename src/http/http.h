@@ -43,7 +43,7 @@ typedef struct lp_req {
   lp_err err;
   /* run state (server.c) */
   int failed, asset, ran;      /* the answer is an error / a static asset; ran on a request thread */
-  struct lp_req *next_job;     /* queue of writing requests */
+  struct lp_req *next_job;     /* queue of a request thread pool */
 } lp_req;
 
 typedef lp_code (*lp_handler)(lp_req *r);

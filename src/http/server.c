@@ -360,12 +360,14 @@ static void run(lp_req *r) {
   if (ri < 0) {
     if (path_matched) lp_fail(&r->err, LP_EMETHOD, "Method %s is not allowed on %s", r->method, r->url);
     else lp_fail(&r->err, LP_ENOTFOUND, "No such endpoint: %s %s", r->method, r->url);
-    { r->failed = 1; return; }
+    r->failed = 1;
+    return;
   }
   const lp_route *rt = &lp_routes[ri];
   if (r->too_large) {
     lp_fail(&r->err, LP_ETOOLARGE, "The request body is larger than 1 MiB");
-    { r->failed = 1; return; }
+    r->failed = 1;
+    return;
   }
   int writes = strcmp(r->method, "GET") && strcmp(r->method, "HEAD");
   if (!(rt->flags & R_PUBLIC)) {
@@ -374,7 +376,8 @@ static void run(lp_req *r) {
       const char *tok = lp_req_header(r, "X-CSRF-Token");
       if (!tok || !lp_auth_csrf_ok(r, tok)) {
         lp_fail(&r->err, LP_EFORBIDDEN, "Missing or wrong X-CSRF-Token header");
-        { r->failed = 1; return; }
+        r->failed = 1;
+        return;
       }
     }
   }
@@ -384,13 +387,15 @@ static void run(lp_req *r) {
     } else {
       if (!is_json_type(lp_req_header(r, "Content-Type"))) {
         lp_fail(&r->err, LP_EMEDIA, "Send JSON with Content-Type: application/json");
-        { r->failed = 1; return; }
+        r->failed = 1;
+        return;
       }
       json_error_t je;
       r->json = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
       if (!r->json) {
         lp_fail(&r->err, LP_EBADREQ, "Malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
-        { r->failed = 1; return; }
+        r->failed = 1;
+        return;
       }
     }
   }
@@ -583,7 +588,7 @@ static void req_free(lp_req *r) {
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
   lp_req *r = *con_cls;
-  if (r && r->ran) return answer(r);  /* a writing request back from its request thread */
+  if (r && r->ran) return answer(r);  /* a request back from its request thread */
   if (!r) {
     r = req_new();
     if (!r) return MHD_NO;
@@ -695,6 +700,7 @@ int lp_http_serve(lp_app *app, const char *listen, lp_err *err) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   if (rq_start(&writes_q, app->threads) != 0 || rq_start(&reads_q, cores > 2 ? 2 * (int)cores : 4) != 0) {
     rq_stop(&writes_q);
+    rq_stop(&reads_q);
     return lp_fail(err, LP_EUNAVAILABLE, "cannot start the request threads");
   }
   struct MHD_Daemon *d = MHD_start_daemon(
