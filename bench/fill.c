@@ -9,9 +9,11 @@
  *     emails/phones as JSON arrays, closed history with outcome / reason / closed_at / closed_by,
  *     sold_at for the sale stage, waiting_since for the waiting stage, stage_entered_at),
  *   - one lead_contacts row per email and phone,
- *   - a leads_fts row (rowid = lead id) whose body is built like index_lead(): full_name,
+ *   - a leads_fts row (rowid = lead id) in the search file beside the database (DB_PATH-search,
+ *     made by `leadpath migrate`), whose body is built like fts_body() in leads.c: full_name,
  *     company, login, request, notes, close_notes, city, service (login and notes are left
- *     NULL), then the emails, the phones and each phone without its '+', one per line.
+ *     NULL), then the emails, the phones and each phone without its '+', one per line; and the
+ *     index's state (fts_state) says it is complete.
  * It does not write `created` timeline events (the events table stays as it is).
  *
  * Speed: journal off, synchronous off, exclusive lock and a large cache while loading; the
@@ -130,8 +132,21 @@ int main(int argc, char **argv) {
   sqlite3_finalize(cnt);
   if (have) fprintf(stderr, "fill: the database already has %lld leads; adding %lld more\n", have, n);
 
+  char q0[4200];
+  if (strlen(path) > 4000) { fprintf(stderr, "fill: path too long\n"); return 2; }
+  char *spath = sqlite3_mprintf("%s-search", path);
+  char *quoted = sqlite3_mprintf("%Q", spath);
+  snprintf(q0, sizeof q0, "ATTACH %s AS search", quoted);
+  sqlite3_free(quoted);
+  exec(q0);
+  st = prep("SELECT count(*) FROM search.sqlite_master WHERE name = 'leads_fts'");
+  sqlite3_step(st);
+  if (!sqlite3_column_int(st, 0)) { fprintf(stderr, "fill: %s has no search index; run leadpath migrate first\n", spath); return 1; }
+  sqlite3_finalize(st);
+  sqlite3_free(spath);
   exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-       "PRAGMA cache_size=-1048576; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF; PRAGMA threads=4;");
+       "PRAGMA search.journal_mode=OFF; PRAGMA search.synchronous=OFF; PRAGMA search.locking_mode=EXCLUSIVE;"
+       "PRAGMA cache_size=-1048576; PRAGMA search.cache_size=-262144; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF; PRAGMA threads=4;");
 
   /* Drop the secondary indexes of the bulk tables; keep their SQL to recreate them as they were. */
   char *idx_sql[32];
@@ -160,7 +175,7 @@ int main(int argc, char **argv) {
       " VALUES (?1, 1, ?2, ?3, NULL, ?4, ?5, NULL, 1, ?6, ?7, ?8, 'GB', NULL, ?9, ?10, ?11, ?12, 'GBP', ?13, ?14,"
       " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, NULL, ?24, ?25, ?26, NULL, ?27, ?28, 0)");
   sqlite3_stmt *con = prep("INSERT INTO lead_contacts(lead_id, kind, value) VALUES (?1, ?2, ?3)");
-  sqlite3_stmt *fts = prep("INSERT INTO leads_fts(rowid, body) VALUES (?1, ?2)");
+  sqlite3_stmt *fts = prep("INSERT INTO search.leads_fts(rowid, body) VALUES (?1, ?2)");
 
   int64_t now = (int64_t)time(NULL);
   const int64_t span = 730LL * 86400;  /* two years */
@@ -283,6 +298,9 @@ int main(int argc, char **argv) {
       fprintf(stderr, "fill: %lld leads, %.1f s\n", k + 1, now_s() - t0);
     }
   }
+  /* The index is complete: the log (of leads written by the server, if any) is read from its
+   * start, no rebuild. */
+  exec("INSERT OR IGNORE INTO search.fts_state(key, value) VALUES ('done', 0), ('rebuild', 0)");
   exec("COMMIT");
   sqlite3_finalize(ins);
   sqlite3_finalize(con);
@@ -296,9 +314,9 @@ int main(int argc, char **argv) {
   double tidx = now_s() - ti;
 
   /* Back to what the server expects: WAL, normal locking. */
-  exec("PRAGMA locking_mode=NORMAL;");
-  exec("PRAGMA journal_mode=WAL;");
-  exec("PRAGMA synchronous=FULL;");
+  exec("PRAGMA locking_mode=NORMAL; PRAGMA search.locking_mode=NORMAL;");
+  exec("PRAGMA journal_mode=WAL; PRAGMA search.journal_mode=WAL;");
+  exec("PRAGMA synchronous=FULL; PRAGMA search.synchronous=FULL;");
   sqlite3_close(db);
   fprintf(stderr, "fill: %lld leads (%lld open, %.1f%%) over %d owners: rows+fts %.1f s, indexes %.1f s, total %.1f s\n",
           n, opened, 100.0 * (double)opened / (double)(n ? n : 1), nowners, tload, tidx, now_s() - t0);

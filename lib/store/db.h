@@ -61,6 +61,13 @@ void lp_store_get_stats(lp_store *s, lp_store_stats *out);
  * and migrations (no concurrency with a server assumed beyond SQLite's own locking). */
 lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
 
+/* The connection that writes the full-text index where the backend keeps it apart from the
+ * leads (SQLite: a file of its own, attached as `search` to it and to every reader, so its writes
+ * never hold the group-commit writer), for the calling thread alone until lp_store_indexer_done.
+ * NULL where the index is written with the lead (PostgreSQL). See leads.c: lp_lead_index_sync. */
+lp_db *lp_store_indexer(lp_store *s);
+void lp_store_indexer_done(lp_store *s);
+
 /* Statements. lp_db_prep caches by SQL text per connection; the statement is reset and its
  * bindings cleared when lp_stmt_done is called (always call it, also after errors). */
 lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err);
@@ -139,6 +146,8 @@ typedef struct lp_db_ops {
   lp_code (*copy_in)(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err);  /* may be NULL */
   void (*col_get)(lp_stmt *st, int i, lp_colval *out);  /* may be NULL: col_type, then col_int or col_text */
   lp_stmt *(*prep_static)(lp_db *db, const char *sql, lp_err *err);  /* may be NULL: prep */
+  lp_db *(*store_indexer)(lp_store *s);                 /* may be NULL: the index is written with the lead */
+  void (*store_indexer_done)(lp_store *s);
 } lp_db_ops;
 
 /* For backends: the connection this thread holds for a store, one slot per store (a command such

@@ -191,8 +191,13 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
       char *fq = pg_fts_query(text);
       if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE tsv @@ to_tsquery('simple', lp_unaccent($%d)))", json_string(fq)); free(fq); }
     } else {
+      /* The index in the search file is complete unless a rebuild runs (leads.c): then say so
+       * rather than answer with part of the matches. */
+      int64_t rebuild = lp_query_int(db, "SELECT coalesce((SELECT value FROM search.fts_state WHERE key = 'rebuild'), 1)", NULL, 1, err);
+      if (rebuild != 0 && err->code == LP_OK)
+        lp_fail(err, LP_EUNAVAILABLE, "The search index is being rebuilt (after an upgrade or a restore); search again in a minute");
       char *fq = fts_query(text);
-      if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH $%d)", json_string(fq)); free(fq); }
+      if (fq) { cond(&q, "id IN (SELECT rowid FROM search.leads_fts WHERE leads_fts MATCH $%d)", json_string(fq)); free(fq); }
     }
   }
   const char *sort = get(ctx, "sort") ? get(ctx, "sort") : "-created_at";

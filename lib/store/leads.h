@@ -58,11 +58,14 @@ json_t *lp_lead_move(lp_store *s, const lp_actor *a, int64_t id, lp_move move, j
                      int64_t expect, int64_t now, int *status, lp_err *err);
 /* Adds the lead to a contact group (a group_added event); already a member is fine. */
 lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t group_id, int64_t now, lp_err *err);
-/* The full-text index on SQLite is written in batches (see leads.c): lp_lead_index_sync brings
- * it up to date with every committed write (a no-op when nothing waits, and on PostgreSQL);
- * lp_lead_index_pending indexes up to max waiting leads inside a write transaction. */
-lp_code lp_lead_index_sync(lp_store *s, lp_err *err);
-int lp_lead_index_pending(lp_db *db, int max, lp_err *err);
+/* The full-text index on SQLite is written apart from the leads, in batches (see leads.c).
+ * lp_lead_index_sync brings it up to date with every committed write (a no-op when nothing
+ * waits, and on PostgreSQL); when that takes longer than wait_ms (0: no limit; a rebuild of a
+ * large database takes a while) it gives up with LP_EUNAVAILABLE. lp_lead_index_step writes
+ * one batch and now and then drops the written log rows, for a background thread: it answers
+ * how many entries it took (512: more are waiting), -1 on error. */
+lp_code lp_lead_index_sync(lp_store *s, int wait_ms, lp_err *err);
+int lp_lead_index_step(lp_store *s, lp_err *err);
 /* Carries out an approved request (approval_id, pending) as the requester would have, and
  * decides the approval, in one transaction. Answers the lead as the decider sees it. */
 json_t *lp_lead_move_approved(lp_store *s, const lp_actor *requester, const lp_actor *decider, int64_t approval_id,

@@ -266,6 +266,16 @@ NULL
 "UPDATE leads SET group_ids = (SELECT json_agg(group_id ORDER BY group_id)::text FROM lead_groups g"
 "  WHERE g.lead_id = leads.id) WHERE id IN (SELECT lead_id FROM lead_groups);"
 },
+{8, "search index in its own file",
+/* SQLite: the full-text index moves to the search file beside the database (sqlite.c), which is
+ * rebuilt from the leads the first time it is opened; the database keeps only a log of the leads
+ * whose entries are to be written (leads.c: lp_lead_index_sync). Ids only ever grow: the last
+ * row is kept when the log is pruned, so a new row never reuses a number. PostgreSQL keeps its
+ * index table, written with the lead. */
+"DROP TABLE IF EXISTS main.leads_fts; DROP TABLE IF EXISTS main.fts_pending;"
+"CREATE TABLE main.fts_log(seq INTEGER PRIMARY KEY, lead_id INTEGER NOT NULL);",
+"SELECT 1;"
+},
 };
 
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }

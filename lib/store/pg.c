@@ -643,4 +643,5 @@ const lp_db_ops lp_pg_ops = {
   op_store_write /* write_direct: the same transaction on the calling thread */, op_store_get_stats, op_prep, op_bind_int,
   op_bind_double, op_bind_text, op_bind_null, op_step, op_col_count, op_col_name, op_col_null,
   op_col_type, op_col_int, op_col_double, op_col_text, op_stmt_done, op_exec, op_changes, op_native, op_copy_in, NULL /* col_get: the generic one */, NULL /* prep_static: prep */,
+  NULL, NULL /* no indexer: the index is written with the lead */,
 };

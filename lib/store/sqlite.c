@@ -71,6 +71,9 @@ struct sq_store {
   unsigned long long ckpt_seen; /* writes counted at the last checkpoint */
   sq_db *wdb;          /* the writer thread's connection */
   sq_db *readers;      /* every reader connection, closed with the store */
+  char *search_path;   /* the full-text index's own database file (see SEARCH_SCHEMA) */
+  pthread_mutex_t idx_mu;  /* held by whoever uses idb */
+  sq_db *idb;          /* the indexer's connection: the database with the search file attached */
   lp_store_stats stats;  /* guarded by mu */
 };
 
@@ -89,7 +92,36 @@ static pthread_once_t walbuf_once = PTHREAD_ONCE_INIT;
 static int walbuf_ok;
 static void walbuf_init(void) { walbuf_ok = lp_walbuf_register() == SQLITE_OK; }
 
-static sq_db *db_open(sq_store *s, lp_err *err) {
+enum { DB_READER, DB_WRITER, DB_INDEXER };
+
+/* The full-text index lives in a file of its own beside the database (path + "-search"), attached
+ * to every reader as `search`, so that writing it takes that file's write lock and never the
+ * database's: the group-commit writer does not wait for index segments to be flushed and merged,
+ * and the indexer (leads.c, lp_lead_index_sync) writes entries beside it on another thread. The
+ * file holds nothing that is not derived from the database: fts_state says how far the index has
+ * read the database's fts_log, and a missing or stale file is rebuilt from the leads.
+ * The writer's connection does not attach it (BEGIN IMMEDIATE would lock both files). */
+#define SEARCH_SCHEMA \
+  "PRAGMA search.journal_mode=WAL; PRAGMA search.synchronous=FULL; PRAGMA search.cache_size=-16384;" \
+  "CREATE VIRTUAL TABLE IF NOT EXISTS search.leads_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');" \
+  "CREATE TABLE IF NOT EXISTS search.fts_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+
+static int attach_search(sq_store *s, sq_db *db, int create) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db->h, "ATTACH DATABASE ?1 AS search", -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, s->search_path, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db->h);
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && create) rc = sqlite3_exec(db->h, SEARCH_SCHEMA, NULL, NULL, NULL);
+  return rc;
+}
+
+static sq_db *db_open_as(sq_store *s, int role, lp_err *err);
+static sq_db *db_open(sq_store *s, lp_err *err) { return db_open_as(s, DB_READER, err); }
+
+static sq_db *db_open_as(sq_store *s, int role, lp_err *err) {
   sq_db *db = calloc(1, sizeof *db);
   if (!db) { lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
   db->base.ops = &lp_sqlite_ops;
@@ -113,6 +145,12 @@ static sq_db *db_open(sq_store *s, lp_err *err) {
   if (sqlite3_exec(db->h, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
     lp_fail(err, LP_EUNAVAILABLE, "cannot configure database %s: %s", s->path, msg ? msg : "?");
     sqlite3_free(msg);
+    sqlite3_close(db->h);
+    free(db);
+    return NULL;
+  }
+  if (role != DB_WRITER && attach_search(s, db, role == DB_INDEXER) != SQLITE_OK) {
+    lp_fail(err, LP_EUNAVAILABLE, "cannot open the search index %s: %s", s->search_path, sqlite3_errmsg(db->h));
     sqlite3_close(db->h);
     free(db);
     return NULL;
@@ -277,13 +315,25 @@ static sq_store *sq_store_open(const char *url, lp_err *err) {
   if (!s) { lp_fail(err, LP_EINTERNAL, "out of memory"); return NULL; }
   s->base.ops = &lp_sqlite_ops;
   s->path = strdup(path);
+  size_t plen = strlen(path);
+  s->search_path = malloc(plen + sizeof "-search");
+  if (!s->path || !s->search_path) {
+    free(s->path); free(s->search_path); free(s);
+    lp_fail(err, LP_EINTERNAL, "out of memory");
+    return NULL;
+  }
+  memcpy(s->search_path, path, plen);
+  memcpy(s->search_path + plen, "-search", sizeof "-search");
+  pthread_mutex_init(&s->idx_mu, NULL);
   s->generation = __atomic_fetch_add(&next_generation, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->work, NULL);
   pthread_cond_init(&s->done, NULL);
-  /* Open one connection now so a bad path fails at start, not at the first request. */
-  sq_db *probe = db_open(s, err);
-  if (!probe) { free(s->path); free(s); return NULL; }
+  /* Open the indexer's connection now (it makes the search file's schema, which readers' queries
+   * name) and one reader, so a bad path fails at start, not at the first request. */
+  s->idb = db_open_as(s, DB_INDEXER, err);
+  sq_db *probe = s->idb ? db_open(s, err) : NULL;
+  if (!probe) { db_close(s->idb); free(s->search_path); free(s->path); free(s); return NULL; }
   s->readers = probe;
   lp_tls_slot *t = lp_tls_for(s, s->generation);
   t->gen = s->generation; t->store = s; t->db = probe;
@@ -420,7 +470,7 @@ static void *checkpointer_main(void *arg) {
   sq_store *s = arg;
   prctl(PR_SET_NAME, "lp-checkpoint");  /* named in top -H and perf */
   lp_err e = LP_ERR_INIT;
-  sq_db *db = db_open(s, &e);
+  sq_db *db = db_open_as(s, DB_WRITER, &e);  /* the database alone (the search file checkpoints itself) */
   lp_err_release(&e);
   pthread_mutex_lock(&s->mu);
   while (!s->stopping) {
@@ -445,7 +495,7 @@ static lp_code sq_store_write(sq_store *s, lp_write_fn fn, void *ctx, lp_err *er
   pthread_mutex_lock(&s->mu);
   if (!s->writer_started) {
     lp_err e = LP_ERR_INIT;
-    s->wdb = db_open(s, &e);
+    s->wdb = db_open_as(s, DB_WRITER, &e);
     if (s->wdb) sqlite3_wal_autocheckpoint(s->wdb->h, 0);
     if (s->wdb) sqlite3_wal_hook(s->wdb->h, wal_hook, NULL);
     if (!s->wdb || pthread_create(&s->writer, NULL, writer_main, s) != 0) {
@@ -495,14 +545,24 @@ static void sq_store_close(sq_store *s) {
   if (started) pthread_join(s->writer, NULL);
   if (started == 2) { pthread_join(s->checkpointer, NULL); pthread_cond_destroy(&s->ckpt_cv); }
   db_close(s->wdb);
+  db_close(s->idb);
+  pthread_mutex_destroy(&s->idx_mu);
   for (sq_db *r = s->readers, *n; r; r = n) { n = r->next_reader; db_close(r); }
   lp_tls_forget(s);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->work);
   pthread_cond_destroy(&s->done);
+  free(s->search_path);
   free(s->path);
   free(s);
 }
+
+/* The indexer's connection, for one thread at a time (see leads.c: lp_lead_index_sync). */
+static sq_db *sq_store_indexer(sq_store *s) {
+  pthread_mutex_lock(&s->idx_mu);
+  return s->idb;
+}
+static void sq_store_indexer_done(sq_store *s) { pthread_mutex_unlock(&s->idx_mu); }
 
 /* ---------------------------------------------------------------- the ops table (see db.h) */
 
@@ -534,10 +594,13 @@ static void op_stmt_done(lp_stmt *st) { sq_stmt_done(SQS(st)); }
 static lp_code op_exec(lp_db *db, const char *sql, lp_err *err) { return sq_db_exec(SQD(db), sql, err); }
 static int64_t op_changes(lp_db *db) { return sq_db_changes(SQD(db)); }
 static void *op_native(lp_db *db) { return sq_db_native(SQD(db)); }
+static lp_db *op_store_indexer(lp_store *s) { return &sq_store_indexer((sq_store *)s)->base; }
+static void op_store_indexer_done(lp_store *s) { sq_store_indexer_done((sq_store *)s); }
 
 const lp_db_ops lp_sqlite_ops = {
   LP_ENGINE_SQLITE, op_store_open, op_store_close, op_store_path, op_store_reader, NULL, NULL, op_store_write, op_store_write /* append: the group-commit writer */,
   op_store_write_direct, op_store_get_stats, op_prep, op_bind_int, op_bind_double, op_bind_text, op_bind_null, op_step,
   op_col_count, op_col_name, op_col_null, op_col_type, op_col_int, op_col_double, op_col_text,
   op_stmt_done, op_exec, op_changes, op_native, NULL /* no COPY */, op_col_get, op_prep_static,
+  op_store_indexer, op_store_indexer_done,
 };

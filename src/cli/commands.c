@@ -17,9 +17,10 @@
 #include "store/users.h"
 #include "jobs/jobs.h"
 
-/* The background of a server: a tick thread that every quarter second indexes the leads written
- * since for search (lp_lead_index_sync) and offers the periodic jobs, and `workers` threads that
- * claim due jobs and run them (lib/jobs). All stop when `stop` is set. */
+/* The background of a server: a tick thread that every quarter second offers the periodic jobs,
+ * an index thread that writes the search entries of the leads written since (SQLite: see
+ * lp_lead_index_step; it has nothing to do on PostgreSQL), and `workers` threads that claim due
+ * jobs and run them (lib/jobs). All stop when `stop` is set. */
 typedef struct {
   lp_store *s;
   int stop;
@@ -28,11 +29,11 @@ typedef struct {
   lp_sweeps sweeps;
 } bg_ctx;
 
-/* Waits a quarter second or until stop; returns 1 when stopping. Called with mu held. */
-static int bg_wait(bg_ctx *c) {
+/* Waits ms milliseconds (at most a second) or until stop; returns 1 when stopping. Called with mu held. */
+static int bg_wait(bg_ctx *c, long ms) {
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_nsec += 250 * 1000000L;
+  until.tv_nsec += ms * 1000000L;
   if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
   if (!c->stop) pthread_cond_timedwait(&c->cv, &c->mu, &until);
   return c->stop;
@@ -42,14 +43,30 @@ static void *tick_main(void *p) {
   bg_ctx *c = p;
   prctl(PR_SET_NAME, "lp-tick");  /* named in top -H and perf */
   pthread_mutex_lock(&c->mu);
-  while (!bg_wait(c)) {
+  while (!bg_wait(c, 250)) {
     pthread_mutex_unlock(&c->mu);
-    lp_err e = LP_ERR_INIT;
-    lp_lead_index_sync(c->s, &e);
-    lp_err_release(&e);
     lp_jobs_offer_sweeps(c->s, &c->sweeps, lp_cli_now());
     lp_store_release(c->s);
     pthread_mutex_lock(&c->mu);
+  }
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
+
+/* Writes search entries while there are any, then looks again every tenth of a second (a search
+ * brings the index up to date itself, so this only keeps that wait short). */
+static void *index_main(void *p) {
+  bg_ctx *c = p;
+  prctl(PR_SET_NAME, "lp-index");  /* named in top -H and perf */
+  pthread_mutex_lock(&c->mu);
+  while (!c->stop) {
+    pthread_mutex_unlock(&c->mu);
+    lp_err e = LP_ERR_INIT;
+    int n = lp_lead_index_step(c->s, &e);
+    lp_err_release(&e);
+    lp_store_release(c->s);
+    pthread_mutex_lock(&c->mu);
+    if (n < 512 && bg_wait(c, n < 0 ? 1000 : 100)) break;
   }
   pthread_mutex_unlock(&c->mu);
   return NULL;
@@ -77,7 +94,7 @@ static void *worker_main(void *p) {
     lp_err_release(&e);
     lp_store_release(c->s);
     pthread_mutex_lock(&c->mu);
-    if (n <= 0 && bg_wait(c)) break;
+    if (n <= 0 && bg_wait(c, 250)) break;
   }
   pthread_mutex_unlock(&c->mu);
   return NULL;
@@ -116,9 +133,10 @@ int cmd_serve(lp_opts *o) {
   if (app.threads < 8) app.threads = 8;
   if (app.threads > 256) app.threads = 256;
   bg_ctx bg = {s, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {o->sweep_seconds > 0 ? o->sweep_seconds : 60, -1}};
-  pthread_t tick, workers[LP_MAX_WORKERS];
+  pthread_t tick, indexer, workers[LP_MAX_WORKERS];
   worker_ctx wctx[LP_MAX_WORKERS];
   int tick_started = pthread_create(&tick, NULL, tick_main, &bg) == 0;
+  int index_started = pthread_create(&indexer, NULL, index_main, &bg) == 0;
   int nworkers = o->workers < 0 ? 2 : o->workers > LP_MAX_WORKERS ? LP_MAX_WORKERS : o->workers, started = 0;
   char host[64] = "host";
   gethostname(host, sizeof host);
@@ -135,6 +153,7 @@ int cmd_serve(lp_opts *o) {
   pthread_cond_broadcast(&bg.cv);
   pthread_mutex_unlock(&bg.mu);
   if (tick_started) pthread_join(tick, NULL);
+  if (index_started) pthread_join(indexer, NULL);
   for (int i = 0; i < started; i++) pthread_join(workers[i], NULL);
   if (rc != LP_OK) fprintf(stderr, "leadpath: %s\n", err.message);
   lp_err_release(&err);

@@ -182,7 +182,7 @@ int cmd_copy(lp_opts *o) {
     goto out;
   }
   /* SQLite keeps some search entries for later (lp_lead_index_sync): write them first. */
-  if (lp_lead_index_sync(from, &err) != LP_OK) { fprintf(stderr, "leadpath: %s\n", err.message); goto out; }
+  if (lp_lead_index_sync(from, 0, &err) != LP_OK) { fprintf(stderr, "leadpath: %s\n", err.message); goto out; }
   if (lp_store_write_direct(to, clear_fn, NULL, &err) != LP_OK) { fprintf(stderr, "leadpath: %s\n", err.message); goto out; }
   for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
     long n = copy_table(from, to, tables[i].table, tables[i].select);

@@ -132,6 +132,30 @@ describe('CLI', { timeout: FILE_TIMEOUT_MS }, () => {
     } finally { await again.stop(); }
   });
 
+  it('a lost search file (SQLite) is rebuilt from the leads: search finds what was written before and after', { skip: process.env.LEADPATH_TEST_PG_URL ? 'SQLite only: PostgreSQL keeps its index with the leads' : false }, async () => {
+    const dir = tmpDir();
+    dirs.push(dir);
+    const srv = await startServer({ dir, keepDir: true });
+    try {
+      await addUser(srv, { email: 'search@e2e.test', role: 'admin' });
+      const c = client(srv, (await login(srv, 'search@e2e.test')).token);
+      expectStatus(await c.post('/api/v1/leads', { full_name: 'Wilhelmina Quenby', emails: ['wq@searchfile.test'] }), 201);
+      const r = expectStatus(await c.get('/api/v1/leads?q=quenby&status=all'), 200);
+      assert.equal(r.items.length, 1, 'found before the restart');
+    } finally { await srv.stop(); }
+    for (const sfx of ['', '-wal', '-shm']) rmSync(join(dir, `t.db-search${sfx}`), { force: true });
+    const again = await startServer({ dir, keepDir: true });
+    try {
+      const c = client(again, (await login(again, 'search@e2e.test')).token);
+      expectStatus(await c.post('/api/v1/leads', { full_name: 'Bartholomew Quenby' }), 201);
+      const r = expectStatus(await c.get('/api/v1/leads?q=quenby&status=all&sort=full_name'), 200, 'search after the rebuild');
+      assert.deepEqual(r.items.map((l) => l.full_name), ['Bartholomew Quenby', 'Wilhelmina Quenby']);
+      const e = expectStatus(await c.get('/api/v1/leads?q=searchfile.test&status=all'), 200);
+      assert.equal(e.items.length, 1, 'an address is found too');
+      assert.ok(existsSync(join(dir, 't.db-search')), 'the search file is made again');
+    } finally { await again.stop(); }
+  });
+
   it('`serve --demo` prints demo logins and fills a few hundred leads; a second --demo start adds nothing', async () => {
     const dir = tmpDir();
     dirs.push(dir);

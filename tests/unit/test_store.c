@@ -165,7 +165,8 @@ static int teardown(void **state)
         return pg_admin(sql);
     }
     if (F.dir[0]) {
-        const char *files[] = {"lp.db", "lp.db-wal", "lp.db-shm", "lp.db-journal"};
+        const char *files[] = {"lp.db", "lp.db-wal", "lp.db-shm", "lp.db-journal",
+                               "lp.db-search", "lp.db-search-wal", "lp.db-search-shm", "lp.db-search-journal"};
         for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
             char p[128];
             snprintf(p, sizeof p, "%s/%s", F.dir, files[i]);
@@ -1357,22 +1358,25 @@ static int64_t search(world *w, const char *text)
 }
 
 /* The search index sees every acknowledged write once lp_lead_index_sync has run (on SQLite a
- * new lead waits in fts_pending, durably, in the lead's own transaction, and sync writes the
- * entries in one batch; on PostgreSQL the entry is written with the lead and sync is a no-op),
- * also across a restart; a deleted lead leaves the index. */
+ * new lead waits in fts_log, durably, in the lead's own transaction, and sync writes the entries
+ * in one batch into the search file; on PostgreSQL the entry is written with the lead and sync is
+ * a no-op), also across a restart; a deleted lead leaves the index; on SQLite a lost search file
+ * is rebuilt from the leads. */
 static void test_search_index(void **state)
 {
     (void)state;
+    lp_err err = LP_ERR_INIT;
+    /* an index that has been written once (a new search file is first built from the leads) */
+    assert_int_equal(lp_lead_index_sync(F.s, 0, &err), LP_OK);
     world w;
     make_world(&w);
-    lp_err err = LP_ERR_INIT;
     /* before a sync: PostgreSQL finds the lead at once, SQLite has only queued it */
     assert_int_equal(search(&w, "lovelace"), ENGINE == LP_ENGINE_PG ? 1 : 0);
 
     /* a restart loses nothing */
     lp_store_close(F.s);
     F.s = open_store();
-    assert_int_equal(lp_lead_index_sync(F.s, &err), LP_OK);
+    assert_int_equal(lp_lead_index_sync(F.s, 0, &err), LP_OK);
     assert_int_equal(search(&w, "lovelace"), 1);
     assert_int_equal(search(&w, "Ada@Example.com"), 1);
     assert_int_equal(search(&w, "lovel"), 1);           /* a prefix */
@@ -1381,7 +1385,7 @@ static void test_search_index(void **state)
     assert_int_equal(search(&w, "+442079460018"), 1); /* the phone, normalised */
 
     /* nothing waiting: sync is a cheap no-op */
-    assert_int_equal(lp_lead_index_sync(F.s, &err), LP_OK);
+    assert_int_equal(lp_lead_index_sync(F.s, 0, &err), LP_OK);
     assert_int_equal(search(&w, "lovelace"), 1);
 
     /* a deleted lead leaves the index (leads_fts keys its entries by rowid on both engines) */
@@ -1389,9 +1393,76 @@ static void test_search_index(void **state)
     snprintf(p, sizeof p, "[%lld]", (long long)w.lead_id);
     assert_int_equal(qint("SELECT count(*) FROM leads_fts WHERE rowid = $1", p), 1);
     assert_int_equal(lp_lead_delete(F.s, &w.admin, w.lead_id, -1, T2, &err), LP_OK);
-    assert_int_equal(lp_lead_index_sync(F.s, &err), LP_OK);
+    assert_int_equal(lp_lead_index_sync(F.s, 0, &err), LP_OK);
     assert_int_equal(qint("SELECT count(*) FROM leads_fts WHERE rowid = $1", p), 0);
     assert_int_equal(search(&w, "lovelace"), 0);
+
+    if (ENGINE == LP_ENGINE_SQLITE) {
+        /* the search file lost (or never copied with a backup): rebuilt at the next sync from
+         * the leads, with one written just before */
+        json_t *cols = cols_of(&lp_rt_lead, "{\"full_name\": \"Grace Hopper\"}");
+        json_t *lead = lp_lead_create(F.s, &w.agent, cols, T1, &err);
+        json_decref(cols);
+        assert_non_null(lead);
+        w.lead_id = iget(lead, "id");
+        json_decref(lead);
+        lp_store_close(F.s);
+        char f[160];
+        const char *sfx[] = {"", "-wal", "-shm"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(f, sizeof f, "%s/lp.db-search%s", F.dir, sfx[i]);
+            unlink(f);
+        }
+        F.s = open_store();
+        assert_int_equal(lp_lead_index_sync(F.s, 0, &err), LP_OK);
+        assert_int_equal(search(&w, "lovelace"), 0);  /* deleted: still not found */
+        assert_int_equal(search(&w, "hopper"), 1);
+        assert_int_equal(qint("SELECT count(*) FROM leads_fts", "[]"), 1);
+        assert_int_equal(lp_lead_index_step(F.s, &err), 0);  /* nothing left to do */
+
+        /* while a rebuild runs, a search says so (503) instead of answering with part of the
+         * matches; once it is through, everything is found */
+        char sql[300];
+        snprintf(sql, sizeof sql, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600)"
+                 " INSERT INTO leads(full_name, owner_id, created_at, updated_at) SELECT 'Bulk ' || x, %lld, 1, 1 FROM c",
+                 (long long)w.agent_id);
+        write_sql(sql);
+        lp_store_close(F.s);
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(f, sizeof f, "%s/lp.db-search%s", F.dir, sfx[i]);
+            unlink(f);
+        }
+        F.s = open_store();
+        assert_int_equal(lp_lead_index_step(F.s, &err), 512);  /* the first batch of the rebuild */
+        json_t *res = lp_lead_list(reader(), &w.agent, search_param, (void *)"hopper", T2, &err);
+        assert_null(res);
+        assert_int_equal(err.code, LP_EUNAVAILABLE);
+        lp_err_release(&err);
+        assert_int_equal(lp_lead_index_sync(F.s, 0, &err), LP_OK);
+        assert_int_equal(search(&w, "hopper"), 1);
+        assert_int_equal(qint("SELECT count(*) FROM leads_fts", "[]"), 601);
+
+        /* the written part of the log is dropped now and then, but never its last row, so a new
+         * entry never takes a number the index has passed */
+        snprintf(sql, sizeof sql, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 9000)"
+                 " INSERT INTO fts_log(lead_id) SELECT %lld FROM c", (long long)w.lead_id);
+        write_sql(sql);
+        int64_t last = qint("SELECT max(seq) FROM fts_log", "[]");
+        int n;
+        while ((n = lp_lead_index_step(F.s, &err)) == 512) {}
+        assert_int_equal(n, 9000 % 512);
+        assert_true(qint("SELECT count(*) FROM fts_log", "[]") < 8192);  /* from over 9,000 */
+        assert_int_equal(qint("SELECT max(seq) FROM fts_log", "[]"), last);
+        cols = cols_of(&lp_rt_lead, "{\"full_name\": \"Grace Quenby\"}");
+        lead = lp_lead_create(F.s, &w.agent, cols, T1, &err);
+        json_decref(cols);
+        assert_non_null(lead);
+        w.lead_id = iget(lead, "id");
+        json_decref(lead);
+        assert_int_equal(qint("SELECT max(seq) FROM fts_log", "[]"), last + 1);
+        assert_int_equal(lp_lead_index_sync(F.s, 0, &err), LP_OK);
+        assert_int_equal(search(&w, "quenby"), 1);
+    }
     lp_err_release(&err);
 }
 
