@@ -8,7 +8,6 @@
  *   - a leads row (owner, stage 1-5, source 1-8, ~60% open, created over the last two years,
  *     emails/phones as JSON arrays, closed history with outcome / reason / closed_at / closed_by,
  *     sold_at for the sale stage, waiting_since for the waiting stage, stage_entered_at),
- *   - one lead_contacts row per email and phone,
  *   - a leads_fts row (rowid = lead id) in the search file beside the database (DB_PATH-search,
  *     made by `leadpath migrate`), whose body is built like fts_body() in leads.c: full_name,
  *     company, login, request, notes, close_notes, city, service (login and notes are left
@@ -17,7 +16,7 @@
  * It does not write `created` timeline events (the events table stays as it is).
  *
  * Speed: journal off, synchronous off, exclusive lock and a large cache while loading; the
- * secondary indexes of leads and lead_contacts are dropped and recreated afterwards from their
+ * secondary indexes of leads are dropped and recreated afterwards from their
  * own stored SQL (so the schema is byte-for-byte what migrate made). Then journal_mode=WAL is
  * restored. No ANALYZE is run: the server never runs it, so the query plans measured are the
  * ones a real deployment gets.
@@ -152,7 +151,7 @@ int main(int argc, char **argv) {
   char *idx_sql[32];
   char *idx_name[32];
   int nidx = 0;
-  st = prep("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('leads', 'lead_contacts')"
+  st = prep("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads'"
             " AND sql IS NOT NULL ORDER BY rowid");
   while (sqlite3_step(st) == SQLITE_ROW && nidx < 32) {
     idx_name[nidx] = strdup((const char *)sqlite3_column_text(st, 0));
@@ -174,7 +173,6 @@ int main(int argc, char **argv) {
       " review_requested_at, created_at, updated_at, created_by, deleted_at, stage_entered_at, waiting_since, waiting_seconds)"
       " VALUES (?1, 1, ?2, ?3, NULL, ?4, ?5, NULL, 1, ?6, ?7, ?8, 'GB', NULL, ?9, ?10, ?11, ?12, 'GBP', ?13, ?14,"
       " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, NULL, ?24, ?25, ?26, NULL, ?27, ?28, 0)");
-  sqlite3_stmt *con = prep("INSERT INTO lead_contacts(lead_id, kind, value) VALUES (?1, ?2, ?3)");
   sqlite3_stmt *fts = prep("INSERT INTO search.leads_fts(rowid, body) VALUES (?1, ?2)");
 
   int64_t now = (int64_t)time(NULL);
@@ -276,17 +274,9 @@ int main(int argc, char **argv) {
       if (lines[i]) o += (size_t)snprintf(body + o, sizeof body - o, "%s\n", lines[i]);
     for (int e = 0; e < nemail; e++) {
       o += (size_t)snprintf(body + o, sizeof body - o, "%s\n", email[e]);
-      sqlite3_bind_int64(con, 1, id);
-      sqlite3_bind_text(con, 2, "email", -1, SQLITE_STATIC);
-      sqlite3_bind_text(con, 3, email[e], -1, SQLITE_STATIC);
-      step_done(con, "insert contact");
     }
     for (int p = 0; p < nphone; p++) {
       o += (size_t)snprintf(body + o, sizeof body - o, "%s\n%s\n", phone[p], phone[p] + 1);
-      sqlite3_bind_int64(con, 1, id);
-      sqlite3_bind_text(con, 2, "phone", -1, SQLITE_STATIC);
-      sqlite3_bind_text(con, 3, phone[p], -1, SQLITE_STATIC);
-      step_done(con, "insert contact");
     }
     sqlite3_bind_int64(fts, 1, id);
     sqlite3_bind_text(fts, 2, body, (int)o, SQLITE_STATIC);
@@ -303,7 +293,6 @@ int main(int argc, char **argv) {
   exec("INSERT OR IGNORE INTO search.fts_state(key, value) VALUES ('done', 0), ('rebuild', 0)");
   exec("COMMIT");
   sqlite3_finalize(ins);
-  sqlite3_finalize(con);
   sqlite3_finalize(fts);
   double tload = now_s() - tl;
 

@@ -447,9 +447,11 @@ static lp_code contact_insert(const char *kind, const char *value, void *p) {
   return rc < 0 ? c->err->code : LP_OK;
 }
 
-/* Writes the contact rows of lead `id` from `row` (its column values) and queues its full-text
- * entry. fresh: the lead is new, there is nothing to delete first. */
+/* Writes the contact rows of lead `id` from `row` (its column values; PostgreSQL only: on SQLite
+ * the full-text index alone finds leads by address) and queues its full-text entry. fresh: the
+ * lead is new, there is nothing to delete first. */
 static lp_code index_row_parsed(lp_db *db, int64_t id, json_t *row, const addr_lists *addrs, int fresh, lp_err *err) {
+  if (lp_db_engine(db) == LP_ENGINE_SQLITE) return fts_queue(db, id, row, err);
   lp_code rc = LP_OK;
   if (!fresh) {
     json_t *args = json_pack("[I]", (json_int_t)id);
@@ -612,11 +614,12 @@ static json_t *create_write(lp_store *s, lp_db *db, const lp_actor *a, json_t *i
   lp_code prc = lead_prepare(db, a, cols, now, err);
   if (begun) lp_read_end(db);
   if (prc != LP_OK) { json_decref(cols); return NULL; }
-  addr_lists addrs;
-  addr_parse(cols, &addrs);
-  create_ctx c = {a, cols, now, 0, &addrs};
+  addr_lists addrs = {{NULL, NULL}};
+  int pg = lp_db_engine(db) == LP_ENGINE_PG;  /* address rows: PostgreSQL only */
+  if (pg) addr_parse(cols, &addrs);
+  create_ctx c = {a, cols, now, 0, pg ? &addrs : NULL};
   lp_code rc = lp_store_write(s, create_fn, &c, err);
-  addr_free(&addrs);
+  if (pg) addr_free(&addrs);
   if (rc != LP_OK) { json_decref(cols); return NULL; }
   *id = c.id;
   return cols;
@@ -1079,7 +1082,7 @@ static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {
   if (rc == LP_OK) {
     json_t *args = json_pack("[I]", (json_int_t)c->id);
     rc = fts_queue(db, c->id, NULL, err);
-    if (rc == LP_OK) rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
+    if (rc == LP_OK && lp_db_engine(db) == LP_ENGINE_PG) rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
     json_decref(args);
   }
   if (rc == LP_OK) {

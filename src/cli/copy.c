@@ -152,6 +152,13 @@ static lp_code finish_fn(lp_db *db, void *p, lp_err *err) {
   }
   json_decref(m);
   if (rc != LP_OK || lp_db_engine(db) != LP_ENGINE_PG) return rc;
+  if (lp_store_engine(c->from) != LP_ENGINE_PG) {
+    rc = lp_exec(db, "INSERT INTO lead_contacts(lead_id, kind, value)"
+                     " SELECT id, 'email', jsonb_array_elements_text(emails::jsonb) FROM leads WHERE deleted_at IS NULL"
+                     " UNION ALL SELECT id, 'phone', jsonb_array_elements_text(phones::jsonb) FROM leads WHERE deleted_at IS NULL",
+                 NULL, err);
+    if (rc != LP_OK) return rc;
+  }
   for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
     const char *name = tables[t].table;
     if (!strcmp(name, "settings") || !strcmp(name, "lead_contacts") || !strcmp(name, "lead_groups") ||
@@ -184,7 +191,10 @@ int cmd_copy(lp_opts *o) {
   /* SQLite keeps some search entries for later (lp_lead_index_sync): write them first. */
   if (lp_lead_index_sync(from, 0, &err) != LP_OK) { fprintf(stderr, "leadpath: %s\n", err.message); goto out; }
   if (lp_store_write_direct(to, clear_fn, NULL, &err) != LP_OK) { fprintf(stderr, "leadpath: %s\n", err.message); goto out; }
+  int from_pg = lp_store_engine(from) == LP_ENGINE_PG, to_pg = lp_store_engine(to) == LP_ENGINE_PG;
   for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+    /* Address rows exist on PostgreSQL only; from SQLite they are made from the leads (finish_fn). */
+    if (!strcmp(tables[i].table, "lead_contacts") && !(from_pg && to_pg)) continue;
     long n = copy_table(from, to, tables[i].table, tables[i].select);
     if (n < 0) goto out;
     printf("%-16s %ld\n", tables[i].table, n);

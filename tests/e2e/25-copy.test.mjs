@@ -6,6 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import {
   startWorld, startServer, runCli, client, addUser, login, tmpDir, expectStatus, items, byName, freshPgDatabase, FILE_TIMEOUT_MS,
 } from './lib.mjs';
@@ -81,6 +82,27 @@ describe('copy a database', { timeout: FILE_TIMEOUT_MS }, () => {
     const target = await startServer({ db: to });
     started.push(target);
     await check(target);
+  });
+
+  it('from SQLite into PostgreSQL: the address rows PostgreSQL keeps are made from the leads', { skip: process.env.LEADPATH_TEST_PG_URL ? false : 'needs LEADPATH_TEST_PG_URL' }, async () => {
+    const from = `sqlite:${join(dir, 'lite.db')}`;
+    const src = await startServer({ db: from });
+    try {
+      await addUser(src, { email: 'lite@copy.test', role: 'admin' });
+      const c = client(src, (await login(src, 'lite@copy.test')).token);
+      expectStatus(await c.post('/api/v1/leads', { full_name: 'Lite Lena', emails: ['lena@copy.test'], phones: ['+14155550123'] }), 201);
+      const gone = expectStatus(await c.post('/api/v1/leads', { full_name: 'Gone Gus', emails: ['gus@copy.test'] }), 201);
+      assert.ok([200, 204].includes((await c.del(`/api/v1/leads/${gone.id}`)).status), 'deleted');
+    } finally { await src.stop(); }
+    const to = freshPgDatabase(process.env.LEADPATH_TEST_PG_URL);
+    const r = await runCli(['copy', '--from', from, '--to', to], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const rows = execFileSync('psql', [to, '-qAt', '-c', 'SELECT kind, value FROM lead_contacts ORDER BY kind'], { encoding: 'utf8' });
+    assert.equal(rows.trim(), 'email|lena@copy.test\nphone|+14155550123', 'one row per address of each live lead');
+    const target = await startServer({ db: to });
+    started.push(target);
+    const admin = client(target, (await login(target, 'lite@copy.test')).token);
+    assert.equal(items(await admin.get('/api/v1/leads?q=lena')).length, 1, 'searchable on PostgreSQL');
   });
 
   it('refuses a target that already has leads or users, and changes nothing there', async () => {
