@@ -19,6 +19,9 @@ lp_engine lp_store_engine(const lp_store *s) { return s->ops->engine; }
 const char *lp_store_path(const lp_store *s) { return s->ops->store_path(s); }
 lp_db *lp_store_reader(lp_store *s, lp_err *err) { return s->ops->store_reader(s, err); }
 lp_code lp_store_append(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return s->ops->store_append(s, fn, ctx, err); }
+uint64_t lp_db_origin(lp_db *db) {
+  return (uint64_t)db->ops->engine << 32 | (db->ops->db_generation ? db->ops->db_generation(db) : 0);
+}
 lp_db *lp_store_indexer(lp_store *s) { return s->ops->store_indexer ? s->ops->store_indexer(s) : NULL; }
 void lp_store_indexer_done(lp_store *s) { if (s->ops->store_indexer_done) s->ops->store_indexer_done(s); }
 void lp_store_release(lp_store *s) { if (s->ops->store_release) s->ops->store_release(s); }

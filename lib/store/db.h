@@ -68,6 +68,10 @@ lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *er
 lp_db *lp_store_indexer(lp_store *s);
 void lp_store_indexer_done(lp_store *s);
 
+/* A number that tells this connection's store from every other store the process has opened
+ * (engine and open count), for caches of what was read through it. */
+uint64_t lp_db_origin(lp_db *db);
+
 /* Statements. lp_db_prep caches by SQL text per connection; the statement is reset and its
  * bindings cleared when lp_stmt_done is called (always call it, also after errors). */
 lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err);
@@ -148,6 +152,7 @@ typedef struct lp_db_ops {
   lp_stmt *(*prep_static)(lp_db *db, const char *sql, lp_err *err);  /* may be NULL: prep */
   lp_db *(*store_indexer)(lp_store *s);                 /* may be NULL: the index is written with the lead */
   void (*store_indexer_done)(lp_store *s);
+  unsigned (*db_generation)(lp_db *db);                 /* its store's generation (see lp_db_origin) */
 } lp_db_ops;
 
 /* For backends: the connection this thread holds for a store, one slot per store (a command such

@@ -1,5 +1,7 @@
 /* leadjson.c — leads straight from rows to JSON text (see leadjson.h). */
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include "core/plan.h"
 #include "core/record.h"
 #include "store/leadjson.h"
@@ -114,7 +116,7 @@ static void put_int(lp_buf *b, int64_t v) {
   lp_buf_add(b, p, (size_t)(e - p));
 }
 
-void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
+void lp_lead_json_body(lp_buf *b, lp_stmt *st) {
   pthread_once(&once, build);
   lp_buf_puts(b, "{\"id\":");
   put_int(b, lp_col_int(st, 0));
@@ -160,12 +162,70 @@ void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
   const char *groups = lp_col_text(st, nfields + 1);
   lp_buf_puts(b, ",\"groups\":");
   lp_buf_puts(b, groups && *groups ? groups : "[]");
-  const char *status = lp_col_text(st, c_status);
-  int open = status && !strcmp(status, "open");
-  int64_t created = col_int0(st, c_created), closed = col_int0(st, c_closed);
+}
+
+void lp_lead_json_tail(lp_buf *b, int open, int64_t created, int64_t closed, int64_t waiting_seconds,
+                       int64_t waiting_since, int64_t now, lp_sla_cfg sla) {
   lp_buf_puts(b, ",\"age_days\":");
   put_int(b, lp_age_days_of(created, closed, now));
   lp_buf_puts(b, ",\"sla\":\"");
-  lp_buf_puts(b, lp_sla_of(open, created, closed, col_int0(st, c_ws), col_int0(st, c_wsince), now, sla.warn_days, sla.breach_days));
+  lp_buf_puts(b, lp_sla_of(open, created, closed, waiting_seconds, waiting_since, now, sla.warn_days, sla.breach_days));
   lp_buf_puts(b, "\"}");
+}
+
+void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla) {
+  lp_lead_json_body(b, st);
+  const char *status = lp_col_text(st, c_status);
+  lp_lead_json_tail(b, status && !strcmp(status, "open"), col_int0(st, c_created), col_int0(st, c_closed),
+                    col_int0(st, c_ws), col_int0(st, c_wsince), now, sla);
+}
+
+/* ---------------------------------------------------------------- rendered leads
+
+ * A list page is mostly the same leads again (the first pages of each owner's open leads), and
+ * rendering one (reading ~40 columns, writing ~1 KB of JSON) was most of a page's cost. So the
+ * body of a rendered lead is kept under (store, id, version, updated_at): every change of a lead
+ * row raises its version (lp_update) or sets updated_at (comments, group memberships), so a
+ * changed lead is never found under its new key, and a key never names other content. The
+ * time-dependent tail (age_days, sla) is written on every read. Direct-mapped: a lead takes its
+ * slot from whatever was there; bounded at LC_SLOTS leads (~20 MB). */
+#define LC_SLOTS 16384
+#define LC_LOCKS 64
+
+typedef struct { uint64_t origin; int64_t id, version, updated; char *text; size_t len; } lc_slot;
+static lc_slot lc[LC_SLOTS];
+static pthread_mutex_t lc_mu[LC_LOCKS];
+static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+static void lc_init(void) { for (int i = 0; i < LC_LOCKS; i++) pthread_mutex_init(&lc_mu[i], NULL); }
+
+static unsigned lc_index(uint64_t origin, int64_t id) {
+  uint64_t h = (origin * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)id * 0xC2B2AE3D27D4EB4FULL);
+  return (unsigned)((h ^ (h >> 29)) % LC_SLOTS);
+}
+
+int lp_lead_json_cached(lp_buf *b, uint64_t origin, int64_t id, int64_t version, int64_t updated) {
+  pthread_once(&lc_once, lc_init);
+  unsigned i = lc_index(origin, id);
+  pthread_mutex_t *mu = &lc_mu[i % LC_LOCKS];
+  pthread_mutex_lock(mu);
+  lc_slot *s = &lc[i];
+  int hit = s->text && s->origin == origin && s->id == id && s->version == version && s->updated == updated;
+  if (hit) lp_buf_add(b, s->text, s->len);
+  pthread_mutex_unlock(mu);
+  return hit;
+}
+
+void lp_lead_json_remember(uint64_t origin, int64_t id, int64_t version, int64_t updated, const char *body, size_t len) {
+  pthread_once(&lc_once, lc_init);
+  char *text = malloc(len ? len : 1);
+  if (!text) return;
+  memcpy(text, body, len);
+  unsigned i = lc_index(origin, id);
+  pthread_mutex_t *mu = &lc_mu[i % LC_LOCKS];
+  pthread_mutex_lock(mu);
+  lc_slot *s = &lc[i];
+  char *old = s->text;
+  *s = (lc_slot){origin, id, version, updated, text, len};
+  pthread_mutex_unlock(mu);
+  free(old);
 }

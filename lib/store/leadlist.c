@@ -236,8 +236,12 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     lp_buf_printf(&q.where, " AND (%s %s $%d OR (%s = $%d AND id %s $%d))", ss->col, op, v, ss->col, v, op, i);
     json_decref(c);
   }
+  /* The page's leads with what a rendered lead is kept under and what its time-dependent tail
+   * needs; the rest of each lead comes from the rendered leads kept (leadjson.c) or, when it
+   * is not there, from one row read by id. */
   lp_buf sql = LP_BUF_INIT(1 << 16);
-  lp_buf_printf(&sql, "%s WHERE %s ORDER BY %s %s, id %s LIMIT %ld", lp_lead_json_select(db), lp_buf_str(&q.where),
+  lp_buf_printf(&sql, "SELECT id, version, updated_at, status, created_at, closed_at, waiting_seconds, waiting_since, %s"
+                " FROM leads WHERE %s ORDER BY %s %s, id %s LIMIT %ld", ss->col, lp_buf_str(&q.where),
                 ss->col, ss->desc ? "DESC" : "ASC", ss->desc ? "DESC" : "ASC", limit + 1);
   lp_stmt *st = lp_db_prep(db, lp_buf_str(&sql), err);
   lp_buf_release(&sql);
@@ -249,7 +253,9 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   json_decref(q.params);
   lp_sla_cfg cfg = lp_sla_settings(db, now);
   /* Rows go straight to JSON text; the extra row only says there is a next page. */
-  int sort_col = lp_lead_json_col(ss->col);
+  const int sort_col = 8, vcol = lp_lead_json_col("version"), ucol = lp_lead_json_col("updated_at");
+  uint64_t origin = lp_db_origin(db);
+  lp_buf body = LP_BUF_INIT(1 << 20);
   json_t *last_val = NULL;
   int64_t last_id = 0;
   long n = 0;
@@ -258,14 +264,34 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   lp_buf_puts(out, "{\"items\":[");
   while ((rc = lp_step(st, err)) == 1) {
     if (n == limit) { more = 1; break; }
+    size_t mark = out->len;
     if (n) lp_buf_puts(out, ",");
-    lp_lead_json_write(out, st, now, cfg);
+    int64_t id = lp_col_int(st, 0);
+    if (!lp_lead_json_cached(out, origin, id, lp_col_int(st, 1), lp_col_int(st, 2))) {
+      lp_stmt *one = lp_db_prep_static(db, lp_lead_json_select_one(db), err);
+      if (!one) { rc = -1; break; }
+      lp_bind_int(one, 1, id);
+      int found = lp_step(one, err);
+      if (found == 1) {
+        lp_buf_reset(&body);
+        lp_lead_json_body(&body, one);
+        lp_lead_json_remember(origin, id, lp_col_int(one, vcol), lp_col_int(one, ucol), body.data, body.len);
+        lp_buf_add(out, body.data, body.len);
+      }
+      lp_stmt_done(one);
+      if (found < 0) { rc = -1; break; }
+      if (found == 0) { out->len = mark; continue; }  /* deleted since (outside a read transaction) */
+    }
+    const char *row_status = lp_col_text(st, 3);
+    lp_lead_json_tail(out, row_status && !strcmp(row_status, "open"), lp_col_int(st, 4), lp_col_int(st, 5), lp_col_int(st, 6),
+                      lp_col_int(st, 7), now, cfg);
     json_decref(last_val);
     last_val = ss->text ? json_string(lp_col_text(st, sort_col) ? lp_col_text(st, sort_col) : "") : json_integer(lp_col_int(st, sort_col));
-    last_id = lp_col_int(st, 0);
+    last_id = id;
     n++;
   }
   lp_stmt_done(st);
+  lp_buf_release(&body);
   if (rc < 0) { json_decref(last_val); return -1; }
   lp_buf_puts(out, "],\"next_cursor\":");
   if (more && last_val) {

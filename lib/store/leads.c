@@ -154,14 +154,19 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
 /* ---------------------------------------------------------------- group memberships */
 
 /* leads.group_ids keeps the lead's contact groups as a JSON array, written with every change of
- * lead_groups, so a page of leads reads its groups with the row instead of one subquery a lead. */
-static lp_code groups_refresh(lp_db *db, int64_t id, lp_err *err) {
-  json_t *args = json_pack("[I]", (json_int_t)id);
+ * lead_groups, so a page of leads reads its groups with the row instead of one subquery a lead.
+ * A lead row never changes without a new version (lp_update), which If-Match and the rendered
+ * leads kept for lists (leadjson.c) rely on: bump 1 raises it here and sets updated_at; bump 0
+ * is for a transaction that updates the row through lp_update as well (closing). */
+static lp_code groups_refresh(lp_db *db, int64_t id, int64_t now, int bump, lp_err *err) {
+  json_t *args = json_pack("[I, I, I]", (json_int_t)id, (json_int_t)now, (json_int_t)bump);
   lp_code rc = lp_exec(db, lp_db_engine(db) == LP_ENGINE_PG
     ? "UPDATE leads SET group_ids = COALESCE((SELECT json_agg(group_id ORDER BY group_id)::text FROM lead_groups g"
-      " WHERE g.lead_id = $1), '[]') WHERE id = $1"
+      " WHERE g.lead_id = $1), '[]'), version = version + $3,"
+      " updated_at = CASE WHEN $3 = 1 THEN GREATEST(updated_at, $2) ELSE updated_at END WHERE id = $1"
     : "UPDATE leads SET group_ids = (SELECT json_group_array(group_id) FROM (SELECT group_id FROM lead_groups g"
-      " WHERE g.lead_id = $1 ORDER BY group_id)) WHERE id = $1", args, err);
+      " WHERE g.lead_id = $1 ORDER BY group_id)), version = version + $3,"
+      " updated_at = CASE WHEN $3 = 1 THEN max(updated_at, $2) ELSE updated_at END WHERE id = $1", args, err);
   json_decref(args);
   return rc;
 }
@@ -912,7 +917,7 @@ lp_code lp_lead_apply_plan(lp_db *db, const lp_actor *a, json_t *lead, json_t *p
     json_t *args = json_pack("[I, I, I]", (json_int_t)id, (json_int_t)json_integer_value(v), (json_int_t)now);
     rc = lp_exec(db, "INSERT INTO lead_groups(lead_id, group_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", args, err);
     json_decref(args);
-    if (!rc) rc = groups_refresh(db, id, err);
+    if (!rc) rc = groups_refresh(db, id, now, json_object_size(changes) ? 0 : 1, err);  /* 0: lp_update raised the version */
     if (rc) return rc;
   }
   json_array_foreach(json_object_get(plan, "threads_closed"), i, v) {
@@ -1113,9 +1118,9 @@ static lp_code add_group_fn(lp_db *db, void *p, lp_err *err) {
   rc = lp_exec(db, "INSERT INTO lead_groups(lead_id, group_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", args, err);
   json_decref(args);
   if (rc == LP_OK && lp_db_changes(db) > 0) {
-    rc = groups_refresh(db, c->id, err);
+    rc = groups_refresh(db, c->id, c->now, 1, err);
     json_t *data = json_pack("{s:I}", "group_id", (json_int_t)c->group);
-    rc = lp_event(db, c->now, c->id, c->a->id, "group_added", "lead", c->id, data, err);
+    if (rc == LP_OK) rc = lp_event(db, c->now, c->id, c->a->id, "group_added", "lead", c->id, data, err);
     json_decref(data);
   }
   return rc;

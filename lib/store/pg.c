@@ -636,6 +636,7 @@ static void op_stmt_done(lp_stmt *st) { pg_stmt_done(PGS(st)); }
 static lp_code op_exec(lp_db *db, const char *sql, lp_err *err) { return pg_exec(PGD(db), sql, err); }
 static int64_t op_changes(lp_db *db) { return pg_changes(PGD(db)); }
 static void *op_native(lp_db *db) { return NULL; }
+static unsigned op_db_generation(lp_db *db) { return ((pg_db *)db)->store->generation; }
 static lp_code op_copy_in(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err) { return pg_copy_in(PGD(db), sql, data, len, err); }
 
 const lp_db_ops lp_pg_ops = {
@@ -643,5 +644,5 @@ const lp_db_ops lp_pg_ops = {
   op_store_write /* write_direct: the same transaction on the calling thread */, op_store_get_stats, op_prep, op_bind_int,
   op_bind_double, op_bind_text, op_bind_null, op_step, op_col_count, op_col_name, op_col_null,
   op_col_type, op_col_int, op_col_double, op_col_text, op_stmt_done, op_exec, op_changes, op_native, op_copy_in, NULL /* col_get: the generic one */, NULL /* prep_static: prep */,
-  NULL, NULL /* no indexer: the index is written with the lead */,
+  NULL, NULL /* no indexer: the index is written with the lead */, op_db_generation,
 };

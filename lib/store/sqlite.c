@@ -594,6 +594,7 @@ static void op_stmt_done(lp_stmt *st) { sq_stmt_done(SQS(st)); }
 static lp_code op_exec(lp_db *db, const char *sql, lp_err *err) { return sq_db_exec(SQD(db), sql, err); }
 static int64_t op_changes(lp_db *db) { return sq_db_changes(SQD(db)); }
 static void *op_native(lp_db *db) { return sq_db_native(SQD(db)); }
+static unsigned op_db_generation(lp_db *db) { return SQD(db)->store->generation; }
 static lp_db *op_store_indexer(lp_store *s) { return &sq_store_indexer((sq_store *)s)->base; }
 static void op_store_indexer_done(lp_store *s) { sq_store_indexer_done((sq_store *)s); }
 
@@ -602,5 +603,5 @@ const lp_db_ops lp_sqlite_ops = {
   op_store_write_direct, op_store_get_stats, op_prep, op_bind_int, op_bind_double, op_bind_text, op_bind_null, op_step,
   op_col_count, op_col_name, op_col_null, op_col_type, op_col_int, op_col_double, op_col_text,
   op_stmt_done, op_exec, op_changes, op_native, NULL /* no COPY */, op_col_get, op_prep_static,
-  op_store_indexer, op_store_indexer_done,
+  op_store_indexer, op_store_indexer_done, op_db_generation,
 };

@@ -30,6 +30,7 @@
 #include "core/record.h"
 #include "store/db.h"
 #include "store/leads.h"
+#include "store/lists.h"
 #include "store/migrate.h"
 #include "store/rows.h"
 #include "store/tasks.h"
@@ -1466,6 +1467,114 @@ static void test_search_index(void **state)
     lp_err_release(&err);
 }
 
+/* The lead as a list shows it (status all, any owner) and as it reads alone: they must agree,
+ * also after every kind of change, since lists keep rendered leads (leadjson.c). */
+static const char *all_param(void *ctx, const char *name)
+{
+    (void)ctx;
+    if (!strcmp(name, "status")) return "all";
+    return NULL;
+}
+
+static json_t *listed(world *w, int64_t id)
+{
+    lp_err err = LP_ERR_INIT;
+    json_t *res = lp_lead_list(reader(), &w->agent, all_param, NULL, T2, &err);
+    assert_non_null(res);
+    json_t *found = NULL;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(res, "items"), i, it)
+        if (iget(it, "id") == id) found = json_incref(it);
+    json_decref(res);
+    lp_err_release(&err);
+    assert_non_null(found);
+    return found;
+}
+
+static void assert_list_fresh(world *w, int64_t id)
+{
+    lp_err err = LP_ERR_INIT;
+    json_t *alone = lp_lead_get(reader(), &w->agent, id, T2, &err);
+    assert_non_null(alone);
+    json_t *l = listed(w, id);
+    char *a = json_dumps(alone, JSON_SORT_KEYS), *b = json_dumps(l, JSON_SORT_KEYS);
+    assert_string_equal(b, a);
+    free(a);
+    free(b);
+    json_decref(alone);
+    json_decref(l);
+    lp_err_release(&err);
+}
+
+static void test_list_rendered_leads(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    lp_err err = LP_ERR_INIT;
+    assert_list_fresh(&w, w.lead_id);
+    assert_list_fresh(&w, w.lead_id);  /* the second time from the rendered leads kept */
+
+    /* an edit, a group added in the same second, a comment, a close and a reopen: each shows */
+    json_t *o = J("%s", "{\"city\": \"Marlow\"}"), *cols = NULL;
+    assert_int_equal(lp_rec_input(&lp_rt_lead, o, 0, 0, NULL, &cols, &err), LP_OK);
+    json_decref(o);
+    json_t *l = lp_lead_update(F.s, &w.admin, w.lead_id, cols, -1, T1, &err);
+    json_decref(cols);
+    assert_non_null(l);
+    json_decref(l);
+    assert_list_fresh(&w, w.lead_id);
+    assert_int_equal(lp_lead_add_group(F.s, &w.admin, w.lead_id, w.winback, T1, &err), LP_OK);
+    json_t *got = listed(&w, w.lead_id);
+    assert_true(json_array_size(json_object_get(got, "groups")) > 0);
+    json_decref(got);
+    assert_list_fresh(&w, w.lead_id);
+    json_t *comment = NULL;
+    assert_int_equal(lp_comment_add(F.s, &w.admin, w.lead_id, "called", NULL, NULL, T2, &comment, &err), LP_OK);
+    json_decref(comment);
+    assert_list_fresh(&w, w.lead_id);
+    json_t *req = json_pack("{s:s, s:I}", "outcome", "lost", "reason_id", (json_int_t)w.price);
+    int status = 0;
+    l = lp_lead_move(F.s, &w.admin, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
+    json_decref(req);
+    assert_non_null(l);
+    json_decref(l);
+    got = listed(&w, w.lead_id);
+    assert_string_equal(sget(got, "status"), "closed");
+    json_decref(got);
+    assert_list_fresh(&w, w.lead_id);
+
+    /* another store in the same process with the same ids and times shows its own leads */
+    int64_t first = w.lead_id;
+    lp_store *mine = F.s;
+    char dir[64], url[128];
+    snprintf(dir, sizeof dir, "/tmp/lp-unit-store2-XXXXXX");
+    if (ENGINE == LP_ENGINE_SQLITE && mkdtemp(dir)) {
+        snprintf(url, sizeof url, "sqlite:%s/lp.db", dir);
+        lp_store *other = lp_store_open(url, &err);
+        assert_non_null(other);
+        assert_int_equal(lp_migrate(other, T1, NULL, &err), LP_OK);
+        F.s = other;
+        world w2;
+        make_world(&w2);
+        assert_int_equal(w2.lead_id, first);
+        got = listed(&w2, w2.lead_id);
+        assert_string_equal(sget(got, "status"), "open");  /* not the closed lead of the first store */
+        json_decref(got);
+        lp_store_close(other);
+        F.s = mine;
+        const char *files[] = {"lp.db", "lp.db-wal", "lp.db-shm", "lp.db-search", "lp.db-search-wal", "lp.db-search-shm"};
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+            char f[160];
+            snprintf(f, sizeof f, "%s/%s", dir, files[i]);
+            unlink(f);
+        }
+        rmdir(dir);
+    }
+    lp_err_release(&err);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1488,6 +1597,7 @@ int main(void)
         TM(test_lead_reopen),
         TM(test_lead_stage_moves),
         TM(test_search_index),
+        TM(test_list_rendered_leads),
     };
 #undef T
 #undef TM
