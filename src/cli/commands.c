@@ -127,6 +127,12 @@ int cmd_serve(lp_opts *o) {
     fflush(stdout);
   }
   if (o->pool > 0) lp_store_set_pool(s, o->pool);
+  /* One batch of the search index before the first request: a search file that does not match
+   * the database (restored from another time) is found out before any write can move the log
+   * past where that file stands. */
+  lp_err ierr = LP_ERR_INIT;
+  lp_lead_index_step(s, &ierr);
+  lp_err_release(&ierr);
   lp_store_release(s);  /* this thread only waits for SIGTERM from here on */
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   lp_app app = {s, o->threads > 0 ? o->threads : (int)(cores > 0 ? cores * 16 : 32), !o->quiet, lp_cli_now};
