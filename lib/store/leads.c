@@ -266,14 +266,30 @@ static lp_code fts_queue(lp_db *db, int64_t id, json_t *row, lp_err *err) {
 #define INDEX_CHUNK 512
 
 /* The one integer a query answers (dflt for no row or NULL); -1 with err set on error. */
-static int idx_int(lp_db *db, const char *sql, int64_t arg, int64_t dflt, int64_t *out, lp_err *err) {
+static int idx_int(lp_db *db, const char *sql, int64_t dflt, int64_t *out, lp_err *err) {
   lp_stmt *st = lp_db_prep_static(db, sql, err);
   if (!st) return -1;
-  lp_bind_int(st, 1, arg);
   int rc = lp_step(st, err);
   *out = rc == 1 && !lp_col_null(st, 0) ? lp_col_int(st, 0) : dflt;
   lp_stmt_done(st);
   return rc < 0 ? -1 : 0;
+}
+
+/* Where the index stands (done: -1 when the search file is new) and the log's first and last seq
+ * (0 when empty). */
+typedef struct { int64_t done, rebuild, lo, hi; } idx_state;
+
+static int idx_read_state(lp_db *db, idx_state *x, lp_err *err) {
+  return idx_int(db, "SELECT value FROM search.fts_state WHERE key = 'done'", -1, &x->done, err) ||
+         idx_int(db, "SELECT value FROM search.fts_state WHERE key = 'rebuild'", 0, &x->rebuild, err) ||
+         idx_int(db, "SELECT min(seq) FROM main.fts_log", 0, &x->lo, err) ||
+         idx_int(db, "SELECT max(seq) FROM main.fts_log", 0, &x->hi, err) ? -1 : 0;
+}
+
+/* A new search file, or one that does not match the database (restored from another time:
+ * entries it has not seen were pruned from the log, or it has seen entries the log never had). */
+static int idx_stale(const idx_state *x) {
+  return x->done < 0 || (x->rebuild == 0 && (x->lo > x->done + 1 || x->hi < x->done));
 }
 
 static lp_code idx_set(lp_db *db, const char *key, int64_t v, lp_err *err) {
@@ -334,30 +350,20 @@ static int cmp_i64(const void *x, const void *y) {
 static int idx_pass(lp_db *db, int64_t *done_out, lp_err *err) {
   /* Nothing to do (the usual case for an idle server): answer from reads alone, without a
    * transaction that writes (and fsyncs) the search file. */
-  int64_t d0, r0, lo0, hi0;
-  if (idx_int(db, "SELECT value FROM search.fts_state WHERE key = 'done'", 0, -1, &d0, err) ||
-      idx_int(db, "SELECT value FROM search.fts_state WHERE key = 'rebuild'", 0, 0, &r0, err) ||
-      idx_int(db, "SELECT min(seq) FROM main.fts_log", 0, 0, &lo0, err) ||
-      idx_int(db, "SELECT max(seq) FROM main.fts_log", 0, 0, &hi0, err))
-    return -1;
-  if (d0 >= 0 && r0 == 0 && hi0 == d0 && lo0 <= d0 + 1) { *done_out = d0; return 0; }
+  idx_state x;
+  if (idx_read_state(db, &x, err)) return -1;
+  if (!idx_stale(&x) && x.rebuild == 0 && x.hi == x.done) { *done_out = x.done; return 0; }
   if (lp_db_exec(db, "BEGIN", err) != LP_OK) return -1;
-  int64_t ids[INDEX_CHUNK], sorted[INDEX_CHUNK], done, rebuild, lo, hi;
+  int64_t ids[INDEX_CHUNK], sorted[INDEX_CHUNK];
   int n = 0, r = 0;
   lp_stmt *st;
   /* The search file's write lock first: a transaction that read it and then writes would fail
-   * at once if another process wrote it in between, instead of waiting its turn. */
-  if (idx_set(db, "lock", 0, err) != LP_OK ||
-      idx_int(db, "SELECT value FROM search.fts_state WHERE key = 'done'", 0, -1, &done, err) ||
-      idx_int(db, "SELECT value FROM search.fts_state WHERE key = 'rebuild'", 0, 0, &rebuild, err) ||
-      idx_int(db, "SELECT min(seq) FROM main.fts_log", 0, 0, &lo, err) ||
-      idx_int(db, "SELECT max(seq) FROM main.fts_log", 0, 0, &hi, err))
-    goto fail;
-  /* A new search file, or one that does not match the database (restored from another time:
-   * entries it has not seen were pruned from the log, or it has seen entries the log never had):
-   * index every lead again, then the log from where it stands now. */
-  if (done < 0 || (rebuild == 0 && (lo > done + 1 || hi < done))) {
-    done = hi;
+   * at once if another process wrote it in between, instead of waiting its turn. Then the state
+   * again, as of this transaction. */
+  if (idx_set(db, "lock", 0, err) != LP_OK || idx_read_state(db, &x, err)) goto fail;
+  int64_t done = x.done, rebuild = x.rebuild;
+  if (idx_stale(&x)) {  /* index every lead again, then the log from where it stands now */
+    done = x.hi;
     rebuild = 1;
     if (lp_db_exec(db, "DELETE FROM search.leads_fts", err) != LP_OK || idx_set(db, "done", done, err) != LP_OK)
       goto fail;
@@ -418,7 +424,7 @@ int lp_lead_index_step(lp_store *s, lp_err *err) {
   int64_t done = 0;
   int n = idx_pass(db, &done, err);
   int64_t lo = 0;
-  if (n >= 0 && idx_int(db, "SELECT min(seq) FROM main.fts_log", 0, 0, &lo, err)) n = -1;
+  if (n >= 0 && idx_int(db, "SELECT min(seq) FROM main.fts_log", 0, &lo, err)) n = -1;
   lp_store_indexer_done(s);
   if (n >= 0 && lo > 0 && done - lo >= PRUNE_AFTER) {
     prune_ctx c = {done};
