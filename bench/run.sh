@@ -5,7 +5,8 @@
 # starts leadpath and the bare libmicrohttpd hello server on loopback, runs wrk against each
 # target, measures startup, and prints a markdown table (also written to bench/out/results.md;
 # raw wrk output in bench/out/*.txt, server logs in bench/out/*.log).
-# Takes about 3 minutes, plus 30-60 s the first time (or after a schema change) to fill 1M leads.
+# Takes about 3.5 minutes (20 s of it letting the disk settle after the copy), plus 20-30 s the
+# first time (or after a schema change) to fill 1M leads.
 # Results are in bench/RESULTS.md.
 #
 # Knobs (environment):
