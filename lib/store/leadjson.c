@@ -7,7 +7,7 @@
 #include "store/leadjson.h"
 #include "util/timefmt.h"
 
-static char select_sqlite[4096], select_pg[4096], one_sqlite[4400], one_pg[4400];
+static char one_sql[4400];  /* the same text on both engines */
 static int nfields, c_status, c_created, c_closed, c_ws, c_wsince;
 #define MAX_FIELDS 128
 static char keys[MAX_FIELDS][48];  /* ,"name": for each field, written once */
@@ -19,11 +19,9 @@ static void build(void) {
   lp_buf_puts(&b, "SELECT leads.id");
   for (const lp_field *f = lp_rt_lead.fields; f->name; f++) { lp_buf_printf(&b, ", leads.%s", f->name); nfields++; }
   /* groups: leads.group_ids, kept with lead_groups (leads.c, groups_refresh) */
-  snprintf(select_sqlite, sizeof select_sqlite, "%s, leads.group_ids AS groups FROM leads", lp_buf_str(&b));
-  snprintf(select_pg, sizeof select_pg, "%s, leads.group_ids AS groups FROM leads", lp_buf_str(&b));
+  snprintf(one_sql, sizeof one_sql, "%s, leads.group_ids AS groups FROM leads WHERE leads.id = $1 AND leads.deleted_at IS NULL",
+           lp_buf_str(&b));
   lp_buf_release(&b);
-  snprintf(one_sqlite, sizeof one_sqlite, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", select_sqlite);
-  snprintf(one_pg, sizeof one_pg, "%s WHERE leads.id = $1 AND leads.deleted_at IS NULL", select_pg);
   int i = 1;
   for (const lp_field *f = lp_rt_lead.fields; f->name && i < MAX_FIELDS; f++, i++) {
     int n = snprintf(keys[i], sizeof keys[i], ",\"%s\":", f->name);
@@ -36,14 +34,10 @@ static void build(void) {
   }
 }
 
-const char *lp_lead_json_select(lp_db *db) {
-  pthread_once(&once, build);
-  return lp_db_engine(db) == LP_ENGINE_PG ? select_pg : select_sqlite;
-}
-
 const char *lp_lead_json_select_one(lp_db *db) {
+  (void)db;
   pthread_once(&once, build);
-  return lp_db_engine(db) == LP_ENGINE_PG ? one_pg : one_sqlite;
+  return one_sql;
 }
 
 int lp_lead_json_col(const char *field) {

@@ -8,13 +8,12 @@
 #include "store/leads.h"
 #include "util/buf.h"
 
-/* "SELECT <every lead column>, <groups> AS groups FROM leads" for the engine of db. */
-const char *lp_lead_json_select(lp_db *db);
-/* The same, for one lead by id ($1), not deleted. */
+/* "SELECT <every lead column>, <groups> AS groups FROM leads WHERE id = $1" (not deleted) for
+ * the engine of db. */
 const char *lp_lead_json_select_one(lp_db *db);
 /* Column indexes in that SELECT. */
 int lp_lead_json_col(const char *field);
-/* Writes the current row of a statement made from lp_lead_json_select() as a JSON object. */
+/* Writes the current row of a statement made from lp_lead_json_select_one() as a JSON object. */
 void lp_lead_json_write(lp_buf *b, lp_stmt *st, int64_t now, lp_sla_cfg sla);
 /* The same in two parts: the body ("{" up to the groups; it depends on the row alone) and the
  * tail from the row's status (open or not), times and now (age_days, sla, "}"). */

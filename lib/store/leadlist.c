@@ -255,7 +255,6 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   /* Rows go straight to JSON text; the extra row only says there is a next page. */
   const int sort_col = 8, vcol = lp_lead_json_col("version"), ucol = lp_lead_json_col("updated_at");
   uint64_t origin = lp_db_origin(db);
-  lp_buf body = LP_BUF_INIT(1 << 20);
   json_t *last_val = NULL;
   int64_t last_id = 0;
   long n = 0;
@@ -273,10 +272,10 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
       lp_bind_int(one, 1, id);
       int found = lp_step(one, err);
       if (found == 1) {
-        lp_buf_reset(&body);
-        lp_lead_json_body(&body, one);
-        lp_lead_json_remember(origin, id, lp_col_int(one, vcol), lp_col_int(one, ucol), body.data, body.len);
-        lp_buf_add(out, body.data, body.len);
+        size_t start = out->len;
+        lp_lead_json_body(out, one);
+        if (!out->overflow)  /* a page past its cap fails below: keep only whole bodies */
+          lp_lead_json_remember(origin, id, lp_col_int(one, vcol), lp_col_int(one, ucol), out->data + start, out->len - start);
       }
       lp_stmt_done(one);
       if (found < 0) { rc = -1; break; }
@@ -291,7 +290,6 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     n++;
   }
   lp_stmt_done(st);
-  lp_buf_release(&body);
   if (rc < 0) { json_decref(last_val); return -1; }
   lp_buf_puts(out, "],\"next_cursor\":");
   if (more && last_val) {

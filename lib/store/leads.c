@@ -177,36 +177,18 @@ static lp_code groups_refresh(lp_db *db, int64_t id, int64_t now, int bump, lp_e
  * then its phones, stored as JSON text); stops at the first code that is not LP_OK. */
 typedef lp_code (*address_fn)(const char *kind, const char *value, void *ctx);
 
-/* A lead's address lists (stored as JSON text in `emails` and `phones`), parsed. */
-typedef struct { json_t *list[2]; } addr_lists;
-static const char *const addr_kinds[] = {"email", "phone"};
-
-static void addr_parse(json_t *row, addr_lists *a) {
-  static const char *const cols[] = {"emails", "phones"};
-  for (int l = 0; l < 2; l++) a->list[l] = json_loads(sget(row, cols[l]) ? sget(row, cols[l]) : "[]", 0, NULL);
-}
-
-static void addr_free(addr_lists *a) {
-  for (int l = 0; l < 2; l++) json_decref(a->list[l]);
-}
-
-static lp_code addr_each(const addr_lists *a, address_fn fn, void *ctx) {
+static lp_code each_address(json_t *row, address_fn fn, void *ctx) {
+  static const char *lists[] = {"emails", "phones"}, *kinds[] = {"email", "phone"};
   lp_code rc = LP_OK;
   for (int l = 0; l < 2 && rc == LP_OK; l++) {
+    json_t *arr = json_loads(sget(row, lists[l]) ? sget(row, lists[l]) : "[]", 0, NULL);
     size_t i;
     json_t *v;
-    json_array_foreach(a->list[l], i, v) {
-      if (json_is_string(v) && (rc = fn(addr_kinds[l], json_string_value(v), ctx)) != LP_OK) break;
+    json_array_foreach(arr, i, v) {
+      if (json_is_string(v) && (rc = fn(kinds[l], json_string_value(v), ctx)) != LP_OK) break;
     }
+    json_decref(arr);
   }
-  return rc;
-}
-
-static lp_code each_address(json_t *row, address_fn fn, void *ctx) {
-  addr_lists a;
-  addr_parse(row, &a);
-  lp_code rc = addr_each(&a, fn, ctx);
-  addr_free(&a);
   return rc;
 }
 
@@ -230,9 +212,9 @@ static void fts_body(json_t *row, lp_buf *b) {
  * ~30 µs a lead when written one group commit at a time: a quarter of the single writer's time
  * per create. There the index lives in its own file (sqlite.c: the search file) with its own
  * write lock, and a lead's write only appends its id to fts_log (durable, in the lead's own
- * transaction); the indexer writes the entries in batches of INDEX_CHUNK beside the writer, from
- * a background thread and before any search (lp_lead_index_sync), so a search always sees every
- * acknowledged write. */
+ * transaction); the indexer writes the entries in batches of LP_INDEX_CHUNK beside the writer,
+ * from a background thread and before any search (lp_lead_index_sync), so a search always sees
+ * every acknowledged write. */
 /* Replaces lead id's full-text entry by one for row (none when row is NULL: gone or deleted). */
 static lp_code fts_write(lp_db *db, int64_t id, json_t *row, lp_err *err) {
   json_t *args = json_pack("[I]", (json_int_t)id);
@@ -263,27 +245,17 @@ static lp_code fts_queue(lp_db *db, int64_t id, json_t *row, lp_err *err) {
  * search.fts_state: `done`, the last fts_log seq whose lead's entry is written, and `rebuild`, the
  * lowest lead id a rebuild has still to index (0: none runs). */
 
-#define INDEX_CHUNK 512
-
-/* The one integer a query answers (dflt for no row or NULL); -1 with err set on error. */
-static int idx_int(lp_db *db, const char *sql, int64_t dflt, int64_t *out, lp_err *err) {
-  lp_stmt *st = lp_db_prep_static(db, sql, err);
-  if (!st) return -1;
-  int rc = lp_step(st, err);
-  *out = rc == 1 && !lp_col_null(st, 0) ? lp_col_int(st, 0) : dflt;
-  lp_stmt_done(st);
-  return rc < 0 ? -1 : 0;
-}
-
 /* Where the index stands (done: -1 when the search file is new) and the log's first and last seq
  * (0 when empty). */
 typedef struct { int64_t done, rebuild, lo, hi; } idx_state;
 
+/* -1 with err set on error (err is clear on entry). */
 static int idx_read_state(lp_db *db, idx_state *x, lp_err *err) {
-  return idx_int(db, "SELECT value FROM search.fts_state WHERE key = 'done'", -1, &x->done, err) ||
-         idx_int(db, "SELECT value FROM search.fts_state WHERE key = 'rebuild'", 0, &x->rebuild, err) ||
-         idx_int(db, "SELECT min(seq) FROM main.fts_log", 0, &x->lo, err) ||
-         idx_int(db, "SELECT max(seq) FROM main.fts_log", 0, &x->hi, err) ? -1 : 0;
+  x->done = lp_query_int(db, "SELECT value FROM search.fts_state WHERE key = 'done'", NULL, -1, err);
+  x->rebuild = lp_query_int(db, "SELECT value FROM search.fts_state WHERE key = 'rebuild'", NULL, 0, err);
+  x->lo = lp_query_int(db, "SELECT min(seq) FROM main.fts_log", NULL, 0, err);
+  x->hi = lp_query_int(db, "SELECT max(seq) FROM main.fts_log", NULL, 0, err);
+  return err->code == LP_OK ? 0 : -1;
 }
 
 /* A new search file, or one that does not match the database (restored from another time:
@@ -344,17 +316,18 @@ static int cmp_i64(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-/* One batch in one transaction of the search file: up to INDEX_CHUNK leads of a rebuild, or the
- * next INDEX_CHUNK entries of fts_log (a lead named twice is indexed once, from its row now).
- * Returns how many it took (INDEX_CHUNK: more are waiting) and sets *done; -1 on error. */
-static int idx_pass(lp_db *db, int64_t *done_out, lp_err *err) {
+/* One batch in one transaction of the search file: up to LP_INDEX_CHUNK leads of a rebuild, or
+ * the next LP_INDEX_CHUNK entries of fts_log (a lead named twice is indexed once, from its row).
+ * Returns how many it took (LP_INDEX_CHUNK: more are waiting) and leaves in *out the state the
+ * batch started from, with `done` where it ended; -1 on error. */
+static int idx_pass(lp_db *db, idx_state *out, lp_err *err) {
   /* Nothing to do (the usual case for an idle server): answer from reads alone, without a
    * transaction that writes (and fsyncs) the search file. */
   idx_state x;
   if (idx_read_state(db, &x, err)) return -1;
-  if (!idx_stale(&x) && x.rebuild == 0 && x.hi == x.done) { *done_out = x.done; return 0; }
+  if (!idx_stale(&x) && x.rebuild == 0 && x.hi == x.done) { *out = x; return 0; }
   if (lp_db_exec(db, "BEGIN", err) != LP_OK) return -1;
-  int64_t ids[INDEX_CHUNK], sorted[INDEX_CHUNK];
+  int64_t ids[LP_INDEX_CHUNK], sorted[LP_INDEX_CHUNK];
   int n = 0, r = 0;
   lp_stmt *st;
   /* The search file's write lock first: a transaction that read it and then writes would fail
@@ -372,17 +345,17 @@ static int idx_pass(lp_db *db, int64_t *done_out, lp_err *err) {
     if (!(st = lp_db_prep_static(db, "SELECT id FROM main.leads WHERE id >= $1 AND deleted_at IS NULL ORDER BY id LIMIT 512", err)))
       goto fail;
     lp_bind_int(st, 1, rebuild);
-    while (n < INDEX_CHUNK && (r = lp_step(st, err)) == 1) ids[n++] = lp_col_int(st, 0);
+    while (n < LP_INDEX_CHUNK && (r = lp_step(st, err)) == 1) ids[n++] = lp_col_int(st, 0);
     lp_stmt_done(st);
     if (r < 0) goto fail;
     for (int i = 0; i < n; i++)
       if (idx_entry(db, ids[i], 0, err) != LP_OK) goto fail;
-    if (idx_set(db, "rebuild", n < INDEX_CHUNK ? 0 : ids[n - 1] + 1, err) != LP_OK) goto fail;
+    if (idx_set(db, "rebuild", n < LP_INDEX_CHUNK ? 0 : ids[n - 1] + 1, err) != LP_OK) goto fail;
   } else {
     if (!(st = lp_db_prep_static(db, "SELECT seq, lead_id FROM main.fts_log WHERE seq > $1 ORDER BY seq LIMIT 512", err)))
       goto fail;
     lp_bind_int(st, 1, done);
-    while (n < INDEX_CHUNK && (r = lp_step(st, err)) == 1) {
+    while (n < LP_INDEX_CHUNK && (r = lp_step(st, err)) == 1) {
       done = lp_col_int(st, 0);
       ids[n++] = lp_col_int(st, 1);
     }
@@ -395,14 +368,15 @@ static int idx_pass(lp_db *db, int64_t *done_out, lp_err *err) {
     if (n && idx_set(db, "done", done, err) != LP_OK) goto fail;
   }
   if (lp_db_exec(db, "COMMIT", err) != LP_OK) goto fail;
-  *done_out = done;
+  *out = x;
+  out->done = done;
   return n;
 fail:
   lp_db_exec(db, "ROLLBACK", NULL);
   return -1;
 }
 
-_Static_assert(INDEX_CHUNK == 512, "the LIMITs of idx_pass");
+_Static_assert(LP_INDEX_CHUNK == 512, "the LIMITs of idx_pass");
 
 typedef struct { int64_t done; } prune_ctx;
 
@@ -421,13 +395,11 @@ static lp_code prune_fn(lp_db *db, void *p, lp_err *err) {
 int lp_lead_index_step(lp_store *s, lp_err *err) {
   lp_db *db = lp_store_indexer(s);
   if (!db) return 0;
-  int64_t done = 0;
-  int n = idx_pass(db, &done, err);
-  int64_t lo = 0;
-  if (n >= 0 && idx_int(db, "SELECT min(seq) FROM main.fts_log", 0, &lo, err)) n = -1;
+  idx_state x;
+  int n = idx_pass(db, &x, err);
   lp_store_indexer_done(s);
-  if (n >= 0 && lo > 0 && done - lo >= PRUNE_AFTER) {
-    prune_ctx c = {done};
+  if (n >= 0 && x.lo > 0 && x.done - x.lo >= PRUNE_AFTER) {  /* only this prune moves lo */
+    prune_ctx c = {x.done};
     if (lp_store_write(s, prune_fn, &c, err) != LP_OK) return -1;
   }
   return n;
@@ -443,12 +415,12 @@ lp_code lp_lead_index_sync(lp_store *s, int wait_ms, lp_err *err) {
   lp_db *db = lp_store_indexer(s);
   if (!db) return LP_OK;
   double until = mono_ms() + wait_ms;
-  int64_t done = 0;
+  idx_state x;
   int n;
-  while ((n = idx_pass(db, &done, err)) == INDEX_CHUNK && (wait_ms <= 0 || mono_ms() < until)) {}
+  while ((n = idx_pass(db, &x, err)) == LP_INDEX_CHUNK && (wait_ms <= 0 || mono_ms() < until)) {}
   lp_store_indexer_done(s);
   if (n < 0) return err->code;
-  if (n == INDEX_CHUNK)
+  if (n == LP_INDEX_CHUNK)
     return lp_fail(err, LP_EUNAVAILABLE, "the search index is still being built; try again in a minute");
   return LP_OK;
 }
@@ -470,7 +442,7 @@ static lp_code contact_insert(const char *kind, const char *value, void *p) {
 /* Writes the contact rows of lead `id` from `row` (its column values; PostgreSQL only: on SQLite
  * the full-text index alone finds leads by address) and queues its full-text entry. fresh: the
  * lead is new, there is nothing to delete first. */
-static lp_code index_row_parsed(lp_db *db, int64_t id, json_t *row, const addr_lists *addrs, int fresh, lp_err *err) {
+static lp_code index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) {
   if (lp_db_engine(db) == LP_ENGINE_SQLITE) return fts_queue(db, id, row, err);
   lp_code rc = LP_OK;
   if (!fresh) {
@@ -479,13 +451,9 @@ static lp_code index_row_parsed(lp_db *db, int64_t id, json_t *row, const addr_l
     json_decref(args);
   }
   contact_ctx c = {db, id, err};
-  if (rc == LP_OK) rc = addrs ? addr_each(addrs, contact_insert, &c) : each_address(row, contact_insert, &c);
+  if (rc == LP_OK) rc = each_address(row, contact_insert, &c);
   if (rc == LP_OK) rc = fts_queue(db, id, row, err);
   return rc;
-}
-
-static lp_code index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) {
-  return index_row_parsed(db, id, row, NULL, fresh, err);
 }
 
 static lp_code index_lead(lp_db *db, int64_t id, lp_err *err) {
@@ -554,7 +522,6 @@ typedef struct {
   const lp_actor *a;
   json_t *cols;   /* the complete row to insert, prepared by lead_prepare */
   int64_t now, id;
-  const addr_lists *addrs;  /* its addresses parsed, off the writer's path (NULL: parse them there) */
 } create_ctx;
 
 /* Completes and checks a new lead's columns with the caller's read connection, so the writer
@@ -617,7 +584,7 @@ static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
     lp_err_release(err);
     return lp_fail(err, LP_EVALIDATION, "A referenced stage, source, owner or list entry no longer exists");
   }
-  if (rc == LP_OK) rc = index_row_parsed(db, c->id, c->cols, c->addrs, 1, err);
+  if (rc == LP_OK) rc = index_row(db, c->id, c->cols, 1, err);
   if (rc == LP_OK) {
     json_t *data = json_pack("{s:O, s:O}", "full_name", json_object_get(c->cols, "full_name"), "source_id",
                              json_object_get(c->cols, "source_id") ? json_object_get(c->cols, "source_id") : json_null());
@@ -634,13 +601,8 @@ static json_t *create_write(lp_store *s, lp_db *db, const lp_actor *a, json_t *i
   lp_code prc = lead_prepare(db, a, cols, now, err);
   if (begun) lp_read_end(db);
   if (prc != LP_OK) { json_decref(cols); return NULL; }
-  addr_lists addrs = {{NULL, NULL}};
-  int pg = lp_db_engine(db) == LP_ENGINE_PG;  /* address rows: PostgreSQL only */
-  if (pg) addr_parse(cols, &addrs);
-  create_ctx c = {a, cols, now, 0, pg ? &addrs : NULL};
-  lp_code rc = lp_store_write(s, create_fn, &c, err);
-  if (pg) addr_free(&addrs);
-  if (rc != LP_OK) { json_decref(cols); return NULL; }
+  create_ctx c = {a, cols, now, 0};
+  if (lp_store_write(s, create_fn, &c, err) != LP_OK) { json_decref(cols); return NULL; }
   *id = c.id;
   return cols;
 }
@@ -668,7 +630,7 @@ int lp_lead_create_raw(lp_store *s, const lp_actor *a, json_t *in, int64_t now, 
 json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, lp_err *err) {
   lp_db *db = lp_store_reader(s, err);
   if (!db) return NULL;
-  create_ctx c = {a, NULL, now, 0, NULL};
+  create_ctx c = {a, NULL, now, 0};
   json_t *cols = create_write(s, db, a, in, now, &c.id, err);
   if (!cols) return NULL;
   /* The new row is what was inserted: present it without reading it back. */
@@ -752,7 +714,7 @@ static lp_code reserve_ids(lp_db *db, const char *table, int n, int64_t *out, lp
 static lp_code many_rows_fn(lp_db *db, many_ctx *c, lp_err *err) {
   for (int i = 0; i < c->n; i++) {
     if (!c->cols[i]) continue;
-    create_ctx one = {c->a, c->cols[i], c->now, 0, NULL};
+    create_ctx one = {c->a, c->cols[i], c->now, 0};
     lp_code rc = create_fn(db, &one, err);
     if (rc != LP_OK) return rc;
     c->ids[i] = one.id;

@@ -61,9 +61,12 @@ lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t gr
 /* The full-text index on SQLite is written apart from the leads, in batches (see leads.c).
  * lp_lead_index_sync brings it up to date with every committed write (a no-op when nothing
  * waits, and on PostgreSQL); when that takes longer than wait_ms (0: no limit; a rebuild of a
- * large database takes a while) it gives up with LP_EUNAVAILABLE. lp_lead_index_step writes
- * one batch and now and then drops the written log rows, for a background thread: it answers
- * how many entries it took (512: more are waiting), -1 on error. */
+ * large database takes a while) it gives up with LP_EUNAVAILABLE; a search request waits
+ * LP_SEARCH_WAIT_MS. lp_lead_index_step writes one batch and now and then drops the written log
+ * rows, for a background thread: it answers how many entries it took (LP_INDEX_CHUNK: more are
+ * waiting), -1 on error. */
+#define LP_SEARCH_WAIT_MS 3000
+#define LP_INDEX_CHUNK 512
 lp_code lp_lead_index_sync(lp_store *s, int wait_ms, lp_err *err);
 int lp_lead_index_step(lp_store *s, lp_err *err);
 /* Carries out an approved request (approval_id, pending) as the requester would have, and

@@ -212,37 +212,25 @@ lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field
 static lp_code webhook_fanout(lp_db *db, int64_t event_id, int64_t at, const char *kind, lp_err *err) {
   char pat[96];
   snprintf(pat, sizeof pat, ",%s,", kind);
-  int64_t few[8], *hits = few;
-  int n = 0, cap = 8, rc;
+  int rc;
   lp_stmt *st = lp_db_prep_static(db, "SELECT id, events FROM webhooks WHERE active = 1 ORDER BY id", err);
   if (!st) return err->code;
   while ((rc = lp_step(st, err)) == 1) {
     const char *ev = lp_col_text(st, 1);
     if (!ev || (strcmp(ev, "*") && !strstr(ev, pat))) continue;
-    if (n == cap) {
-      int64_t *more = malloc(sizeof *more * (size_t)cap * 2);
-      if (!more) { rc = -1; lp_fail(err, LP_EINTERNAL, "out of memory"); break; }
-      memcpy(more, hits, sizeof *hits * (size_t)n);
-      if (hits != few) free(hits);
-      hits = more;
-      cap *= 2;
-    }
-    hits[n++] = lp_col_int(st, 0);
+    char ref[40];
+    snprintf(ref, sizeof ref, "webhook:%lld", (long long)lp_col_int(st, 0));
+    lp_stmt *ins = lp_db_prep(db, "INSERT INTO jobs(kind, ref, subject_id, run_at, created_at, updated_at)"
+                                  " VALUES ('webhook', $1, $2, $3, $3, $3)", err);
+    if (!ins) { rc = -1; break; }
+    lp_bind_text(ins, 1, ref);
+    lp_bind_int(ins, 2, event_id);
+    lp_bind_int(ins, 3, at);
+    int irc = lp_step(ins, err);
+    lp_stmt_done(ins);
+    if (irc < 0) { rc = -1; break; }
   }
   lp_stmt_done(st);
-  for (int i = 0; rc >= 0 && i < n; i++) {
-    char ref[40];
-    snprintf(ref, sizeof ref, "webhook:%lld", (long long)hits[i]);
-    st = lp_db_prep(db, "INSERT INTO jobs(kind, ref, subject_id, run_at, created_at, updated_at)"
-                        " VALUES ('webhook', $1, $2, $3, $3, $3)", err);
-    if (!st) { rc = -1; break; }
-    lp_bind_text(st, 1, ref);
-    lp_bind_int(st, 2, event_id);
-    lp_bind_int(st, 3, at);
-    rc = lp_step(st, err);
-    lp_stmt_done(st);
-  }
-  if (hits != few) free(hits);
   return rc < 0 ? err->code : LP_OK;
 }
 

@@ -66,7 +66,7 @@ static void *index_main(void *p) {
     lp_err_release(&e);
     lp_store_release(c->s);
     pthread_mutex_lock(&c->mu);
-    if (n < 512 && bg_wait(c, n < 0 ? 1000 : 100)) break;
+    if (n < LP_INDEX_CHUNK && bg_wait(c, n < 0 ? 1000 : 100)) break;
   }
   pthread_mutex_unlock(&c->mu);
   return NULL;

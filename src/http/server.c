@@ -32,7 +32,6 @@
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 #define NBUCKETS (sizeof buckets / sizeof *buckets)
 #define MAX_ROUTES 256
-#define SEARCH_WAIT_MS 3000  /* how long a search waits for the index to catch up */
 typedef struct {
   atomic_ullong count[6];            /* by status class 1xx..5xx (index 1..5) */
   atomic_ullong bucket[NBUCKETS + 1];
@@ -471,7 +470,7 @@ static void run_request(lp_req *r) {
   /* A search sees every acknowledged write: bring the batched search index up to date first,
    * before this request's snapshot is taken. (While the index is rebuilt the list answers 503.) */
   if ((!strcmp(r->url, "/api/v1/leads") || !strcmp(r->url, "/api/v1/export/leads")) && lp_req_query(r, "q")) {
-    lp_lead_index_sync(r->app->store, SEARCH_WAIT_MS, &e);
+    lp_lead_index_sync(r->app->store, LP_SEARCH_WAIT_MS, &e);
     lp_err_release(&e);
   }
   lp_db *db = lp_store_reader(r->app->store, &e);

@@ -37,7 +37,7 @@ static const char *page_get(void *ctx, const char *name) {
 
 /* The ids a filter selects, in list order; NULL with err set, or too many. */
 static json_t *filter_ids(lp_req *r, json_t *filter) {
-  if (json_object_get(filter, "q") && lp_lead_index_sync(r->app->store, 3000, &r->err) != LP_OK) return NULL;
+  if (json_object_get(filter, "q") && lp_lead_index_sync(r->app->store, LP_SEARCH_WAIT_MS, &r->err) != LP_OK) return NULL;
   lp_db *db = lp_req_db(r);
   if (!db) return NULL;
   json_t *ids = json_array();
