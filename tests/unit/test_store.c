@@ -109,6 +109,20 @@ static lp_store *open_store(void)
 
 static int teardown(void **state);
 
+/* A SQLite store's files: the database, then (from index 4) its search file. */
+static const char *const db_files[] = {"lp.db", "lp.db-wal", "lp.db-shm", "lp.db-journal",
+                                       "lp.db-search", "lp.db-search-wal", "lp.db-search-shm", "lp.db-search-journal"};
+#define SEARCH_FILES (db_files + 4)
+
+static void unlink_in(const char *dir, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -166,13 +180,7 @@ static int teardown(void **state)
         return pg_admin(sql);
     }
     if (F.dir[0]) {
-        const char *files[] = {"lp.db", "lp.db-wal", "lp.db-shm", "lp.db-journal",
-                               "lp.db-search", "lp.db-search-wal", "lp.db-search-shm", "lp.db-search-journal"};
-        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-            char p[128];
-            snprintf(p, sizeof p, "%s/%s", F.dir, files[i]);
-            unlink(p);
-        }
+        unlink_in(F.dir, db_files, 8);
         rmdir(F.dir);
     }
     return 0;
@@ -1408,12 +1416,7 @@ static void test_search_index(void **state)
         w.lead_id = iget(lead, "id");
         json_decref(lead);
         lp_store_close(F.s);
-        char f[160];
-        const char *sfx[] = {"", "-wal", "-shm"};
-        for (size_t i = 0; i < 3; i++) {
-            snprintf(f, sizeof f, "%s/lp.db-search%s", F.dir, sfx[i]);
-            unlink(f);
-        }
+        unlink_in(F.dir, SEARCH_FILES, 4);
         F.s = open_store();
         assert_int_equal(lp_lead_index_sync(F.s, 0, &err), LP_OK);
         assert_int_equal(search(&w, "lovelace"), 0);  /* deleted: still not found */
@@ -1429,10 +1432,7 @@ static void test_search_index(void **state)
                  (long long)w.agent_id);
         write_sql(sql);
         lp_store_close(F.s);
-        for (size_t i = 0; i < 3; i++) {
-            snprintf(f, sizeof f, "%s/lp.db-search%s", F.dir, sfx[i]);
-            unlink(f);
-        }
+        unlink_in(F.dir, SEARCH_FILES, 4);
         F.s = open_store();
         assert_int_equal(lp_lead_index_step(F.s, &err), 512);  /* the first batch of the rebuild */
         json_t *res = lp_lead_list(reader(), &w.agent, search_param, (void *)"hopper", T2, &err);
@@ -1564,12 +1564,7 @@ static void test_list_rendered_leads(void **state)
         json_decref(got);
         lp_store_close(other);
         F.s = mine;
-        const char *files[] = {"lp.db", "lp.db-wal", "lp.db-shm", "lp.db-search", "lp.db-search-wal", "lp.db-search-shm"};
-        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-            char f[160];
-            snprintf(f, sizeof f, "%s/%s", dir, files[i]);
-            unlink(f);
-        }
+        unlink_in(dir, db_files, 8);
         rmdir(dir);
     }
     lp_err_release(&err);
