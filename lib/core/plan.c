@@ -1,23 +1,119 @@
 /* plan.c — the transition planner (see plan.h). Pure: no clock, no database. */
 #include <ctype.h>
 #include <string.h>
+#include <stdlib.h>
 #include "core/plan.h"
+#include "core/record.h"
 #include "util/timefmt.h"
 
 static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static int is_set(json_t *o, const char *k) { json_t *v = json_object_get(o, k); return v && !json_is_null(v); }
 
-static json_t *plan_new(void) {
-  return json_pack("{s:o, s:[], s:[], s:n, s:[], s:[], s:[], s:[], s:b, s:[], s:[], s:[]}",
-                   "lead", json_object(), "tasks_completed", "tasks_cancelled", "follow_up", "groups",
-                   "threads_closed", "messages", "notifications", "approval_required", 0, "missing",
-                   "timeline", "events");
+/* ---------------------------------------------------------------- the plan itself */
+
+/* Grows an array of `size`-byte elements to hold one more; answers the new slot (zeroed). */
+static void *grow(void **v, size_t *n, size_t *cap, size_t size) {
+  if (*n == *cap) {
+    size_t c = *cap ? *cap * 2 : 4;
+    void *nv = realloc(*v, c * size);
+    if (!nv) abort();  /* a plan holds a few dozen entries at most */
+    *v = nv;
+    *cap = c;
+  }
+  void *slot = (char *)*v + (*n)++ * size;
+  memset(slot, 0, size);
+  return slot;
+}
+#define GROW(arr) grow((void **)&(arr).v, &(arr).n, &(arr).cap, sizeof *(arr).v)
+
+void lp_ids_add(lp_ids *l, int64_t id) { *(int64_t *)GROW(*l) = id; }
+
+int lp_ids_has(const lp_ids *l, int64_t id) {
+  for (size_t i = 0; i < l->n; i++) if (l->v[i] == id) return 1;
+  return 0;
 }
 
-static void add_event(json_t *plan, const char *kind, json_t *data) {
-  json_array_append_new(json_object_get(plan, "timeline"), json_pack("{s:s, s:o}", "kind", kind, "data", data ? data : json_object()));
-  json_array_append_new(json_object_get(plan, "events"), json_string(kind));
+void lp_plan_init(lp_plan *p, lp_plan_kind kind) {
+  memset(p, 0, sizeof *p);
+  p->kind = kind;
+  p->lead = json_object();
+}
+
+void lp_plan_release(lp_plan *p) {
+  json_decref(p->lead);
+  json_decref(p->follow_up);
+  free(p->tasks_completed.v);
+  free(p->tasks_cancelled.v);
+  free(p->groups.v);
+  free(p->threads_closed.v);
+  free(p->messages.v);
+  free(p->notifications.v);
+  for (size_t i = 0; i < p->timeline.n; i++) json_decref(p->timeline.v[i].data);
+  free(p->timeline.v);
+  memset(p, 0, sizeof *p);
+}
+
+void lp_plan_event_add(lp_plan *p, const char *kind, json_t *data) {
+  lp_plan_event *e = GROW(p->timeline);
+  e->kind = kind;
+  e->data = data ? data : json_object();
+}
+
+static void add_event(lp_plan *p, const char *kind, json_t *data) { lp_plan_event_add(p, kind, data); }
+
+static json_t *ids_json(const lp_ids *l) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < l->n; i++) json_array_append_new(a, json_integer(l->v[i]));
+  return a;
+}
+
+json_t *lp_plan_json(const lp_plan *p) {
+  json_t *o = json_object();
+  json_object_set(o, "lead", p->lead ? p->lead : json_object());
+  json_object_set_new(o, "tasks_completed", ids_json(&p->tasks_completed));
+  json_object_set_new(o, "tasks_cancelled", ids_json(&p->tasks_cancelled));
+  json_object_set_new(o, "follow_up", p->follow_up ? json_deep_copy(p->follow_up) : json_null());
+  json_object_set_new(o, "groups", ids_json(&p->groups));
+  json_object_set_new(o, "threads_closed", ids_json(&p->threads_closed));
+  json_t *m = json_array();
+  for (size_t i = 0; i < p->messages.n; i++)
+    json_array_append_new(m, json_pack("{s:s, s:I, s:s}", "channel", p->messages.v[i].channel, "thread_id",
+                                       (json_int_t)p->messages.v[i].thread_id, "kind", p->messages.v[i].kind));
+  json_object_set_new(o, "messages", m);
+  json_t *nt = json_array();
+  for (size_t i = 0; i < p->notifications.n; i++)
+    json_array_append_new(nt, json_pack("{s:I, s:s}", "user_id", (json_int_t)p->notifications.v[i].user_id, "kind", p->notifications.v[i].kind));
+  json_object_set_new(o, "notifications", nt);
+  json_object_set_new(o, "approval_required", json_boolean(p->approval_required));
+  json_t *mi = json_array();
+  for (size_t i = 0; i < p->n_missing; i++) json_array_append_new(mi, json_string(p->missing[i]));
+  json_object_set_new(o, "missing", mi);
+  json_t *tl = json_array(), *ev = json_array();
+  for (size_t i = 0; i < p->timeline.n; i++) {
+    json_array_append_new(tl, json_pack("{s:s, s:O}", "kind", p->timeline.v[i].kind, "data", p->timeline.v[i].data));
+    json_array_append_new(ev, json_string(p->timeline.v[i].kind));
+  }
+  json_object_set_new(o, "timeline", tl);
+  json_object_set_new(o, "events", ev);
+  return o;
+}
+
+static void add_missing(lp_plan *p, const char *name) {
+  if (p->n_missing < sizeof p->missing / sizeof *p->missing) p->missing[p->n_missing++] = name;
+}
+
+static void add_notice(lp_plan *p, int64_t user_id, const char *kind) {
+  lp_plan_notice *n = GROW(p->notifications);
+  n->user_id = user_id;
+  n->kind = kind;
+}
+
+static void add_message(lp_plan *p, const char *channel, int64_t thread_id, const char *kind) {
+  lp_plan_message *m = GROW(p->messages);
+  m->channel = channel;
+  m->thread_id = thread_id;
+  m->kind = kind;
 }
 
 lp_action lp_close_action(const char *kind) {
@@ -51,8 +147,8 @@ static int in_array(json_t *arr, int64_t id) {
   return 0;
 }
 
-lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
-  *out = NULL;
+lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_CLOSE);
   json_t *req = in->req;
   if (!json_is_object(req)) return lp_fail(err, LP_EVALIDATION, "The body must be a JSON object");
   if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "open") != 0)
@@ -117,8 +213,6 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
   if (reason_id && !lost) return lp_fail_field(err, "reason_id", "only for outcomes of kind lost");
   if (reason_id && (!in->reason || !iget(in->reason, "active"))) return lp_fail_field(err, "reason_id", "unknown lost reason");
 
-  json_t *plan = plan_new();
-  json_t *missing = json_object_get(plan, "missing");
   /* Notes of only white space count as none; stored notes are trimmed. */
   char *notes_buf = NULL;
   const char *notes = NULL;
@@ -132,23 +226,21 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
   int has_fu = jf && json_is_object(jf);
   if (lost) {
     unsigned req_bits = in->actor->close_lost_required | LP_REQ_REASON;
-    if ((req_bits & LP_REQ_REASON) && !reason_id) json_array_append_new(missing, json_string("reason_id"));
-    if ((req_bits & LP_REQ_NOTES) && (!notes || !*notes)) json_array_append_new(missing, json_string("notes"));
-    if ((req_bits & LP_REQ_FOLLOW_UP) && !has_fu) json_array_append_new(missing, json_string("follow_up"));
+    if ((req_bits & LP_REQ_REASON) && !reason_id) add_missing(plan, "reason_id");
+    if ((req_bits & LP_REQ_NOTES) && (!notes || !*notes)) add_missing(plan, "notes");
+    if ((req_bits & LP_REQ_FOLLOW_UP) && !has_fu) add_missing(plan, "follow_up");
   }
-  if (json_array_size(missing)) {
-    size_t i;
-    json_t *m;
-    json_array_foreach(missing, i, m) lp_fail_field(err, json_string_value(m), "required");
+  if (plan->n_missing) {
+    for (size_t i = 0; i < plan->n_missing; i++) lp_fail_field(err, plan->missing[i], "required");
     snprintf(err->message, sizeof err->message, "Closing as %s needs more information", sget(in->outcome, "key"));
-    *out = plan;  /* the preview still shows what is missing */
+    plan->made = 1;  /* the preview still shows what is missing */
     free(notes_buf);
     return LP_EVALIDATION;
   }
-  if (in->actor->perm[act] == LP_REQUEST) json_object_set_new(plan, "approval_required", json_true());
+  if (in->actor->perm[act] == LP_REQUEST) plan->approval_required = 1;
 
   /* The lead itself. */
-  json_t *lead = json_object_get(plan, "lead");
+  json_t *lead = plan->lead;
   json_object_set_new(lead, "status", json_string("closed"));
   json_object_set_new(lead, "outcome", json_string(sget(in->outcome, "key")));
   json_object_set_new(lead, "lost_reason_id", reason_id ? json_integer(reason_id) : json_null());
@@ -170,10 +262,10 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
     int overdue = is_set(t, "due_at") && iget(t, "due_at") < in->now;
     int64_t tid = iget(t, "id");
     if ((mode == 0 && overdue) || mode == 1) {
-      json_array_append_new(json_object_get(plan, "tasks_completed"), json_integer(tid));
+      lp_ids_add(&plan->tasks_completed, tid);
       add_event(plan, "task_done", json_pack("{s:I, s:s, s:s}", "task_id", (json_int_t)tid, "title", sget(t, "title") ? sget(t, "title") : "", "reason", "closed"));
     } else if (mode == 2 && !overdue) {
-      json_array_append_new(json_object_get(plan, "tasks_cancelled"), json_integer(tid));
+      lp_ids_add(&plan->tasks_cancelled, tid);
       add_event(plan, "task_cancelled", json_pack("{s:I, s:s, s:s}", "task_id", (json_int_t)tid, "title", sget(t, "title") ? sget(t, "title") : "", "reason", "closed"));
     }
   }
@@ -195,8 +287,7 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
     char title[300];
     snprintf(title, sizeof title, "%s: %s", lost ? "Follow up lost lead" : "Follow up",
              sget(in->lead, "full_name") ? sget(in->lead, "full_name") : "");
-    json_object_set_new(plan, "follow_up",
-                        json_pack("{s:s, s:s, s:I, s:I, s:o}", "type", fu_type, "title", title, "due_at", (json_int_t)fu_due,
+    plan->follow_up = (json_pack("{s:s, s:s, s:I, s:I, s:o}", "type", fu_type, "title", title, "due_at", (json_int_t)fu_due,
                                   "assignee_id", (json_int_t)owner, "notes", fu_notes ? json_string(fu_notes) : json_null()));
     char due[LP_TIME_LEN];
     lp_time_format(fu_due, due);
@@ -205,7 +296,6 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
   }
 
   /* Contact groups: as asked, else for kind lost the reason's group and the default group. */
-  json_t *groups = json_object_get(plan, "groups");
   json_t *have = json_object_get(in->lead, "groups");
   json_t *want = json_array();
   if (jg && json_is_array(jg)) json_array_extend(want, jg);
@@ -216,8 +306,8 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
   json_t *g;
   json_array_foreach(want, i, g) {
     int64_t gid = json_integer_value(g);
-    if (in_array(groups, gid) || in_array(have, gid)) continue;
-    json_array_append_new(groups, json_integer(gid));
+    if (lp_ids_has(&plan->groups, gid) || in_array(have, gid)) continue;
+    lp_ids_add(&plan->groups, gid);
     add_event(plan, "group_added", json_pack("{s:I}", "group_id", (json_int_t)gid));
   }
   json_decref(want);
@@ -226,32 +316,29 @@ lp_code lp_plan_close(const lp_plan_in *in, json_t **out, lp_err *err) {
   int notify = json_is_true(jl);
   json_array_foreach(in->threads, i, t) {
     int64_t th = iget(t, "id");
-    json_array_append_new(json_object_get(plan, "threads_closed"), json_integer(th));
+    lp_ids_add(&plan->threads_closed, th);
     add_event(plan, "thread_closed", json_pack("{s:I, s:s}", "thread_id", (json_int_t)th, "channel", sget(t, "channel") ? sget(t, "channel") : ""));
     if (notify && sget(t, "channel") && !strcmp(sget(t, "channel"), "email") && !iget(in->lead, "email_opt_out"))
-      json_array_append_new(json_object_get(plan, "messages"),
-                            json_pack("{s:s, s:I, s:s}", "channel", "email", "thread_id", (json_int_t)th, "kind", "close_notification"));
+      add_message(plan, "email", th, "close_notification");
   }
 
   /* Managers hear of lost leads where the role says so. */
   if (lost && in->actor->notify_managers_on_close_lost && in->actor->manager_id > 0)
-    json_array_append_new(json_object_get(plan, "notifications"),
-                          json_pack("{s:I, s:s}", "user_id", (json_int_t)in->actor->manager_id, "kind", "lead_closed_lost"));
+    add_notice(plan, in->actor->manager_id, "lead_closed_lost");
   free(notes_buf);
-  *out = plan;
+  plan->made = 1;
   return LP_OK;
 }
 
-lp_code lp_plan_reopen(const lp_plan_in *in, json_t **out, lp_err *err) {
-  *out = NULL;
+lp_code lp_plan_reopen(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_REOPEN);
   if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "closed") != 0)
     return lp_fail(err, LP_ECONFLICT, "The lead is open already");
   json_t *jn = in->req ? json_object_get(in->req, "notes") : NULL;
   if (jn && !json_is_null(jn) && !json_is_string(jn)) return lp_fail_field(err, "notes", "must be a string");
   if (in->actor->perm[LP_ACT_REOPEN] == LP_DENY) return lp_fail(err, LP_EFORBIDDEN, "Your role may not reopen leads");
-  json_t *plan = plan_new();
-  if (in->actor->perm[LP_ACT_REOPEN] == LP_REQUEST) json_object_set_new(plan, "approval_required", json_true());
-  json_t *lead = json_object_get(plan, "lead");
+  if (in->actor->perm[LP_ACT_REOPEN] == LP_REQUEST) plan->approval_required = 1;
+  json_t *lead = plan->lead;
   json_object_set_new(lead, "status", json_string("open"));
   json_object_set_new(lead, "outcome", json_null());
   json_object_set_new(lead, "lost_reason_id", json_null());
@@ -266,19 +353,18 @@ lp_code lp_plan_reopen(const lp_plan_in *in, json_t **out, lp_err *err) {
                                         "previous_reason_id", json_incref(json_object_get(in->lead, "lost_reason_id")),
                                         "previous_closed_at", closed_at[0] ? json_string(closed_at) : json_null(),
                                         "notes", json_is_string(jn) ? json_incref(jn) : json_null()));
-  *out = plan;
+  plan->made = 1;
   return LP_OK;
 }
 
-lp_code lp_plan_stage(const lp_plan_in *in, json_t **out, lp_err *err) {
-  *out = NULL;
+/* A stage move into plan (shared by stage moves and updates that change stage_id). */
+static lp_code stage_into(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   if (!in->stage || !iget(in->stage, "active")) return lp_fail_field(err, "stage_id", "not found");
   if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "open") != 0)
     return lp_fail(err, LP_ECONFLICT, "The lead is closed; reopen it to move it along the path");
-  json_t *plan = plan_new();
   int64_t to = iget(in->stage, "id"), from = iget(in->lead, "stage_id");
-  if (to == from) { *out = plan; return LP_OK; }
-  json_t *lead = json_object_get(plan, "lead");
+  if (to == from) return LP_OK;
+  json_t *lead = plan->lead;
   json_object_set_new(lead, "stage_id", json_integer(to));
   json_object_set_new(lead, "stage_entered_at", json_integer(in->now));
   json_object_set_new(lead, "updated_at", json_integer(in->now));
@@ -289,7 +375,94 @@ lp_code lp_plan_stage(const lp_plan_in *in, json_t **out, lp_err *err) {
   add_event(plan, "stage_changed", json_pack("{s:I, s:I, s:s, s:s, s:b}", "from", (json_int_t)from, "to", (json_int_t)to,
                                              "from_name", in->cur_stage && sget(in->cur_stage, "name") ? sget(in->cur_stage, "name") : "",
                                              "to_name", sget(in->stage, "name") ? sget(in->stage, "name") : "", "sale", sale));
-  *out = plan;
+  return LP_OK;
+}
+
+lp_code lp_plan_stage(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_STAGE);
+  lp_code rc = stage_into(in, plan, err);
+  plan->made = rc == LP_OK;
+  return rc;
+}
+
+lp_code lp_plan_update(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_UPDATE);
+  json_t *changes = json_object();
+  lp_rec_diff(&lp_rt_lead, in->lead, cols, "stage_id", plan->lead, changes);  /* the stage is planned below */
+  if (json_object_size(changes)) {
+    json_object_set_new(plan->lead, "updated_at", json_integer(in->now));
+    add_event(plan, "updated", json_pack("{s:o}", "changes", changes));
+    plan->reindex = 1;
+  } else {
+    json_decref(changes);
+  }
+  json_t *stage = json_object_get(cols, "stage_id");
+  if (stage && json_integer_value(stage) != iget(in->lead, "stage_id")) {
+    lp_code rc = stage_into(in, plan, err);
+    if (rc != LP_OK) return rc;
+  }
+  plan->made = 1;
+  return LP_OK;
+}
+
+lp_code lp_plan_create(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_CREATE);
+  json_decref(plan->lead);
+  plan->lead = json_incref(cols);
+  if (!json_object_get(cols, "created_at")) json_object_set_new(cols, "created_at", json_integer(in->now));
+  int64_t created = iget(cols, "created_at");
+  if (created > in->now + 86400) return lp_fail_field(err, "created_at", "must not be in the future");
+  int closed = sget(cols, "status") && !strcmp(sget(cols, "status"), "closed");
+  /* History migrated in: a closed lead needs an outcome and a close time. */
+  if (closed) {
+    if (!sget(cols, "outcome")) return lp_fail_field(err, "outcome", "required when status is closed");
+    if (!is_set(cols, "closed_at")) json_object_set_new(cols, "closed_at", json_integer(created));
+    json_object_set_new(cols, "closed_by", json_integer(in->actor->id));
+  } else {
+    json_object_del(cols, "outcome");
+    json_object_del(cols, "lost_reason_id");
+    json_object_del(cols, "closed_at");
+    json_object_del(cols, "close_notes");
+  }
+  json_object_set_new(cols, "updated_at", json_integer(in->now > created ? in->now : created));
+  json_object_set_new(cols, "created_by", json_integer(in->actor->id));
+  json_object_set_new(cols, "stage_entered_at", json_integer(created));
+  if (in->stage && iget(in->stage, "waiting") && !closed) json_object_set_new(cols, "waiting_since", json_integer(created));
+  if (in->stage && iget(in->stage, "is_sale") && !json_object_get(cols, "sold_at")) json_object_set_new(cols, "sold_at", json_integer(created));
+  json_t *src = json_object_get(cols, "source_id");
+  add_event(plan, "created", json_pack("{s:O, s:O}", "full_name", json_object_get(cols, "full_name"), "source_id", src ? src : json_null()));
+  plan->reindex = 1;
+  plan->made = 1;
+  return LP_OK;
+}
+
+lp_code lp_plan_delete(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_DELETE);
+  if (in->actor->perm[LP_ACT_DELETE] != LP_ALLOW) return lp_fail(err, LP_EFORBIDDEN, "Your role may not delete leads");
+  json_object_set_new(plan->lead, "deleted_at", json_integer(in->now));
+  json_object_set_new(plan->lead, "updated_at", json_integer(in->now));
+  add_event(plan, "deleted", json_pack("{s:O}", "full_name", json_object_get(in->lead, "full_name") ? json_object_get(in->lead, "full_name") : json_null()));
+  plan->reindex = 1;
+  plan->made = 1;
+  return LP_OK;
+}
+
+lp_code lp_plan_group(const lp_plan_in *in, int64_t group_id, lp_plan *plan, lp_err *err) {
+  (void)err;
+  lp_plan_init(plan, LP_PLAN_GROUP);
+  plan->made = 1;
+  if (in_array(json_object_get(in->lead, "groups"), group_id)) return LP_OK;
+  lp_ids_add(&plan->groups, group_id);
+  add_event(plan, "group_added", json_pack("{s:I}", "group_id", (json_int_t)group_id));
+  return LP_OK;
+}
+
+lp_code lp_plan_comment(const lp_plan_in *in, json_t *data, lp_plan *plan, lp_err *err) {
+  (void)err;
+  lp_plan_init(plan, LP_PLAN_COMMENT);
+  json_object_set_new(plan->lead, "updated_at", json_integer(in->now));
+  add_event(plan, "comment", data);
+  plan->made = 1;
   return LP_OK;
 }
 

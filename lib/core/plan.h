@@ -1,27 +1,25 @@
-/* plan.h — the transition engine: one pure planner for every way a lead moves.
+/* plan.h — the transition engine: one pure planner for every way a lead changes.
  *
  * Each function takes the lead as it is (a row object), what is asked, the caller's policy and
- * the time, and answers a plan — every change and side effect as JSON — or a refusal in err.
- * No I/O: the caller loads what the planner needs into lp_plan_in and hands the plan to the
- * store (lp_lead_apply_plan), which applies it in one transaction after checking the lead's
- * version. A plan object has these keys:
- *   lead               object of lead columns to set (row form: Unix seconds, 0/1)
- *   tasks_completed    [task ids]        tasks_cancelled   [task ids]
- *   follow_up          task row to create, or null
- *   groups             [group ids to add]  threads_closed [thread ids]
- *   messages           [{channel, thread_id, kind}]   notifications [{user_id, kind}]
- *   approval_required  bool              missing  [field names]
- *   timeline           [{kind, data}]    events   [kinds]  (the timeline, summarised)
+ * the time, and fills a plan (lp_plan): every change and side effect, typed — or answers a
+ * refusal in err. No I/O: the caller loads what the planner needs into lp_plan_in and hands the
+ * plan to the one applier (store/apply.h), which writes it in one transaction after checking the
+ * lead's version. A new kind of side effect is a new field here and a few lines in the applier.
+ *
+ * lp_plan_json gives the plan's wire form, answered by `dry_run` (keys: lead, tasks_completed,
+ * tasks_cancelled, follow_up, groups, threads_closed, messages, notifications,
+ * approval_required, missing, timeline, events).
  */
 #ifndef LP_CORE_PLAN_H
 #define LP_CORE_PLAN_H
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "core/policy.h"
 #include "leadpath/error.h"
 
 typedef struct lp_plan_in {
-  json_t *lead;          /* the lead row, with "groups": [ids] */
+  json_t *lead;          /* the lead row, with "groups": [ids]; NULL for a create */
   const lp_actor *actor;
   int64_t now;
   json_t *req;           /* the request body (close: outcome, reason_id, ...; reopen: notes) */
@@ -31,22 +29,78 @@ typedef struct lp_plan_in {
   json_t *threads;       /* open thread rows of the lead */
   json_t *known_groups;  /* ids of existing groups (to check a request's groups) */
   int64_t default_group; /* settings: the default close-lost group, 0 for none */
-  json_t *stage;         /* stage moves: the target stage row */
+  json_t *stage;         /* stage moves: the target stage row; creates: the new lead's stage */
   json_t *cur_stage;     /* stage moves and closes: the lead's current stage row (may be NULL) */
 } lp_plan_in;
 
+/* What a plan is for; the applier writes the lead row accordingly. */
+typedef enum {
+  LP_PLAN_CREATE,   /* insert the new row (lead = every column) */
+  LP_PLAN_UPDATE,   /* field changes, and a stage move when stage_id changes */
+  LP_PLAN_STAGE,    /* a stage move alone */
+  LP_PLAN_CLOSE,
+  LP_PLAN_REOPEN,
+  LP_PLAN_DELETE,   /* the lead leaves every list; its history stays */
+  LP_PLAN_GROUP,    /* joins contact groups (groups) */
+  LP_PLAN_COMMENT,  /* a comment on the timeline; the row only gets a new updated_at */
+} lp_plan_kind;
+
+typedef struct { int64_t *v; size_t n, cap; } lp_ids;
+typedef struct { const char *kind; json_t *data; } lp_plan_event;           /* data owned */
+typedef struct { const char *channel; int64_t thread_id; const char *kind; } lp_plan_message;
+typedef struct { int64_t user_id; const char *kind; } lp_plan_notice;
+
+typedef struct lp_plan {
+  lp_plan_kind kind;
+  int made;                /* the planner filled it (also with a refusal that lists what is missing) */
+  json_t *lead;            /* lead columns to set (row form: Unix seconds, 0/1); owned */
+  lp_ids tasks_completed, tasks_cancelled;
+  json_t *follow_up;       /* task row to create, or NULL; owned */
+  lp_ids groups;           /* contact groups to join */
+  lp_ids threads_closed;
+  struct { lp_plan_message *v; size_t n, cap; } messages;      /* to the lead, queued in the outbox */
+  struct { lp_plan_notice *v; size_t n, cap; } notifications;  /* to users (data: the lead's id and name) */
+  struct { lp_plan_event *v; size_t n, cap; } timeline;        /* in order */
+  int approval_required;   /* the policy says request: the applier records an approval instead */
+  const char *missing[4];  /* fields the policy makes mandatory and the request lacks */
+  size_t n_missing;
+  int reindex;             /* searchable text changes: the search entry is written again */
+} lp_plan;
+
+void lp_plan_init(lp_plan *p, lp_plan_kind kind);
+void lp_plan_release(lp_plan *p);
+/* The wire form (new reference). */
+json_t *lp_plan_json(const lp_plan *p);
+/* Appends; data is taken over (NULL: {}). */
+void lp_plan_event_add(lp_plan *p, const char *kind, json_t *data);
+void lp_ids_add(lp_ids *l, int64_t id);
+int lp_ids_has(const lp_ids *l, int64_t id);
+
+/* Create (also import, also closed history migrated in): cols is the new row, completed by the
+ * store (owner, stage, times); in->stage is the row of its stage (flags). Refusals: 422 when a
+ * closed lead lacks its outcome. The plan's lead is cols with what the rules add. Takes a
+ * reference to cols. */
+lp_code lp_plan_create(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err *err);
+/* Field changes (PATCH): cols are validated input columns; a changed stage_id is planned as a
+ * stage move (in->stage: the target stage row). One `updated` event lists the changed fields. */
+lp_code lp_plan_update(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err *err);
 /* Close (POST /leads/{id}/close). Refusals: 409 already closed; 422 unknown outcome, missing
- * mandatory fields (err->fields and plan.missing say which), bad options; 403 policy deny.
- * Policy "request" is not a refusal: the plan says approval_required. */
-lp_code lp_plan_close(const lp_plan_in *in, json_t **plan, lp_err *err);
+ * mandatory fields (err->fields and plan->missing say which; plan->made is set), bad options;
+ * 403 policy deny. Policy "request" is not a refusal: the plan says approval_required. */
+lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err);
 /* Reopen: 409 if open; 403 if denied; approval_required for "request". */
-lp_code lp_plan_reopen(const lp_plan_in *in, json_t **plan, lp_err *err);
+lp_code lp_plan_reopen(const lp_plan_in *in, lp_plan *plan, lp_err *err);
 /* Stage move: 409 if the lead is closed; sets sold_at on an is_sale stage; tracks waiting time. */
-lp_code lp_plan_stage(const lp_plan_in *in, json_t **plan, lp_err *err);
+lp_code lp_plan_stage(const lp_plan_in *in, lp_plan *plan, lp_err *err);
+/* Delete: 403 unless the policy allows it. */
+lp_code lp_plan_delete(const lp_plan_in *in, lp_plan *plan, lp_err *err);
+/* Joining a contact group (known to exist); a member already gets an empty plan. */
+lp_code lp_plan_group(const lp_plan_in *in, int64_t group_id, lp_plan *plan, lp_err *err);
+/* A comment {body, icon, color} (taken over). */
+lp_code lp_plan_comment(const lp_plan_in *in, json_t *data, lp_plan *plan, lp_err *err);
 /* The moves open to the caller now: {kind, stage_id|outcome, allowed, approval_required, missing}.
  * stages and outcomes are arrays of rows. New reference. */
 json_t *lp_plan_transitions(const lp_plan_in *in, json_t *stages, json_t *outcomes);
-
 /* SLA and age of a lead row at `now`. waiting time does not count against the SLA. */
 const char *lp_lead_sla(json_t *lead, int64_t now, int64_t warn_days, int64_t breach_days);
 int64_t lp_lead_age_days(json_t *lead, int64_t now);

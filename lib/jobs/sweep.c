@@ -14,7 +14,9 @@
 #include <string.h>
 #include "core/plan.h"
 #include "jobs/jobs.h"
+#include "store/approvals.h"
 #include "store/leads.h"
+#include "store/notify.h"
 #include "store/rows.h"
 #include "util/timefmt.h"
 
@@ -41,12 +43,8 @@ static lp_code remind_fn(lp_db *db, void *p, lp_err *err) {
       char due[LP_TIME_LEN];
       lp_time_format(json_integer_value(json_object_get(t, "due_at")), due);
       json_t *data = json_pack("{s:O, s:O, s:s}", "task_id", json_object_get(t, "id"), "title", json_object_get(t, "title"), "due_at", due);
-      char *txt = json_dumps(data, JSON_COMPACT);
+      rc = lp_notify(db, json_integer_value(asg), "task_due", json_integer_value(json_object_get(t, "lead_id")), data, c->now, err);
       json_decref(data);
-      args = json_pack("[O, O, s, I]", asg, json_object_get(t, "lead_id"), txt, (json_int_t)c->now);
-      free(txt);
-      rc = lp_exec(db, "INSERT INTO notifications(user_id, kind, lead_id, data, created_at) VALUES ($1, 'task_due', $2, $3, $4)", args, err);
-      json_decref(args);
       if (rc != LP_OK) break;
       c->sent++;
     }
@@ -59,14 +57,6 @@ static lp_code remind_fn(lp_db *db, void *p, lp_err *err) {
   return rc;
 }
 
-static lp_code notify(lp_db *db, int64_t user, const char *kind, int64_t lead_id, json_t *data, int64_t now, lp_err *err) {
-  char *txt = json_dumps(data, JSON_COMPACT);
-  json_t *args = json_pack("[I, s, o, s, I]", (json_int_t)user, kind, lead_id > 0 ? json_integer(lead_id) : json_null(), txt, (json_int_t)now);
-  free(txt);
-  lp_code rc = lp_exec(db, "INSERT INTO notifications(user_id, kind, lead_id, data, created_at) VALUES ($1, $2, $3, $4, $5)", args, err);
-  json_decref(args);
-  return rc;
-}
 
 /* ---------------------------------------------------------------- SLA */
 
@@ -109,7 +99,7 @@ static lp_code sla_examine(lp_db *db, json_t *lead, lp_sla_cfg cfg, int64_t now,
   json_t *owner = json_object_get(lead, "owner_id");
   if (!json_is_integer(owner)) return LP_OK;
   json_t *data = json_pack("{s:O, s:I}", "full_name", json_object_get(lead, "full_name"), "breach_days", (json_int_t)cfg.breach_days);
-  lp_code rc = notify(db, json_integer_value(owner), "sla_breached", id, data, now, err);
+  lp_code rc = lp_notify(db, json_integer_value(owner), "sla_breached", id, data, now, err);
   json_decref(data);
   if (rc == LP_OK) (*sent)++;
   return rc;
@@ -178,51 +168,7 @@ typedef struct { int64_t now; int sent; } esc_ctx;
 
 static lp_code escalate_fn(lp_db *db, void *p, lp_err *err) {
   esc_ctx *c = p;
-  c->sent = 0;
-  int64_t hours = lp_query_int(db, "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'approval_escalation_hours'", NULL, 24, err);
-  if (err->code != LP_OK) return err->code;
-  if (hours <= 0) return LP_OK;
-  json_t *args = json_pack("[I]", (json_int_t)(c->now - hours * 3600));
-  json_t *rows = lp_query(db, "SELECT a.id, a.lead_id, a.action, a.requested_by, a.approver_id, m.manager_id AS boss"
-                              " FROM approvals a LEFT JOIN users m ON m.id = a.approver_id"
-                              " WHERE a.status = 'pending' AND a.escalated_at IS NULL AND a.created_at <= $1 ORDER BY a.id LIMIT 200", args, err);
-  json_decref(args);
-  if (!rows) return err->code;
-  json_t *admins = NULL;
-  lp_code rc = LP_OK;
-  size_t i;
-  json_t *a;
-  json_array_foreach(rows, i, a) {
-    json_t *to = json_array();
-    if (json_is_integer(json_object_get(a, "boss"))) json_array_append(to, json_object_get(a, "boss"));
-    else {
-      if (!admins) admins = lp_query(db, "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id"
-                                         " WHERE r.name = 'admin' AND u.active = 1 ORDER BY u.id", NULL, err);
-      if (!admins) { json_decref(to); rc = err->code; break; }
-      size_t k;
-      json_t *ad;
-      json_array_foreach(admins, k, ad) json_array_append(to, json_object_get(ad, "id"));
-    }
-    json_t *data = json_pack("{s:O, s:O, s:O, s:O, s:I}", "approval_id", json_object_get(a, "id"), "action", json_object_get(a, "action"),
-                             "requested_by", json_object_get(a, "requested_by"), "approver_id", json_object_get(a, "approver_id"),
-                             "hours", (json_int_t)hours);
-    size_t k;
-    json_t *u;
-    json_array_foreach(to, k, u) {
-      if ((rc = notify(db, json_integer_value(u), "approval_escalated", json_integer_value(json_object_get(a, "lead_id")), data, c->now, err)) != LP_OK) break;
-      c->sent++;
-    }
-    json_decref(data);
-    json_decref(to);
-    if (rc != LP_OK) break;
-    json_t *upd = json_pack("[O, I]", json_object_get(a, "id"), (json_int_t)c->now);
-    rc = lp_exec(db, "UPDATE approvals SET escalated_at = $2 WHERE id = $1", upd, err);
-    json_decref(upd);
-    if (rc != LP_OK) break;
-  }
-  json_decref(admins);
-  json_decref(rows);
-  return rc;
+  return lp_approvals_escalate(db, c->now, &c->sent, err);
 }
 
 /* ---------------------------------------------------------------- the job */

@@ -1,5 +1,6 @@
-/* leads.h — leads in the store: read, list, create, update, delete, and every transition
- * (stage, close, reopen) through the planner of core/plan.h, applied in one transaction. */
+/* leads.h — leads in the store: read, list, and every change (create, import, update, stage,
+ * close, reopen, approval carried out, delete, group, comment), each planned by core/plan.h and
+ * written by the one applier (store/apply.h) in one transaction. */
 #ifndef LP_STORE_LEADS_H
 #define LP_STORE_LEADS_H
 #include <jansson.h>
@@ -52,10 +53,16 @@ json_t *lp_lead_update(lp_store *s, const lp_actor *a, int64_t id, json_t *cols,
 lp_code lp_lead_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t expect, int64_t now, lp_err *err);
 
 typedef enum { LP_MOVE_CLOSE, LP_MOVE_REOPEN } lp_move;
-/* Close or reopen. dry_run answers {"dry_run": true, "plan": ...} and changes nothing. Otherwise
- * *status is 200 with the lead, or 202 with {"approval": ...} where the policy says request. */
+typedef enum {
+  LP_MOVED,                  /* done: the answer is the lead */
+  LP_MOVE_APPROVAL_PENDING,  /* the policy says request: the answer is {"approval": ...} */
+  LP_MOVE_PREVIEW,           /* dry_run: the answer is {"dry_run": true, "plan": ...}, nothing changed */
+} lp_move_result;
+/* Close or reopen; *res says what the answer is. */
 json_t *lp_lead_move(lp_store *s, const lp_actor *a, int64_t id, lp_move move, json_t *req, int dry_run,
-                     int64_t expect, int64_t now, int *status, lp_err *err);
+                     int64_t expect, int64_t now, lp_move_result *res, lp_err *err);
+/* A comment on the lead's timeline: data {body, icon, color} (borrowed); *event_id is its event. */
+lp_code lp_lead_comment(lp_store *s, const lp_actor *a, int64_t lead_id, json_t *data, int64_t now, int64_t *event_id, lp_err *err);
 /* Adds the lead to a contact group (a group_added event); already a member is fine. */
 lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t group_id, int64_t now, lp_err *err);
 /* The full-text index on SQLite is written apart from the leads, in batches (see leads.c).
@@ -75,6 +82,4 @@ json_t *lp_lead_move_approved(lp_store *s, const lp_actor *requester, const lp_a
                               int64_t lead_id, lp_move move, json_t *params, int64_t now, lp_err *err);
 /* The moves open to the actor now. */
 json_t *lp_lead_transitions(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
-/* Applies a plan from core/plan.h to lead `id` (in a write transaction). */
-lp_code lp_lead_apply_plan(lp_db *db, const lp_actor *a, json_t *lead, json_t *plan, int64_t now, lp_err *err);
 #endif

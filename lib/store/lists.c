@@ -258,29 +258,12 @@ json_t *lp_events(lp_db *db, const lp_actor *a, int64_t after, int limit, lp_err
   return page;
 }
 
-typedef struct { const lp_actor *a; int64_t lead_id, now, id; json_t *data; } comment_ctx;
-
-static lp_code comment_fn(lp_db *db, void *p, lp_err *err) {
-  comment_ctx *c = p;
-  json_t *row = lp_lead_row(db, c->lead_id, err);
-  if (!row) return err->code;
-  lp_code rc = lp_lead_visible(db, c->a, row, err);
-  json_decref(row);
-  if (rc == LP_OK) rc = lp_event(db, c->now, c->lead_id, c->a->id, "comment", "lead", c->lead_id, c->data, err);
-  if (rc == LP_OK) c->id = lp_query_int(db, "SELECT max(id) FROM events", NULL, 0, err);
-  if (rc == LP_OK) {
-    json_t *args = json_pack("[I, I]", (json_int_t)c->now, (json_int_t)c->lead_id);
-    rc = lp_exec(db, "UPDATE leads SET updated_at = $1 WHERE id = $2", args, err);
-    json_decref(args);
-  }
-  return rc;
-}
-
 lp_code lp_comment_add(lp_store *s, const lp_actor *a, int64_t lead_id, const char *body, const char *icon,
                        const char *color, int64_t now, json_t **out, lp_err *err) {
-  comment_ctx c = {a, lead_id, now, 0, json_pack("{s:s, s:s, s:s}", "body", body, "icon", icon ? icon : "comment", "color", color ? color : "gray")};
-  lp_code rc = lp_store_write(s, comment_fn, &c, err);
-  json_decref(c.data);
+  json_t *data = json_pack("{s:s, s:s, s:s}", "body", body, "icon", icon ? icon : "comment", "color", color ? color : "gray");
+  struct { int64_t id; } c = {0};
+  lp_code rc = lp_lead_comment(s, a, lead_id, data, now, &c.id, err);
+  json_decref(data);
   if (rc != LP_OK) return rc;
   lp_db *db = lp_store_reader(s, err);
   if (!db) return err->code;

@@ -223,13 +223,23 @@ static void reset_result(void)
     lp_err_release(&F.err);
 }
 
+/* Runs a typed plan's result into F.plan as its wire form (what dry_run answers): NULL when the
+ * planner made no plan (a refusal), as the tests below expect. */
+static lp_code keep(lp_code rc, lp_plan *p)
+{
+    F.plan = p->made ? lp_plan_json(p) : NULL;
+    lp_plan_release(p);
+    return rc;
+}
+
 /* Closes with request body `req` (JSON text); the outcome row is set by the caller. */
 static lp_code close_req(const char *req)
 {
     reset_result();
     replace(&F.req, J("%s", req));
     lp_plan_in in = plan_in();
-    return lp_plan_close(&in, &F.plan, &F.err);
+    lp_plan p;
+    return keep(lp_plan_close(&in, &p, &F.err), &p);
 }
 
 /* Sets the outcome row to {key, kind, active 1}. */
@@ -240,7 +250,8 @@ static lp_code reopen_req(const char *req)
     reset_result();
     replace(&F.req, req ? J("%s", req) : NULL);
     lp_plan_in in = plan_in();
-    return lp_plan_reopen(&in, &F.plan, &F.err);
+    lp_plan p;
+    return keep(lp_plan_reopen(&in, &p, &F.err), &p);
 }
 
 static lp_code stage_to(json_t *stage)
@@ -248,7 +259,8 @@ static lp_code stage_to(json_t *stage)
     reset_result();
     replace(&F.stage, stage);
     lp_plan_in in = plan_in();
-    return lp_plan_stage(&in, &F.plan, &F.err);
+    lp_plan p;
+    return keep(lp_plan_stage(&in, &p, &F.err), &p);
 }
 
 static json_t *plan_lead(void) { return json_object_get(F.plan, "lead"); }

@@ -29,6 +29,8 @@
 #include "core/plan.h"
 #include "core/record.h"
 #include "store/db.h"
+#include "store/apply.h"
+#include "store/approvals.h"
 #include "store/leads.h"
 #include "store/lists.h"
 #include "store/migrate.h"
@@ -788,12 +790,12 @@ static void add_user(const char *email, const char *role, const char *mgr, int64
     }
 }
 
-static json_t *cols_of(const lp_rectype *t, const char *in)
+static json_t *cols_in(const lp_rectype *t, const char *in, int create, int admin)
 {
     json_t *o = J("%s", in);
     json_t *cols = NULL;
     lp_err err = LP_ERR_INIT;
-    if (lp_rec_input(t, o, 1, 0, NULL, &cols, &err) != LP_OK) {
+    if (lp_rec_input(t, o, create, admin, NULL, &cols, &err) != LP_OK) {
         lp_err_release(&err);
         json_decref(o);
         fail_msg("lp_rec_input refused %s", in);
@@ -801,6 +803,10 @@ static json_t *cols_of(const lp_rectype *t, const char *in)
     json_decref(o);
     return cols;
 }
+
+static json_t *cols_of(const lp_rectype *t, const char *in) { return cols_in(t, in, 1, 0); }
+static json_t *cols_as(const lp_rectype *t, const char *in, int admin) { return cols_in(t, in, 1, admin); }
+static json_t *patch_of(const char *in) { return cols_in(&lp_rt_lead, in, 0, 0); }
 
 typedef struct {
     int64_t lead_id, id;
@@ -940,13 +946,13 @@ static void test_lead_close_dry_run(void **state)
     make_world(&w);
     json_t *before = snapshot(w.lead_id);
     lp_err err = LP_ERR_INIT;
-    int status = 0;
+    lp_move_result status = LP_MOVED;
 
     json_t *req = lost_req(&w);
     json_t *res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 1, -1, T2, &status, &err);
     json_decref(req);
     assert_non_null(res);
-    assert_int_equal(status, 200);
+    assert_int_equal(status, LP_MOVE_PREVIEW);
     assert_true(json_is_true(json_object_get(res, "dry_run")));
     json_t *plan = json_object_get(res, "plan");
     /* the preview: every side effect */
@@ -985,7 +991,7 @@ static void test_lead_close_dry_run(void **state)
     res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 1, -1, T2, &status, &err);
     json_decref(req);
     assert_non_null(res);
-    assert_int_equal(status, 200);
+    assert_int_equal(status, LP_MOVE_PREVIEW);
     json_t *missing = json_object_get(json_object_get(res, "plan"), "missing");
     assert_int_equal(json_array_size(missing), 1);
     assert_string_equal(json_string_value(json_array_get(missing, 0)), "reason_id");
@@ -1017,7 +1023,7 @@ static void test_lead_close_real(void **state)
     world w;
     make_world(&w);
     lp_err err = LP_ERR_INIT;
-    int status = 0;
+    lp_move_result status = LP_MOVED;
     char p[64];
     snprintf(p, sizeof p, "[%lld]", (long long)w.lead_id);
     int64_t version = qint("SELECT version FROM leads WHERE id = $1", p);
@@ -1032,7 +1038,7 @@ static void test_lead_close_real(void **state)
         lp_err_release(&err);
         fail_msg("close failed: %s", msg);
     }
-    assert_int_equal(status, 200);
+    assert_int_equal(status, LP_MOVED);
     char t2[LP_TIME_LEN];
     lp_time_format(T2, t2);
     /* the answer is the closed lead */
@@ -1130,7 +1136,7 @@ static void test_lead_close_stale_version(void **state)
     make_world(&w);
     json_t *before = snapshot(w.lead_id);
     lp_err err = LP_ERR_INIT;
-    int status = 0;
+    lp_move_result status = LP_MOVED;
     json_t *req = lost_req(&w);
     assert_null(lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, 99, T2, &status, &err));
     assert_int_equal(err.code, LP_EVERSION);
@@ -1159,7 +1165,7 @@ static void test_lead_close_atomic(void **state)
     a.notify_managers_on_close_lost = 1;
     a.manager_id = 424242;
     lp_err err = LP_ERR_INIT;
-    int status = 0;
+    lp_move_result status = LP_MOVED;
     json_t *req = lost_req(&w);
     json_t *res = lp_lead_move(F.s, &a, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
     assert_null(res);
@@ -1170,7 +1176,7 @@ static void test_lead_close_atomic(void **state)
     /* the same close by the real actor then works */
     res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
     assert_non_null(res);
-    assert_int_equal(status, 200);
+    assert_int_equal(status, LP_MOVED);
     json_decref(res);
     json_decref(req);
     json_decref(before);
@@ -1184,7 +1190,7 @@ static void test_lead_close_manager_notified(void **state)
     lp_actor a = w.agent;
     a.notify_managers_on_close_lost = 1;
     lp_err err = LP_ERR_INIT;
-    int status = 0;
+    lp_move_result status = LP_MOVED;
     json_t *req = lost_req(&w);
     json_t *res = lp_lead_move(F.s, &a, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
     json_decref(req);
@@ -1205,12 +1211,12 @@ static void test_lead_close_request_approval(void **state)
     a.perm[LP_ACT_CLOSE_WON] = LP_REQUEST;
     json_t *before = snapshot(w.lead_id);
     lp_err err = LP_ERR_INIT;
-    int status = 0;
+    lp_move_result status = LP_MOVED;
     json_t *req = J("{\"outcome\": \"won\", \"notes\": \"signed\"}");
     json_t *res = lp_lead_move(F.s, &a, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
     json_decref(req);
     assert_non_null(res);
-    assert_int_equal(status, 202);
+    assert_int_equal(status, LP_MOVE_APPROVAL_PENDING);
     json_t *ap = json_object_get(res, "approval");
     assert_true(json_is_object(ap));
     assert_string_equal(sget(ap, "status"), "pending");
@@ -1239,7 +1245,7 @@ static void test_lead_reopen(void **state)
     world w;
     make_world(&w);
     lp_err err = LP_ERR_INIT;
-    int status = 0;
+    lp_move_result status = LP_MOVED;
     /* reopening an open lead: 409 */
     json_t *req = J("{\"notes\": \"back\"}");
     assert_null(lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_REOPEN, req, 0, -1, T2, &status, &err));
@@ -1254,7 +1260,7 @@ static void test_lead_reopen(void **state)
     res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_REOPEN, req, 0, -1, T2 + DAY, &status, &err);
     json_decref(req);
     assert_non_null(res);
-    assert_int_equal(status, 200);
+    assert_int_equal(status, LP_MOVED);
     assert_string_equal(sget(res, "status"), "open");
     assert_true(json_is_null(json_object_get(res, "outcome")));
     assert_true(json_is_null(json_object_get(res, "closed_at")));
@@ -1329,7 +1335,7 @@ static void test_lead_stage_moves(void **state)
 
     /* closed: 409 */
     json_t *req = J("{\"outcome\": \"won\"}");
-    int status = 0;
+    lp_move_result status = LP_MOVED;
     json_t *res = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T1 + 6 * DAY, &status, &err);
     json_decref(req);
     assert_non_null(res);
@@ -1535,7 +1541,7 @@ static void test_list_rendered_leads(void **state)
     json_decref(comment);
     assert_list_fresh(&w, w.lead_id);
     json_t *req = json_pack("{s:s, s:I}", "outcome", "lost", "reason_id", (json_int_t)w.price);
-    int status = 0;
+    lp_move_result status = LP_MOVED;
     l = lp_lead_move(F.s, &w.admin, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
     json_decref(req);
     assert_non_null(l);
@@ -1570,6 +1576,202 @@ static void test_list_rendered_leads(void **state)
     lp_err_release(&err);
 }
 
+
+/* ---- the one applier: every way a lead changes goes through it ---- */
+
+typedef struct { int calls; lp_plan_kind kind; int64_t lead_id; int had_before; } hook_log;
+
+static lp_code count_hook(lp_db *db, const lp_change *c, void *ctx, lp_err *err)
+{
+    (void)db;
+    (void)err;
+    hook_log *h = ctx;
+    h->calls++;
+    h->kind = c->plan->kind;
+    h->lead_id = c->lead_id;
+    h->had_before = c->before != NULL;
+    return LP_OK;
+}
+
+/* One write path: the hook ran once for lead_id with plan kind `kind`, the lead's newest event is
+ * `event`, and every event the path wrote has its webhook delivery queued. */
+static void expect_applied(hook_log *h, lp_plan_kind kind, int64_t lead_id, const char *event, int64_t events_before,
+                           const char *what)
+{
+    if (h->calls != 1 || h->kind != kind || h->lead_id != lead_id)
+        fail_msg("%s: hook calls %d kind %d lead %lld (want 1, %d, %lld)", what, h->calls, (int)h->kind,
+                 (long long)h->lead_id, (int)kind, (long long)lead_id);
+    if (kind != LP_PLAN_CREATE && !h->had_before) fail_msg("%s: the hook was not given the lead as it was", what);
+    char p[64];
+    snprintf(p, sizeof p, "[%lld]", (long long)lead_id);
+    json_t *rows = qrows("SELECT kind FROM events WHERE lead_id = $1 ORDER BY id DESC LIMIT 1", p);
+    const char *got = sget(json_array_get(rows, 0), "kind");
+    if (!got || strcmp(got, event)) fail_msg("%s: last event %s, want %s", what, got ? got : "none", event);
+    json_decref(rows);
+    snprintf(p, sizeof p, "[%lld]", (long long)events_before);
+    int64_t new_events = qint("SELECT count(*) FROM events WHERE id > $1", p);
+    int64_t deliveries = qint("SELECT count(*) FROM jobs WHERE kind = 'webhook' AND subject_id > $1", p);
+    if (new_events < 1 || deliveries != new_events)
+        fail_msg("%s: %lld events, %lld webhook deliveries", what, (long long)new_events, (long long)deliveries);
+    memset(h, 0, sizeof *h);
+}
+
+static void test_every_change_through_the_applier(void **state)
+{
+    (void)state;
+    world w;
+    make_world(&w);
+    write_sql("INSERT INTO webhooks(url, events, secret, active, created_at, updated_at)"
+              " VALUES ('http://127.0.0.1:9/hook', '*', 'a-secret-long-enough', 1, 0, 0)");
+    hook_log h = {0};
+    assert_int_equal(lp_apply_hook_add(count_hook, &h), 0);
+    lp_err err = LP_ERR_INIT;
+    lp_move_result status = LP_MOVED;
+    int64_t ev;
+#define LAST_EVENT() qint("SELECT coalesce(max(id), 0) FROM events", NULL)
+
+    /* create */
+    ev = LAST_EVENT();
+    json_t *cols = cols_of(&lp_rt_lead, "{\"full_name\": \"Grace Hopper\", \"emails\": [\"grace@example.com\"]}");
+    json_t *lead = lp_lead_create(F.s, &w.agent, cols, T1, &err);
+    json_decref(cols);
+    assert_non_null(lead);
+    int64_t id = iget(lead, "id");
+    json_decref(lead);
+    expect_applied(&h, LP_PLAN_CREATE, id, "created", ev, "create");
+
+    /* a closed lead migrated in: the planner's history rules, through the applier */
+    ev = LAST_EVENT();
+    cols = cols_as(&lp_rt_lead, "{\"full_name\": \"Old Customer\", \"status\": \"closed\", \"outcome\": \"won\"}", 1);
+    lead = lp_lead_create(F.s, &w.admin, cols, T1, &err);
+    json_decref(cols);
+    assert_non_null(lead);
+    assert_string_equal(sget(lead, "status"), "closed");
+    assert_int_equal(iget(lead, "closed_by"), w.admin_id);
+    expect_applied(&h, LP_PLAN_CREATE, iget(lead, "id"), "created", ev, "create closed");
+    json_decref(lead);
+    cols = cols_as(&lp_rt_lead, "{\"full_name\": \"No Outcome\", \"status\": \"closed\"}", 1);
+    assert_null(lp_lead_create(F.s, &w.admin, cols, T1, &err));
+    json_decref(cols);
+    assert_int_equal(err.code, LP_EVALIDATION);
+    lp_err_release(&err);
+    assert_int_equal(h.calls, 0);
+
+    /* import: two rows at once */
+    ev = LAST_EVENT();
+    json_t *many[2] = {cols_of(&lp_rt_lead, "{\"full_name\": \"Import One\"}"), cols_of(&lp_rt_lead, "{\"full_name\": \"Import Two\"}")};
+    lp_err errs[2] = {LP_ERR_INIT, LP_ERR_INIT};
+    int64_t ids[2];
+    assert_int_equal(lp_lead_create_many(F.s, &w.agent, many, 2, T1, errs, ids), 2);
+    json_decref(many[0]);
+    json_decref(many[1]);
+    assert_int_equal(h.calls, 2);
+    h.calls = 1;  /* the second row's call is the one recorded */
+    expect_applied(&h, LP_PLAN_CREATE, ids[1], "created", ev, "import");
+
+    /* update */
+    ev = LAST_EVENT();
+    cols = patch_of("{\"company\": \"Navy\"}");
+    lead = lp_lead_update(F.s, &w.agent, id, cols, -1, T1 + 10, &err);
+    json_decref(cols);
+    assert_non_null(lead);
+    json_decref(lead);
+    expect_applied(&h, LP_PLAN_UPDATE, id, "updated", ev, "update");
+
+    /* a stage move with a field change: one new version, both events */
+    ev = LAST_EVENT();
+    cols = patch_of("{\"stage_id\": 2, \"city\": \"Arlington\"}");
+    lead = lp_lead_update(F.s, &w.agent, id, cols, 2, T1 + 20, &err);
+    json_decref(cols);
+    assert_non_null(lead);
+    assert_int_equal(iget(lead, "version"), 3);
+    json_decref(lead);
+    expect_applied(&h, LP_PLAN_UPDATE, id, "stage_changed", ev, "stage move");
+
+    /* comment */
+    ev = LAST_EVENT();
+    json_t *out = NULL;
+    assert_int_equal(lp_comment_add(F.s, &w.agent, id, "Called, no answer", NULL, NULL, T1 + 30, &out, &err), LP_OK);
+    json_decref(out);
+    expect_applied(&h, LP_PLAN_COMMENT, id, "comment", ev, "comment");
+
+    /* group */
+    ev = LAST_EVENT();
+    assert_int_equal(lp_lead_add_group(F.s, &w.agent, id, w.winback, T1 + 40, &err), LP_OK);
+    expect_applied(&h, LP_PLAN_GROUP, id, "group_added", ev, "group");
+
+    /* close, with the closing notification queued in the outbox on the open email thread */
+    ev = LAST_EVENT();
+    json_t *req = lost_req(&w);
+    lead = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2, &status, &err);
+    json_decref(req);
+    assert_non_null(lead);
+    json_decref(lead);
+    assert_int_equal(status, LP_MOVED);
+    expect_applied(&h, LP_PLAN_CLOSE, w.lead_id, "thread_closed", ev, "close");
+    char p[64];
+    snprintf(p, sizeof p, "[%lld]", (long long)w.thread_email);
+    assert_int_equal(qint("SELECT count(*) FROM messages WHERE thread_id = $1 AND status = 'queued'"
+                          " AND kind = 'close_notification' AND direction = 'out'", p), 1);
+    assert_int_equal(qint("SELECT count(*) FROM jobs WHERE kind = 'message'", NULL), 1);
+
+    /* reopen */
+    ev = LAST_EVENT();
+    lead = lp_lead_move(F.s, &w.agent, w.lead_id, LP_MOVE_REOPEN, NULL, 0, -1, T2 + 10, &status, &err);
+    assert_non_null(lead);
+    json_decref(lead);
+    expect_applied(&h, LP_PLAN_REOPEN, w.lead_id, "reopened", ev, "reopen");
+
+    /* a close that needs approval changes no lead (no hook call) ... */
+    write_sql("UPDATE roles SET policy = '{\"leads.view\":\"own\",\"close_lost\":\"request\",\"close_lost_required\":[\"reason_id\"]}'"
+              " WHERE name = 'agent'");
+    lp_actor agent;
+    assert_int_equal(lp_actor_load(reader(), w.agent_id, &agent, &err), LP_OK);
+    req = lost_req(&w);
+    lead = lp_lead_move(F.s, &agent, w.lead_id, LP_MOVE_CLOSE, req, 0, -1, T2 + 20, &status, &err);
+    json_decref(req);
+    assert_non_null(lead);
+    assert_int_equal(status, LP_MOVE_APPROVAL_PENDING);
+    int64_t approval = iget(json_object_get(lead, "approval"), "id");
+    json_decref(lead);
+    assert_int_equal(h.calls, 0);
+    /* ... and approving it carries the close out through the applier */
+    ev = LAST_EVENT();
+    lp_actor mgr;
+    assert_int_equal(lp_actor_load(reader(), w.mgr_id, &mgr, &err), LP_OK);
+    json_t *ap = lp_approval_decide(F.s, &mgr, approval, 1, NULL, T2 + 30, &err);
+    assert_non_null(ap);
+    assert_string_equal(sget(ap, "status"), "approved");
+    json_decref(ap);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.kind, LP_PLAN_CLOSE);
+    memset(&h, 0, sizeof h);
+
+    /* a pending request is cancelled when the lead moves another way */
+    write_sql("UPDATE roles SET policy = '{\"leads.view\":\"own\",\"reopen\":\"request\"}' WHERE name = 'agent'");
+    assert_int_equal(lp_actor_load(reader(), w.agent_id, &agent, &err), LP_OK);
+    lead = lp_lead_move(F.s, &agent, w.lead_id, LP_MOVE_REOPEN, NULL, 0, -1, T2 + 40, &status, &err);
+    assert_non_null(lead);
+    assert_int_equal(status, LP_MOVE_APPROVAL_PENDING);
+    json_decref(lead);
+    lead = lp_lead_move(F.s, &w.admin, w.lead_id, LP_MOVE_REOPEN, NULL, 0, -1, T2 + 50, &status, &err);
+    assert_non_null(lead);
+    json_decref(lead);
+    assert_int_equal(qint("SELECT count(*) FROM approvals WHERE status = 'pending'", NULL), 0);
+    assert_int_equal(qint("SELECT count(*) FROM approvals WHERE status = 'cancelled'", NULL), 1);
+    assert_int_equal(qint("SELECT count(*) FROM notifications WHERE kind = 'approval_cancelled'", NULL), 1);
+    memset(&h, 0, sizeof h);
+
+    /* delete */
+    ev = LAST_EVENT();
+    assert_int_equal(lp_lead_delete(F.s, &w.admin, id, -1, T2 + 60, &err), LP_OK);
+    expect_applied(&h, LP_PLAN_DELETE, id, "deleted", ev, "delete");
+
+    lp_apply_hook_remove(count_hook, &h);
+    lp_err_release(&err);
+#undef LAST_EVENT
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1593,6 +1795,7 @@ int main(void)
         TM(test_lead_stage_moves),
         TM(test_search_index),
         TM(test_list_rendered_leads),
+        TM(test_every_change_through_the_applier),
     };
 #undef T
 #undef TM

@@ -71,11 +71,11 @@ static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, jso
     int64_t id = json_integer_value(v);
     lp_err e = LP_ERR_INIT;
     json_t *out = NULL;
-    int status = 200;
+    lp_move_result res = LP_MOVED;
     if (!strcmp(action, "delete")) {
       if (lp_lead_delete(st, a, id, -1, now, &e) == LP_OK) out = json_true();
     } else if (!strcmp(action, "close")) {
-      out = lp_lead_move(st, a, id, LP_MOVE_CLOSE, params, 0, -1, now, &status, &e);
+      out = lp_lead_move(st, a, id, LP_MOVE_CLOSE, params, 0, -1, now, &res, &e);
     } else if (!strcmp(action, "add_to_group")) {
       if (lp_lead_add_group(st, a, id, json_integer_value(json_object_get(params, "group_id")), now, &e) == LP_OK)
         out = json_true();
@@ -88,9 +88,9 @@ static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, jso
     if (out) {
       ok_n++;
       if (!job_id) {
-        json_t *res = json_pack("{s:I, s:b}", "id", (json_int_t)id, "ok", 1);
-        if (status == 202) json_object_set(res, "approval", json_object_get(out, "approval"));
-        json_array_append_new(results, res);
+        json_t *item = json_pack("{s:I, s:b}", "id", (json_int_t)id, "ok", 1);
+        if (res == LP_MOVE_APPROVAL_PENDING) json_object_set(item, "approval", json_object_get(out, "approval"));
+        json_array_append_new(results, item);
       }
     } else {
       bad_n++;

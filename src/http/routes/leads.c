@@ -85,11 +85,11 @@ lp_code h_lead_delete(lp_req *r) {
 static lp_code move(lp_req *r, lp_move m) {
   int64_t expect;
   if (lp_req_if_match(r, &expect) != LP_OK) return r->err.code;
-  int status = 200;
+  lp_move_result res = LP_MOVED;
   json_t *o = lp_lead_move(r->app->store, &r->actor, r->ids[0], m, r->json, lp_req_flag(r, "dry_run"), expect, r->now,
-                           &status, &r->err);
+                           &res, &r->err);
   if (!o) return r->err.code;
-  return lp_reply(r, status, o);
+  return lp_reply(r, res == LP_MOVE_APPROVAL_PENDING ? 202 : 200, o);
 }
 
 lp_code h_lead_close(lp_req *r) { return move(r, LP_MOVE_CLOSE); }

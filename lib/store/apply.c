@@ -1,0 +1,326 @@
+/* apply.c — the one applier (see apply.h). Every write of a lead row and of what comes with it
+ * is here; the planner (core/plan.c) decided all of it before. */
+#include <stdlib.h>
+#include <string.h>
+#include "store/apply.h"
+#include "store/approvals.h"
+#include "store/internal.h"
+#include "store/leads.h"
+#include "store/notify.h"
+#include "store/outbox.h"
+#include "store/rows.h"
+#include "util/buf.h"
+
+static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* ---------------------------------------------------------------- change hooks */
+
+#define MAX_HOOKS 8
+static struct { lp_change_hook fn; void *ctx; } hooks[MAX_HOOKS];
+static int nhooks;
+
+int lp_apply_hook_add(lp_change_hook fn, void *ctx) {
+  if (nhooks == MAX_HOOKS) return -1;
+  hooks[nhooks].fn = fn;
+  hooks[nhooks].ctx = ctx;
+  __atomic_store_n(&nhooks, nhooks + 1, __ATOMIC_RELEASE);
+  return 0;
+}
+
+void lp_apply_hook_remove(lp_change_hook fn, void *ctx) {
+  for (int i = 0; i < nhooks; i++) {
+    if (hooks[i].fn != fn || hooks[i].ctx != ctx) continue;
+    memmove(&hooks[i], &hooks[i + 1], (size_t)(nhooks - i - 1) * sizeof hooks[0]);
+    nhooks--;
+    return;
+  }
+}
+
+static lp_code run_hooks(lp_db *db, const lp_change *c, lp_err *err) {
+  int n = __atomic_load_n(&nhooks, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < n; i++) {
+    lp_code rc = hooks[i].fn(db, c, hooks[i].ctx, err);
+    if (rc != LP_OK) return rc;
+  }
+  return LP_OK;
+}
+
+/* ---------------------------------------------------------------- group memberships */
+
+/* leads.group_ids keeps the lead's contact groups as a JSON array, written with every change of
+ * lead_groups, so a page of leads reads its groups with the row instead of one subquery a lead.
+ * A lead row never changes without a new version (lp_update), which If-Match and the rendered
+ * leads kept for lists (leadjson.c) rely on: bump 1 raises it here and sets updated_at; bump 0
+ * is for a transaction that updates the row through lp_update as well (closing). */
+static lp_code groups_refresh(lp_db *db, int64_t id, int64_t now, int bump, lp_err *err) {
+  json_t *args = json_pack("[I, I, I]", (json_int_t)id, (json_int_t)now, (json_int_t)bump);
+  lp_code rc = lp_exec(db, lp_db_engine(db) == LP_ENGINE_PG
+    ? "UPDATE leads SET group_ids = COALESCE((SELECT json_agg(group_id ORDER BY group_id)::text FROM lead_groups g"
+      " WHERE g.lead_id = $1), '[]'), version = version + $3,"
+      " updated_at = CASE WHEN $3 = 1 THEN GREATEST(updated_at, $2) ELSE updated_at END WHERE id = $1"
+    : "UPDATE leads SET group_ids = (SELECT json_group_array(group_id) FROM (SELECT group_id FROM lead_groups g"
+      " WHERE g.lead_id = $1 ORDER BY group_id)), version = version + $3,"
+      " updated_at = CASE WHEN $3 = 1 THEN max(updated_at, $2) ELSE updated_at END WHERE id = $1", args, err);
+  json_decref(args);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- one plan */
+
+static lp_code task_status(lp_db *db, const lp_ids *ids, const char *status, const lp_actor *a, int64_t now, lp_err *err) {
+  for (size_t i = 0; i < ids->n; i++) {
+    json_t *args = json_pack("[I, s, I, I]", (json_int_t)ids->v[i], status, (json_int_t)now, (json_int_t)a->id);
+    lp_code rc = lp_exec(db, "UPDATE tasks SET status = $2, completed_at = $3, completed_by = $4, updated_at = $3,"
+                             " version = version + 1 WHERE id = $1 AND status = 'open'", args, err);
+    json_decref(args);
+    if (rc != LP_OK) return rc;
+  }
+  return LP_OK;
+}
+
+/* The lead row itself. */
+static lp_code write_row(lp_db *db, json_t *lead, const lp_plan *plan, int64_t now, int64_t *id, lp_err *err) {
+  switch (plan->kind) {
+    case LP_PLAN_CREATE: {
+      lp_code rc = lp_insert(db, "leads", plan->lead, id, err);
+      if (rc == LP_ECONFLICT) {
+        lp_err_release(err);
+        return lp_fail(err, LP_EVALIDATION, "A referenced stage, source, owner or list entry no longer exists");
+      }
+      return rc;
+    }
+    case LP_PLAN_COMMENT: {
+      /* A comment is no change of the row's fields: no new version (an edit in progress stays
+       * valid), but a new updated_at, which lists and the rendered leads they keep follow. */
+      json_t *args = json_pack("[I, I]", (json_int_t)now, (json_int_t)*id);
+      lp_code rc = lp_exec(db, "UPDATE leads SET updated_at = $1 WHERE id = $2", args, err);
+      json_decref(args);
+      return rc;
+    }
+    default:
+      if (!json_object_size(plan->lead)) return LP_OK;
+      return lp_update(db, "leads", *id, plan->lead, iget(lead, "version"), err);
+  }
+}
+
+/* The search entry (and PostgreSQL's address rows) follow the searchable text. */
+static lp_code write_search(lp_db *db, const lp_plan *plan, int64_t id, lp_err *err) {
+  if (plan->kind == LP_PLAN_CREATE) return lp__index_row(db, id, plan->lead, 1, err);
+  if (plan->kind == LP_PLAN_DELETE) {
+    lp_code rc = lp__fts_queue(db, id, NULL, err);
+    if (rc == LP_OK) rc = lp__index_drop_contacts(db, id, err);
+    return rc;
+  }
+  if (plan->reindex || json_object_get(plan->lead, "close_notes")) return lp__index_lead(db, id, err);
+  return LP_OK;
+}
+
+lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan, json_t *params, int64_t now,
+                 lp_applied *out, lp_err *err) {
+  int64_t id = lead ? iget(lead, "id") : 0;
+  out->lead_id = id;
+  out->approval_id = 0;
+  if (plan->approval_required) {
+    const char *action = plan->kind == LP_PLAN_REOPEN ? "reopen" : "close";
+    return lp_approval_request(db, a, id, action, params, now, &out->approval_id, err);
+  }
+  lp_code rc = write_row(db, lead, plan, now, &id, err);
+  if (rc != LP_OK) return rc;
+  out->lead_id = id;
+  if ((rc = task_status(db, &plan->tasks_completed, "done", a, now, err))) return rc;
+  if ((rc = task_status(db, &plan->tasks_cancelled, "cancelled", a, now, err))) return rc;
+  int64_t fu_id = 0;
+  if (plan->follow_up) {
+    json_t *cols = json_deep_copy(plan->follow_up);
+    json_object_set_new(cols, "lead_id", json_integer(id));
+    json_object_set_new(cols, "status", json_string("open"));
+    json_object_set_new(cols, "created_at", json_integer(now));
+    json_object_set_new(cols, "updated_at", json_integer(now));
+    json_object_set_new(cols, "created_by", json_integer(a->id));
+    rc = lp_insert(db, "tasks", cols, &fu_id, err);
+    json_decref(cols);
+    if (rc) return rc;
+  }
+  for (size_t i = 0; i < plan->groups.n; i++) {
+    json_t *args = json_pack("[I, I, I]", (json_int_t)id, (json_int_t)plan->groups.v[i], (json_int_t)now);
+    rc = lp_exec(db, "INSERT INTO lead_groups(lead_id, group_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", args, err);
+    json_decref(args);
+    /* bump 0 when lp_update raised the version already */
+    if (!rc) rc = groups_refresh(db, id, now, json_object_size(plan->lead) ? 0 : 1, err);
+    if (rc) return rc;
+  }
+  for (size_t i = 0; i < plan->threads_closed.n; i++) {
+    json_t *args = json_pack("[I, I, I]", (json_int_t)plan->threads_closed.v[i], (json_int_t)now, (json_int_t)a->id);
+    rc = lp_exec(db, "UPDATE threads SET status = 'closed', closed_at = $2, closed_by = $3, version = version + 1"
+                     " WHERE id = $1 AND status = 'open'", args, err);
+    json_decref(args);
+    if (rc) return rc;
+  }
+  json_t *who = lead ? lead : plan->lead;
+  for (size_t i = 0; i < plan->messages.n; i++)
+    if ((rc = lp_outbox_queue(db, a, id, &plan->messages.v[i], now, err))) return rc;
+  if (plan->notifications.n) {
+    json_t *data = json_pack("{s:I, s:s}", "lead_id", (json_int_t)id, "full_name", sget(who, "full_name") ? sget(who, "full_name") : "");
+    for (size_t i = 0; i < plan->notifications.n && rc == LP_OK; i++)
+      rc = lp_notify(db, plan->notifications.v[i].user_id, plan->notifications.v[i].kind, id, data, now, err);
+    json_decref(data);
+    if (rc) return rc;
+  }
+  for (size_t i = 0; i < plan->timeline.n; i++) {
+    json_t *data = plan->timeline.v[i].data;
+    const char *kind = plan->timeline.v[i].kind;
+    if (fu_id && !strcmp(kind, "task_created")) json_object_set_new(data, "task_id", json_integer(fu_id));
+    if ((rc = lp_event(db, now, id, a->id, kind, "lead", id, data, err))) return rc;
+  }
+  /* A request waiting for approval is moot once the lead moved another way. */
+  if (plan->kind == LP_PLAN_CLOSE || plan->kind == LP_PLAN_REOPEN || plan->kind == LP_PLAN_DELETE)
+    if ((rc = lp_approvals_cancel(db, id, a->id, plan->kind == LP_PLAN_DELETE ? "The lead was deleted" : "The lead was closed or reopened meanwhile", now, err)))
+      return rc;
+  if ((rc = write_search(db, plan, id, err))) return rc;
+  lp_change ch = {plan, lead, id, a->id, now};
+  return run_hooks(db, &ch, err);
+}
+
+/* ---------------------------------------------------------------- many creates at once (import, PostgreSQL) */
+
+/* The columns COPY writes, and the value a missing one takes (NULL: SQL NULL). */
+static const struct { const char *name, *dflt; } copy_cols[] = {
+  {"id", NULL}, {"version", "1"}, {"full_name", NULL}, {"company", NULL}, {"login", NULL}, {"emails", "[]"},
+  {"phones", "[]"}, {"partner_id", NULL}, {"location_id", NULL}, {"owner_id", NULL}, {"stage_id", NULL},
+  {"source_id", NULL}, {"country", NULL}, {"region", NULL}, {"city", NULL}, {"service", NULL}, {"request", NULL},
+  {"notes", NULL}, {"value_cents", NULL}, {"currency", NULL}, {"score", "0"}, {"last_contacted_at", NULL},
+  {"email_opt_out", "0"}, {"sms_opt_out", "0"}, {"status", "open"}, {"outcome", NULL}, {"lost_reason_id", NULL},
+  {"close_notes", NULL}, {"closed_at", NULL}, {"closed_by", NULL}, {"sold_at", NULL}, {"review_requested_at", NULL},
+  {"created_at", NULL}, {"updated_at", NULL}, {"created_by", NULL}, {"stage_entered_at", NULL},
+  {"waiting_since", NULL}, {"waiting_seconds", "0"}};
+#define NCOPY (sizeof copy_cols / sizeof *copy_cols)
+
+int lp__copy_col_known(const char *k) {
+  for (size_t i = 0; i < NCOPY; i++) if (!strcmp(copy_cols[i].name, k)) return 1;
+  return 0;
+}
+
+static void copy_val(lp_buf *b, json_t *v, const char *dflt) {
+  if (!v || json_is_null(v)) { if (dflt) lp_copy_text(b, dflt); else lp_buf_add(b, "\\N", 2); }
+  else if (json_is_integer(v)) lp_buf_printf(b, "%lld", (long long)json_integer_value(v));
+  else if (json_is_real(v)) lp_buf_printf(b, "%.17g", json_real_value(v));
+  else if (json_is_boolean(v)) lp_buf_add(b, json_is_true(v) ? "1" : "0", 1);
+  else if (json_is_string(v)) lp_copy_text(b, json_string_value(v));
+  else { char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); lp_copy_text(b, t ? t : ""); free(t); }
+}
+
+typedef struct { lp_buf *out; int64_t id; } copy_contacts_ctx;
+
+/* One lead_contacts row in COPY's text format. */
+static lp_code copy_contact(const char *kind, const char *value, void *p) {
+  copy_contacts_ctx *c = p;
+  lp_buf_printf(c->out, "%lld\t%s\t", (long long)c->id, kind);
+  lp_copy_text(c->out, value);
+  lp_buf_add(c->out, "\n", 1);
+  return LP_OK;
+}
+
+/* n ids from a table's identity sequence, into out. */
+static lp_code reserve_ids(lp_db *db, const char *table, int n, int64_t *out, lp_err *err) {
+  char q[160];
+  snprintf(q, sizeof q, "SELECT nextval(pg_get_serial_sequence('%s', 'id')) FROM generate_series(1, $1)", table);
+  lp_stmt *st = lp_db_prep(db, q, err);
+  if (!st) return err->code;
+  lp_bind_int(st, 1, n);
+  int i = 0, rc;
+  while ((rc = lp_step(st, err)) == 1 && i < n) out[i++] = lp_col_int(st, 0);
+  lp_stmt_done(st);
+  if (rc < 0) return err->code;
+  return i == n ? LP_OK : lp_fail(err, LP_EINTERNAL, "could not reserve %d ids", n);
+}
+
+static lp_code copy_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, int64_t now, int64_t *ids, lp_err *err) {
+  int m = n;
+  if (!m) return LP_OK;
+  int64_t *lead_ids = calloc((size_t)m, sizeof *lead_ids), *event_ids = calloc((size_t)m, sizeof *event_ids);
+  lp_buf leads = LP_BUF_INIT((size_t)1 << 30), contacts = LP_BUF_INIT((size_t)1 << 30);
+  lp_buf fts = LP_BUF_INIT((size_t)1 << 30), events = LP_BUF_INIT((size_t)1 << 30), arr = LP_BUF_INIT((size_t)1 << 26);
+  lp_code rc = lead_ids && event_ids ? LP_OK : lp_fail(err, LP_EINTERNAL, "out of memory");
+  if (rc == LP_OK) rc = reserve_ids(db, "leads", m, lead_ids, err);
+  if (rc == LP_OK) rc = reserve_ids(db, "events", m, event_ids, err);
+  lp_buf_add(&arr, "{", 1);
+  for (int i = 0, k = 0; rc == LP_OK && i < n; i++) {
+    json_t *row = plans[i].lead;
+    int64_t id = lead_ids[k], eid = event_ids[k];
+    ids[i] = id;
+    k++;
+    json_object_set_new(row, "id", json_integer(id));
+    for (size_t j = 0; j < NCOPY; j++) {
+      if (j) lp_buf_add(&leads, "\t", 1);
+      copy_val(&leads, json_object_get(row, copy_cols[j].name), copy_cols[j].dflt);
+    }
+    lp_buf_add(&leads, "\n", 1);
+    copy_contacts_ctx cc = {&contacts, id};
+    lp__each_address(row, copy_contact, &cc);
+    lp_buf body = LP_BUF_INIT(1 << 20);
+    lp__fts_body(row, &body);
+    lp_buf_printf(&fts, "%lld\t", (long long)id);
+    lp_copy_text(&fts, lp_buf_str(&body));
+    lp_buf_add(&fts, "\n", 1);
+    lp_buf_release(&body);
+    /* a create plan's one timeline event: created */
+    char *dt = json_dumps(plans[i].timeline.v[0].data, JSON_COMPACT);
+    lp_buf_printf(&events, "%lld\t%lld\t%lld\t%lld\tcreated\tlead\t%lld\t", (long long)eid, (long long)now,
+                  (long long)id, (long long)a->id, (long long)id);
+    lp_copy_text(&events, dt);
+    lp_buf_add(&events, "\n", 1);
+    free(dt);
+    lp_buf_printf(&arr, "%s%lld", k > 1 ? "," : "", (long long)eid);
+  }
+  lp_buf_add(&arr, "}", 1);
+  if (rc == LP_OK && (leads.overflow || contacts.overflow || fts.overflow || events.overflow || arr.overflow))
+    rc = lp_fail(err, LP_EINTERNAL, "import batch too large");
+  if (rc == LP_OK) {
+    lp_buf q = LP_BUF_INIT(4096);
+    lp_buf_puts(&q, "COPY leads(");
+    for (size_t j = 0; j < NCOPY; j++) lp_buf_printf(&q, "%s%s", j ? ", " : "", copy_cols[j].name);
+    lp_buf_puts(&q, ") FROM STDIN");
+    rc = lp_db_copy_in(db, lp_buf_str(&q), leads.data, leads.len, err);
+    lp_buf_release(&q);
+  }
+  if (rc == LP_OK && contacts.len) rc = lp_db_copy_in(db, "COPY lead_contacts(lead_id, kind, value) FROM STDIN", contacts.data, contacts.len, err);
+  if (rc == LP_OK) rc = lp_db_copy_in(db, "COPY leads_fts(rowid, body) FROM STDIN", fts.data, fts.len, err);
+  if (rc == LP_OK) rc = lp_db_copy_in(db, "COPY events(id, at, lead_id, actor_id, kind, entity, entity_id, data) FROM STDIN", events.data, events.len, err);
+  if (rc == LP_OK) {
+    /* the outbox, as lp_event does it for one event */
+    json_t *args = json_pack("[s, I]", lp_buf_str(&arr), (json_int_t)now);
+    rc = lp_exec(db, "INSERT INTO jobs(kind, ref, subject_id, run_at, created_at, updated_at)"
+                     " SELECT 'webhook', 'webhook:' || w.id, e.id, $2, $2, $2 FROM webhooks w, events e"
+                     " WHERE e.id = ANY(CAST($1 AS BIGINT[])) AND w.active = 1"
+                     " AND (w.events = '*' OR w.events LIKE '%,created,%')", args, err);
+    json_decref(args);
+  }
+  lp_buf_release(&leads);
+  lp_buf_release(&contacts);
+  lp_buf_release(&fts);
+  lp_buf_release(&events);
+  lp_buf_release(&arr);
+  free(lead_ids);
+  free(event_ids);
+  return rc;
+}
+
+
+lp_code lp_apply_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, int64_t now, int64_t *ids, lp_err *err) {
+  lp_code rc = LP_OK;
+  if (lp_db_engine(db) != LP_ENGINE_PG) {
+    for (int i = 0; i < n && rc == LP_OK; i++) {
+      lp_applied out;
+      rc = lp_apply(db, a, NULL, &plans[i], NULL, now, &out, err);
+      ids[i] = out.lead_id;
+    }
+    return rc;
+  }
+  if ((rc = copy_creates(db, a, plans, n, now, ids, err)) != LP_OK) return rc;
+  for (int i = 0; i < n && rc == LP_OK; i++) {
+    lp_change ch = {&plans[i], NULL, ids[i], a->id, now};
+    rc = run_hooks(db, &ch, err);
+  }
+  return rc;
+}

@@ -1,0 +1,36 @@
+/* approvals.h — requests that a role's policy sends for approval, in one home: requested (by the
+ * applier, when a plan says approval_required), listed, decided (approving carries out the
+ * request as it was asked, in the same transaction; declining closes it with a note), cancelled
+ * (the lead was closed, reopened or deleted another way, so the request is moot) and escalated
+ * (the periodic sweep tells the approver's manager, or the admins, of requests left waiting).
+ * Approvers: the requester's manager, or any admin. */
+#ifndef LP_STORE_APPROVALS_H
+#define LP_STORE_APPROVALS_H
+#include <jansson.h>
+#include <stdint.h>
+#include "core/policy.h"
+#include "store/db.h"
+
+/* Inside a write: records a pending request of `action` ("close", "reopen") on lead_id with the
+ * request body params (borrowed), its approval_requested event, and tells the approver. */
+lp_code lp_approval_request(lp_db *db, const lp_actor *a, int64_t lead_id, const char *action, json_t *params,
+                            int64_t now, int64_t *id, lp_err *err);
+/* Inside a write: marks a pending approval decided ("approved"/"declined") with its event and
+ * tells the requester. LP_ECONFLICT when it was decided meanwhile. */
+lp_code lp_approval_mark(lp_db *db, int64_t id, const lp_actor *decider, const char *decision, const char *note,
+                         int64_t now, lp_err *err);
+/* Inside a write: cancels the lead's pending requests (the lead moved another way). */
+lp_code lp_approvals_cancel(lp_db *db, int64_t lead_id, int64_t by, const char *why, int64_t now, lp_err *err);
+/* Inside a write: tells of requests pending longer than the approval_escalation_hours setting. */
+lp_code lp_approvals_escalate(lp_db *db, int64_t now, int *sent, lp_err *err);
+
+/* The API form of one approval (new reference) or NULL (LP_ENOTFOUND). */
+json_t *lp_approval_get(lp_db *db, int64_t id, lp_err *err);
+/* {items, next_cursor}: status pending|approved|declined|cancelled|all; admins see every request,
+ * others the ones they decide and the ones they made. */
+json_t *lp_approvals_list(lp_db *db, const lp_actor *a, const char *status, lp_err *err);
+/* Approves or declines (note: may be NULL). Answers the decided approval (new reference).
+ * 404 when not the caller's to see, 403 for one's own request, 409 when already decided. */
+json_t *lp_approval_decide(lp_store *s, const lp_actor *decider, int64_t id, int approve, const char *note,
+                           int64_t now, lp_err *err);
+#endif
