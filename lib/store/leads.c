@@ -103,6 +103,17 @@ lp_code lp_lead_visible(lp_db *db, const lp_actor *a, json_t *row, lp_err *err) 
   return lp_fail(err, LP_ENOTFOUND, "No lead %lld", (long long)iget(row, "id"));
 }
 
+char *lp_lead_country(lp_db *db, int64_t id) {
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  lp_err e = LP_ERR_INIT;
+  json_t *row = lp_query_one(db, "SELECT country FROM leads WHERE id = $1", args, &e);
+  json_decref(args);
+  lp_err_release(&e);
+  char *c = row && sget(row, "country") ? strdup(sget(row, "country")) : NULL;
+  json_decref(row);
+  return c;
+}
+
 json_t *lp_lead_present(json_t *row, int64_t now, lp_sla_cfg sla) {
   json_t *o = lp_rec_present(&lp_rt_lead, row);
   json_t *g = json_object_get(row, "groups");

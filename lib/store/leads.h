@@ -19,6 +19,8 @@ void lp_refs_forget(void);
 json_t *lp_lead_row(lp_db *db, int64_t id, lp_err *err);
 /* LP_OK if the actor may see the lead, else LP_ENOTFOUND (we do not reveal it exists). */
 lp_code lp_lead_visible(lp_db *db, const lp_actor *a, json_t *row, lp_err *err);
+/* The lead's country (malloc'ed; NULL when none or no such lead): how its national phone numbers read. */
+char *lp_lead_country(lp_db *db, int64_t id);
 /* The API form of a row (new reference). */
 json_t *lp_lead_present(json_t *row, int64_t now, lp_sla_cfg sla);
 /* Loads, checks visibility and presents. */

@@ -275,3 +275,10 @@ lp_code lp_comment_add(lp_store *s, const lp_actor *a, int64_t lead_id, const ch
   json_decref(row);
   return LP_OK;
 }
+
+int64_t lp_outcome_id(lp_db *db, const char *key, lp_err *err) {
+  json_t *args = json_pack("[s]", key);
+  int64_t id = lp_query_int(db, "SELECT id FROM outcomes WHERE key = $1", args, 0, err);
+  json_decref(args);
+  return id;
+}

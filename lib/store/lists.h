@@ -25,4 +25,6 @@ json_t *lp_events(lp_db *db, const lp_actor *a, int64_t after, int limit, lp_err
 lp_code lp_comment_add(lp_store *s, const lp_actor *a, int64_t lead_id, const char *body, const char *icon,
                        const char *color, int64_t now, json_t **out, lp_err *err);
 json_t *lp_event_present(json_t *row);
+/* The id of the outcome with this key, 0 when none. */
+int64_t lp_outcome_id(lp_db *db, const char *key, lp_err *err);
 #endif

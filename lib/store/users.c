@@ -164,3 +164,99 @@ lp_code lp_logout(lp_store *s, const char *token, lp_err *err) {
   lp_token_hash(token, h);
   return lp_store_write(s, logout_fn, h, err);
 }
+
+/* ---------------------------------------------------------------- users and roles for the API */
+
+#define USER_SELECT "SELECT u.id, u.email, u.name, u.manager_id, u.active, r.name AS role FROM users u JOIN roles r ON r.id = u.role_id"
+
+json_t *lp_users_list(lp_db *db, lp_err *err) {
+  json_t *rows = lp_query(db, USER_SELECT " ORDER BY u.name, u.id", NULL, err);
+  if (!rows) return NULL;
+  json_t *items = json_array();
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) json_array_append_new(items, lp_user_present(row));
+  json_decref(rows);
+  return items;
+}
+
+json_t *lp_user_get(lp_db *db, int64_t id, lp_err *err) {
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  json_t *row = lp_query_one(db, USER_SELECT " WHERE u.id = $1", args, err);
+  json_decref(args);
+  if (!row) {
+    if (!err->code) lp_fail(err, LP_ENOTFOUND, "No user %lld", (long long)id);
+    return NULL;
+  }
+  json_t *o = lp_user_present(row);
+  json_decref(row);
+  return o;
+}
+
+const char *lp_user_email(lp_db *db, int64_t id, const char *field, char *out, size_t n, lp_err *err) {
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  json_t *row = lp_query_one(db, "SELECT email FROM users WHERE id = $1", args, err);
+  json_decref(args);
+  if (!row) {
+    if (!err->code) lp_fail_field(err, field, "not found");
+    return NULL;
+  }
+  snprintf(out, n, "%s", json_string_value(json_object_get(row, "email")));
+  json_decref(row);
+  return out;
+}
+
+json_t *lp_roles_list(lp_db *db, int64_t only, lp_err *err) {
+  json_t *args = json_pack("[I]", (json_int_t)only);
+  json_t *rows = lp_query(db, "SELECT id, name, policy, builtin, version FROM roles WHERE $1 = 0 OR id = $1 ORDER BY id", args, err);
+  json_decref(args);
+  if (!rows) return NULL;
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    json_t *p = json_loads(json_string_value(json_object_get(row, "policy")), 0, NULL);
+    json_object_set_new(row, "policy", p ? p : json_object());
+    json_object_set_new(row, "builtin", json_boolean(json_integer_value(json_object_get(row, "builtin"))));
+  }
+  return rows;
+}
+
+typedef struct { int64_t id, now, actor; json_t *patch; } role_ctx;
+
+static lp_code role_fn(lp_db *db, void *p, lp_err *err) {
+  role_ctx *c = p;
+  json_t *args = json_pack("[I]", (json_int_t)c->id);
+  json_t *row = lp_query_one(db, "SELECT policy FROM roles WHERE id = $1", args, err);
+  json_decref(args);
+  if (!row) return err->code ? err->code : lp_fail(err, LP_ENOTFOUND, "No role %lld", (long long)c->id);
+  json_t *pol = json_loads(json_string_value(json_object_get(row, "policy")), 0, NULL);
+  json_decref(row);
+  if (!pol) pol = json_object();
+  json_t *changes = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(c->patch, k, v) {
+    json_t *old = json_object_get(pol, k);
+    if (old && json_equal(old, v)) continue;
+    json_object_set_new(changes, k, json_pack("{s:O, s:O}", "old", old ? old : json_null(), "new", v));
+    json_object_set(pol, k, v);
+  }
+  char *txt = json_dumps(pol, JSON_COMPACT);
+  json_t *cols = json_pack("{s:s}", "policy", txt);
+  lp_code rc = lp_update(db, "roles", c->id, cols, -1, err);
+  json_decref(cols);
+  free(txt);
+  if (rc == LP_OK && json_object_size(changes)) {
+    json_t *data = json_pack("{s:O}", "changes", changes);
+    rc = lp_event(db, c->now, 0, c->actor, "role_updated", "role", c->id, data, err);
+    json_decref(data);
+  }
+  json_decref(changes);
+  json_decref(pol);
+  return rc;
+}
+
+lp_code lp_role_patch(lp_store *s, int64_t id, json_t *patch, int64_t actor, int64_t now, lp_err *err) {
+  role_ctx c = {id, now, actor, patch};
+  return lp_store_write(s, role_fn, &c, err);
+}

@@ -18,4 +18,13 @@ lp_code lp_logout(lp_store *s, const char *token, lp_err *err);
 json_t *lp_user_present(json_t *row);
 /* Fills actor for a user id (jobs, approvals acting as the requester). */
 lp_code lp_actor_load(lp_db *db, int64_t user_id, lp_actor *actor, lp_err *err);
+/* Users in the API form: all (by name), or one (NULL with LP_ENOTFOUND). New references. */
+json_t *lp_users_list(lp_db *db, lp_err *err);
+json_t *lp_user_get(lp_db *db, int64_t id, lp_err *err);
+/* A user's email into out (NULL with a field error on `field` when there is no such user). */
+const char *lp_user_email(lp_db *db, int64_t id, const char *field, char *out, size_t n, lp_err *err);
+/* Roles in the API form (policy as JSON, builtin as a boolean): all, or only = one id. */
+json_t *lp_roles_list(lp_db *db, int64_t only, lp_err *err);
+/* Changes only the policy keys of patch (checked by lp_policy_check) with a role_updated event. */
+lp_code lp_role_patch(lp_store *s, int64_t id, json_t *patch, int64_t actor, int64_t now, lp_err *err);
 #endif

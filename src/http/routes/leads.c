@@ -19,15 +19,7 @@ lp_code h_leads_list(lp_req *r) {
 /* The lead's country decides how national phone numbers are read. */
 static char *lead_country(lp_req *r, int64_t id) {
   lp_db *db = lp_req_db(r);
-  if (!db) return NULL;
-  json_t *args = json_pack("[I]", (json_int_t)id);
-  lp_err e = LP_ERR_INIT;
-  json_t *row = lp_query_one(db, "SELECT country FROM leads WHERE id = $1", args, &e);
-  json_decref(args);
-  lp_err_release(&e);
-  char *c = row && json_is_string(json_object_get(row, "country")) ? strdup(json_string_value(json_object_get(row, "country"))) : NULL;
-  json_decref(row);
-  return c;
+  return db ? lp_lead_country(db, id) : NULL;
 }
 
 lp_code h_leads_create(lp_req *r) {

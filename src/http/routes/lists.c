@@ -32,10 +32,7 @@ static int64_t key_id(lp_req *r, const lp_rectype *t) {
   if (t == &lp_rt_outcome) {
     lp_db *db = lp_req_db(r);
     if (!db) return 0;
-    json_t *args = json_pack("[s]", k);
-    int64_t id = lp_query_int(db, "SELECT id FROM outcomes WHERE key = $1", args, 0, &r->err);
-    json_decref(args);
-    return id;
+    return lp_outcome_id(db, k, &r->err);
   }
   return 0;
 }
@@ -111,24 +108,16 @@ lp_code h_settings_patch(lp_req *r) {
   return o ? lp_reply(r, 200, o) : r->err.code;
 }
 
-#define USER_SELECT "SELECT u.id, u.email, u.name, u.manager_id, u.active, r.name AS role FROM users u JOIN roles r ON r.id = u.role_id"
-
 lp_code h_users_list(lp_req *r) {
   lp_db *db = lp_req_db(r);
-  if (!db) return r->err.code;
-  return lp_reply_items(r, lp_query(db, USER_SELECT " ORDER BY u.name, u.id", NULL, &r->err), lp_user_present);
+  json_t *items = db ? lp_users_list(db, &r->err) : NULL;
+  return items ? lp_reply(r, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor")) : r->err.code;
 }
 
 lp_code h_user_get(lp_req *r) {
   lp_db *db = lp_req_db(r);
-  if (!db) return r->err.code;
-  json_t *args = json_pack("[I]", (json_int_t)r->ids[0]);
-  json_t *row = lp_query_one(db, USER_SELECT " WHERE u.id = $1", args, &r->err);
-  json_decref(args);
-  if (!row) return r->err.code ? r->err.code : lp_fail(&r->err, LP_ENOTFOUND, "No user %lld", (long long)r->ids[0]);
-  json_t *o = lp_user_present(row);
-  json_decref(row);
-  return lp_reply(r, 200, o);
+  json_t *o = db ? lp_user_get(db, r->ids[0], &r->err) : NULL;
+  return o ? lp_reply(r, 200, o) : r->err.code;
 }
 
 lp_code h_users_create(lp_req *r) {
@@ -146,12 +135,7 @@ lp_code h_users_create(lp_req *r) {
   if (json_is_integer(mgr)) {
     lp_db *db = lp_req_db(r);
     if (!db) return r->err.code;
-    json_t *args = json_pack("[I]", (json_int_t)json_integer_value(mgr));
-    json_t *row = lp_query_one(db, "SELECT email FROM users WHERE id = $1", args, &r->err);
-    json_decref(args);
-    if (!row) return r->err.code ? r->err.code : lp_fail_field(&r->err, "manager_id", "not found");
-    snprintf(mgr_email, sizeof mgr_email, "%s", json_string_value(json_object_get(row, "email")));
-    json_decref(row);
+    if (!lp_user_email(db, json_integer_value(mgr), "manager_id", mgr_email, sizeof mgr_email, &r->err)) return r->err.code;
   }
   int64_t id = 0;
   if (lp_user_add(r->app->store, json_string_value(json_object_get(j, "email")), json_string_value(json_object_get(j, "name")),
@@ -165,19 +149,7 @@ lp_code h_users_create(lp_req *r) {
 
 static json_t *roles_rows(lp_req *r, int64_t only) {
   lp_db *db = lp_req_db(r);
-  if (!db) return NULL;
-  json_t *args = json_pack("[I]", (json_int_t)only);
-  json_t *rows = lp_query(db, "SELECT id, name, policy, builtin, version FROM roles WHERE $1 = 0 OR id = $1 ORDER BY id", args, &r->err);
-  json_decref(args);
-  if (!rows) return NULL;
-  size_t i;
-  json_t *row;
-  json_array_foreach(rows, i, row) {
-    json_t *p = json_loads(json_string_value(json_object_get(row, "policy")), 0, NULL);
-    json_object_set_new(row, "policy", p ? p : json_object());
-    json_object_set_new(row, "builtin", json_boolean(json_integer_value(json_object_get(row, "builtin"))));
-  }
-  return rows;
+  return db ? lp_roles_list(db, only, &r->err) : NULL;
 }
 
 lp_code h_roles_list(lp_req *r) {
@@ -185,48 +157,12 @@ lp_code h_roles_list(lp_req *r) {
   return rows ? lp_reply(r, 200, json_pack("{s:o, s:n}", "items", rows, "next_cursor")) : r->err.code;
 }
 
-typedef struct { int64_t id, now, actor; json_t *patch; } role_ctx;
-
-static lp_code role_fn(lp_db *db, void *p, lp_err *err) {
-  role_ctx *c = p;
-  json_t *args = json_pack("[I]", (json_int_t)c->id);
-  json_t *row = lp_query_one(db, "SELECT policy FROM roles WHERE id = $1", args, err);
-  json_decref(args);
-  if (!row) return err->code ? err->code : lp_fail(err, LP_ENOTFOUND, "No role %lld", (long long)c->id);
-  json_t *pol = json_loads(json_string_value(json_object_get(row, "policy")), 0, NULL);
-  json_decref(row);
-  if (!pol) pol = json_object();
-  json_t *changes = json_object();
-  const char *k;
-  json_t *v;
-  json_object_foreach(c->patch, k, v) {
-    json_t *old = json_object_get(pol, k);
-    if (old && json_equal(old, v)) continue;
-    json_object_set_new(changes, k, json_pack("{s:O, s:O}", "old", old ? old : json_null(), "new", v));
-    json_object_set(pol, k, v);
-  }
-  char *txt = json_dumps(pol, JSON_COMPACT);
-  json_t *cols = json_pack("{s:s}", "policy", txt);
-  lp_code rc = lp_update(db, "roles", c->id, cols, -1, err);
-  json_decref(cols);
-  free(txt);
-  if (rc == LP_OK && json_object_size(changes)) {
-    json_t *data = json_pack("{s:O}", "changes", changes);
-    rc = lp_event(db, c->now, 0, c->actor, "role_updated", "role", c->id, data, err);
-    json_decref(data);
-  }
-  json_decref(changes);
-  json_decref(pol);
-  return rc;
-}
-
 lp_code h_role_patch(lp_req *r) {
   if (!r->actor.is_admin) return lp_fail(&r->err, LP_EFORBIDDEN, "Only admins may change roles");
   json_t *patch = json_object_get(r->json, "policy");
   if (!patch) return lp_fail_field(&r->err, "policy", "required");
   if (lp_policy_check(patch, &r->err) != LP_OK) return r->err.code;
-  role_ctx c = {r->ids[0], r->now, r->actor.id, patch};
-  if (lp_store_write(r->app->store, role_fn, &c, &r->err) != LP_OK) return r->err.code;
+  if (lp_role_patch(r->app->store, r->ids[0], patch, r->actor.id, r->now, &r->err) != LP_OK) return r->err.code;
   lp_auth_forget_all();
   json_t *rows = roles_rows(r, r->ids[0]);
   if (!rows) return r->err.code;
