@@ -4,9 +4,11 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-      libsodium-dev libcurl4-openssl-dev python3)
+      libsodium-dev libcurl4-openssl-dev libgmime-3.0-dev python3)
 if [ "$what" = test ]; then
-  pkgs+=(libcmocka-dev chromium postgresql wrk)
+  # python3-aiosmtpd, dovecot-imapd and curl: the loopback SMTP and IMAP servers of the
+  # conversation tests (tests/e2e/mailservers.mjs) and the client that talks to them.
+  pkgs+=(libcmocka-dev chromium postgresql wrk python3-aiosmtpd dovecot-imapd curl)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
