@@ -1,5 +1,7 @@
 /* plan.c — the transition planner (see plan.h). Pure: no clock, no database. */
 #include <ctype.h>
+#include <stdio.h>
+#include <strings.h>
 #include <string.h>
 #include <stdlib.h>
 #include "core/plan.h"
@@ -47,7 +49,9 @@ void lp_plan_release(lp_plan *p) {
   free(p->tasks_cancelled.v);
   free(p->groups.v);
   free(p->threads_closed.v);
+  for (size_t i = 0; i < p->messages.n; i++) json_decref(p->messages.v[i].cols);
   free(p->messages.v);
+  json_decref(p->thread_open.subject);
   free(p->notifications.v);
   for (size_t i = 0; i < p->timeline.n; i++) json_decref(p->timeline.v[i].data);
   free(p->timeline.v);
@@ -78,7 +82,7 @@ json_t *lp_plan_json(const lp_plan *p) {
   json_object_set_new(o, "threads_closed", ids_json(&p->threads_closed));
   json_t *m = json_array();
   for (size_t i = 0; i < p->messages.n; i++)
-    json_array_append_new(m, json_pack("{s:s, s:I, s:s}", "channel", p->messages.v[i].channel, "thread_id",
+    json_array_append_new(m, json_pack("{s:s, s:I, s:s?}", "channel", p->messages.v[i].channel, "thread_id",
                                        (json_int_t)p->messages.v[i].thread_id, "kind", p->messages.v[i].kind));
   json_object_set_new(o, "messages", m);
   json_t *nt = json_array();
@@ -109,11 +113,12 @@ static void add_notice(lp_plan *p, int64_t user_id, const char *kind) {
   n->kind = kind;
 }
 
-static void add_message(lp_plan *p, const char *channel, int64_t thread_id, const char *kind) {
+static lp_plan_message *add_message(lp_plan *p, const char *channel, int64_t thread_id, const char *kind) {
   lp_plan_message *m = GROW(p->messages);
   m->channel = channel;
   m->thread_id = thread_id;
   m->kind = kind;
+  return m;
 }
 
 lp_action lp_close_action(const char *kind) {
@@ -145,6 +150,20 @@ static int in_array(json_t *arr, int64_t id) {
   json_t *v;
   json_array_foreach(arr, i, v) if (json_integer_value(v) == id) return 1;
   return 0;
+}
+
+/* The lead's first address on a channel (emails / phones are JSON text on the row), copied into out. */
+static int first_address(json_t *lead, const char *channel, char *out, size_t n) {
+  json_t *arr = json_loads(sget(lead, !strcmp(channel, "email") ? "emails" : "phones") ? sget(lead, !strcmp(channel, "email") ? "emails" : "phones") : "[]", 0, NULL);
+  const char *a = json_string_value(json_array_get(arr, 0));
+  int ok = a && *a;
+  if (ok) snprintf(out, n, "%s", a);
+  json_decref(arr);
+  return ok;
+}
+
+static int opted_out(json_t *lead, const char *channel) {
+  return iget(lead, !strcmp(channel, "email") ? "email_opt_out" : "sms_opt_out") != 0;
 }
 
 lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
@@ -318,8 +337,10 @@ lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
     int64_t th = iget(t, "id");
     lp_ids_add(&plan->threads_closed, th);
     add_event(plan, "thread_closed", json_pack("{s:I, s:s}", "thread_id", (json_int_t)th, "channel", sget(t, "channel") ? sget(t, "channel") : ""));
-    if (notify && sget(t, "channel") && !strcmp(sget(t, "channel"), "email") && !iget(in->lead, "email_opt_out"))
-      add_message(plan, "email", th, "close_notification");
+    char to[320];
+    if (notify && sget(t, "channel") && !strcmp(sget(t, "channel"), "email") && !iget(in->lead, "email_opt_out")
+        && first_address(in->lead, "email", to, sizeof to))
+      add_message(plan, "email", th, "close_notification")->cols = json_pack("{s:s, s:s, s:s}", "direction", "out", "status", "queued", "to_addr", to);
   }
 
   /* Managers hear of lost leads where the role says so. */
@@ -417,7 +438,7 @@ lp_code lp_plan_create(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err
   if (closed) {
     if (!sget(cols, "outcome")) return lp_fail_field(err, "outcome", "required when status is closed");
     if (!is_set(cols, "closed_at")) json_object_set_new(cols, "closed_at", json_integer(created));
-    json_object_set_new(cols, "closed_by", json_integer(in->actor->id));
+    if (in->actor->id > 0) json_object_set_new(cols, "closed_by", json_integer(in->actor->id));
   } else {
     json_object_del(cols, "outcome");
     json_object_del(cols, "lost_reason_id");
@@ -425,7 +446,7 @@ lp_code lp_plan_create(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err
     json_object_del(cols, "close_notes");
   }
   json_object_set_new(cols, "updated_at", json_integer(in->now > created ? in->now : created));
-  json_object_set_new(cols, "created_by", json_integer(in->actor->id));
+  if (in->actor->id > 0) json_object_set_new(cols, "created_by", json_integer(in->actor->id));  /* 0: received, not made by a user */
   json_object_set_new(cols, "stage_entered_at", json_integer(created));
   if (in->stage && iget(in->stage, "waiting") && !closed) json_object_set_new(cols, "waiting_since", json_integer(created));
   if (in->stage && iget(in->stage, "is_sale") && !json_object_get(cols, "sold_at")) json_object_set_new(cols, "sold_at", json_integer(created));
@@ -462,6 +483,132 @@ lp_code lp_plan_comment(const lp_plan_in *in, json_t *data, lp_plan *plan, lp_er
   lp_plan_init(plan, LP_PLAN_COMMENT);
   json_object_set_new(plan->lead, "updated_at", json_integer(in->now));
   add_event(plan, "comment", data);
+  plan->made = 1;
+  return LP_OK;
+}
+
+/* ---------------------------------------------------------------- conversations */
+
+lp_code lp_plan_send(const lp_plan_in *in, const lp_send *m, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_SEND);
+  const char *ch = m->channel ? m->channel : "";
+  json_t *th = in->thread;
+  if (th && !m->channel) ch = sget(th, "channel") ? sget(th, "channel") : "";
+  if (strcmp(ch, "email") && strcmp(ch, "sms")) return lp_fail_field(err, "channel", "must be email or sms");
+  if (th && strcmp(sget(th, "channel") ? sget(th, "channel") : "", ch)) return lp_fail_field(err, "thread_id", "is a thread of another channel");
+  if (th && strcmp(sget(th, "status") ? sget(th, "status") : "", "open"))
+    return lp_fail(err, LP_ECONFLICT, "This conversation is closed; start a new one to write to the lead");
+  if (opted_out(in->lead, ch))
+    return lp_fail_field(err, "channel", !strcmp(ch, "email") ? "the lead opted out of email" : "the lead opted out of SMS");
+  char to[320];
+  if (!first_address(in->lead, ch, to, sizeof to))
+    return lp_fail_field(err, "channel", !strcmp(ch, "email") ? "the lead has no email address" : "the lead has no phone number");
+  if (!m->kind && (!m->body || !*m->body)) return lp_fail_field(err, "body", "required");
+  if (m->body && strlen(m->body) > 100000) return lp_fail_field(err, "body", "too long (at most 100,000 bytes)");
+  if (m->subject && strlen(m->subject) > 300) return lp_fail_field(err, "subject", "too long (at most 300 characters)");
+  if (m->kind && !strcmp(m->kind, "review_request")) {
+    int64_t last = iget(in->lead, "review_requested_at");
+    if (last > 0 && in->now - last < in->review_gap_days * 86400)
+      return lp_fail(err, LP_ECONFLICT, "A review was requested %lld days ago; the next may be asked after %lld days",
+                     (long long)((in->now - last) / 86400), (long long)in->review_gap_days);
+    json_object_set_new(plan->lead, "review_requested_at", json_integer(in->now));
+  }
+  /* The thread: the one named, else the open one of this channel, else a new one. */
+  int64_t tid = th ? iget(th, "id") : 0;
+  const char *tsubject = th ? sget(th, "subject") : NULL;
+  if (!tid && !m->new_thread) {
+    size_t i;
+    json_t *t;
+    json_array_foreach(in->threads, i, t)
+      if (!strcmp(sget(t, "channel") ? sget(t, "channel") : "", ch)) { tid = iget(t, "id"); tsubject = sget(t, "subject"); }
+  }
+  const char *subject = m->subject && *m->subject ? m->subject : NULL;
+  char re[320] = "";
+  if (!tid) {
+    if (!strcmp(ch, "email") && !subject && !m->kind) return lp_fail_field(err, "subject", "required to start an email conversation");
+    plan->thread_open.wanted = 1;
+    plan->thread_open.channel = !strcmp(ch, "email") ? "email" : "sms";
+    plan->thread_open.subject = subject ? json_string(subject) : NULL;
+    add_event(plan, "thread_opened", json_pack("{s:I, s:s, s:s}", "thread_id", (json_int_t)0, "channel", plan->thread_open.channel, "by", "agent"));
+  } else if (!subject && tsubject && *tsubject) {
+    /* a reply keeps the thread's subject, with one "Re:" */
+    snprintf(re, sizeof re, "%s%s", strncasecmp(tsubject, "re:", 3) ? "Re: " : "", tsubject);
+    subject = re;
+  }
+  int email = !strcmp(ch, "email");
+  lp_plan_message *pm = add_message(plan, email ? "email" : "sms", tid, m->kind);
+  pm->cols = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "direction", "out", "status", "queued", "subject", email ? subject : NULL,
+                       "body", m->body, "to_addr", to);
+  json_object_set_new(plan->lead, "last_contacted_at", json_integer(in->now));
+  plan->made = 1;
+  return LP_OK;
+}
+
+lp_code lp_plan_thread_close(const lp_plan_in *in, int notify, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_THREAD_CLOSE);
+  json_t *th = in->thread;
+  if (!th) return lp_fail(err, LP_ENOTFOUND, "No such conversation");
+  if (strcmp(sget(th, "status") ? sget(th, "status") : "", "open")) return lp_fail(err, LP_ECONFLICT, "This conversation is closed already");
+  int64_t tid = iget(th, "id");
+  const char *ch = sget(th, "channel") ? sget(th, "channel") : "";
+  lp_ids_add(&plan->threads_closed, tid);
+  add_event(plan, "thread_closed", json_pack("{s:I, s:s}", "thread_id", (json_int_t)tid, "channel", ch));
+  char to[320];
+  if (notify && !strcmp(ch, "email") && !opted_out(in->lead, "email") && first_address(in->lead, "email", to, sizeof to)) {
+    lp_plan_message *pm = add_message(plan, "email", tid, "close_notification");
+    pm->cols = json_pack("{s:s, s:s, s:s}", "direction", "out", "status", "queued", "to_addr", to);
+  }
+  plan->made = 1;
+  return LP_OK;
+}
+
+/* An SMS that is exactly one of these words (any case, spaces around) changes the opt-out. */
+static int sms_keyword(const char *body) {
+  static const char *stop[] = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"};
+  static const char *start[] = {"START", "YES", "UNSTOP"};
+  char w[16];
+  size_t n = 0;
+  while (*body && isspace((unsigned char)*body)) body++;
+  while (*body && !isspace((unsigned char)*body)) {
+    if (n + 1 >= sizeof w) return 0;
+    w[n++] = (char)toupper((unsigned char)*body++);
+  }
+  w[n] = 0;
+  while (*body && isspace((unsigned char)*body)) body++;
+  if (*body || !n) return 0;
+  for (size_t i = 0; i < sizeof stop / sizeof *stop; i++) if (!strcmp(w, stop[i])) return 1;
+  for (size_t i = 0; i < sizeof start / sizeof *start; i++) if (!strcmp(w, start[i])) return -1;
+  return 0;
+}
+
+lp_code lp_plan_inbound(const lp_plan_in *in, json_t *facts, int64_t thread_id, int64_t after_thread_id,
+                        lp_plan *plan, lp_err *err) {
+  (void)err;
+  lp_plan_init(plan, LP_PLAN_INBOUND);
+  const char *ch = sget(facts, "channel") ? sget(facts, "channel") : "email";
+  const char *chan = !strcmp(ch, "sms") ? "sms" : !strcmp(ch, "chat") ? "chat" : "email";
+  if (!thread_id) {
+    plan->thread_open.wanted = 1;
+    plan->thread_open.channel = chan;
+    plan->thread_open.subject = sget(facts, "subject") && *sget(facts, "subject") ? json_string(sget(facts, "subject")) : NULL;
+    add_event(plan, "thread_opened", after_thread_id
+      ? json_pack("{s:I, s:s, s:s, s:I}", "thread_id", (json_int_t)0, "channel", chan, "by", "lead", "after_thread_id", (json_int_t)after_thread_id)
+      : json_pack("{s:I, s:s, s:s}", "thread_id", (json_int_t)0, "channel", chan, "by", "lead"));
+  }
+  lp_plan_message *pm = add_message(plan, chan, thread_id, NULL);
+  pm->cols = json_deep_copy(facts);
+  json_object_del(pm->cols, "channel");
+  json_object_set_new(pm->cols, "direction", json_string("in"));
+  json_object_set_new(pm->cols, "status", json_string("received"));
+  json_object_set_new(plan->lead, "last_contacted_at", json_integer(in->now));
+  if (!strcmp(chan, "sms")) {
+    int k = sms_keyword(sget(facts, "body") ? sget(facts, "body") : "");
+    int was = (int)iget(in->lead, "sms_opt_out");
+    if ((k == 1 && !was) || (k == -1 && was)) {
+      json_object_set_new(plan->lead, "sms_opt_out", json_integer(k == 1));
+      add_event(plan, "opt_out_changed", json_pack("{s:s, s:b, s:s}", "channel", "sms", "opt_out", k == 1, "source", "inbound SMS keyword"));
+    }
+  }
   plan->made = 1;
   return LP_OK;
 }

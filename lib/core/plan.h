@@ -31,6 +31,8 @@ typedef struct lp_plan_in {
   int64_t default_group; /* settings: the default close-lost group, 0 for none */
   json_t *stage;         /* stage moves: the target stage row; creates: the new lead's stage */
   json_t *cur_stage;     /* stage moves and closes: the lead's current stage row (may be NULL) */
+  json_t *thread;        /* conversations: the thread named by the request (any status), or NULL */
+  int64_t review_gap_days; /* review requests: the least days between two (settings) */
 } lp_plan_in;
 
 /* What a plan is for; the applier writes the lead row accordingly. */
@@ -43,11 +45,18 @@ typedef enum {
   LP_PLAN_DELETE,   /* the lead leaves every list; its history stays */
   LP_PLAN_GROUP,    /* joins contact groups (groups) */
   LP_PLAN_COMMENT,  /* a comment on the timeline; the row only gets a new updated_at */
+  LP_PLAN_SEND,     /* a message to the lead (queued in the outbox), maybe on a new thread */
+  LP_PLAN_THREAD_CLOSE, /* one engagement ends (threads_closed), maybe with the closing notification */
+  LP_PLAN_INBOUND,  /* a message from the lead, stored on its thread (maybe a new one) */
 } lp_plan_kind;
 
 typedef struct { int64_t *v; size_t n, cap; } lp_ids;
 typedef struct { const char *kind; json_t *data; } lp_plan_event;           /* data owned */
-typedef struct { const char *channel; int64_t thread_id; const char *kind; } lp_plan_message;
+/* A message to queue (direction out) or to store (in). thread_id 0: the thread this plan opens.
+ * kind: the template kind it is made from when it has no body yet (close_notification,
+ * review_request), rendered by the outbox; NULL for a message with its text. cols: the message
+ * row's other columns (direction, subject, body, to_addr, from_addr, message_id, ...), owned. */
+typedef struct { const char *channel; int64_t thread_id; const char *kind; json_t *cols; } lp_plan_message;
 typedef struct { int64_t user_id; const char *kind; } lp_plan_notice;
 
 typedef struct lp_plan {
@@ -65,6 +74,7 @@ typedef struct lp_plan {
   const char *missing[4];  /* fields the policy makes mandatory and the request lacks */
   size_t n_missing;
   int reindex;             /* searchable text changes: the search entry is written again */
+  struct { int wanted; const char *channel; json_t *subject; } thread_open;  /* a new thread (subject owned) */
 } lp_plan;
 
 void lp_plan_init(lp_plan *p, lp_plan_kind kind);
@@ -98,6 +108,28 @@ lp_code lp_plan_delete(const lp_plan_in *in, lp_plan *plan, lp_err *err);
 lp_code lp_plan_group(const lp_plan_in *in, int64_t group_id, lp_plan *plan, lp_err *err);
 /* A comment {body, icon, color} (taken over). */
 lp_code lp_plan_comment(const lp_plan_in *in, json_t *data, lp_plan *plan, lp_err *err);
+/* Conversations. A message from an agent: channel email|sms, thread_id 0 for the open thread of
+ * that channel (or a new one); subject and body rendered already, or kind (review_request) for
+ * the outbox to render from its template. Refusals: 422 opted out, no address, bad channel,
+ * empty body; 409 closed thread (start a new one), review asked too recently. */
+typedef struct lp_send {
+  const char *channel;
+  int64_t thread_id;
+  const char *subject, *body;
+  const char *kind;
+  int new_thread;        /* always start a new thread */
+} lp_send;
+lp_code lp_plan_send(const lp_plan_in *in, const lp_send *m, lp_plan *plan, lp_err *err);
+/* Ends the engagement of in->thread (409 when closed); notify queues the closing notification
+ * on an e-mail thread of a lead who has not opted out. */
+lp_code lp_plan_thread_close(const lp_plan_in *in, int notify, lp_plan *plan, lp_err *err);
+/* A message from the lead: facts {channel, from_addr, to_addr, subject, body, message_id,
+ * in_reply_to, refs, matched_by, provider_id} (borrowed), on thread_id (0: a new thread; then
+ * after_thread_id is the closed thread it answered, if any). An SMS of exactly STOP, STOPALL,
+ * UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE or OPTOUT sets the SMS opt-out; START, YES or UNSTOP
+ * clears it. */
+lp_code lp_plan_inbound(const lp_plan_in *in, json_t *facts, int64_t thread_id, int64_t after_thread_id,
+                        lp_plan *plan, lp_err *err);
 /* The moves open to the caller now: {kind, stage_id|outcome, allowed, approval_required, missing}.
  * stages and outcomes are arrays of rows. New reference. */
 json_t *lp_plan_transitions(const lp_plan_in *in, json_t *stages, json_t *outcomes);

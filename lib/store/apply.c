@@ -119,8 +119,8 @@ static lp_code write_search(lp_db *db, const lp_plan *plan, int64_t id, lp_err *
 lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan, json_t *params, int64_t now,
                  lp_applied *out, lp_err *err) {
   int64_t id = lead ? iget(lead, "id") : 0;
+  memset(out, 0, sizeof *out);
   out->lead_id = id;
-  out->approval_id = 0;
   if (plan->approval_required) {
     const char *action = plan->kind == LP_PLAN_REOPEN ? "reopen" : "close";
     return lp_approval_request(db, a, id, action, params, now, &out->approval_id, err);
@@ -158,8 +158,16 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
     if (rc) return rc;
   }
   json_t *who = lead ? lead : plan->lead;
-  for (size_t i = 0; i < plan->messages.n; i++)
-    if ((rc = lp_outbox_queue(db, a, id, &plan->messages.v[i], now, err))) return rc;
+  /* Conversations: the thread this plan opens, then its messages (each with its event). */
+  int64_t new_thread = 0;
+  if (plan->thread_open.wanted &&
+      (rc = lp_outbox_thread_open(db, a, id, plan->thread_open.channel, json_string_value(plan->thread_open.subject), now, &new_thread, err)))
+    return rc;
+  for (size_t i = 0; i < plan->messages.n; i++) {
+    const lp_plan_message *m = &plan->messages.v[i];
+    out->thread_id = m->thread_id ? m->thread_id : new_thread;
+    if ((rc = lp_outbox_put(db, a, who, id, m, out->thread_id, now, &out->message_id, err))) return rc;
+  }
   if (plan->notifications.n) {
     json_t *data = json_pack("{s:I, s:s}", "lead_id", (json_int_t)id, "full_name", sget(who, "full_name") ? sget(who, "full_name") : "");
     for (size_t i = 0; i < plan->notifications.n && rc == LP_OK; i++)
@@ -171,6 +179,7 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
     json_t *data = plan->timeline.v[i].data;
     const char *kind = plan->timeline.v[i].kind;
     if (fu_id && !strcmp(kind, "task_created")) json_object_set_new(data, "task_id", json_integer(fu_id));
+    if (new_thread && !strcmp(kind, "thread_opened")) json_object_set_new(data, "thread_id", json_integer(new_thread));
     if ((rc = lp_event(db, now, id, a->id, kind, "lead", id, data, err))) return rc;
   }
   /* A request waiting for approval is moot once the lead moved another way. */

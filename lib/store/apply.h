@@ -28,6 +28,7 @@ void lp_apply_hook_remove(lp_change_hook fn, void *ctx);
 typedef struct lp_applied {
   int64_t lead_id;       /* a create: the new lead's id */
   int64_t approval_id;   /* approval_required: the request recorded instead of the change */
+  int64_t thread_id, message_id;  /* the last message written, and its thread */
 } lp_applied;
 
 /* Applies plan to lead (its row as read in this transaction, with "groups"; NULL for a create).

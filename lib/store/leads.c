@@ -289,6 +289,16 @@ static json_t *create_write(lp_store *s, lp_db *db, const lp_actor *a, json_t *i
   return cols;
 }
 
+lp_code lp_lead_create_tx(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, int64_t *id, lp_err *err) {
+  lp_plan plan;
+  lp_code rc = lead_prepare(db, a, cols, now, &plan, err);
+  lp_applied out = {0};
+  if (rc == LP_OK) rc = lp_apply(db, a, NULL, &plan, NULL, now, &out, err);
+  *id = out.lead_id;
+  lp_plan_release(&plan);
+  return rc;
+}
+
 lp_code lp_lead_check(lp_db *db, const lp_actor *a, json_t *in, int64_t now, lp_err *err) {
   json_t *cols = json_deep_copy(in);
   lp_plan plan;

@@ -37,6 +37,8 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
 
 /* Creates a lead from validated columns (lp_rec_input). Answers the presented lead. */
 json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
+/* Inside a write: prepares, plans and applies a new lead from cols (changed: completed); *id is its id. */
+lp_code lp_lead_create_tx(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, int64_t *id, lp_err *err);
 /* Every check lp_lead_create makes of cols (references, history fields), writing nothing. */
 lp_code lp_lead_check(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
 /* The same, answering the new lead as JSON text in out (as lp_lead_get_raw writes it) and its id.
@@ -78,6 +80,9 @@ lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t gr
 #define LP_INDEX_CHUNK 512
 lp_code lp_lead_index_sync(lp_store *s, int wait_ms, lp_err *err);
 int lp_lead_index_step(lp_store *s, lp_err *err);
+/* Leads with exactly this address (kind "email" or "phone"), most recently changed first: up to
+ * max ids into ids; the count, or -1 with err (LP_EUNAVAILABLE while the index is rebuilt). */
+int lp_leads_by_address(lp_store *s, const char *kind, const char *address, int64_t *ids, int max, lp_err *err);
 /* Carries out an approved request (approval_id, pending) as the requester would have, and
  * decides the approval, in one transaction. Answers the lead as the decider sees it. */
 json_t *lp_lead_move_approved(lp_store *s, const lp_actor *requester, const lp_actor *decider, int64_t approval_id,

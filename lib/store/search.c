@@ -3,6 +3,7 @@
  * on SQLite the entries live in a file of their own and are written by the indexer below. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "store/internal.h"
 #include "store/leads.h"
@@ -310,4 +311,45 @@ lp_code lp__index_drop_contacts(lp_db *db, int64_t id, lp_err *err) {
   lp_code rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
   json_decref(args);
   return rc;
+}
+
+/* Leads with exactly this address, most recently changed first (up to max ids). The search
+ * index finds the candidates (on SQLite brought up to date first, so every acknowledged lead is
+ * seen; on PostgreSQL the address rows), then each candidate's own columns are compared. */
+int lp_leads_by_address(lp_store *s, const char *kind, const char *address, int64_t *ids, int max, lp_err *err) {
+  if (lp_lead_index_sync(s, LP_SEARCH_WAIT_MS, err) != LP_OK) return -1;
+  lp_db *db = lp_store_reader(s, err);
+  if (!db) return -1;
+  int pg = lp_db_engine(db) == LP_ENGINE_PG;
+  lp_buf q = LP_BUF_INIT(1024);
+  if (!pg) {  /* a phrase of the address's words: FTS5 splits at punctuation as it indexed them */
+    lp_buf_puts(&q, "\"");
+    for (const char *p = address; *p; p++) if (*p != '"') lp_buf_add(&q, p, 1);
+    lp_buf_puts(&q, "\"");
+  }
+  json_t *args = json_pack("[s]", pg ? address : lp_buf_str(&q));
+  json_t *rows = lp_query(db, pg ? "SELECT l.id, l.emails, l.phones FROM lead_contacts c JOIN leads l ON l.id = c.lead_id"
+                                   " WHERE c.value = $1 AND l.deleted_at IS NULL ORDER BY l.updated_at DESC, l.id DESC LIMIT 50"
+                                 : "SELECT l.id, l.emails, l.phones FROM search.leads_fts f JOIN main.leads l ON l.id = f.rowid"
+                                   " WHERE f.leads_fts MATCH $1 AND l.deleted_at IS NULL ORDER BY l.updated_at DESC, l.id DESC LIMIT 50",
+                          args, err);
+  json_decref(args);
+  lp_buf_release(&q);
+  if (!rows) return -1;
+  int n = 0;
+  size_t i;
+  json_t *r;
+  const char *col = !strcmp(kind, "email") ? "emails" : "phones";
+  json_array_foreach(rows, i, r) {
+    if (n == max) break;
+    json_t *arr = json_loads(sget(r, col) ? sget(r, col) : "[]", 0, NULL);
+    size_t k;
+    json_t *v;
+    int hit = 0;
+    json_array_foreach(arr, k, v) if (json_is_string(v) && !strcasecmp(json_string_value(v), address)) hit = 1;
+    json_decref(arr);
+    if (hit) ids[n++] = json_integer_value(json_object_get(r, "id"));
+  }
+  json_decref(rows);
+  return n;
 }

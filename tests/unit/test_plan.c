@@ -170,7 +170,8 @@ static int setup(void **state)
                " \"owner_id\": 7, \"stage_id\": 2, \"created_at\": %lld, \"updated_at\": %lld,"
                " \"outcome\": null, \"lost_reason_id\": null, \"close_notes\": null, \"closed_at\": null,"
                " \"closed_by\": null, \"sold_at\": null, \"email_opt_out\": 0, \"sms_opt_out\": 0,"
-               " \"waiting_since\": null, \"waiting_seconds\": 0, \"groups\": []}",
+               " \"waiting_since\": null, \"waiting_seconds\": 0, \"groups\": [],"
+               " \"emails\": \"[\\\"ada@example.com\\\"]\", \"phones\": \"[\\\"+442079460018\\\"]\"}",
                (long long)(NOW - 2 * DAY), (long long)(NOW - DAY));
     F.tasks = json_array();
     F.threads = json_array();

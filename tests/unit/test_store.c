@@ -1110,8 +1110,18 @@ static void test_lead_close_real(void **state)
     /* the timeline, written with the rest */
     char kinds[400];
     event_kinds(w.lead_id, T2, kinds, sizeof kinds);
-    assert_string_equal(kinds, "closed,group_added,group_added,task_created,task_done,thread_closed,thread_closed");
-    assert_int_equal(qint("SELECT count(*) FROM events", NULL), events_before + 7);
+    /* notify_lead: the closing notification, rendered from its template, queued on the email thread */
+    assert_string_equal(kinds, "closed,group_added,group_added,message_out,task_created,task_done,thread_closed,thread_closed");
+    assert_int_equal(qint("SELECT count(*) FROM events", NULL), events_before + 8);
+    rows = qrows("SELECT * FROM messages WHERE kind = 'close_notification'", NULL);
+    assert_int_equal(json_array_size(rows), 1);
+    json_t *msg = json_array_get(rows, 0);
+    assert_string_equal(sget(msg, "status"), "queued");
+    assert_string_equal(sget(msg, "to_addr"), "ada@example.com");
+    assert_int_equal(iget(msg, "thread_id"), w.thread_email);
+    assert_non_null(strstr(sget(msg, "body"), "Hello Ada,"));
+    assert_string_equal(sget(msg, "subject"), "Thank you, Ada");
+    json_decref(rows);
     char p2[64];
     snprintf(p2, sizeof p2, "[%lld]", (long long)w.lead_id);
     rows = qrows("SELECT data FROM events WHERE lead_id = $1 AND kind = 'task_created' ORDER BY id DESC LIMIT 1", p2);
@@ -1126,7 +1136,7 @@ static void test_lead_close_real(void **state)
     assert_int_equal(err.code, LP_ECONFLICT);
     lp_err_release(&err);
     json_decref(req);
-    assert_int_equal(qint("SELECT count(*) FROM events", NULL), events_before + 7);
+    assert_int_equal(qint("SELECT count(*) FROM events", NULL), events_before + 8);
 }
 
 static void test_lead_close_stale_version(void **state)
