@@ -43,7 +43,7 @@ typedef struct lp_mail_out {
   lp_mail_kind kind;
 } lp_mail_out;
 
-#define LP_MSGID_MAX 256
+#define LP_MSGID_MAX 256   /* room for a Message-ID without brackets, NUL included */
 /* Builds the message as RFC 5322 bytes with CRLF line ends (ready for SMTP DATA) into out and
  * writes its new Message-ID `<random@msgid_domain>` (without brackets) into msgid.
  * LP_EVALIDATION (fields named) for a missing or malformed address, a missing body or domain;
