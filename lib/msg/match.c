@@ -63,7 +63,7 @@ lp_code lp_match_inbound(const lp_mail_in *m, const char *reply_domain, const lp
   /* 2. headers: a bounce by the failed message's id alone; else In-Reply-To, then References
    *    from the newest (last) to the oldest */
   if (lk->thread_by_message_id) {
-    const char *ids[1 + 256];
+    const char *ids[1 + 64];   /* In-Reply-To and the 64 newest references: enough for any real thread */
     size_t n = 0;
     if (m->bounce) {
       if (m->bounce_message_id && m->bounce_message_id[0]) ids[n++] = m->bounce_message_id;

@@ -4,7 +4,8 @@
  * callbacks below and the matcher applies the rules, strongest evidence first:
  *
  *   1. reply_token  a recipient is reply+<token>@<reply domain> and the token names a thread
- *   2. header       In-Reply-To, then References (newest first), name a message we sent or stored
+ *   2. header       In-Reply-To, then References (newest first, at most 64), name a message we
+ *                   sent or stored
  *   3. address      the sender's address belongs to a lead with an open thread on this channel
  *   4. new_thread   the sender's address belongs to a lead without an open thread
  *   5. new_lead     nobody known: a new lead and a new thread

@@ -56,13 +56,22 @@ static char *addr_dup(const char *a) {
   return r;
 }
 
-/* A growable list of malloc'd strings without duplicates. */
-typedef struct { char **v; size_t n, alloc; } strlist;
+/* A growable list of malloc'd strings without duplicates, at most LIST_MAX of them: past
+ * that a list of recipients keeps its first ones, a list of references (keep_last) its last
+ * (newest) ones, which are the ones matching needs. */
+#define LIST_MAX 500
+typedef struct { char **v; size_t n, alloc; int keep_last; } strlist;
 
 static void list_add(strlist *l, char *s) {   /* takes s */
   if (!s[0]) { free(s); return; }
   for (size_t i = 0; i < l->n; i++)
     if (strcmp(l->v[i], s) == 0) { free(s); return; }
+  if (l->n == LIST_MAX) {
+    if (!l->keep_last) { free(s); return; }
+    free(l->v[0]);
+    memmove(l->v, l->v + 1, (l->n - 1) * sizeof *l->v);
+    l->n--;
+  }
   if (l->n == l->alloc) {
     l->alloc = l->alloc ? l->alloc * 2 : 8;
     char **p = realloc(l->v, l->alloc * sizeof *p);
@@ -357,10 +366,9 @@ lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX
   g_mime_message_set_date(msg, dt);
   g_date_time_unref(dt);
 
-  char tok[LP_REPLY_TOKEN_LEN], tok2[LP_REPLY_TOKEN_LEN];
+  char tok[LP_REPLY_TOKEN_LEN];   /* 120 random bits make the local part */
   lp_reply_token_new(tok);
-  lp_reply_token_new(tok2);
-  snprintf(msgid, LP_MSGID_MAX, "%.16s%.10s@%s", tok, tok2, m->msgid_domain);
+  snprintf(msgid, LP_MSGID_MAX, "%s@%s", tok, m->msgid_domain);
   g_mime_message_set_message_id(msg, msgid);
 
   lp_buf refs = LP_BUF_INIT(1 << 16);
@@ -400,10 +408,10 @@ lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX
   s = g_mime_object_to_string(top, fo);
   g_mime_format_options_free(fo);
   g_object_unref(msg);
-  if (!s) return lp_fail(err, LP_EINTERNAL, "The message could not be written");
-  lp_buf_puts(out, s);
+  if (!s) { msgid[0] = 0; return lp_fail(err, LP_EINTERNAL, "The message could not be written"); }
+  int full = lp_buf_puts(out, s);
   g_free(s);
-  if (out->overflow) return lp_fail(err, LP_ETOOLARGE, "The message is too large");
+  if (full) { msgid[0] = 0; return lp_fail(err, LP_ETOOLARGE, "The message is too large"); }
   return LP_OK;
 }
 
@@ -661,7 +669,7 @@ lp_code lp_mail_parse(const char *raw, size_t len, lp_mail_in *m, lp_err *err) {
   if (!m->from[0] && rp_addr) set(&m->from, dup_n(rp_addr, strlen(rp_addr)));
 
   /* recipients, references, and the header-only facts */
-  strlist to = {0}, refs = {0};
+  strlist to = {0}, refs = {.keep_last = 1};
   add_addresses(&to, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO));
   add_addresses(&to, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC));
   int nh = g_mime_header_list_get_count(hl);
@@ -786,7 +794,7 @@ lp_code lp_mail_in_from_json(json_t *in, lp_mail_in *m, lp_err *err) {
   if (id) set(&m->message_id, id);
   id = bare_id(json_string_value(json_object_get(in, "in_reply_to")));
   if (id) set(&m->in_reply_to, id);
-  strlist refs = {0};
+  strlist refs = {.keep_last = 1};
   json_t *r = json_object_get(in, "references");
   if (json_is_string(r)) add_ids(&refs, json_string_value(r));
   else if (json_is_array(r)) {

@@ -3,7 +3,8 @@
  * address `reply+<token>@<domain>` that ties a reply to its thread.
  *
  * GMime keeps global tables, so the process calls lp_mime_init() once before the first message
- * (it is safe to call again, from any thread); tests may call lp_mime_shutdown() at the end.
+ * (it is safe to call again, from any thread); tests may call lp_mime_shutdown() at the very end
+ * (nothing here may be used after it; the process need not call it: nothing is reported leaked).
  * Neither function here keeps state between calls; both are thread-safe after lp_mime_init().
  * The library never reads the clock: the Date of an outgoing message comes in as a parameter.
  *
@@ -43,7 +44,7 @@ typedef struct lp_mail_out {
   lp_mail_kind kind;
 } lp_mail_out;
 
-#define LP_MSGID_MAX 256
+#define LP_MSGID_MAX 256   /* room for a Message-ID without brackets, NUL included */
 /* Builds the message as RFC 5322 bytes with CRLF line ends (ready for SMTP DATA) into out and
  * writes its new Message-ID `<random@msgid_domain>` (without brackets) into msgid.
  * LP_EVALIDATION (fields named) for a missing or malformed address, a missing body or domain;
