@@ -66,4 +66,6 @@ json_t *lp_job_present(json_t *row);
 lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err);    /* webhooks.c */
 lp_code lp_job_sweep(lp_store *s, lp_job *job, int64_t now, lp_err *err);      /* sweep.c */
 lp_code lp_job_sla_check(lp_store *s, lp_job *job, int64_t now, lp_err *err);  /* sweep.c */
+/* The `message` job (deliver.c): delivers one queued message of the outbox, by SMTP or an SMS gateway. */
+lp_code lp_job_message(lp_store *s, lp_job *job, int64_t now, lp_err *err);
 #endif

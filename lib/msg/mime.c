@@ -368,7 +368,8 @@ lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX
 
   char tok[LP_REPLY_TOKEN_LEN];   /* 120 random bits make the local part */
   lp_reply_token_new(tok);
-  snprintf(msgid, LP_MSGID_MAX, "%s@%s", tok, m->msgid_domain);
+  if (m->message_id && *m->message_id) snprintf(msgid, LP_MSGID_MAX, "%s", m->message_id);  /* a retry keeps its id */
+  else snprintf(msgid, LP_MSGID_MAX, "%s@%s", tok, m->msgid_domain);
   g_mime_message_set_message_id(msg, msgid);
 
   lp_buf refs = LP_BUF_INIT(1 << 16);

@@ -41,6 +41,7 @@ typedef struct lp_mail_out {
   size_t n_references;
   int64_t date;                         /* Unix seconds, written as UTC */
   const char *msgid_domain;             /* right-hand side of the generated Message-ID */
+  const char *message_id;               /* NULL: a new one; else this one (a retry of the same message) */
   lp_mail_kind kind;
 } lp_mail_out;
 

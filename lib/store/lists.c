@@ -1,5 +1,6 @@
 /* lists.c — configurable lists, settings, timeline and the events feed (see lists.h). */
 #include "store/leads.h"
+#include <sodium.h>
 #include "store/lists.h"
 #include "store/rows.h"
 #include "util/buf.h"
@@ -122,45 +123,87 @@ json_t *lp_list_update(lp_store *s, const lp_rectype *t, const lp_actor *a, int6
 
 /* ---------------------------------------------------------------- settings */
 
-typedef struct { const char *key; json_type type; int64_t min, max; const char *ref; } setting_spec;
+/* secret: written, never read back through the API (GET answers "<key>_set": true|false). */
+typedef struct { const char *key; json_type type; int64_t min, max; const char *ref; int secret; } setting_spec;
 static const setting_spec settings_table[] = {
-  {"sla_warning_days", JSON_INTEGER, 1, 3650, NULL},
-  {"sla_breach_days", JSON_INTEGER, 1, 3650, NULL},
-  {"close_lost_default_group_id", JSON_INTEGER, 0, 0, "contact_groups"},
-  {"business_hours", JSON_OBJECT, 0, 0, NULL},
-  {"inbound_secret", JSON_STRING, 0, 200, NULL},
-  {"follow_up_window_days", JSON_INTEGER, 1, 60, NULL},
-  {"approval_escalation_hours", JSON_INTEGER, 0, 720, NULL},
+  {"sla_warning_days", JSON_INTEGER, 1, 3650, NULL, 0},
+  {"sla_breach_days", JSON_INTEGER, 1, 3650, NULL, 0},
+  {"close_lost_default_group_id", JSON_INTEGER, 0, 0, "contact_groups", 0},
+  {"business_hours", JSON_OBJECT, 0, 0, NULL, 0},
+  {"inbound_secret", JSON_STRING, 0, 200, NULL, 0},
+  {"follow_up_window_days", JSON_INTEGER, 1, 60, NULL, 0},
+  {"approval_escalation_hours", JSON_INTEGER, 0, 720, NULL, 0},
+  /* conversations (docs/conversations.md) */
+  {"smtp_host", JSON_STRING, 0, 255, NULL, 0},
+  {"smtp_port", JSON_INTEGER, 0, 65535, NULL, 0},
+  {"smtp_tls", JSON_STRING, 0, 8, NULL, 0},
+  {"smtp_username", JSON_STRING, 0, 255, NULL, 0},
+  {"smtp_password", JSON_STRING, 0, 255, NULL, 1},
+  {"mail_from", JSON_STRING, 0, 254, NULL, 0},
+  {"mail_from_name", JSON_STRING, 0, 200, NULL, 0},
+  {"inbound_domain", JSON_STRING, 0, 253, NULL, 0},
+  {"imap_url", JSON_STRING, 0, 500, NULL, 0},
+  {"imap_username", JSON_STRING, 0, 255, NULL, 0},
+  {"imap_password", JSON_STRING, 0, 255, NULL, 1},
+  {"imap_poll_seconds", JSON_INTEGER, 0, 86400, NULL, 0},
+  {"sms_gateway_url", JSON_STRING, 0, 500, NULL, 0},
+  {"sms_account", JSON_STRING, 0, 255, NULL, 0},
+  {"sms_token", JSON_STRING, 0, 255, NULL, 1},
+  {"sms_from", JSON_STRING, 0, 32, NULL, 0},
+  {"default_country", JSON_STRING, 0, 2, NULL, 0},
+  {"time_zone", JSON_STRING, 0, 64, NULL, 0},
+  {"company_name", JSON_STRING, 0, 200, NULL, 0},
+  {"company_email", JSON_STRING, 0, 254, NULL, 0},
+  {"company_phone", JSON_STRING, 0, 40, NULL, 0},
+  {"company_website", JSON_STRING, 0, 500, NULL, 0},
+  {"company_address", JSON_STRING, 0, 500, NULL, 0},
+  {"review_request_days", JSON_INTEGER, 0, 3650, NULL, 0},
+  {"inbound_owner_id", JSON_INTEGER, 0, 0, "users", 0},
 };
 
-json_t *lp_settings_get(lp_db *db, lp_err *err) {
+static const setting_spec *setting_find(const char *k) {
+  for (size_t i = 0; i < sizeof settings_table / sizeof *settings_table; i++)
+    if (!strcmp(settings_table[i].key, k)) return &settings_table[i];
+  return NULL;
+}
+
+static json_t *settings_all(lp_db *db, int secrets, lp_err *err) {
   json_t *rows = lp_query(db, "SELECT key, value FROM settings ORDER BY key", NULL, err);
   if (!rows) return NULL;
   json_t *o = json_object();
   size_t i;
   json_t *r;
   json_array_foreach(rows, i, r) {
+    const char *k = json_string_value(json_object_get(r, "key"));
     json_t *v = json_loads(json_string_value(json_object_get(r, "value")), JSON_DECODE_ANY, NULL);
-    json_object_set_new(o, json_string_value(json_object_get(r, "key")), v ? v : json_null());
+    const setting_spec *sp = setting_find(k);
+    if (sp && sp->secret && !secrets) {
+      char set[80];
+      snprintf(set, sizeof set, "%s_set", k);
+      json_object_set_new(o, set, json_boolean(json_is_string(v) && json_string_length(v) > 0));
+      json_decref(v);
+      continue;
+    }
+    json_object_set_new(o, k, v ? v : json_null());
   }
   json_decref(rows);
   return o;
 }
 
+json_t *lp_settings_get(lp_db *db, lp_err *err) { return settings_all(db, 0, err); }
+
 typedef struct { const lp_actor *a; json_t *patch; int64_t now; } settings_ctx;
 
 static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
   settings_ctx *c = p;
-  json_t *old = lp_settings_get(db, err);
+  json_t *old = settings_all(db, 1, err);
   if (!old) return err->code;
   json_t *changes = json_object();
   const char *k;
   json_t *v;
   lp_code rc = LP_OK;
   json_object_foreach(c->patch, k, v) {
-    const setting_spec *sp = NULL;
-    for (size_t i = 0; i < sizeof settings_table / sizeof *settings_table; i++)
-      if (!strcmp(settings_table[i].key, k)) sp = &settings_table[i];
+    const setting_spec *sp = setting_find(k);
     if (!sp) continue;  /* unknown keys are ignored, as everywhere */
     if (sp->type == JSON_INTEGER) {
       if (!json_is_integer(v)) { lp_fail_field(err, k, "must be an integer"); continue; }
@@ -170,6 +213,10 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
       } else if (n < sp->min || n > sp->max) { lp_fail_field(err, k, "out of range"); continue; }
     } else if (sp->type == JSON_STRING) {
       if (!json_is_string(v) || (int64_t)json_string_length(v) > sp->max) { lp_fail_field(err, k, "must be a short string"); continue; }
+      if (!strcmp(k, "smtp_tls") && strcmp(json_string_value(v), "none") && strcmp(json_string_value(v), "starttls") && strcmp(json_string_value(v), "tls")) {
+        lp_fail_field(err, k, "must be none, starttls or tls");
+        continue;
+      }
     } else if (!json_is_object(v)) { lp_fail_field(err, k, "must be an object"); continue; }
     if (!json_equal(json_object_get(old, k), v))
       json_object_set_new(changes, k, json_pack("{s:O, s:O}", "old", json_object_get(old, k) ? json_object_get(old, k) : json_null(), "new", v));
@@ -189,6 +236,9 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
   if (rc == LP_OK && json_object_size(changes)) {
     /* The inbound secret is never written into the audit trail in clear. */
     if (json_object_get(changes, "inbound_secret")) json_object_set_new(changes, "inbound_secret", json_pack("{s:s, s:s}", "old", "***", "new", "***"));
+    for (size_t i = 0; i < sizeof settings_table / sizeof *settings_table; i++)
+      if (settings_table[i].secret && json_object_get(changes, settings_table[i].key))
+        json_object_set_new(changes, settings_table[i].key, json_pack("{s:s, s:s}", "old", "***", "new", "***"));
     json_t *data = json_pack("{s:O}", "changes", changes);
     rc = lp_event(db, c->now, 0, c->a->id, "settings_updated", "settings", 0, data, err);
     json_decref(data);
@@ -281,4 +331,15 @@ int64_t lp_outcome_id(lp_db *db, const char *key, lp_err *err) {
   int64_t id = lp_query_int(db, "SELECT id FROM outcomes WHERE key = $1", args, 0, err);
   json_decref(args);
   return id;
+}
+
+int lp_inbound_secret_ok(lp_db *db, const char *given, lp_err *err) {
+  json_t *row = lp_query_one(db, "SELECT value FROM settings WHERE key = 'inbound_secret'", NULL, err);
+  json_t *v = row ? json_loads(json_string_value(json_object_get(row, "value")), JSON_DECODE_ANY, NULL) : NULL;
+  json_decref(row);
+  const char *want = json_string_value(v);
+  size_t n = want ? strlen(want) : 0;
+  int ok = n > 0 && strlen(given) == n && sodium_memcmp(want, given, n) == 0;
+  json_decref(v);
+  return ok;
 }

@@ -78,6 +78,7 @@ static const lp_job_kind job_kinds[] = {
   {"sla_check", lp_job_sla_check},
   {"bulk", lp_job_bulk},
   {"import", lp_job_import},
+  {"message", lp_job_message},
 };
 
 typedef struct { bg_ctx *bg; char name[96]; } worker_ctx;

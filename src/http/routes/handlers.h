@@ -18,6 +18,17 @@ lp_code h_lead_close(lp_req *r);
 lp_code h_lead_reopen(lp_req *r);
 lp_code h_lead_transitions(lp_req *r);
 lp_code h_lead_timeline(lp_req *r);
+/* conversations.c */
+lp_code h_lead_threads(lp_req *r);
+lp_code h_thread_messages(lp_req *r);
+lp_code h_lead_message_send(lp_req *r);
+lp_code h_lead_review_request(lp_req *r);
+lp_code h_thread_close(lp_req *r);
+lp_code h_templates_list(lp_req *r);
+lp_code h_templates_create(lp_req *r);
+lp_code h_template_patch(lp_req *r);
+lp_code h_inbound_email(lp_req *r);
+lp_code h_inbound_sms(lp_req *r);
 lp_code h_lead_comment(lp_req *r);
 lp_code h_lead_tasks_create(lp_req *r);
 lp_code h_tasks_list(lp_req *r);
