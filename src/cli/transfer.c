@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include "app/clock.h"
 #include "cli/cli.h"
 #include "core/leadcsv.h"
 #include "core/record.h"
@@ -51,7 +52,7 @@ int cmd_export(lp_opts *o) {
   int rc = 0;
   for (;;) {
     page_params pp = {cursor};
-    json_t *page = db ? lp_lead_list(db, &all, page_get, &pp, lp_cli_now(), &err) : NULL;
+    json_t *page = db ? lp_lead_list(db, &all, page_get, &pp, lp_clock_now(), &err) : NULL;
     if (!page) { fprintf(stderr, "leadpath: export failed: %s\n", err.message); rc = 1; break; }
     size_t i;
     json_t *lead;
@@ -150,7 +151,7 @@ static void *import_worker(void *p) {
       json_decref(row);
       lp_err_release(&err);
     }
-    int made = n ? lp_lead_create_many(c->s, &c->admin, in, n, lp_cli_now(), errs, ids) : 0;
+    int made = n ? lp_lead_create_many(c->s, &c->admin, in, n, lp_clock_now(), errs, ids) : 0;
     pthread_mutex_lock(&c->mu);
     c->ok += made;
     c->failed += bad + (n - made);
