@@ -77,9 +77,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
       json_t *cols = NULL;
       const char *oe = json_string_value(json_object_get(row, "owner_email"));
       if (oe) {
-        json_t *args = json_pack("[s]", oe);
-        int64_t uid = lp_query_int(db, "SELECT id FROM users WHERE email = lower($1)", args, 0, &e);
-        json_decref(args);
+        int64_t uid = lp_user_id_by_email(db, oe, &e);
         if (uid) json_object_set_new(row, "owner_id", json_integer(uid));
         else lp_fail_field(&e, "owner_email", "no user with that email");
       }
