@@ -41,7 +41,7 @@ typedef struct lp_req {
   char headers[4][2][256];     /* extra answer headers */
   int nheaders;
   lp_err err;
-  /* run state (server.c) */
+  /* run state (dispatch.c, request.c, queues.c) */
   int failed, asset, ran;      /* the answer is an error / a static asset; ran on a request thread */
   struct lp_req *next_job;     /* queue of a request thread pool */
 } lp_req;

@@ -60,9 +60,9 @@ static void req_free(lp_req *r) {
 
 static atomic_ullong next_rid;
 
-/* Where a routed request runs: on a request thread for writes and for long reads (the route's
- * R_LONG flag), or NULL: here, on the connection's thread (short reads, errors found while
- * routing, static files). */
+/* Whether a routed request runs on a request thread (1, *q says which queue): writes, and reads
+ * of routes flagged R_LONG (read from the route already matched: no look-up per request); or
+ * here, on the connection's thread (0: short reads, errors found while routing, static files). */
 static int queue_for(const lp_req *r, http_queue_kind *q) {
   if (r->failed || r->asset) return 0;
   if (http_is_read(r)) {
