@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
   if (argc < 2) { fprintf(stderr, "usage: hello PORT [THREADS]\n"); return 2; }
   int port = atoi(argv[1]);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  /* leadpath's clamp (src/cli/commands.c): given > 0, else a default per core; then 8..256. */
+  /* leadpath's clamp (src/app/serve.c): given > 0, else a default per core; then 8..256. */
   int given = argc > 2 ? atoi(argv[2]) : 0;
   int threads = given > 0 ? given : (int)(cores > 0 ? cores * 4 : 8);
   if (threads < 8) threads = 8;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "app/clock.h"
 #include "cli/cli.h"
 #include "store/migrate.h"
 #include "util/secret.h"
@@ -31,17 +32,6 @@ static void usage(FILE *f) {
     "(LEADPATH_LISTEN). See docs/configuration.md.\n", LP_VERSION);
 }
 
-int64_t lp_cli_now(void) {
-  static int64_t offset = -1;
-  if (offset < 0) {
-    /* LEADPATH_TIME_OFFSET shifts the server's clock (seconds), for trying out SLA rules. */
-    const char *s = getenv("LEADPATH_TIME_OFFSET");
-    offset = s ? strtoll(s, NULL, 10) : 0;
-    if (offset < 0) offset = 0;
-  }
-  return (int64_t)time(NULL) + offset;
-}
-
 lp_store *lp_cli_open(const lp_opts *o) {
   lp_err err = LP_ERR_INIT;
   lp_store *s = lp_store_open(o->db, &err);
@@ -51,7 +41,7 @@ lp_store *lp_cli_open(const lp_opts *o) {
     return NULL;
   }
   int applied = 0;
-  if (lp_migrate(s, lp_cli_now(), &applied, &err) != LP_OK) {
+  if (lp_migrate(s, lp_clock_now(), &applied, &err) != LP_OK) {
     fprintf(stderr, "leadpath: migration failed: %s\n", err.message);
     lp_err_release(&err);
     lp_store_close(s);

@@ -226,3 +226,11 @@ json_t *lp_job_get(lp_db *db, int64_t id, lp_err *err) {
   json_decref(row);
   return o;
 }
+
+json_t *lp_jobs_list(lp_db *db, const char *kind, const char *status, int64_t user, int admin, lp_err *err) {
+  json_t *args = json_pack("[s?, s?, I, i]", kind, status, (json_int_t)user, admin);
+  json_t *rows = lp_query(db, "SELECT * FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)"
+                              " AND kind IN ('bulk', 'import') AND ($4 = 1 OR created_by = $3) ORDER BY id DESC LIMIT 100", args, err);
+  json_decref(args);
+  return rows;
+}

@@ -61,6 +61,9 @@ lp_code lp_jobs_prune(lp_db *db, int64_t now, lp_err *err);
 /* A job as the API shows it, or NULL (err LP_ENOTFOUND when there is none). */
 json_t *lp_job_get(lp_db *db, int64_t id, lp_err *err);
 json_t *lp_job_present(json_t *row);
+/* The newest 100 bulk and import jobs (kind, status: NULL for any), those `user` started unless
+ * `admin`: rows as stored (new reference), or NULL with err set. */
+json_t *lp_jobs_list(lp_db *db, const char *kind, const char *status, int64_t user, int admin, lp_err *err);
 
 /* The built-in kinds. */
 lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err);    /* webhooks.c */

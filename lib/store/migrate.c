@@ -6,6 +6,7 @@
  * side table, lead_contacts).
  */
 #include "store/migrate.h"
+#include "store/rows.h"
 
 /* pg_sql is the PostgreSQL form of sql (NULL: sql runs on both). There, ids are BIGINT identity
  * columns, times BIGINT, booleans stay INTEGER 0/1 and JSON stays TEXT, so rows read back the same;
@@ -422,4 +423,8 @@ static lp_code migrate_locked(lp_store *s, lp_db *db, int64_t now, int *applied,
     if (applied) (*applied)++;
   }
   return LP_OK;
+}
+
+int64_t lp_migrations_applied(lp_db *db, lp_err *err) {
+  return lp_query_int(db, "SELECT count(*) FROM schema_migrations", NULL, -1, err);
 }

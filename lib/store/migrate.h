@@ -7,4 +7,6 @@
 lp_code lp_migrate(lp_store *s, int64_t now, int *applied, lp_err *err);
 /* The newest schema version this build knows. */
 int lp_schema_version(void);
+/* How many migrations the database has applied; -1 when it cannot say (err set). */
+int64_t lp_migrations_applied(lp_db *db, lp_err *err);
 #endif

@@ -260,3 +260,59 @@ lp_code lp_role_patch(lp_store *s, int64_t id, json_t *patch, int64_t actor, int
   role_ctx c = {id, now, actor, patch};
   return lp_store_write(s, role_fn, &c, err);
 }
+
+json_t *lp_user_emails(lp_db *db, lp_err *err) {
+  json_t *users = lp_query(db, "SELECT id, email FROM users", NULL, err);
+  json_t *emails = json_object();
+  size_t i;
+  json_t *u;
+  json_array_foreach(users, i, u) {
+    char k[32];
+    snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(u, "id")));
+    json_object_set(emails, k, json_object_get(u, "email"));
+  }
+  json_decref(users);
+  return emails;
+}
+
+int64_t lp_user_id_by_email(lp_db *db, const char *email, lp_err *err) {
+  json_t *args = json_pack("[s]", email);
+  int64_t id = lp_query_int(db, "SELECT id FROM users WHERE email = lower($1)", args, 0, err);
+  json_decref(args);
+  return id;
+}
+
+lp_code lp_token_add(lp_db *db, const char *hash, int64_t user, const char *name, int64_t now, int64_t expires,
+                     int64_t *id, lp_err *err) {
+  json_t *args = json_pack("[s, I, s, I, o]", hash, (json_int_t)user, name, (json_int_t)now,
+                           expires ? json_integer(expires) : json_null());
+  *id = lp_query_int(db, "INSERT INTO sessions(token_hash, user_id, kind, name, created_at, expires_at)"
+                         " VALUES ($1, $2, 'api', $3, $4, $5) RETURNING id", args, 0, err);
+  json_decref(args);
+  if (err->code != LP_OK) return err->code;
+  json_t *data = json_pack("{s:s}", "name", name);
+  lp_code rc = lp_event(db, now, 0, user, "token_created", "token", *id, data, err);
+  json_decref(data);
+  return rc;
+}
+
+json_t *lp_token_list(lp_db *db, int64_t user, lp_err *err) {
+  json_t *args = json_pack("[I]", (json_int_t)user);
+  json_t *rows = lp_query(db, "SELECT id, name, created_at, expires_at, user_id FROM sessions WHERE kind = 'api' AND user_id = $1 ORDER BY id", args, err);
+  json_decref(args);
+  return rows;
+}
+
+lp_code lp_token_delete(lp_db *db, int64_t id, int64_t user, int admin, int64_t now, char hash[65], lp_err *err) {
+  hash[0] = 0;
+  json_t *a0 = json_pack("[I]", (json_int_t)id);
+  json_t *row = lp_query_one(db, "SELECT token_hash FROM sessions WHERE id = $1 AND kind = 'api'", a0, err);
+  json_decref(a0);
+  if (row) { snprintf(hash, 65, "%s", json_string_value(json_object_get(row, "token_hash")) ?: ""); json_decref(row); }
+  json_t *args = json_pack("[I, I, i]", (json_int_t)id, (json_int_t)user, admin);
+  lp_code rc = lp_exec(db, "DELETE FROM sessions WHERE id = $1 AND kind = 'api' AND (user_id = $2 OR $3 = 1)", args, err);
+  json_decref(args);
+  if (rc != LP_OK) return rc;
+  if (lp_db_changes(db) == 0) return lp_fail(err, LP_ENOTFOUND, "No token %lld", (long long)id);
+  return lp_event(db, now, 0, user, "token_revoked", "token", id, NULL, err);
+}

@@ -27,4 +27,21 @@ const char *lp_user_email(lp_db *db, int64_t id, const char *field, char *out, s
 json_t *lp_roles_list(lp_db *db, int64_t only, lp_err *err);
 /* Changes only the policy keys of patch (checked by lp_policy_check) with a role_updated event. */
 lp_code lp_role_patch(lp_store *s, int64_t id, json_t *patch, int64_t actor, int64_t now, lp_err *err);
+/* Every user's email by id, {"<id>": "<email>"} (new reference; owners travel by email in
+ * exports). An empty object when the lookup fails (err set). */
+json_t *lp_user_emails(lp_db *db, lp_err *err);
+/* The id of the user with this email (in any case), 0 when there is none. */
+int64_t lp_user_id_by_email(lp_db *db, const char *email, lp_err *err);
+
+/* API tokens: sessions of kind 'api', stored as the hash of the token. Inside a write: stores a
+ * new token of `user` (expires 0: never) and its token_created event; *id receives its id. */
+lp_code lp_token_add(lp_db *db, const char *hash, int64_t user, const char *name, int64_t now, int64_t expires,
+                     int64_t *id, lp_err *err);
+/* The tokens of `user`, oldest first: rows id, name, created_at, expires_at, user_id (new reference),
+ * or NULL with err set. */
+json_t *lp_token_list(lp_db *db, int64_t user, lp_err *err);
+/* Inside a write: removes token `id` if it is `user`'s own or `admin` is set, with its
+ * token_revoked event by `user`. `hash` receives the stored hash of token `id` whenever there is
+ * one (so a cache of it can be dropped), else "". LP_ENOTFOUND when nothing was removed. */
+lp_code lp_token_delete(lp_db *db, int64_t id, int64_t user, int admin, int64_t now, char hash[65], lp_err *err);
 #endif

@@ -16,13 +16,6 @@ typedef struct lp_opts {
   const char *args[8]; /* positional arguments after the command */
   int nargs;
 } lp_opts;
-#define LP_MAX_WORKERS 16
-int64_t lp_cli_now(void);
-/* The job kind of bulk actions over many leads (src/http/routes/bulk.c). */
-#include "jobs/jobs.h"
-lp_code lp_job_bulk(lp_store *s, lp_job *job, int64_t now, lp_err *err);
-/* ... and of imports (src/http/routes/import.c). */
-lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err);
 lp_store *lp_cli_open(const lp_opts *o);   /* opens and migrates, or prints and returns NULL */
 int cmd_serve(lp_opts *o);
 int cmd_migrate(lp_opts *o);

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include "app/clock.h"
 #include "cli/cli.h"
 #include "core/leadcsv.h"
 #include "core/record.h"
@@ -33,16 +34,7 @@ int cmd_export(lp_opts *o) {
   lp_actor all = {0};
   lp_actor_set_policy(&all, "admin", NULL);
   /* Owners travel by email, so an export imports into a database with other user ids. */
-  json_t *users = db ? lp_query(db, "SELECT id, email FROM users", NULL, &err) : NULL;
-  json_t *emails = json_object();
-  size_t ui;
-  json_t *ur;
-  json_array_foreach(users, ui, ur) {
-    char k[32];
-    snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(ur, "id")));
-    json_object_set(emails, k, json_object_get(ur, "email"));
-  }
-  json_decref(users);
+  json_t *emails = db ? lp_user_emails(db, &err) : json_object();
   char *cursor = NULL;
   long count = 0;
   int csv = !strcmp(fmt, "csv");
@@ -51,7 +43,7 @@ int cmd_export(lp_opts *o) {
   int rc = 0;
   for (;;) {
     page_params pp = {cursor};
-    json_t *page = db ? lp_lead_list(db, &all, page_get, &pp, lp_cli_now(), &err) : NULL;
+    json_t *page = db ? lp_lead_list(db, &all, page_get, &pp, lp_clock_now(), &err) : NULL;
     if (!page) { fprintf(stderr, "leadpath: export failed: %s\n", err.message); rc = 1; break; }
     size_t i;
     json_t *lead;
@@ -130,9 +122,7 @@ static void *import_worker(void *p) {
       const char *oe = json_string_value(json_object_get(row, "owner_email"));
       if (oe) {
         lp_db *db = lp_store_reader(c->s, &err);
-        json_t *args = json_pack("[s]", oe);
-        int64_t uid = db ? lp_query_int(db, "SELECT id FROM users WHERE email = lower($1)", args, 0, &err) : 0;
-        json_decref(args);
+        int64_t uid = db ? lp_user_id_by_email(db, oe, &err) : 0;
         if (uid) json_object_set_new(row, "owner_id", json_integer(uid));
         else lp_fail_field(&err, "owner_email", "no user with that email");
       }
@@ -150,7 +140,7 @@ static void *import_worker(void *p) {
       json_decref(row);
       lp_err_release(&err);
     }
-    int made = n ? lp_lead_create_many(c->s, &c->admin, in, n, lp_cli_now(), errs, ids) : 0;
+    int made = n ? lp_lead_create_many(c->s, &c->admin, in, n, lp_clock_now(), errs, ids) : 0;
     pthread_mutex_lock(&c->mu);
     c->ok += made;
     c->failed += bad + (n - made);

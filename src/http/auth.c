@@ -1,5 +1,5 @@
-/* auth.c — who is calling: bearer tokens and cookies, CSRF, login rate limiting, and the
- * Idempotency-Key replay store. */
+/* auth.c — who is calling: bearer tokens and cookies, CSRF, login rate limiting; the login,
+ * logout and "me" handlers. */
 #include <ctype.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
@@ -177,92 +177,4 @@ lp_code h_me(lp_req *r) {
   json_t *user = json_pack("{s:I, s:s, s:s, s:s, s:o, s:b}", "id", (json_int_t)a->id, "email", a->email, "name", a->name,
                            "role", a->role, "manager_id", a->manager_id ? json_integer(a->manager_id) : json_null(), "active", 1);
   return lp_reply(r, 200, json_pack("{s:o, s:s}", "user", user, "csrf_token", csrf_buf));
-}
-
-
-/* ---------------------------------------------------------------- Idempotency-Key */
-
-static pthread_mutex_t idem_mu[64];
-static pthread_once_t idem_once = PTHREAD_ONCE_INIT;
-static void idem_init(void) { for (int i = 0; i < 64; i++) pthread_mutex_init(&idem_mu[i], NULL); }
-static _Thread_local int idem_lock = -1;
-static _Thread_local char idem_hash[LP_TOKEN_LEN];
-
-static void request_hash(lp_req *r, char out[LP_TOKEN_LEN]) {
-  crypto_generichash_state st;
-  unsigned char h[32];
-  crypto_generichash_init(&st, NULL, 0, sizeof h);
-  crypto_generichash_update(&st, (const unsigned char *)r->method, strlen(r->method));
-  crypto_generichash_update(&st, (const unsigned char *)" ", 1);
-  crypto_generichash_update(&st, (const unsigned char *)r->url, strlen(r->url));
-  crypto_generichash_update(&st, (const unsigned char *)" ", 1);
-  if (r->body.len) crypto_generichash_update(&st, (const unsigned char *)r->body.data, r->body.len);
-  crypto_generichash_final(&st, h, sizeof h);
-  sodium_bin2hex(out, LP_TOKEN_LEN, h, sizeof h);
-}
-
-lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed) {
-  *replayed = 0;
-  if (strlen(key) > 200 || !*key) return lp_fail(&r->err, LP_EBADREQ, "Idempotency-Key must be 1 to 200 characters");
-  pthread_once(&idem_once, idem_init);
-  unsigned char k[8];
-  crypto_generichash(k, sizeof k, (const unsigned char *)key, strlen(key), NULL, 0);
-  idem_lock = k[0] % 64;
-  /* One request per key at a time in this process: a retry waits for the first to finish. */
-  pthread_mutex_lock(&idem_mu[idem_lock]);
-  request_hash(r, idem_hash);
-  lp_db *db = lp_req_db(r);
-  if (!db) { pthread_mutex_unlock(&idem_mu[idem_lock]); idem_lock = -1; return r->err.code; }
-  json_t *args = json_pack("[I, s]", (json_int_t)r->actor.id, key);
-  json_t *row = lp_query_one(db, "SELECT request_hash, status, response FROM idempotency WHERE user_id = $1 AND key = $2", args, &r->err);
-  json_decref(args);
-  if (!row) {
-    if (r->err.code == LP_OK) return LP_OK;  /* a new key: run the request, holding the lock */
-    pthread_mutex_unlock(&idem_mu[idem_lock]);
-    idem_lock = -1;
-    return r->err.code;
-  }
-  lp_code rc = LP_OK;
-  if (strcmp(json_string_value(json_object_get(row, "request_hash")) ?: "", idem_hash) != 0) {
-    rc = lp_fail(&r->err, LP_ECONFLICT, "This Idempotency-Key was used for a different request");
-  } else {
-    json_t *body = json_loads(json_string_value(json_object_get(row, "response")) ?: "{}", 0, NULL);
-    lp_reply(r, (int)json_integer_value(json_object_get(row, "status")), body ? body : json_object());
-    lp_reply_header(r, "Idempotent-Replayed", "true");
-    *replayed = 1;
-  }
-  json_decref(row);
-  pthread_mutex_unlock(&idem_mu[idem_lock]);
-  idem_lock = -1;
-  return rc;
-}
-
-typedef struct { int64_t user; const char *key, *hash; int status; char *body; int64_t now; } idem_ctx;
-
-static lp_code idem_save(lp_db *db, void *p, lp_err *err) {
-  idem_ctx *c = p;
-  json_t *args = json_pack("[I, s, s, i, s, I]", (json_int_t)c->user, c->key, c->hash, c->status, c->body, (json_int_t)c->now);
-  lp_code rc = lp_exec(db, "INSERT INTO idempotency(user_id, key, request_hash, status, response, created_at)"
-                           " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", args, err);
-  json_decref(args);
-  return rc;
-}
-
-void lp_idem_end(lp_req *r, const char *key, lp_code rc) {
-  if (idem_lock < 0) return;
-  /* the answer as it went out: a JSON body, or JSON text written straight (a created lead) */
-  char *body = NULL;
-  if (r->out) body = json_dumps(r->out, JSON_COMPACT);
-  else if (r->raw && r->ctype && !strcmp(r->ctype, "application/json")) body = strndup(r->raw, r->raw_len);
-  if (rc == LP_OK && r->status >= 200 && r->status < 300 && body) {
-    idem_ctx c = {r->actor.id, key, idem_hash, r->status, body, r->now};
-    body = NULL;
-    lp_err e = LP_ERR_INIT;
-    lp_store_write(r->app->store, idem_save, &c, &e);
-    lp_err_release(&e);
-    free(c.body);
-  }
-  free(body);
-  pthread_mutex_unlock(&idem_mu[idem_lock]);
-  idem_lock = -1;
 }

@@ -1,4 +1,4 @@
-/* auth.h — authentication of requests, CSRF, login rate limits and Idempotency-Key. */
+/* auth.h — authentication of requests, CSRF and the cache of who a token is. */
 #ifndef LP_HTTP_AUTH_H
 #define LP_HTTP_AUTH_H
 #include "http/http.h"
@@ -8,8 +8,4 @@ int lp_auth_csrf_ok(lp_req *r, const char *token);
 /* Drop cached identities: one token (by its stored hash), or all of them (roles or users changed). */
 void lp_auth_forget_hash(const char *token_hash_hex);
 void lp_auth_forget_all(void);
-/* Idempotency-Key: begin replays a stored answer (sets *replayed) or reserves the key; end
- * stores a successful answer. */
-lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed);
-void lp_idem_end(lp_req *r, const char *key, lp_code rc);
 #endif

@@ -41,7 +41,7 @@ typedef struct lp_req {
   char headers[4][2][256];     /* extra answer headers */
   int nheaders;
   lp_err err;
-  /* run state (server.c) */
+  /* run state (dispatch.c, request.c, queues.c) */
   int failed, asset, ran;      /* the answer is an error / a static asset; ran on a request thread */
   struct lp_req *next_job;     /* queue of a request thread pool */
 } lp_req;
@@ -53,6 +53,9 @@ enum {
   R_BODY = 2,      /* expects a JSON body */
   R_IDEM = 4,      /* honours Idempotency-Key */
   R_RAWBODY = 8,   /* takes a non-JSON body (CSV) */
+  R_LONG = 16,     /* a read that may take a while (a list, a search, an export): it runs on an
+                      lp-read thread, in arrival order, not on the connection's thread */
+  R_SEARCH = 32,   /* with ?q= it searches: the search index is brought up to date first */
 };
 
 typedef struct lp_route {

@@ -2,7 +2,8 @@
  * seeded defaults, the writer (durability under 8 threads, one failing call rolled back alone),
  * lp_update's version check, lp_insert / lp_query and `$N` binding, the lead close path end to end
  * (dry run changes nothing; a real close writes the lead, tasks, follow-up, groups, threads and
- * timeline in one transaction), approvals, reopen, stage moves and the search index.
+ * timeline in one transaction), approvals, reopen, stage moves, the search index, API tokens
+ * (who may revoke one) and the answers kept for Idempotency-Key.
  *
  * The group runs first on SQLite (each test on a file in a fresh mkdtemp folder) and then, when
  * LEADPATH_TEST_PG_URL names a throwaway PostgreSQL server (postgresql://...; the user may CREATE
@@ -31,6 +32,7 @@
 #include "store/db.h"
 #include "store/apply.h"
 #include "store/approvals.h"
+#include "store/idem.h"
 #include "store/leads.h"
 #include "store/lists.h"
 #include "store/migrate.h"
@@ -1782,6 +1784,104 @@ static void test_every_change_through_the_applier(void **state)
 #undef LAST_EVENT
 }
 
+/* ---- API tokens and Idempotency-Key answers -------------------------------------------- */
+
+typedef struct { int64_t user, id, other; int admin; char hash[LP_TOKEN_LEN]; lp_code add, del; } token_fx;
+
+static lp_code token_add_fn(lp_db *db, void *p, lp_err *err)
+{
+    token_fx *t = p;
+    return lp_token_add(db, "a1b2c3", t->user, "deploy bot", T1, 0, &t->id, err);
+}
+
+static lp_code token_del_fn(lp_db *db, void *p, lp_err *err)
+{
+    token_fx *t = p;
+    return lp_token_delete(db, t->id, t->other, t->admin, T2, t->hash, err);
+}
+
+static void test_api_tokens(void **state)
+{
+    (void)state;
+    int64_t owner = 0, stranger = 0;
+    add_user("owner@example.com", "agent", NULL, &owner);
+    add_user("stranger@example.com", "agent", NULL, &stranger);
+    lp_err err = LP_ERR_INIT;
+    token_fx t = {.user = owner};
+    assert_int_equal(lp_store_write(F.s, token_add_fn, &t, &err), LP_OK);
+    assert_true(t.id > 0);
+    json_t *rows = lp_token_list(reader(), owner, &err);
+    assert_non_null(rows);
+    assert_int_equal(json_array_size(rows), 1);
+    assert_string_equal(sget(json_array_get(rows, 0), "name"), "deploy bot");
+    assert_int_equal(iget(json_array_get(rows, 0), "id"), t.id);
+    json_decref(rows);
+    rows = lp_token_list(reader(), stranger, &err);
+    assert_int_equal(json_array_size(rows), 0);
+    json_decref(rows);
+
+    /* Another agent cannot revoke it: 404, and the token stays. */
+    t.other = stranger;
+    assert_int_equal(lp_store_write(F.s, token_del_fn, &t, &err), LP_ENOTFOUND);
+    lp_err_release(&err);
+    assert_string_equal(t.hash, "a1b2c3");
+    rows = lp_token_list(reader(), owner, &err);
+    assert_int_equal(json_array_size(rows), 1);
+    json_decref(rows);
+    /* An admin may. */
+    t.admin = 1;
+    assert_int_equal(lp_store_write(F.s, token_del_fn, &t, &err), LP_OK);
+    rows = lp_token_list(reader(), owner, &err);
+    assert_int_equal(json_array_size(rows), 0);
+    json_decref(rows);
+    char q[160];
+    snprintf(q, sizeof q, "[%lld]", (long long)t.id);
+    assert_int_equal(qint("SELECT count(*) FROM events WHERE kind = 'token_revoked' AND entity_id = $1", q), 1);
+    assert_int_equal(qint("SELECT count(*) FROM events WHERE kind = 'token_created' AND entity_id = $1", q), 1);
+    /* Gone: no hash to forget, and 404 again. */
+    assert_int_equal(lp_store_write(F.s, token_del_fn, &t, &err), LP_ENOTFOUND);
+    lp_err_release(&err);
+    assert_string_equal(t.hash, "");
+    assert_int_equal(lp_user_id_by_email(reader(), "OWNER@example.com", &err), owner);
+    assert_int_equal(lp_user_id_by_email(reader(), "nobody@example.com", &err), 0);
+    assert_int_equal(err.code, LP_OK);
+    lp_err_release(&err);
+}
+
+typedef struct { int64_t user; const char *key, *hash, *body; int status; } idem_fx;
+
+static lp_code idem_put_fn(lp_db *db, void *p, lp_err *err)
+{
+    idem_fx *c = p;
+    return lp_idem_put(db, c->user, c->key, c->hash, c->status, c->body, T1, err);
+}
+
+static void test_idempotency_answers(void **state)
+{
+    (void)state;
+    int64_t a = 0, b = 0;
+    add_user("a@example.com", "agent", NULL, &a);
+    add_user("b@example.com", "agent", NULL, &b);
+    lp_err err = LP_ERR_INIT;
+    assert_null(lp_idem_get(reader(), a, "k1", &err));
+    assert_int_equal(err.code, LP_OK);
+    idem_fx first = {a, "k1", "h1", "{\"id\": 7}", 201};
+    assert_int_equal(lp_store_write(F.s, idem_put_fn, &first, &err), LP_OK);
+    /* A second answer for the same user and key does not replace the first. */
+    idem_fx again = {a, "k1", "h2", "{\"id\": 8}", 200};
+    assert_int_equal(lp_store_write(F.s, idem_put_fn, &again, &err), LP_OK);
+    json_t *row = lp_idem_get(reader(), a, "k1", &err);
+    assert_non_null(row);
+    assert_string_equal(sget(row, "request_hash"), "h1");
+    assert_int_equal(iget(row, "status"), 201);
+    assert_string_equal(sget(row, "response"), "{\"id\": 7}");
+    json_decref(row);
+    /* Keys are per user. */
+    assert_null(lp_idem_get(reader(), b, "k1", &err));
+    assert_int_equal(err.code, LP_OK);
+    lp_err_release(&err);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1806,6 +1906,8 @@ int main(void)
         TM(test_search_index),
         TM(test_list_rendered_leads),
         TM(test_every_change_through_the_applier),
+        TM(test_api_tokens),
+        TM(test_idempotency_answers),
     };
 #undef T
 #undef TM

@@ -2,7 +2,9 @@
  * A token is shown once, when it is made; the store keeps only its hash. */
 #include "http/auth.h"
 #include "http/routes/handlers.h"
+#include "store/notifications.h"
 #include "store/rows.h"
+#include "store/users.h"
 #include "util/secret.h"
 #include "util/timefmt.h"
 
@@ -10,16 +12,7 @@ typedef struct { int64_t user, now, expires, id; const char *name, *hash; } toke
 
 static lp_code token_fn(lp_db *db, void *p, lp_err *err) {
   token_ctx *c = p;
-  json_t *args = json_pack("[s, I, s, I, o]", c->hash, (json_int_t)c->user, c->name, (json_int_t)c->now,
-                           c->expires ? json_integer(c->expires) : json_null());
-  c->id = lp_query_int(db, "INSERT INTO sessions(token_hash, user_id, kind, name, created_at, expires_at)"
-                           " VALUES ($1, $2, 'api', $3, $4, $5) RETURNING id", args, 0, err);
-  json_decref(args);
-  if (err->code != LP_OK) return err->code;
-  json_t *data = json_pack("{s:s}", "name", c->name);
-  lp_code rc = lp_event(db, c->now, 0, c->user, "token_created", "token", c->id, data, err);
-  json_decref(data);
-  return rc;
+  return lp_token_add(db, c->hash, c->user, c->name, c->now, c->expires, &c->id, err);
 }
 
 lp_code h_tokens_create(lp_req *r) {
@@ -46,9 +39,7 @@ lp_code h_tokens_create(lp_req *r) {
 lp_code h_tokens_list(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
-  json_t *args = json_pack("[I]", (json_int_t)r->actor.id);
-  json_t *rows = lp_query(db, "SELECT id, name, created_at, expires_at, user_id FROM sessions WHERE kind = 'api' AND user_id = $1 ORDER BY id", args, &r->err);
-  json_decref(args);
+  json_t *rows = lp_token_list(db, r->actor.id, &r->err);
   if (!rows) return r->err.code;
   size_t i;
   json_t *row;
@@ -63,16 +54,10 @@ typedef struct { int64_t user, id, now; int admin; } del_ctx;
 
 static lp_code token_del_fn(lp_db *db, void *p, lp_err *err) {
   del_ctx *c = p;
-  json_t *a0 = json_pack("[I]", (json_int_t)c->id);
-  json_t *row = lp_query_one(db, "SELECT token_hash FROM sessions WHERE id = $1 AND kind = 'api'", a0, err);
-  json_decref(a0);
-  if (row) { lp_auth_forget_hash(json_string_value(json_object_get(row, "token_hash"))); json_decref(row); }
-  json_t *args = json_pack("[I, I, i]", (json_int_t)c->id, (json_int_t)c->user, c->admin);
-  lp_code rc = lp_exec(db, "DELETE FROM sessions WHERE id = $1 AND kind = 'api' AND (user_id = $2 OR $3 = 1)", args, err);
-  json_decref(args);
-  if (rc != LP_OK) return rc;
-  if (lp_db_changes(db) == 0) return lp_fail(err, LP_ENOTFOUND, "No token %lld", (long long)c->id);
-  return lp_event(db, c->now, 0, c->user, "token_revoked", "token", c->id, NULL, err);
+  char hash[LP_TOKEN_LEN];
+  lp_code rc = lp_token_delete(db, c->id, c->user, c->admin, c->now, hash, err);
+  if (hash[0]) lp_auth_forget_hash(hash);  /* the token stops working at once on this server */
+  return rc;
 }
 
 lp_code h_token_delete(lp_req *r) {
@@ -86,10 +71,7 @@ lp_code h_notifications_list(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
   int unread = lp_req_flag(r, "unread");
-  json_t *args = json_pack("[I, i]", (json_int_t)r->actor.id, unread);
-  json_t *rows = lp_query(db, "SELECT id, kind, lead_id, data, created_at, read_at FROM notifications WHERE user_id = $1"
-                              " AND ($2 = 0 OR read_at IS NULL) ORDER BY id DESC LIMIT 200", args, &r->err);
-  json_decref(args);
+  json_t *rows = lp_notification_list(db, r->actor.id, unread, &r->err);
   if (!rows) return r->err.code;
   size_t i;
   json_t *row;
@@ -105,16 +87,7 @@ lp_code h_notifications_list(lp_req *r) {
 
 static lp_code read_fn(lp_db *db, void *p, lp_err *err) {
   del_ctx *c = p;
-  json_t *args = json_pack("[I, I, I]", (json_int_t)c->user, (json_int_t)c->now, (json_int_t)c->id);
-  lp_code rc = lp_exec(db, "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL AND ($3 = 0 OR id = $3)", args, err);
-  json_decref(args);
-  if (rc == LP_OK && c->id) {
-    args = json_pack("[I, I]", (json_int_t)c->id, (json_int_t)c->user);
-    if (!lp_query_int(db, "SELECT 1 FROM notifications WHERE id = $1 AND user_id = $2", args, 0, err))
-      rc = lp_fail(err, LP_ENOTFOUND, "No notification %lld", (long long)c->id);
-    json_decref(args);
-  }
-  return rc;
+  return lp_notification_read(db, c->user, c->id, c->now, err);
 }
 
 lp_code h_notification_read(lp_req *r) {

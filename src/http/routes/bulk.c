@@ -3,7 +3,7 @@
  * transaction, so one refusal does not undo the others. Up to 1,000 leads are done in the
  * request; more (up to 100,000) become a background job: 202 {"job_id"}, progress at
  * GET /api/v1/jobs/{id}. The job acts as the user who asked, with that user's rights when it runs. */
-#include "cli/cli.h"
+#include "app/clock.h"
 #include "core/record.h"
 #include "http/routes/handlers.h"
 #include "jobs/jobs.h"
@@ -101,7 +101,7 @@ static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, jso
     lp_err_release(&e);
     if (job_id && (i + 1) % 100 == 0) {
       lp_err pe = LP_ERR_INIT;
-      lp_job_progress(st, job_id, ok_n + bad_n, bad_n, (int)json_array_size(ids), lp_cli_now(), &pe);
+      lp_job_progress(st, job_id, ok_n + bad_n, bad_n, (int)json_array_size(ids), lp_clock_now(), &pe);
       lp_err_release(&pe);
     }
   }
@@ -133,7 +133,7 @@ lp_code lp_job_bulk(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   json_t *params = json_object_get(p, "params"), *cols = json_object_get(p, "cols");
   json_t *errors = bulk_run(s, &a, action, json_is_object(params) ? params : NULL, json_is_object(cols) ? cols : NULL,
                             ids, now, job->id, &ok_n, &bad_n);
-  lp_job_progress(s, job->id, ok_n + bad_n, bad_n, (int)json_array_size(ids), lp_cli_now(), err);
+  lp_job_progress(s, job->id, ok_n + bad_n, bad_n, (int)json_array_size(ids), lp_clock_now(), err);
   lp_err_release(err);
   job->result = json_pack("{s:i, s:i, s:o}", "succeeded", ok_n, "failed", bad_n, "errors", errors);
   return LP_OK;

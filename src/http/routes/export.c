@@ -8,6 +8,7 @@
 #include "http/routes/handlers.h"
 #include "store/leads.h"
 #include "store/rows.h"
+#include "store/users.h"
 
 typedef struct {
   lp_store *store;
@@ -110,16 +111,7 @@ lp_code h_export_leads(lp_req *r) {
   x->out = (lp_buf)LP_BUF_INIT((size_t)256 << 20);
   x->params = json_object();
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, copy_arg, x->params);
-  json_t *users = lp_query(db, "SELECT id, email FROM users", NULL, &r->err);
-  x->emails = json_object();
-  size_t i;
-  json_t *u;
-  json_array_foreach(users, i, u) {
-    char k[32];
-    snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(u, "id")));
-    json_object_set(x->emails, k, json_object_get(u, "email"));
-  }
-  json_decref(users);
+  x->emails = lp_user_emails(db, &r->err);
   if (x->csv) lp_lead_csv_header(&x->out);
   else lp_buf_add(&x->out, "[\n", 2);
   /* The first page now: a bad filter answers 422 before anything is sent. */

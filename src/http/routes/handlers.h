@@ -77,6 +77,10 @@ json_t *lp_error_json(const lp_err *e);
  * user deactivated or whose rights changed meanwhile gets what they may do now). LP_OK, or the
  * code to return (LP_EUNAVAILABLE: try again later). */
 lp_code lp_job_actor(lp_store *s, const lp_job *job, lp_db **db, lp_actor *a, lp_err *err);
+/* Job kinds run by the code of their routes (listed in src/app/jobkinds.c): bulk actions over
+ * many leads (bulk.c) and imports (import.c). */
+lp_code lp_job_bulk(lp_store *s, lp_job *job, int64_t now, lp_err *err);
+lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err);
 /* Shared by handlers: adapts lp_req_query for the store's list functions. */
 const char *lp_req_param_fn(void *ctx, const char *name);
 #endif

@@ -4,7 +4,7 @@
  * 500 at a time (lp_lead_create_many: one COPY on PostgreSQL). With dry_run every row is checked
  * and nothing is created. Columns are those of the export (owners may be given by owner_email).
  * Importing is a bulk action: it needs the role's `bulk` permission. */
-#include "cli/cli.h"
+#include "app/clock.h"
 #include "core/leadcsv.h"
 #include "core/record.h"
 #include "http/routes/handlers.h"
@@ -63,7 +63,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   json_t *errors = json_array();
   int made = 0, failed = 0;
   lp_err pe = LP_ERR_INIT;
-  lp_job_progress(s, job->id, 0, 0, nrows, lp_cli_now(), &pe);
+  lp_job_progress(s, job->id, 0, 0, nrows, lp_clock_now(), &pe);
   lp_err_release(&pe);
   json_t *in[CHUNK];
   lp_err errs[CHUNK];
@@ -77,9 +77,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
       json_t *cols = NULL;
       const char *oe = json_string_value(json_object_get(row, "owner_email"));
       if (oe) {
-        json_t *args = json_pack("[s]", oe);
-        int64_t uid = lp_query_int(db, "SELECT id FROM users WHERE email = lower($1)", args, 0, &e);
-        json_decref(args);
+        int64_t uid = lp_user_id_by_email(db, oe, &e);
         if (uid) json_object_set_new(row, "owner_id", json_integer(uid));
         else lp_fail_field(&e, "owner_email", "no user with that email");
       }
@@ -109,7 +107,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
       json_decref(in[j]);
       lp_err_release(&errs[j]);
     }
-    lp_job_progress(s, job->id, last, failed, nrows, lp_cli_now(), &pe);
+    lp_job_progress(s, job->id, last, failed, nrows, lp_clock_now(), &pe);
     lp_err_release(&pe);
   }
   for (int i = 0; i < nrows; i++) lp_csv_fields_free(rows[i], ncells[i]);

@@ -63,11 +63,7 @@ lp_code h_jobs_list(lp_req *r) {
   if (status && strcmp(status, "queued") && strcmp(status, "running") && strcmp(status, "done") && strcmp(status, "failed"))
     lp_fail_field(&r->err, "status", "must be queued, running, done or failed");
   if (r->err.code) return r->err.code;
-  json_t *args = json_pack("[s?, s?, I, i]", kind, status, (json_int_t)r->actor.id, r->actor.is_admin);
-  json_t *rows = lp_query(db, "SELECT * FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)"
-                              " AND kind IN ('bulk', 'import') AND ($4 = 1 OR created_by = $3) ORDER BY id DESC LIMIT 100", args, &r->err);
-  json_decref(args);
-  return lp_reply_items(r, rows, lp_job_present);
+  return lp_reply_items(r, lp_jobs_list(db, kind, status, r->actor.id, r->actor.is_admin, &r->err), lp_job_present);
 }
 
 static lp_code admin_only(lp_req *r) {

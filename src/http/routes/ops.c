@@ -1,13 +1,13 @@
 /* ops.c — /healthz, /readyz, /metrics. */
 #include "http/routes/handlers.h"
-#include "store/rows.h"
+#include "store/migrate.h"
 
 lp_code h_healthz(lp_req *r) { return lp_reply(r, 200, json_pack("{s:s}", "status", "ok")); }
 
 lp_code h_readyz(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return lp_fail(&r->err, LP_EUNAVAILABLE, "The database cannot be opened");
-  if (lp_query_int(db, "SELECT count(*) FROM schema_migrations", NULL, -1, &r->err) < 1)
+  if (lp_migrations_applied(db, &r->err) < 1)
     return lp_fail(&r->err, LP_EUNAVAILABLE, "The database is not reachable or not migrated");
   return lp_reply(r, 200, json_pack("{s:s}", "status", "ready"));
 }
