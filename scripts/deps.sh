@@ -6,7 +6,7 @@ what=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
       libsodium-dev libcurl4-openssl-dev python3)
 if [ "$what" = test ]; then
-  pkgs+=(libcmocka-dev chromium postgresql wrk)
+  pkgs+=(libcmocka-dev chromium postgresql wrk sqlite3)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
