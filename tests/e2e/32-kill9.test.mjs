@@ -58,8 +58,13 @@ function sql(srv, q) {
   return sqliteCli(srv.dbPath, q);
 }
 function sqliteCli(file, q) {
-  return execFileSync('sqlite3', ['-bail', '-cmd', '.timeout 10000', file, q],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  try {
+    return execFileSync('sqlite3', ['-bail', '-cmd', '.timeout 10000', file, q],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch (e) {
+    if (e.code === 'ENOENT') throw new Error('the sqlite3 command is missing: scripts/deps.sh test installs it');
+    throw new Error(`sqlite3 ${file} "${q}": ${e.stderr || e.message}`);
+  }
 }
 
 // ---- the model of what the clients were told ------------------------------------------------
