@@ -18,7 +18,40 @@ void lp_store_close(lp_store *s) { if (s) s->ops->store_close(s); }
 lp_engine lp_store_engine(const lp_store *s) { return s->ops->engine; }
 const char *lp_store_path(const lp_store *s) { return s->ops->store_path(s); }
 lp_db *lp_store_reader(lp_store *s, lp_err *err) { return s->ops->store_reader(s, err); }
-lp_code lp_store_append(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return s->ops->store_append(s, fn, ctx, err); }
+
+/* The calling thread's rider (db.h, lp_store_ride): armed until it commits with a write. */
+static _Thread_local struct { lp_write_fn fn; void *ctx; int armed, committed; } rider;
+typedef struct { lp_write_fn fn; void *ctx; lp_write_fn rfn; void *rctx; } ride_pair;
+
+static lp_code ride_run(lp_db *db, void *p, lp_err *err) {
+  ride_pair *c = p;
+  lp_code rc = c->fn(db, c->ctx, err);
+  return rc == LP_OK ? c->rfn(db, c->rctx, err) : rc;
+}
+
+void lp_store_ride(lp_write_fn fn, void *ctx) { rider.fn = fn; rider.ctx = ctx; rider.armed = 1; rider.committed = 0; }
+
+int lp_store_ride_end(void) {
+  int committed = rider.committed;
+  rider.fn = NULL; rider.ctx = NULL; rider.armed = 0; rider.committed = 0;
+  return committed;
+}
+
+typedef lp_code (*store_write_op)(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+static lp_code write_with_rider(lp_store *s, store_write_op op, lp_write_fn fn, void *ctx, lp_err *err) {
+  if (!rider.armed) return op(s, fn, ctx, err);
+  ride_pair c = {fn, ctx, rider.fn, rider.ctx};
+  lp_code rc = op(s, ride_run, &c, err);
+  if (rc == LP_OK) { rider.armed = 0; rider.committed = 1; }
+  return rc;
+}
+
+lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
+  return write_with_rider(s, s->ops->store_write, fn, ctx, err);
+}
+lp_code lp_store_append(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
+  return write_with_rider(s, s->ops->store_append, fn, ctx, err);
+}
 uint64_t lp_db_origin(lp_db *db) {
   return (uint64_t)db->ops->engine << 32 | (db->ops->db_generation ? db->ops->db_generation(db) : 0);
 }
@@ -26,7 +59,6 @@ lp_db *lp_store_indexer(lp_store *s) { return s->ops->store_indexer ? s->ops->st
 void lp_store_indexer_done(lp_store *s) { if (s->ops->store_indexer_done) s->ops->store_indexer_done(s); }
 void lp_store_release(lp_store *s) { if (s->ops->store_release) s->ops->store_release(s); }
 void lp_store_set_pool(lp_store *s, int max) { if (s->ops->store_set_pool) s->ops->store_set_pool(s, max); }
-lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) { return s->ops->store_write(s, fn, ctx, err); }
 void lp_store_get_stats(lp_store *s, lp_store_stats *out) { s->ops->store_get_stats(s, out); }
 lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
   return s->ops->store_write_direct(s, fn, ctx, err);

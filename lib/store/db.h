@@ -47,6 +47,15 @@ typedef lp_code (*lp_write_fn)(lp_db *db, void *ctx, lp_err *err);
  * LP_EUNAVAILABLE if the commit failed. */
 lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
 
+/* A write that must commit exactly when the calling thread's next write does (a request's
+ * Idempotency-Key taken together with what the request changes). lp_store_ride arms it for this
+ * thread: the next lp_store_write or lp_store_append of this thread runs fn, then (if fn
+ * succeeded) rider in the same transaction and savepoint; a failure of either rolls back both
+ * and the rider stays armed for the thread's next write, until one commits.
+ * lp_store_ride_end disarms it and answers 1 if it committed with a write, else 0. */
+void lp_store_ride(lp_write_fn rider, void *ctx);
+int lp_store_ride_end(void);
+
 /* A write that only adds new rows and decides nothing on what it reads (an import batch). SQLite:
  * lp_store_write. PostgreSQL: READ COMMITTED, beside the other writes of the process instead of
  * taking turns with them. */

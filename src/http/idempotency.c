@@ -29,6 +29,17 @@ static void request_hash(lp_req *r, char out[LP_TOKEN_LEN]) {
   sodium_bin2hex(out, LP_TOKEN_LEN, h, sizeof h);
 }
 
+typedef struct { int64_t user; const char *key, *hash; int status; char *body; int64_t now; } idem_ctx;
+static _Thread_local idem_ctx idem_claim_ctx;
+
+/* Takes the key for this request. It rides with the request's first committed write, so a crash
+ * between the change and keeping its answer cannot let a retry make it twice; another server
+ * that took the key first makes this write fail, and with it the request's change. */
+static lp_code idem_claim(lp_db *db, void *p, lp_err *err) {
+  idem_ctx *c = p;
+  return lp_idem_claim(db, c->user, c->key, c->hash, c->now, err);
+}
+
 lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed) {
   *replayed = 0;
   if (strlen(key) > 200 || !*key) return lp_fail(&r->err, LP_EBADREQ, "Idempotency-Key must be 1 to 200 characters");
@@ -43,7 +54,11 @@ lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed) {
   if (!db) { pthread_mutex_unlock(&idem_mu[idem_lock]); idem_lock = -1; return r->err.code; }
   json_t *row = lp_idem_get(db, r->actor.id, key, &r->err);
   if (!row) {
-    if (r->err.code == LP_OK) return LP_OK;  /* a new key: run the request, holding the lock */
+    if (r->err.code == LP_OK) {  /* a new key: run the request, holding the lock */
+      idem_claim_ctx = (idem_ctx){r->actor.id, key, idem_hash, 0, NULL, r->now};
+      lp_store_ride(idem_claim, &idem_claim_ctx);
+      return LP_OK;
+    }
     pthread_mutex_unlock(&idem_mu[idem_lock]);
     idem_lock = -1;
     return r->err.code;
@@ -51,6 +66,11 @@ lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed) {
   lp_code rc = LP_OK;
   if (strcmp(json_string_value(json_object_get(row, "request_hash")) ?: "", idem_hash) != 0) {
     rc = lp_fail(&r->err, LP_ECONFLICT, "This Idempotency-Key was used for a different request");
+  } else if (json_integer_value(json_object_get(row, "status")) == 0) {
+    /* Taken with its change, but no answer kept: running on another server right now, or the
+     * server stopped between the change and its answer. It is not run twice. */
+    rc = lp_fail(&r->err, LP_ECONFLICT, "The request with this Idempotency-Key was applied (or is running elsewhere), "
+                 "but its answer was not kept; look the result up instead of retrying");
   } else {
     json_t *body = json_loads(json_string_value(json_object_get(row, "response")) ?: "{}", 0, NULL);
     lp_reply(r, (int)json_integer_value(json_object_get(row, "status")), body ? body : json_object());
@@ -63,27 +83,29 @@ lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed) {
   return rc;
 }
 
-typedef struct { int64_t user; const char *key, *hash; int status; char *body; int64_t now; } idem_ctx;
-
 static lp_code idem_save(lp_db *db, void *p, lp_err *err) {
   idem_ctx *c = p;
   return lp_idem_put(db, c->user, c->key, c->hash, c->status, c->body, c->now, err);
 }
 
+static lp_code idem_drop(lp_db *db, void *p, lp_err *err) {
+  idem_ctx *c = p;
+  return lp_idem_drop(db, c->user, c->key, err);
+}
+
 void lp_idem_end(lp_req *r, const char *key, lp_code rc) {
+  int claimed = lp_store_ride_end();
   if (idem_lock < 0) return;
   /* the answer as it went out: a JSON body, or JSON text written straight (a created lead) */
   char *body = NULL;
   if (r->out) body = json_dumps(r->out, JSON_COMPACT);
   else if (r->raw && r->ctype && !strcmp(r->ctype, "application/json")) body = strndup(r->raw, r->raw_len);
-  if (rc == LP_OK && r->status >= 200 && r->status < 300 && body) {
-    idem_ctx c = {r->actor.id, key, idem_hash, r->status, body, r->now};
-    body = NULL;
-    lp_err e = LP_ERR_INIT;
-    lp_store_write(r->app->store, idem_save, &c, &e);
-    lp_err_release(&e);
-    free(c.body);
-  }
+  idem_ctx c = {r->actor.id, key, idem_hash, r->status, body, r->now};
+  lp_err e = LP_ERR_INIT;
+  /* the answer kept over the claim; a request that failed after it wrote gives its claim back */
+  if (rc == LP_OK && r->status >= 200 && r->status < 300 && body) lp_store_write(r->app->store, idem_save, &c, &e);
+  else if (claimed) lp_store_write(r->app->store, idem_drop, &c, &e);
+  lp_err_release(&e);
   free(body);
   pthread_mutex_unlock(&idem_mu[idem_lock]);
   idem_lock = -1;

@@ -1,6 +1,7 @@
 // 30-two-servers (issue 3): several `leadpath serve` processes sharing one PostgreSQL database —
 // any server answers any request (leads, If-Match, tokens), concurrent closes and If-Match
-// PATCHes across servers give exactly one winner, `leadpath migrate` raced on a fresh database
+// PATCHes across servers give exactly one winner, one Idempotency-Key sent to both creates one
+// lead, `leadpath migrate` raced on a fresh database
 // migrates once, and a database outage (on a private second cluster) answers 503 `unavailable`,
 // whatever the request, and heals once PostgreSQL is back. Runs only on PostgreSQL
 // (LEADPATH_TEST_PG_URL, as scripts/test.sh sets it); needs root or sudo for the outage, like
@@ -115,6 +116,22 @@ describe('two servers on one PostgreSQL database', { skip: SKIP, timeout: FILE_T
       const g = expectStatus(await adminB.get(`/api/v1/leads/${l.id}`), 200);
       assert.equal(g.version, l.version + 1);
       assert.equal(g.city, won.city, 'the stored city is the winner\'s');
+    }
+  });
+
+  it('one Idempotency-Key sent to both servers at once (2 per server) creates one lead; the others replay it or answer 409', async () => {
+    for (let round = 0; round < 5; round++) {
+      const tok = `twicekeyed${round}x${Date.now().toString(36)}`;
+      const body = { full_name: `Keyed ${tok}` };
+      const headers = { 'Idempotency-Key': `two-servers-${tok}` };
+      const rs = await Promise.all([admin, adminB, admin, adminB].map((c) => c.post('/api/v1/leads', body, { headers })));
+      const detail = `round ${round}: ${rs.map((r) => `${r.status} ${r.text.slice(0, 120)}`).join(' | ')}`;
+      const created = rs.filter((r) => r.status === 201);
+      assert.ok(created.length >= 1, `one request creates the lead; ${detail}`);
+      assert.equal(new Set(created.map((r) => r.body.id)).size, 1, `every 201 names the same lead; ${detail}`);
+      for (const r of rs) if (r.status !== 201) expectError(r, 409, 'conflict', detail);
+      const found = items(await admin.get(`/api/v1/leads?q=${tok}&owner=any&status=all`), 'search');
+      assert.deepEqual(found.map((l) => l.id), [created[0].body.id], `exactly one lead; ${detail}`);
     }
   });
 

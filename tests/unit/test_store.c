@@ -563,6 +563,42 @@ static void test_group_commit_failure_isolated(void **state)
     assert_int_equal(qint("SELECT count(*) FROM probe2 WHERE tag = 100", NULL), 1);
 }
 
+/* A rider (lp_store_ride: what an Idempotency-Key claim uses) commits exactly with the thread's
+ * next committed write: not with a write that fails, not twice, and its own failure takes the
+ * write down with it. */
+static lp_code write_sql_rc(const char *sql)
+{
+    lp_err err = LP_ERR_INIT;
+    lp_code rc = lp_store_write(F.s, exec_fn, (void *)sql, &err);
+    lp_err_release(&err);
+    return rc;
+}
+
+static void test_write_rider(void **state)
+{
+    (void)state;
+    write_sql("CREATE TABLE probe3(tag INTEGER NOT NULL UNIQUE)");
+    lp_store_ride(exec_fn, (void *)"INSERT INTO probe3(tag) VALUES (1000)");
+    /* the write fails: the rider goes down with it and stays armed */
+    assert_int_equal(write_sql_rc("INSERT INTO probe3(tag) VALUES (5), (5)"), LP_ECONFLICT);
+    assert_int_equal(qint("SELECT count(*) FROM probe3", NULL), 0);
+    /* the next write commits, and the rider with it */
+    assert_int_equal(write_sql_rc("INSERT INTO probe3(tag) VALUES (1)"), LP_OK);
+    assert_int_equal(qint("SELECT count(*) FROM probe3 WHERE tag IN (1, 1000)", NULL), 2);
+    /* once only: a second write does not carry it (it would break UNIQUE) */
+    assert_int_equal(write_sql_rc("INSERT INTO probe3(tag) VALUES (2)"), LP_OK);
+    assert_int_equal(lp_store_ride_end(), 1);
+    /* a rider that fails rolls its write back */
+    lp_store_ride(exec_fn, (void *)"INSERT INTO probe3(tag) VALUES (1000)");
+    assert_int_equal(write_sql_rc("INSERT INTO probe3(tag) VALUES (3)"), LP_ECONFLICT);
+    assert_int_equal(qint("SELECT count(*) FROM probe3 WHERE tag = 3", NULL), 0);
+    assert_int_equal(lp_store_ride_end(), 0);
+    /* disarmed: writes go alone */
+    assert_int_equal(write_sql_rc("INSERT INTO probe3(tag) VALUES (4)"), LP_OK);
+    assert_int_equal(lp_store_ride_end(), 0);
+    assert_int_equal(qint("SELECT count(*) FROM probe3", NULL), 4);
+}
+
 /* ---- rows: update, insert, query, binding ---------------------------------------------- */
 
 typedef struct {
@@ -1892,6 +1928,7 @@ int main(void)
         TM(test_seeded_defaults),
         TM(test_group_commit_durable),
         TM(test_group_commit_failure_isolated),
+        TM(test_write_rider),
         TM(test_update_stale_version),
         TM(test_insert_query_round_trip),
         TM(test_binding_order),
