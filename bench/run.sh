@@ -284,6 +284,9 @@ run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create 
     R[create_$tag.commit_ms]=$(awk -v s="$csec" -v c="$commits" 'BEGIN{printf "%.2f", s * 1000 / c}')
     R[create_$tag.commit_share]=$(awk -v s="$csec" -v d="${R[create_$tag.duration_us]:-1}" -v n="$rounds" 'BEGIN{printf "%.0f%%", 100 * s / (n * d / 1e6)}')
   fi
+  # Memory: the server's peak and current resident set after the whole set (GET, lists, creates).
+  R[rss_$tag.peak_mb]=$(awk '/^VmHWM/{printf "%.1f", $2 / 1024}' "/proc/$LP_PID/status" 2>/dev/null || echo "?")
+  R[rss_$tag.now_mb]=$(awk '/^VmRSS/{printf "%.1f", $2 / 1024}' "/proc/$LP_PID/status" 2>/dev/null || echo "?")
   if ! kill -0 "$LP_PID" 2>/dev/null; then
     if grep -q '"draining"' "$OUT/leadpath_$tag.log"; then
       log "leadpath ($tag) was stopped by a SIGTERM/SIGINT that this script did not send"
@@ -399,6 +402,7 @@ for lc in $LIST_CONNS; do
   echo "| the same, $lc connections | p99 $(f listc${lc}_main.p99_ms) ms (p50 $(f listc${lc}_main.p50_ms) ms, $(f listc${lc}_main.rps) req/s) | p99 < 10 ms | $(ok "$(f listc${lc}_main.p99_ms) < 10") |"
 done
 echo "| POST /api/v1/leads, 64 connections, durable | $(f create_main.rps) req/s (p99 $(f create_main.p99_ms) ms; $(f create_main.rows) rows written) | ≥ 5,000/s | $(ok "$(f create_main.rps) >= 5000") |"
+echo "| Server resident memory after the main set, $N leads (peak VmHWM / now VmRSS) | $(f rss_main.peak_mb) / $(f rss_main.now_mb) MiB | < 128 MiB | $(ok "$(f rss_main.peak_mb) < 128") |"
 echo "| Startup until /healthz answers (judged on the median) | median $ST_MED ms, min $ST_MIN ms, max $ST_MAX ms ($STARTUP_RUNS runs; for scale: exec of \`leadpath version\` $((EXEC_US / 1000)) ms, one probe $((PROBE_US / 1000)) ms) | < 200 ms | $(ok "$ST_MED < 200") |"
 echo
 echo "Main set, every round (req/s; the table above shows the median round): hello $(f hello_main.all)| GET $(f get_main.all)(of hello: $(f get_main.ratios))| list $(f list_main.all)| create $(f create_main.all)"
