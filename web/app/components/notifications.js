@@ -1,6 +1,6 @@
 // components/notifications.js — the bell in the header: the unread count (polled every 30 s while the page is
 // visible, and on every opening), and a panel listing the caller's notifications with "Mark read"
-// and "Mark all read". GET /api/v1/notifications[?unread=1], POST .../{id}/read, POST .../read-all.
+// and "Mark all read" (api/notifications.js).
 import { html, useCallback, useEffect, useLayoutEffect, useRef, useState, createContext, useContext } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { Link, ErrorBox, Spinner } from '../ui.js';

@@ -27,7 +27,7 @@ function writeFilters(f, replace) {
   const s = p.toString();
   navigate('/leads' + (s ? '?' + s : ''), { replace });
 }
-/* Import: the file goes to POST /api/v1/import/leads as a job; the dialog follows the job and
+/* Import: the file goes to the server as an import job (api.leads.importCsv); the dialog follows the job and
  * shows what was created and which rows failed (by row number, 1 = first data row). */
 function ImportDialog({ open, onClose, onDone }) {
   const [file, setFile] = useState(null);
@@ -76,7 +76,7 @@ function ImportDialog({ open, onClose, onDone }) {
   </${Dialog}>`;
 }
 
-/* The leads the list shows (every page of them), as CSV: GET /api/v1/export/leads with the same filters. */
+/* The leads the list shows (every page of them), as CSV: the export with the same filters. */
 function exportHref(f) {
   const q = apiQuery(f);
   delete q.sort;

@@ -129,7 +129,7 @@ function AddForm({ cfg, onSaved, listKey }) {
   </form>`;
 }
 
-// Age rule (SLA) and the default close-lost group: PATCH /api/v1/settings.
+// Age rule (SLA) and the default close-lost group (api/settings.js).
 function GeneralSettings() {
   const { refs, settings, reloadSettings } = useApp();
   const init = () => ({ warn: String(settings.sla_warning_days ?? ''), breach: String(settings.sla_breach_days ?? ''),

@@ -1,7 +1,6 @@
 // pages/webhooks.js — Settings › Webhooks (admins only): add a webhook (its signing secret is shown
 // once, by the create), edit, pause/resume, delete, and each webhook's latest deliveries.
-// GET/POST /api/v1/webhooks, PATCH/DELETE /api/v1/webhooks/{id} (If-Match: version),
-// GET /api/v1/webhooks/{id}/deliveries.
+// Through api/webhooks.js.
 import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { Input, Check, ErrorBox, Spinner, FieldError, Dialog } from '../ui.js';
