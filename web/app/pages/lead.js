@@ -54,7 +54,7 @@ function widgetOf(m) {
     case 'ref': return { type: 'ref', ref: refKey(m.ref) };
     case 'boolean': return { type: 'bool', text: fieldLabel(m.name) };
     case 'integer': return { type: 'number' };
-    default: return { type: m.max > 1000 ? 'textarea' : 'text', wide: m.max > 1000 };
+    default: return { type: m.max_length > 1000 ? 'textarea' : 'text', wide: m.max_length > 1000 };
   }
 }
 
