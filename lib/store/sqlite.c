@@ -654,12 +654,15 @@ static lp_code sq_bulk_insert(sq_db *db, const char *table, const char *const *c
       p = copy_value(p, end, &v, &null);
       int64_t n;
       if (null) sq_bind_null(st, i + 1);
-      else if (plain_int(v.len ? v.data : "", v.len, &n)) sq_bind_int(st, i + 1, n);
-      else sq_bind_text(st, i + 1, v.len ? lp_buf_str(&v) : "");
-      if (p < end && *p == '\t') p++;
+      else if (plain_int(lp_buf_str(&v), v.len, &n)) sq_bind_int(st, i + 1, n);
+      else sq_bind_text(st, i + 1, lp_buf_str(&v));
+      if (i == ncols - 1) break;
+      if (p >= end || *p != '\t') { rc = lp_fail(err, LP_EINTERNAL, "bulk insert into %s: fewer values than %d columns", table, ncols); break; }
+      p++;
     }
-    if (p < end && *p != '\n') rc = lp_fail(err, LP_EINTERNAL, "bulk insert into %s: more values than %d columns", table, ncols);
-    else if (sq_step(st, err) < 0) rc = err->code;
+    if (rc == LP_OK && p < end && *p != '\n')
+      rc = lp_fail(err, LP_EINTERNAL, "bulk insert into %s: more values than %d columns", table, ncols);
+    if (rc == LP_OK && sq_step(st, err) < 0) rc = err->code;
     sqlite3_reset(st->st);
     sqlite3_clear_bindings(st->st);
     if (p < end) p++;

@@ -1649,12 +1649,12 @@ static lp_code bulk_fn(lp_db *db, void *p, lp_err *err)
     return rc;
 }
 
+/* A good row, then one with a value too many (ctx NULL) or one too few. */
 static lp_code bad_bulk_fn(lp_db *db, void *p, lp_err *err)
 {
-    (void)p;
     static const char *const cols[] = {"n", "s"};
-    static const char data[] = "1\tok\n2\tx\ty\n";
-    return lp_db_bulk_insert(db, "bulk", cols, 2, data, sizeof data - 1, err);
+    const char *data = p ? "1\tok\n2\n" : "1\tok\n2\tx\ty\n";
+    return lp_db_bulk_insert(db, "bulk", cols, 2, data, strlen(data), err);
 }
 
 /* Rows in COPY's text format arrive with their values exact on both engines: NULL, escapes,
@@ -1685,8 +1685,10 @@ static void test_bulk_insert(void **state)
     assert_string_equal(sget(json_array_get(rows, 3), "s"), "after");
     json_decref(rows);
 
-    /* a row with more values than columns is refused, and nothing of the batch stays */
+    /* a row with more values than columns, or fewer, is refused, and nothing of the batch stays */
     assert_int_not_equal(lp_store_write(F.s, bad_bulk_fn, NULL, &err), LP_OK);
+    lp_err_release(&err);
+    assert_int_not_equal(lp_store_write(F.s, bad_bulk_fn, "too few", &err), LP_OK);
     assert_int_equal(qint("SELECT count(*) FROM bulk WHERE s = 'ok'", NULL), 0);
     assert_int_equal(qint("SELECT count(*) FROM bulk", NULL), 5);
     lp_err_release(&err);
