@@ -241,21 +241,25 @@ static lp_code apply_one(lp_db *db, void *p, lp_err *err) {
   return rc < 0 ? err->code : LP_OK;
 }
 
-static lp_code migrate_locked(lp_store *s, lp_db *db, int64_t now, int *applied, lp_err *err);
+static lp_code migrate_locked(lp_store *s, lp_db *db, int version, int64_t now, int *applied, lp_err *err);
 
 /* Several servers may migrate at once: they take turns (lp_db_schema_lock), and each finds what
  * the others applied. */
 lp_code lp_migrate(lp_store *s, int64_t now, int *applied, lp_err *err) {
+  return lp_migrate_to(s, lp_schema_version(), now, applied, err);
+}
+
+lp_code lp_migrate_to(lp_store *s, int version, int64_t now, int *applied, lp_err *err) {
   lp_db *db = lp_store_reader(s, err);
   if (!db) return err->code;
   lp_code rc = lp_db_schema_lock(db, err);
   if (rc != LP_OK) return rc;
-  rc = migrate_locked(s, db, now, applied, err);
+  rc = migrate_locked(s, db, version, now, applied, err);
   lp_db_schema_unlock(db);
   return rc;
 }
 
-static lp_code migrate_locked(lp_store *s, lp_db *db, int64_t now, int *applied, lp_err *err) {
+static lp_code migrate_locked(lp_store *s, lp_db *db, int version, int64_t now, int *applied, lp_err *err) {
   lp_code rc = lp_db_ddl(db, "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY,"
                              " name TEXT NOT NULL, applied_at {{int64}} NOT NULL)", err);
   if (rc != LP_OK) return rc;
@@ -266,7 +270,7 @@ static lp_code migrate_locked(lp_store *s, lp_db *db, int64_t now, int *applied,
   lp_stmt_done(st);
   if (applied) *applied = 0;
   for (size_t i = 0; i < sizeof migrations / sizeof *migrations; i++) {
-    if (migrations[i].version <= have) continue;
+    if (migrations[i].version <= have || migrations[i].version > version) continue;
     mctx c = {&migrations[i], now};
     rc = lp_store_write_direct(s, apply_one, &c, err);
     if (rc != LP_OK) return rc;

@@ -1582,6 +1582,126 @@ static void test_list_rendered_leads(void **state)
     lp_err_release(&err);
 }
 
+/* ---- released migrations never change --------------------------------------------------- */
+
+#define RELEASED_VERSION 9  /* the newest migration of the last release with a schema file below */
+
+/* Appends each row's one text column, one per line. */
+static void describe(lp_buf *out, const char *sql)
+{
+    lp_err err = LP_ERR_INIT;
+    lp_stmt *st = lp_db_prep(reader(), sql, &err);
+    if (!st)
+        fail_msg("%s: %s", sql, err.message);
+    int rc;
+    while ((rc = lp_step(st, &err)) == 1) {
+        lp_buf_puts(out, lp_col_text(st, 0) ? lp_col_text(st, 0) : "NULL");
+        lp_buf_add(out, "\n", 1);
+    }
+    lp_stmt_done(st);
+    if (rc < 0)
+        fail_msg("%s: %s", sql, err.message);
+}
+
+/* The schema and seeded rows as the catalog has them, one thing a line, sorted: SQLite's
+ * sqlite_master text; PostgreSQL's columns (type, null, default, identity, generated), indexes,
+ * constraints, functions and sequence positions. */
+static void describe_schema(lp_buf *out)
+{
+    if (ENGINE == LP_ENGINE_PG) {
+        describe(out, "SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type"
+                      " || CASE WHEN is_nullable = 'NO' THEN ' NOT NULL' ELSE '' END"
+                      " || coalesce(' DEFAULT ' || column_default, '')"
+                      " || CASE WHEN is_identity = 'YES' THEN ' IDENTITY ' || identity_generation ELSE '' END"
+                      " || CASE WHEN is_generated = 'ALWAYS' THEN ' GENERATED ' || generation_expression ELSE '' END"
+                      " FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position");
+        describe(out, "SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = 'public'"
+                      " ORDER BY indexname");
+        describe(out, "SELECT 'constraint ' || conrelid::regclass::text || '.' || conname || ': ' || pg_get_constraintdef(oid)"
+                      " FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1");
+        describe(out, "SELECT 'function ' || proname || ': ' || pg_get_functiondef(oid) FROM pg_proc"
+                      " WHERE pronamespace = 'public'::regnamespace ORDER BY 1");
+        describe(out, "SELECT 'sequence ' || sequencename || ' ' || coalesce(last_value::text, '-') FROM pg_sequences"
+                      " WHERE schemaname = 'public' ORDER BY 1");
+    } else {
+        describe(out, "SELECT type || ' ' || name || ' ' || tbl_name || ': ' || coalesce(sql, '') FROM sqlite_master"
+                      " ORDER BY type, name");
+    }
+    static const char *const seeded[] = {"roles", "stages", "outcomes", "contact_groups", "lost_reasons", "sources",
+                                         "locations", "partners", "settings", "sweep_state"};
+    for (size_t i = 0; i < sizeof seeded / sizeof *seeded; i++) {
+        char q[96];
+        snprintf(q, sizeof q, "SELECT * FROM %s ORDER BY 1", seeded[i]);
+        json_t *rows = qrows(q, NULL);
+        size_t k;
+        json_t *r;
+        json_array_foreach(rows, k, r) {
+            char *t = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+            lp_buf_printf(out, "row %s %s\n", seeded[i], t);
+            free(t);
+        }
+        json_decref(rows);
+    }
+}
+
+/* A fresh database migrated to the last release's version has exactly the schema (and seeds)
+ * that release made, on each engine: tests/unit/schema-v9-<engine>.txt, written by the release's
+ * code. A released migration that changes, or SQL of the shared dialect that an engine comes to
+ * spell otherwise, shows here. LEADPATH_WRITE_SCHEMA=1 writes the file instead (for a release). */
+static void test_released_schema(void **state)
+{
+    (void)state;
+    lp_err err = LP_ERR_INIT;
+    int applied = -1;
+    assert_int_equal(lp_migrate_to(F.s, RELEASED_VERSION, T0, &applied, &err), LP_OK);
+    assert_int_equal(applied, RELEASED_VERSION);
+    assert_int_equal(qint("SELECT max(version) FROM schema_migrations", NULL), RELEASED_VERSION);
+    lp_buf have = LP_BUF_INIT((size_t)1 << 24);
+    describe_schema(&have);
+
+    char path[512];
+    const char *slash = strrchr(__FILE__, '/');
+    snprintf(path, sizeof path, "%.*s/schema-v%d-%s.txt", slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".",
+             RELEASED_VERSION, ENGINE == LP_ENGINE_PG ? "pg" : "sqlite");
+    const char *write = getenv("LEADPATH_WRITE_SCHEMA");
+    if (write && !strcmp(write, "1")) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fwrite(have.data, 1, have.len, f);
+        fclose(f);
+        print_message("wrote %s\n", path);
+    }
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot read %s", path);
+    lp_buf want = LP_BUF_INIT((size_t)1 << 24);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        lp_buf_add(&want, chunk, n);
+    fclose(f);
+    /* the first line that differs, to say what changed */
+    const char *a = lp_buf_str(&have), *b = lp_buf_str(&want);
+    size_t line = 1, i = 0;
+    while (a[i] && a[i] == b[i]) {
+        if (a[i] == '\n')
+            line++;
+        i++;
+    }
+    if (a[i] != b[i]) {
+        const char *la = a + i, *lb = b + i;
+        while (la > a && la[-1] != '\n')
+            la--;
+        while (lb > b && lb[-1] != '\n')
+            lb--;
+        fail_msg("%s line %zu differs:\n  made:     %.*s\n  released: %.*s", path, line, (int)strcspn(la, "\n"), la,
+                 (int)strcspn(lb, "\n"), lb);
+    }
+    lp_buf_release(&have);
+    lp_buf_release(&want);
+    lp_err_release(&err);
+}
+
 /* ---- engine differences behind db.h ----------------------------------------------------- */
 
 /* The dialect words: each engine's spelling makes a table that assigns ids and holds 64-bit
@@ -1802,6 +1922,7 @@ int main(void)
         TM(test_lead_stage_moves),
         TM(test_search_index),
         TM(test_list_rendered_leads),
+        T(test_released_schema),
         TM(test_dialect_words),
         TM(test_bulk_insert),
         TM(test_search_put),
