@@ -1609,6 +1609,8 @@ static void describe(lp_buf *out, const char *sql)
 static void describe_schema(lp_buf *out)
 {
     if (ENGINE == LP_ENGINE_PG) {
+        /* the catalog's wording is the server's: a file is for one major version (scripts/pg-test.sh) */
+        describe(out, "SELECT 'postgresql ' || (current_setting('server_version_num')::int / 10000)");
         describe(out, "SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type"
                       " || CASE WHEN is_nullable = 'NO' THEN ' NOT NULL' ELSE '' END"
                       " || coalesce(' DEFAULT ' || column_default, '')"
