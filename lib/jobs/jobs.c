@@ -44,18 +44,17 @@ static lp_code claim_fn(lp_db *db, void *p, lp_err *err) {
   json_decref(c->rows);  /* a retried transaction starts over */
   c->rows = NULL;
   /* Due: queued and its time has come, or claimed by a worker whose lease ran out. */
-  const char *sql = lp_db_engine(db) == LP_ENGINE_PG
-    ? "UPDATE jobs SET status = 'running', locked_by = $2, locked_until = $3, attempts = attempts + 1, updated_at = $1"
-      " WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND run_at <= $1"
-      " AND (status = 'queued' OR locked_until < $1) ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)"
-      " RETURNING id, kind, ref, subject_id, payload, attempts, max_attempts, created_by"
-    : "UPDATE jobs SET status = 'running', locked_by = $2, locked_until = $3, attempts = attempts + 1, updated_at = $1"
-      " WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND run_at <= $1"
-      " AND (status = 'queued' OR locked_until < $1) ORDER BY run_at, id LIMIT $4)"
-      " RETURNING id, kind, ref, subject_id, payload, attempts, max_attempts, created_by";
+  static const char claim_sql[] =
+    "UPDATE jobs SET status = 'running', locked_by = $2, locked_until = $3, attempts = attempts + 1, updated_at = $1"
+    " WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND run_at <= $1"
+    " AND (status = 'queued' OR locked_until < $1) ORDER BY run_at, id LIMIT $4{{skip_locked}})"
+    " RETURNING id, kind, ref, subject_id, payload, attempts, max_attempts, created_by";
+  lp_buf sql = LP_BUF_INIT(4096);
+  if (lp_db_dialect(db, claim_sql, &sql, err) != LP_OK) { lp_buf_release(&sql); return err->code; }
   json_t *args = json_pack("[I, s, I, i]", (json_int_t)c->now, c->worker, (json_int_t)(c->now + LEASE_SECONDS), c->max);
-  c->rows = lp_query(db, sql, args, err);
+  c->rows = lp_query(db, lp_buf_str(&sql), args, err);
   json_decref(args);
+  lp_buf_release(&sql);
   return c->rows ? LP_OK : err->code;
 }
 

@@ -96,10 +96,73 @@ void lp_stmt_done(lp_stmt *st) { if (st) st->ops->stmt_done(st); }
 lp_code lp_db_exec(lp_db *db, const char *sql, lp_err *err) { return db->ops->exec(db, sql, err); }
 int64_t lp_db_changes(lp_db *db) { return db->ops->changes(db); }
 lp_engine lp_db_engine(lp_db *db) { return db->ops->engine; }
-void *lp_db_native(lp_db *db) { return db->ops->native(db); }
 lp_code lp_db_copy_in(lp_db *db, const char *sql, const char *data, size_t len, lp_err *err) {
   if (!db->ops->copy_in) return lp_fail(err, LP_EINTERNAL, "COPY is for PostgreSQL");
   return db->ops->copy_in(db, sql, data, len, err);
+}
+lp_code lp_read_begin(lp_db *db, lp_err *err) { return db->ops->read_begin(db, err); }
+void lp_read_end(lp_db *db) { db->ops->read_end(db); }
+
+/* ---------------------------------------------------------------- engine differences */
+
+lp_stmt *lp_db_prep_insert(lp_db *db, const char *sql, lp_err *err) { return db->ops->prep_insert(db, sql, 0, err); }
+lp_stmt *lp_db_prep_insert_static(lp_db *db, const char *sql, lp_err *err) { return db->ops->prep_insert(db, sql, 1, err); }
+int lp_step_insert(lp_stmt *st, int64_t *id, lp_err *err) { return st->ops->step_insert(st, id, err); }
+
+lp_code lp_db_dialect(lp_db *db, const char *sql, lp_buf *out, lp_err *err) {
+  const char *p = sql;
+  for (const char *t; (t = strstr(p, "{{"));) {
+    const char *end = strstr(t + 2, "}}");
+    if (!end) return lp_fail(err, LP_EINTERNAL, "unclosed {{ in SQL");
+    const char *word = db->ops->dialect_word(t + 2, (size_t)(end - t - 2));
+    if (!word) return lp_fail(err, LP_EINTERNAL, "no SQL word {{%.*s}} on this engine", (int)(end - t - 2), t + 2);
+    lp_buf_add(out, p, (size_t)(t - p));
+    lp_buf_puts(out, word);
+    p = end + 2;
+  }
+  lp_buf_puts(out, p);
+  return out->overflow ? lp_fail(err, LP_EINTERNAL, "SQL text too long") : LP_OK;
+}
+
+lp_code lp_db_ddl(lp_db *db, const char *sql, lp_err *err) {
+  lp_buf b = LP_BUF_INIT((size_t)1 << 24);
+  lp_code rc = lp_db_dialect(db, sql, &b, err);
+  if (rc == LP_OK && b.len) rc = lp_db_exec(db, lp_buf_str(&b), err);
+  lp_buf_release(&b);
+  return rc;
+}
+
+lp_code lp_db_ddl_each(lp_db *db, const char *sqlite, const char *pg, lp_err *err) {
+  const char *sql = db->ops->engine == LP_ENGINE_PG ? pg : sqlite;
+  return sql ? lp_db_ddl(db, sql, err) : LP_OK;
+}
+
+lp_code lp_db_schema_lock(lp_db *db, lp_err *err) { return db->ops->schema_lock ? db->ops->schema_lock(db, err) : LP_OK; }
+void lp_db_schema_unlock(lp_db *db) { if (db->ops->schema_unlock) db->ops->schema_unlock(db); }
+
+lp_code lp_db_bulk_insert(lp_db *db, const char *table, const char *const *cols, int ncols,
+                          const char *data, size_t len, lp_err *err) {
+  return db->ops->bulk_insert(db, table, cols, ncols, data, len, err);
+}
+lp_code lp_db_ids_follow(lp_db *db, const char *table, lp_err *err) {
+  return db->ops->ids_follow ? db->ops->ids_follow(db, table, err) : LP_OK;
+}
+lp_code lp_db_reserve_ids(lp_db *db, const char *table, int n, int64_t *out, lp_err *err) {
+  return n > 0 ? db->ops->reserve_ids(db, table, n, out, err) : LP_OK;
+}
+lp_code lp_db_search_cond(lp_db *db, const char *text, const char **cond, char **param, lp_err *err) {
+  *cond = NULL;
+  *param = NULL;
+  return db->ops->search_cond(db, text, cond, param, err);
+}
+lp_code lp_db_search_put(lp_db *db, const lp_search_doc *docs, int n, lp_err *err) {
+  return n > 0 ? db->ops->search_put(db, docs, n, err) : LP_OK;
+}
+lp_code lp_db_contacts_rebuild(lp_db *db, lp_err *err) {
+  return db->ops->contacts_rebuild ? db->ops->contacts_rebuild(db, err) : LP_OK;
+}
+lp_code lp_store_backup(lp_store *s, const char *file, const char **format, lp_err *err) {
+  return s->ops->store_backup(s, file, format, err);
 }
 
 #define TLS_SLOTS 4

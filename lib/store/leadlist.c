@@ -51,48 +51,6 @@ static int parse_id(const char *s, int64_t *out) {
   return 0;
 }
 
-/* Turns what a person typed into an FTS5 query: each word a quoted prefix term, all required. */
-static char *fts_query(const char *s) {
-  lp_buf b = LP_BUF_INIT(4096);
-  const char *p = s;
-  while (*p) {
-    while (*p && (isspace((unsigned char)*p) || *p == '"')) p++;
-    if (!*p) break;
-    const char *start = p;
-    while (*p && !isspace((unsigned char)*p) && *p != '"') p++;
-    /* Skip words with nothing searchable in them (only punctuation). */
-    int alnum = 0;
-    for (const char *x = start; x < p; x++) if (isalnum((unsigned char)*x) || (unsigned char)*x >= 0x80) alnum = 1;
-    if (!alnum) continue;
-    if (b.len) lp_buf_puts(&b, " ");
-    lp_buf_puts(&b, "\"");
-    lp_buf_add(&b, start, (size_t)(p - start));
-    lp_buf_puts(&b, "\"*");
-  }
-  if (b.overflow || !b.len) { lp_buf_release(&b); return NULL; }
-  return lp_buf_detach(&b);
-}
-
-/* The same for PostgreSQL's to_tsquery: the words split where the index splits the text (at
- * ASCII punctuation, see the leads_fts migration), each a prefix term, all required:
- * "anna@x.org smith" -> "anna:* & x:* & org:* & smith:*". Only letters, digits and non-ASCII
- * bytes reach the query, so nothing in it is tsquery syntax. */
-static char *pg_fts_query(const char *s) {
-  lp_buf b = LP_BUF_INIT(4096);
-  const char *p = s;
-  while (*p) {
-    while (*p && !(isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80)) p++;
-    if (!*p) break;
-    const char *start = p;
-    while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80)) p++;
-    if (b.len) lp_buf_puts(&b, " & ");
-    lp_buf_add(&b, start, (size_t)(p - start));
-    lp_buf_puts(&b, ":*");
-  }
-  if (b.overflow || !b.len) { lp_buf_release(&b); return NULL; }
-  return lp_buf_detach(&b);
-}
-
 static char *cursor_encode(json_t *v, int64_t id) {
   json_t *a = json_pack("[O, I]", v, (json_int_t)id);
   char *s = json_dumps(a, JSON_COMPACT);
@@ -187,18 +145,10 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   }
   const char *text = get(ctx, "q");
   if (text && *text) {
-    if (lp_db_engine(db) == LP_ENGINE_PG) {
-      char *fq = pg_fts_query(text);
-      if (fq) { cond(&q, "id IN (SELECT rowid FROM leads_fts WHERE tsv @@ to_tsquery('simple', lp_unaccent($%d)))", json_string(fq)); free(fq); }
-    } else {
-      /* The index in the search file is complete unless a rebuild runs (leads.c): then say so
-       * rather than answer with part of the matches. */
-      int64_t rebuild = lp_query_int(db, "SELECT coalesce((SELECT value FROM search.fts_state WHERE key = 'rebuild'), 1)", NULL, 1, err);
-      if (rebuild != 0 && err->code == LP_OK)
-        lp_fail(err, LP_EUNAVAILABLE, "The search index is being rebuilt (after an upgrade or a restore); search again in a minute");
-      char *fq = fts_query(text);
-      if (fq) { cond(&q, "id IN (SELECT rowid FROM search.leads_fts WHERE leads_fts MATCH $%d)", json_string(fq)); free(fq); }
-    }
+    const char *fmt;
+    char *fq;
+    if (lp_db_search_cond(db, text, &fmt, &fq, err) == LP_OK && fq) cond(&q, fmt, json_string(fq));
+    free(fq);
   }
   const char *sort = get(ctx, "sort") ? get(ctx, "sort") : "-created_at";
   const sort_spec *ss = NULL;

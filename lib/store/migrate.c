@@ -1,17 +1,26 @@
-/* migrate.c — the schema of leadpath, as an ordered list of migrations.
+/* migrate.c — the schema of leadpath, as an ordered list of migrations, one text for every engine.
  *
  * Each migration has a version and SQL; a migration never changes once released, a new
- * version is added instead. Timestamps are stored as Unix seconds (INTEGER), booleans as 0/1,
- * lists of addresses as JSON text, found by the full-text index (and on PostgreSQL also through a
- * side table, lead_contacts).
+ * version is added instead. Timestamps are stored as Unix seconds (64-bit integers), booleans as
+ * 0/1 (INTEGER), lists of addresses as JSON text, found by the full-text index (and on PostgreSQL
+ * also through a side table, lead_contacts).
+ *
+ * The SQL is written once in the shared dialect with the words of lp_db_dialect (db.h): {{id}}
+ * for a table's own id column, {{int64}} for times, ids and growing counters, plain INTEGER for
+ * flags and small counts. SQLite spells both words INTEGER; PostgreSQL makes ids BIGINT identity
+ * columns and {{int64}} BIGINT, while booleans stay INTEGER 0/1 and JSON stays TEXT, so rows read
+ * back the same on both. Where the engines truly differ (the full-text index, a JSON aggregate,
+ * moving PostgreSQL's identity sequences, SQLite's search file) a step has each engine's text.
  */
 #include "store/migrate.h"
 #include "store/rows.h"
 
-/* pg_sql is the PostgreSQL form of sql (NULL: sql runs on both). There, ids are BIGINT identity
- * columns, times BIGINT, booleans stay INTEGER 0/1 and JSON stays TEXT, so rows read back the same;
- * leads_fts is a table with a generated tsvector (see leadlist.c for the query side). */
-typedef struct { int version; const char *name; const char *sql; const char *pg_sql; } migration;
+/* One step of a migration: sql runs on every engine; otherwise sqlite and pg are each engine's
+ * own text (NULL: nothing there). All go through lp_db_ddl. */
+typedef struct { const char *sql, *sqlite, *pg; } step;
+typedef struct { int version; const char *name; step steps[3]; } migration;
+#define EACH(sqlite_text, pg_text) {.sqlite = sqlite_text, .pg = pg_text}
+
 
 /* The seeded defaults, the same on both engines. */
 #define SEEDS \
@@ -39,254 +48,172 @@ typedef struct { int version; const char *name; const char *sql; const char *pg_
 " ('inbound_secret', '\"\"'), ('follow_up_window_days', '3');"
 
 /* The seeded templates (conversations): a quick reply quoting the lead's request, the closing
- * notification and the review request, by e-mail and SMS. */
+ * notification and the review request, by e-mail and SMS. Their placeholders are written [[...]]
+ * here and turned into {{...}} by the UPDATE, because {{word}} in schema text is the dialect's
+ * (lp_db_dialect). */
 #define TEMPLATE_SEEDS \
 "INSERT INTO templates(name, channel, kind, subject, body, created_at, updated_at) VALUES" \
-" ('Quick reply: your request', 'email', 'message', 'Your request', 'Hello {{lead.first_name}},\n\n" \
-"Thank you for getting in touch. You wrote:\n\n{{lead.request}}\n\nI will come back to you shortly.\n\n" \
-"{{user.name}}\n{{company.name}}', 0, 0)," \
-" ('Quick reply: your request', 'sms', 'message', NULL, 'Hi {{lead.first_name}}, thanks for your request. " \
-"{{user.first_name}} from {{company.name}} will call you shortly.', 0, 0)," \
-" ('Closing notification', 'email', 'close_notification', 'Thank you, {{lead.first_name}}', 'Hello {{lead.first_name}},\n\n" \
+" ('Quick reply: your request', 'email', 'message', 'Your request', 'Hello [[lead.first_name]],\n\n" \
+"Thank you for getting in touch. You wrote:\n\n[[lead.request]]\n\nI will come back to you shortly.\n\n" \
+"[[user.name]]\n[[company.name]]', 0, 0)," \
+" ('Quick reply: your request', 'sms', 'message', NULL, 'Hi [[lead.first_name]], thanks for your request. " \
+"[[user.first_name]] from [[company.name]] will call you shortly.', 0, 0)," \
+" ('Closing notification', 'email', 'close_notification', 'Thank you, [[lead.first_name]]', 'Hello [[lead.first_name]],\n\n" \
 "We have closed your enquiry. Should you need anything else, just reply to this message.\n\n" \
-"{{user.name}}\n{{company.name}}', 0, 0)," \
-" ('Review request', 'email', 'review_request', 'How did we do?', 'Hello {{lead.first_name}},\n\n" \
-"Thank you for choosing {{company.name}}. Would you tell others how we did? A short review helps us a lot.\n\n" \
-"{{user.name}}', 0, 0)," \
-" ('Review request', 'sms', 'review_request', NULL, 'Thank you for choosing {{company.name}}! " \
-"Would you leave us a short review? {{company.website}}', 0, 0);"
+"[[user.name]]\n[[company.name]]', 0, 0)," \
+" ('Review request', 'email', 'review_request', 'How did we do?', 'Hello [[lead.first_name]],\n\n" \
+"Thank you for choosing [[company.name]]. Would you tell others how we did? A short review helps us a lot.\n\n" \
+"[[user.name]]', 0, 0)," \
+" ('Review request', 'sms', 'review_request', NULL, 'Thank you for choosing [[company.name]]! " \
+"Would you leave us a short review? [[company.website]]', 0, 0);" \
+"UPDATE templates SET subject = replace(replace(subject, '[[', '{' || '{'), ']]', '}}')," \
+"  body = replace(replace(body, '[[', '{' || '{'), ']]', '}}');"
 
 static const migration migrations[] = {
-{1, "core schema",
-"CREATE TABLE roles(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, policy TEXT NOT NULL,"
-"  builtin INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 1);"
-"CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-"  role_id INTEGER NOT NULL REFERENCES roles(id), manager_id INTEGER REFERENCES users(id),"
-"  active INTEGER NOT NULL DEFAULT 1, password_hash TEXT, created_at INTEGER NOT NULL,"
-"  updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1);"
+{1, "core schema", {
+{.sql =
+"CREATE TABLE roles(id {{id}}, name TEXT NOT NULL UNIQUE, policy TEXT NOT NULL,"
+"  builtin INTEGER NOT NULL DEFAULT 0, version {{int64}} NOT NULL DEFAULT 1);"
+"CREATE TABLE users(id {{id}}, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+"  role_id {{int64}} NOT NULL REFERENCES roles(id), manager_id {{int64}} REFERENCES users(id),"
+"  active INTEGER NOT NULL DEFAULT 1, password_hash TEXT, created_at {{int64}} NOT NULL,"
+"  updated_at {{int64}} NOT NULL, version {{int64}} NOT NULL DEFAULT 1);"
 "CREATE INDEX users_manager ON users(manager_id);"
-"CREATE TABLE sessions(id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL REFERENCES users(id),"
-"  kind TEXT NOT NULL, name TEXT, csrf TEXT, created_at INTEGER NOT NULL, expires_at INTEGER);"
+"CREATE TABLE sessions(id {{id}}, token_hash TEXT NOT NULL UNIQUE, user_id {{int64}} NOT NULL REFERENCES users(id),"
+"  kind TEXT NOT NULL, name TEXT, csrf TEXT, created_at {{int64}} NOT NULL, expires_at {{int64}});"
 "CREATE INDEX sessions_user ON sessions(user_id);"
-"CREATE TABLE stages(id INTEGER PRIMARY KEY, name TEXT NOT NULL, position INTEGER NOT NULL,"
+"CREATE TABLE stages(id {{id}}, name TEXT NOT NULL, position {{int64}} NOT NULL,"
 "  is_sale INTEGER NOT NULL DEFAULT 0, waiting INTEGER NOT NULL DEFAULT 0, guidance TEXT NOT NULL DEFAULT '',"
-"  active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1);"
-"CREATE TABLE outcomes(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+"  active INTEGER NOT NULL DEFAULT 1, version {{int64}} NOT NULL DEFAULT 1);"
+"CREATE TABLE outcomes(id {{id}}, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
 "  kind TEXT NOT NULL CHECK(kind IN ('won','lost','neutral')), active INTEGER NOT NULL DEFAULT 1,"
-"  version INTEGER NOT NULL DEFAULT 1);"
-"CREATE TABLE contact_groups(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1,"
-"  version INTEGER NOT NULL DEFAULT 1);"
-"CREATE TABLE lost_reasons(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1,"
-"  counts_in_reports INTEGER NOT NULL DEFAULT 1, follow_up_days INTEGER,"
-"  group_id INTEGER REFERENCES contact_groups(id), version INTEGER NOT NULL DEFAULT 1);"
-"CREATE TABLE sources(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1);"
-"CREATE TABLE locations(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1);"
-"CREATE TABLE partners(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1);"
+"  version {{int64}} NOT NULL DEFAULT 1);"
+"CREATE TABLE contact_groups(id {{id}}, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1,"
+"  version {{int64}} NOT NULL DEFAULT 1);"
+"CREATE TABLE lost_reasons(id {{id}}, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1,"
+"  counts_in_reports INTEGER NOT NULL DEFAULT 1, follow_up_days {{int64}},"
+"  group_id {{int64}} REFERENCES contact_groups(id), version {{int64}} NOT NULL DEFAULT 1);"
+"CREATE TABLE sources(id {{id}}, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version {{int64}} NOT NULL DEFAULT 1);"
+"CREATE TABLE locations(id {{id}}, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version {{int64}} NOT NULL DEFAULT 1);"
+"CREATE TABLE partners(id {{id}}, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version {{int64}} NOT NULL DEFAULT 1);"
 "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-"CREATE TABLE leads(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
+"CREATE TABLE leads(id {{id}}, version {{int64}} NOT NULL DEFAULT 1,"
 "  full_name TEXT NOT NULL, company TEXT, login TEXT, emails TEXT NOT NULL DEFAULT '[]',"
-"  phones TEXT NOT NULL DEFAULT '[]', partner_id INTEGER REFERENCES partners(id),"
-"  location_id INTEGER REFERENCES locations(id), owner_id INTEGER REFERENCES users(id),"
-"  stage_id INTEGER REFERENCES stages(id), source_id INTEGER REFERENCES sources(id),"
-"  country TEXT, region TEXT, city TEXT, service TEXT, request TEXT, notes TEXT, value_cents INTEGER, currency TEXT,"
-"  score INTEGER NOT NULL DEFAULT 0, last_contacted_at INTEGER, email_opt_out INTEGER NOT NULL DEFAULT 0,"
+"  phones TEXT NOT NULL DEFAULT '[]', partner_id {{int64}} REFERENCES partners(id),"
+"  location_id {{int64}} REFERENCES locations(id), owner_id {{int64}} REFERENCES users(id),"
+"  stage_id {{int64}} REFERENCES stages(id), source_id {{int64}} REFERENCES sources(id),"
+"  country TEXT, region TEXT, city TEXT, service TEXT, request TEXT, notes TEXT, value_cents {{int64}}, currency TEXT,"
+"  score {{int64}} NOT NULL DEFAULT 0, last_contacted_at {{int64}}, email_opt_out INTEGER NOT NULL DEFAULT 0,"
 "  sms_opt_out INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'open', outcome TEXT,"
-"  lost_reason_id INTEGER REFERENCES lost_reasons(id), close_notes TEXT, closed_at INTEGER,"
-"  closed_by INTEGER REFERENCES users(id), sold_at INTEGER, review_requested_at INTEGER,"
-"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, created_by INTEGER,"
-"  deleted_at INTEGER, stage_entered_at INTEGER, waiting_since INTEGER, waiting_seconds INTEGER NOT NULL DEFAULT 0);"
+"  lost_reason_id {{int64}} REFERENCES lost_reasons(id), close_notes TEXT, closed_at {{int64}},"
+"  closed_by {{int64}} REFERENCES users(id), sold_at {{int64}}, review_requested_at {{int64}},"
+"  created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL, created_by {{int64}},"
+"  deleted_at {{int64}}, stage_entered_at {{int64}}, waiting_since {{int64}}, waiting_seconds {{int64}} NOT NULL DEFAULT 0);"
 "CREATE INDEX leads_owner_status_created ON leads(owner_id, status, created_at, id) WHERE deleted_at IS NULL;"
 "CREATE INDEX leads_status_created ON leads(status, created_at, id) WHERE deleted_at IS NULL;"
 "CREATE INDEX leads_owner_status_updated ON leads(owner_id, status, updated_at, id) WHERE deleted_at IS NULL;"
 "CREATE INDEX leads_status_closed ON leads(status, closed_at) WHERE deleted_at IS NULL;"
 "CREATE INDEX leads_stage ON leads(stage_id) WHERE deleted_at IS NULL;"
 "CREATE INDEX leads_source ON leads(source_id) WHERE deleted_at IS NULL;"
-"CREATE TABLE lead_contacts(lead_id INTEGER NOT NULL REFERENCES leads(id), kind TEXT NOT NULL, value TEXT NOT NULL);"
+"CREATE TABLE lead_contacts(lead_id {{int64}} NOT NULL REFERENCES leads(id), kind TEXT NOT NULL, value TEXT NOT NULL);"
 "CREATE INDEX lead_contacts_value ON lead_contacts(value);"
 "CREATE INDEX lead_contacts_lead ON lead_contacts(lead_id);"
-"CREATE TABLE lead_groups(lead_id INTEGER NOT NULL REFERENCES leads(id), group_id INTEGER NOT NULL REFERENCES contact_groups(id),"
-"  added_at INTEGER NOT NULL, PRIMARY KEY(lead_id, group_id));"
+"CREATE TABLE lead_groups(lead_id {{int64}} NOT NULL REFERENCES leads(id), group_id {{int64}} NOT NULL REFERENCES contact_groups(id),"
+"  added_at {{int64}} NOT NULL, PRIMARY KEY(lead_id, group_id));"
 "CREATE INDEX lead_groups_group ON lead_groups(group_id);"
+},
+/* The full-text index. PostgreSQL: search like FTS5's unicode61 tokenizer with remove_diacritics:
+ * words split at ASCII punctuation, case folded ('simple'), accents of Latin letters removed
+ * (lp_unaccent, also applied to queries); leads_fts is a table with a generated tsvector (see
+ * pg.c: the search condition). */
+EACH(
 "CREATE VIRTUAL TABLE leads_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');"
-"CREATE TABLE tasks(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
-"  lead_id INTEGER NOT NULL REFERENCES leads(id), type TEXT NOT NULL, title TEXT NOT NULL,"
-"  due_at INTEGER, assignee_id INTEGER REFERENCES users(id), status TEXT NOT NULL DEFAULT 'open',"
-"  notes TEXT, completed_at INTEGER, completed_by INTEGER, created_at INTEGER NOT NULL,"
-"  created_by INTEGER, updated_at INTEGER NOT NULL);"
-"CREATE INDEX tasks_assignee ON tasks(assignee_id, status, due_at);"
-"CREATE INDEX tasks_lead ON tasks(lead_id, status);"
-"CREATE TABLE events(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, lead_id INTEGER, actor_id INTEGER,"
-"  kind TEXT NOT NULL, entity TEXT NOT NULL, entity_id INTEGER, data TEXT NOT NULL DEFAULT '{}');"
-"CREATE INDEX events_lead ON events(lead_id, id);"
-"CREATE TABLE approvals(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
-"  lead_id INTEGER NOT NULL REFERENCES leads(id), requested_by INTEGER NOT NULL REFERENCES users(id),"
-"  approver_id INTEGER REFERENCES users(id), action TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}',"
-"  status TEXT NOT NULL DEFAULT 'pending', created_at INTEGER NOT NULL, decided_at INTEGER,"
-"  decided_by INTEGER REFERENCES users(id), note TEXT);"
-"CREATE INDEX approvals_status ON approvals(status, approver_id);"
-"CREATE TABLE notifications(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
-"  kind TEXT NOT NULL, lead_id INTEGER, data TEXT NOT NULL DEFAULT '{}', created_at INTEGER NOT NULL, read_at INTEGER);"
-"CREATE INDEX notifications_user ON notifications(user_id, read_at);"
-"CREATE TABLE threads(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
-"  lead_id INTEGER NOT NULL REFERENCES leads(id), channel TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open',"
-"  opened_at INTEGER NOT NULL, closed_at INTEGER, closed_by INTEGER REFERENCES users(id));"
-"CREATE INDEX threads_lead ON threads(lead_id, status);"
-"CREATE TABLE idempotency(user_id INTEGER NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,"
-"  status INTEGER NOT NULL, response TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(user_id, key));"
 ,
-/* PostgreSQL */
-"CREATE TABLE roles(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, policy TEXT NOT NULL,"
-"  builtin INTEGER NOT NULL DEFAULT 0, version BIGINT NOT NULL DEFAULT 1);"
-"CREATE TABLE users(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-"  role_id BIGINT NOT NULL REFERENCES roles(id), manager_id BIGINT REFERENCES users(id),"
-"  active INTEGER NOT NULL DEFAULT 1, password_hash TEXT, created_at BIGINT NOT NULL,"
-"  updated_at BIGINT NOT NULL, version BIGINT NOT NULL DEFAULT 1);"
-"CREATE INDEX users_manager ON users(manager_id);"
-"CREATE TABLE sessions(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, user_id BIGINT NOT NULL REFERENCES users(id),"
-"  kind TEXT NOT NULL, name TEXT, csrf TEXT, created_at BIGINT NOT NULL, expires_at BIGINT);"
-"CREATE INDEX sessions_user ON sessions(user_id);"
-"CREATE TABLE stages(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL, position BIGINT NOT NULL,"
-"  is_sale INTEGER NOT NULL DEFAULT 0, waiting INTEGER NOT NULL DEFAULT 0, guidance TEXT NOT NULL DEFAULT '',"
-"  active INTEGER NOT NULL DEFAULT 1, version BIGINT NOT NULL DEFAULT 1);"
-"CREATE TABLE outcomes(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
-"  kind TEXT NOT NULL CHECK(kind IN ('won','lost','neutral')), active INTEGER NOT NULL DEFAULT 1,"
-"  version BIGINT NOT NULL DEFAULT 1);"
-"CREATE TABLE contact_groups(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1,"
-"  version BIGINT NOT NULL DEFAULT 1);"
-"CREATE TABLE lost_reasons(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1,"
-"  counts_in_reports INTEGER NOT NULL DEFAULT 1, follow_up_days BIGINT,"
-"  group_id BIGINT REFERENCES contact_groups(id), version BIGINT NOT NULL DEFAULT 1);"
-"CREATE TABLE sources(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version BIGINT NOT NULL DEFAULT 1);"
-"CREATE TABLE locations(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version BIGINT NOT NULL DEFAULT 1);"
-"CREATE TABLE partners(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL DEFAULT 1, version BIGINT NOT NULL DEFAULT 1);"
-"CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-"CREATE TABLE leads(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, version BIGINT NOT NULL DEFAULT 1,"
-"  full_name TEXT NOT NULL, company TEXT, login TEXT, emails TEXT NOT NULL DEFAULT '[]',"
-"  phones TEXT NOT NULL DEFAULT '[]', partner_id BIGINT REFERENCES partners(id),"
-"  location_id BIGINT REFERENCES locations(id), owner_id BIGINT REFERENCES users(id),"
-"  stage_id BIGINT REFERENCES stages(id), source_id BIGINT REFERENCES sources(id),"
-"  country TEXT, region TEXT, city TEXT, service TEXT, request TEXT, notes TEXT, value_cents BIGINT, currency TEXT,"
-"  score BIGINT NOT NULL DEFAULT 0, last_contacted_at BIGINT, email_opt_out INTEGER NOT NULL DEFAULT 0,"
-"  sms_opt_out INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'open', outcome TEXT,"
-"  lost_reason_id BIGINT REFERENCES lost_reasons(id), close_notes TEXT, closed_at BIGINT,"
-"  closed_by BIGINT REFERENCES users(id), sold_at BIGINT, review_requested_at BIGINT,"
-"  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, created_by BIGINT,"
-"  deleted_at BIGINT, stage_entered_at BIGINT, waiting_since BIGINT, waiting_seconds BIGINT NOT NULL DEFAULT 0);"
-"CREATE INDEX leads_owner_status_created ON leads(owner_id, status, created_at, id) WHERE deleted_at IS NULL;"
-"CREATE INDEX leads_status_created ON leads(status, created_at, id) WHERE deleted_at IS NULL;"
-"CREATE INDEX leads_owner_status_updated ON leads(owner_id, status, updated_at, id) WHERE deleted_at IS NULL;"
-"CREATE INDEX leads_status_closed ON leads(status, closed_at) WHERE deleted_at IS NULL;"
-"CREATE INDEX leads_stage ON leads(stage_id) WHERE deleted_at IS NULL;"
-"CREATE INDEX leads_source ON leads(source_id) WHERE deleted_at IS NULL;"
-"CREATE TABLE lead_contacts(lead_id BIGINT NOT NULL REFERENCES leads(id), kind TEXT NOT NULL, value TEXT NOT NULL);"
-"CREATE INDEX lead_contacts_value ON lead_contacts(value);"
-"CREATE INDEX lead_contacts_lead ON lead_contacts(lead_id);"
-"CREATE TABLE lead_groups(lead_id BIGINT NOT NULL REFERENCES leads(id), group_id BIGINT NOT NULL REFERENCES contact_groups(id),"
-"  added_at BIGINT NOT NULL, PRIMARY KEY(lead_id, group_id));"
-"CREATE INDEX lead_groups_group ON lead_groups(group_id);"
-/* Search like FTS5's unicode61 tokenizer with remove_diacritics: words split at ASCII punctuation,
- * case folded ('simple'), accents of Latin letters removed (lp_unaccent, also applied to queries). */
 "CREATE FUNCTION lp_unaccent(t TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE"
 "  RETURN translate(t, 'ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽž',"
 "  'AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIJjKkLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZz');"
 "CREATE TABLE leads_fts(rowid BIGINT PRIMARY KEY, body TEXT,"
 "  tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', lp_unaccent(regexp_replace(body, '[!-/:-@[-`{-~]+', ' ', 'g')))) STORED);"
 "CREATE INDEX leads_fts_tsv ON leads_fts USING GIN(tsv);"
-"CREATE TABLE tasks(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, version BIGINT NOT NULL DEFAULT 1,"
-"  lead_id BIGINT NOT NULL REFERENCES leads(id), type TEXT NOT NULL, title TEXT NOT NULL,"
-"  due_at BIGINT, assignee_id BIGINT REFERENCES users(id), status TEXT NOT NULL DEFAULT 'open',"
-"  notes TEXT, completed_at BIGINT, completed_by BIGINT, created_at BIGINT NOT NULL,"
-"  created_by BIGINT, updated_at BIGINT NOT NULL);"
+),
+{.sql =
+"CREATE TABLE tasks(id {{id}}, version {{int64}} NOT NULL DEFAULT 1,"
+"  lead_id {{int64}} NOT NULL REFERENCES leads(id), type TEXT NOT NULL, title TEXT NOT NULL,"
+"  due_at {{int64}}, assignee_id {{int64}} REFERENCES users(id), status TEXT NOT NULL DEFAULT 'open',"
+"  notes TEXT, completed_at {{int64}}, completed_by {{int64}}, created_at {{int64}} NOT NULL,"
+"  created_by {{int64}}, updated_at {{int64}} NOT NULL);"
 "CREATE INDEX tasks_assignee ON tasks(assignee_id, status, due_at);"
 "CREATE INDEX tasks_lead ON tasks(lead_id, status);"
-"CREATE TABLE events(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, at BIGINT NOT NULL, lead_id BIGINT, actor_id BIGINT,"
-"  kind TEXT NOT NULL, entity TEXT NOT NULL, entity_id BIGINT, data TEXT NOT NULL DEFAULT '{}');"
+"CREATE TABLE events(id {{id}}, at {{int64}} NOT NULL, lead_id {{int64}}, actor_id {{int64}},"
+"  kind TEXT NOT NULL, entity TEXT NOT NULL, entity_id {{int64}}, data TEXT NOT NULL DEFAULT '{}');"
 "CREATE INDEX events_lead ON events(lead_id, id);"
-"CREATE TABLE approvals(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, version BIGINT NOT NULL DEFAULT 1,"
-"  lead_id BIGINT NOT NULL REFERENCES leads(id), requested_by BIGINT NOT NULL REFERENCES users(id),"
-"  approver_id BIGINT REFERENCES users(id), action TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}',"
-"  status TEXT NOT NULL DEFAULT 'pending', created_at BIGINT NOT NULL, decided_at BIGINT,"
-"  decided_by BIGINT REFERENCES users(id), note TEXT);"
+"CREATE TABLE approvals(id {{id}}, version {{int64}} NOT NULL DEFAULT 1,"
+"  lead_id {{int64}} NOT NULL REFERENCES leads(id), requested_by {{int64}} NOT NULL REFERENCES users(id),"
+"  approver_id {{int64}} REFERENCES users(id), action TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}',"
+"  status TEXT NOT NULL DEFAULT 'pending', created_at {{int64}} NOT NULL, decided_at {{int64}},"
+"  decided_by {{int64}} REFERENCES users(id), note TEXT);"
 "CREATE INDEX approvals_status ON approvals(status, approver_id);"
-"CREATE TABLE notifications(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id),"
-"  kind TEXT NOT NULL, lead_id BIGINT, data TEXT NOT NULL DEFAULT '{}', created_at BIGINT NOT NULL, read_at BIGINT);"
+"CREATE TABLE notifications(id {{id}}, user_id {{int64}} NOT NULL REFERENCES users(id),"
+"  kind TEXT NOT NULL, lead_id {{int64}}, data TEXT NOT NULL DEFAULT '{}', created_at {{int64}} NOT NULL, read_at {{int64}});"
 "CREATE INDEX notifications_user ON notifications(user_id, read_at);"
-"CREATE TABLE threads(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, version BIGINT NOT NULL DEFAULT 1,"
-"  lead_id BIGINT NOT NULL REFERENCES leads(id), channel TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open',"
-"  opened_at BIGINT NOT NULL, closed_at BIGINT, closed_by BIGINT REFERENCES users(id));"
+"CREATE TABLE threads(id {{id}}, version {{int64}} NOT NULL DEFAULT 1,"
+"  lead_id {{int64}} NOT NULL REFERENCES leads(id), channel TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open',"
+"  opened_at {{int64}} NOT NULL, closed_at {{int64}}, closed_by {{int64}} REFERENCES users(id));"
 "CREATE INDEX threads_lead ON threads(lead_id, status);"
-"CREATE TABLE idempotency(user_id BIGINT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,"
-"  status BIGINT NOT NULL, response TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY(user_id, key));"
-},
-{2, "seed defaults",
-SEEDS,
-/* PostgreSQL: the same seeds, then the identity sequences moved past the explicit ids. */
-SEEDS
+"CREATE TABLE idempotency(user_id {{int64}} NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,"
+"  status {{int64}} NOT NULL, response TEXT NOT NULL, created_at {{int64}} NOT NULL, PRIMARY KEY(user_id, key));"
+}}},
+{2, "seed defaults", {
+{.sql = SEEDS},
+/* PostgreSQL: the identity sequences moved past the explicit ids. */
+EACH(NULL,
 "SELECT setval(pg_get_serial_sequence('roles', 'id'), (SELECT max(id) FROM roles));"
 "SELECT setval(pg_get_serial_sequence('stages', 'id'), (SELECT max(id) FROM stages));"
 "SELECT setval(pg_get_serial_sequence('contact_groups', 'id'), (SELECT max(id) FROM contact_groups));"
-},
-{3, "search index queue",
+)}},
+{3, "search index queue", {
 /* Leads whose full-text entry is still to be written (SQLite indexes in batches; see leads.c). */
-"CREATE TABLE fts_pending(lead_id INTEGER PRIMARY KEY);",
-"CREATE TABLE fts_pending(lead_id BIGINT PRIMARY KEY);"
-},
-{4, "drop unused lead indexes",
+{.sql = "CREATE TABLE fts_pending(lead_id {{int64}} PRIMARY KEY);"}}},
+{4, "drop unused lead indexes", {
 /* With five stages and a few sources these indexes were never chosen for a list (the
  * owner/status and status indexes serve them), yet every lead write paid for them. */
-"DROP INDEX IF EXISTS leads_stage; DROP INDEX IF EXISTS leads_source;",
-NULL
-},
-{5, "jobs and webhooks",
+{.sql = "DROP INDEX IF EXISTS leads_stage; DROP INDEX IF EXISTS leads_source;"}}},
+{5, "jobs and webhooks", {
 /* Background work (see lib/jobs/jobs.h): one row per job, claimed with a lease. A webhook's
  * `events` is "*" or a list of event kinds written ",kind,kind," so one LIKE matches a kind. */
-"CREATE TABLE jobs(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued',"
-"  ref TEXT, subject_id INTEGER, payload TEXT NOT NULL DEFAULT '{}', result TEXT,"
-"  attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL DEFAULT 10, run_at INTEGER NOT NULL,"
-"  locked_by TEXT, locked_until INTEGER, last_error TEXT, done INTEGER NOT NULL DEFAULT 0,"
+{.sql =
+"CREATE TABLE jobs(id {{id}}, kind TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued',"
+"  ref TEXT, subject_id {{int64}}, payload TEXT NOT NULL DEFAULT '{}', result TEXT,"
+"  attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL DEFAULT 10, run_at {{int64}} NOT NULL,"
+"  locked_by TEXT, locked_until {{int64}}, last_error TEXT, done INTEGER NOT NULL DEFAULT 0,"
 "  total INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, unique_key TEXT UNIQUE,"
-"  created_by INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, finished_at INTEGER);"
+"  created_by {{int64}}, created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL, finished_at {{int64}});"
 "CREATE INDEX jobs_due ON jobs(run_at) WHERE status IN ('queued', 'running');"
 "CREATE INDEX jobs_ref ON jobs(ref, id);"
-"CREATE TABLE webhooks(id INTEGER PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL DEFAULT '*',"
-"  secret TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, created_by INTEGER, created_at INTEGER NOT NULL,"
-"  updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1);"
-"ALTER TABLE tasks ADD COLUMN reminded_at INTEGER;"
-"CREATE INDEX tasks_remind ON tasks(due_at) WHERE status = 'open' AND reminded_at IS NULL;",
-"CREATE TABLE jobs(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued',"
-"  ref TEXT, subject_id BIGINT, payload TEXT NOT NULL DEFAULT '{}', result TEXT,"
-"  attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL DEFAULT 10, run_at BIGINT NOT NULL,"
-"  locked_by TEXT, locked_until BIGINT, last_error TEXT, done INTEGER NOT NULL DEFAULT 0,"
-"  total INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, unique_key TEXT UNIQUE,"
-"  created_by BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, finished_at BIGINT);"
-"CREATE INDEX jobs_due ON jobs(run_at) WHERE status IN ('queued', 'running');"
-"CREATE INDEX jobs_ref ON jobs(ref, id);"
-"CREATE TABLE webhooks(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL DEFAULT '*',"
-"  secret TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, created_by BIGINT, created_at BIGINT NOT NULL,"
-"  updated_at BIGINT NOT NULL, version BIGINT NOT NULL DEFAULT 1);"
-"ALTER TABLE tasks ADD COLUMN reminded_at BIGINT;"
+"CREATE TABLE webhooks(id {{id}}, url TEXT NOT NULL, events TEXT NOT NULL DEFAULT '*',"
+"  secret TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, created_by {{int64}}, created_at {{int64}} NOT NULL,"
+"  updated_at {{int64}} NOT NULL, version {{int64}} NOT NULL DEFAULT 1);"
+"ALTER TABLE tasks ADD COLUMN reminded_at {{int64}};"
 "CREATE INDEX tasks_remind ON tasks(due_at) WHERE status = 'open' AND reminded_at IS NULL;"
-},
-{6, "sweep state and approval escalation",
+}}},
+{6, "sweep state and approval escalation", {
 /* Where the periodic sweep has got to (lib/jobs/sweep.c), and which approvals were escalated. */
-"CREATE TABLE sweep_state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-"ALTER TABLE approvals ADD COLUMN escalated_at INTEGER;"
-"INSERT INTO settings(key, value) VALUES ('approval_escalation_hours', '24') ON CONFLICT(key) DO NOTHING;",
-"CREATE TABLE sweep_state(name TEXT PRIMARY KEY, value BIGINT NOT NULL);"
-"ALTER TABLE approvals ADD COLUMN escalated_at BIGINT;"
+{.sql =
+"CREATE TABLE sweep_state(name TEXT PRIMARY KEY, value {{int64}} NOT NULL);"
+"ALTER TABLE approvals ADD COLUMN escalated_at {{int64}};"
 "INSERT INTO settings(key, value) VALUES ('approval_escalation_hours', '24') ON CONFLICT(key) DO NOTHING;"
-},
-{7, "group memberships on the lead row",
+}}},
+{7, "group memberships on the lead row", {
 /* A lead's contact groups as a JSON array on its row (kept with lead_groups by leads.c), so lists
  * read them without a subquery per lead. */
-"ALTER TABLE leads ADD COLUMN group_ids TEXT NOT NULL DEFAULT '[]';"
+{.sql = "ALTER TABLE leads ADD COLUMN group_ids TEXT NOT NULL DEFAULT '[]';"},
+EACH(
 "UPDATE leads SET group_ids = (SELECT json_group_array(group_id) FROM (SELECT group_id FROM lead_groups g"
 "  WHERE g.lead_id = leads.id ORDER BY group_id)) WHERE id IN (SELECT lead_id FROM lead_groups);",
-"ALTER TABLE leads ADD COLUMN group_ids TEXT NOT NULL DEFAULT '[]';"
 "UPDATE leads SET group_ids = (SELECT json_agg(group_id ORDER BY group_id)::text FROM lead_groups g"
 "  WHERE g.lead_id = leads.id) WHERE id IN (SELECT lead_id FROM lead_groups);"
-},
-{8, "search index in its own file",
+)}},
+{8, "search index in its own file", {
 /* SQLite: the full-text index moves to the search file beside the database (sqlite.c), which is
  * rebuilt from the leads the first time it is opened; the database keeps only a log of the leads
  * whose entries are to be written (leads.c: lp_lead_index_sync). Ids only ever grow: the last
@@ -294,22 +221,20 @@ NULL
  * too: the index holds every address (and a search finds a lead by one), while keeping a second
  * index ordered by address cost every create two random B-tree pages, 38 of the 60 KB it wrote.
  * PostgreSQL keeps its index table and address rows, written with the lead. */
+EACH(
 "DROP TABLE IF EXISTS main.leads_fts; DROP TABLE IF EXISTS main.fts_pending; DROP TABLE IF EXISTS main.lead_contacts;"
-"CREATE TABLE main.fts_log(seq INTEGER PRIMARY KEY, lead_id INTEGER NOT NULL);",
-"SELECT 1;"
-},
-{9, "the owner list index covers a page",
+"CREATE TABLE main.fts_log(seq INTEGER PRIMARY KEY, lead_id INTEGER NOT NULL);", NULL)}},
+{9, "the owner list index covers a page", {
 /* SQLite: a page of an owner's leads (the default sort) reads from this index alone what the
  * list needs besides the rendered leads it keeps (leadlist.c): the version and updated_at that
  * name a rendered lead, and what age_days and sla are computed from. deleted_at is in it only so
  * that the partial index's own condition is covered (always NULL here). 36% fewer instructions
  * per page; creates unchanged within the noise. PostgreSQL reads the rows as before. */
+EACH(
 "DROP INDEX IF EXISTS leads_owner_status_created;"
 "CREATE INDEX leads_owner_status_created ON leads(owner_id, status, created_at, id, version, updated_at,"
-"  closed_at, waiting_seconds, waiting_since, deleted_at) WHERE deleted_at IS NULL;",
-"SELECT 1;"
-},
-{10, "conversations: threads, messages (the outbox), templates",
+"  closed_at, waiting_seconds, waiting_since, deleted_at) WHERE deleted_at IS NULL;", NULL)}},
+{10, "conversations: threads, messages (the outbox), templates", {
 /* A thread is one engagement with a lead on one channel; replies find it by its reply token
  * (reply+<token>@<inbound domain>) or by the Message-IDs of its messages. A message belongs to a
  * thread and its lead. One leadpath sends is written here as `queued` in the same transaction
@@ -317,47 +242,27 @@ NULL
  * delivers it and records sent / delivered / failed with the reason. `kind` names the template
  * kind a planned message is made from (close_notification, review_request), NULL for one written
  * by a person. refs holds the Message-IDs an outgoing e-mail names in References (JSON). */
+{.sql =
 "ALTER TABLE threads ADD COLUMN token TEXT;"
 "ALTER TABLE threads ADD COLUMN subject TEXT;"
-"ALTER TABLE threads ADD COLUMN opened_by INTEGER REFERENCES users(id);"
-"ALTER TABLE threads ADD COLUMN last_message_at INTEGER;"
+"ALTER TABLE threads ADD COLUMN opened_by {{int64}} REFERENCES users(id);"
+"ALTER TABLE threads ADD COLUMN last_message_at {{int64}};"
 "CREATE UNIQUE INDEX threads_token ON threads(token);"
-"CREATE TABLE messages(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1,"
-"  thread_id INTEGER NOT NULL REFERENCES threads(id), lead_id INTEGER NOT NULL REFERENCES leads(id),"
+"CREATE TABLE messages(id {{id}}, version {{int64}} NOT NULL DEFAULT 1,"
+"  thread_id {{int64}} NOT NULL REFERENCES threads(id), lead_id {{int64}} NOT NULL REFERENCES leads(id),"
 "  direction TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, kind TEXT, error TEXT,"
 "  subject TEXT, body TEXT, from_addr TEXT, to_addr TEXT, message_id TEXT, in_reply_to TEXT, refs TEXT,"
-"  provider_id TEXT, matched_by TEXT, attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
-"  sent_at INTEGER, delivered_at INTEGER, created_by INTEGER REFERENCES users(id));"
+"  provider_id TEXT, matched_by TEXT, attempts INTEGER NOT NULL DEFAULT 0, created_at {{int64}} NOT NULL,"
+"  sent_at {{int64}}, delivered_at {{int64}}, created_by {{int64}} REFERENCES users(id));"
 "CREATE INDEX messages_thread ON messages(thread_id, id);"
 "CREATE INDEX messages_lead ON messages(lead_id, id);"
 "CREATE INDEX messages_message_id ON messages(message_id);"
 "CREATE INDEX messages_provider ON messages(provider_id);"
-"CREATE TABLE templates(id INTEGER PRIMARY KEY, version INTEGER NOT NULL DEFAULT 1, name TEXT NOT NULL,"
+"CREATE TABLE templates(id {{id}}, version {{int64}} NOT NULL DEFAULT 1, name TEXT NOT NULL,"
 "  channel TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'message', subject TEXT, body TEXT NOT NULL,"
-"  active INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-TEMPLATE_SEEDS,
-"ALTER TABLE threads ADD COLUMN token TEXT;"
-"ALTER TABLE threads ADD COLUMN subject TEXT;"
-"ALTER TABLE threads ADD COLUMN opened_by BIGINT REFERENCES users(id);"
-"ALTER TABLE threads ADD COLUMN last_message_at BIGINT;"
-"CREATE UNIQUE INDEX threads_token ON threads(token);"
-"CREATE TABLE messages(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, version BIGINT NOT NULL DEFAULT 1,"
-"  thread_id BIGINT NOT NULL REFERENCES threads(id), lead_id BIGINT NOT NULL REFERENCES leads(id),"
-"  direction TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, kind TEXT, error TEXT,"
-"  subject TEXT, body TEXT, from_addr TEXT, to_addr TEXT, message_id TEXT, in_reply_to TEXT, refs TEXT,"
-"  provider_id TEXT, matched_by TEXT, attempts INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,"
-"  sent_at BIGINT, delivered_at BIGINT, created_by BIGINT REFERENCES users(id));"
-"CREATE INDEX messages_thread ON messages(thread_id, id);"
-"CREATE INDEX messages_lead ON messages(lead_id, id);"
-"CREATE INDEX messages_message_id ON messages(message_id);"
-"CREATE INDEX messages_provider ON messages(provider_id);"
-"CREATE TABLE templates(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, version BIGINT NOT NULL DEFAULT 1, name TEXT NOT NULL,"
-"  channel TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'message', subject TEXT, body TEXT NOT NULL,"
-"  active INTEGER NOT NULL DEFAULT 1, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
-TEMPLATE_SEEDS
-},
+"  active INTEGER NOT NULL DEFAULT 1, created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"
+TEMPLATE_SEEDS}}},
 };
-
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 
 typedef struct { const migration *m; int64_t now; } mctx;
@@ -372,9 +277,11 @@ static lp_code apply_one(lp_db *db, void *p, lp_err *err) {
   lp_stmt_done(st);
   if (rc < 0) return err->code;
   if (rc == 1) return LP_OK;
-  const char *sql = lp_db_engine(db) == LP_ENGINE_PG && c->m->pg_sql ? c->m->pg_sql : c->m->sql;
-  lp_code code = lp_db_exec(db, sql, err);
-  if (code != LP_OK) return code;
+  for (size_t i = 0; i < sizeof c->m->steps / sizeof *c->m->steps; i++) {
+    const step *s = &c->m->steps[i];
+    lp_code code = s->sql ? lp_db_ddl(db, s->sql, err) : lp_db_ddl_each(db, s->sqlite, s->pg, err);
+    if (code != LP_OK) return code;
+  }
   st = lp_db_prep(db, "INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, $3)", err);
   if (!st) return err->code;
   lp_bind_int(st, 1, c->m->version);
@@ -385,29 +292,27 @@ static lp_code apply_one(lp_db *db, void *p, lp_err *err) {
   return rc < 0 ? err->code : LP_OK;
 }
 
-static lp_code migrate_locked(lp_store *s, lp_db *db, int64_t now, int *applied, lp_err *err);
+static lp_code migrate_locked(lp_store *s, lp_db *db, int version, int64_t now, int *applied, lp_err *err);
 
-/* On PostgreSQL several servers may migrate at once: a session advisory lock (this constant)
- * makes them take turns, and each finds what the others applied. */
-#define PG_MIGRATE_LOCK "7370284452"
-
+/* Several servers may migrate at once: they take turns (lp_db_schema_lock), and each finds what
+ * the others applied. */
 lp_code lp_migrate(lp_store *s, int64_t now, int *applied, lp_err *err) {
+  return lp_migrate_to(s, lp_schema_version(), now, applied, err);
+}
+
+lp_code lp_migrate_to(lp_store *s, int version, int64_t now, int *applied, lp_err *err) {
   lp_db *db = lp_store_reader(s, err);
   if (!db) return err->code;
-  if (lp_db_engine(db) != LP_ENGINE_PG) return migrate_locked(s, db, now, applied, err);
-  lp_code rc = lp_db_exec(db, "SELECT pg_advisory_lock(" PG_MIGRATE_LOCK ")", err);
+  lp_code rc = lp_db_schema_lock(db, err);
   if (rc != LP_OK) return rc;
-  rc = migrate_locked(s, db, now, applied, err);
-  lp_db_exec(db, "SELECT pg_advisory_unlock(" PG_MIGRATE_LOCK ")", NULL);
+  rc = migrate_locked(s, db, version, now, applied, err);
+  lp_db_schema_unlock(db);
   return rc;
 }
 
-static lp_code migrate_locked(lp_store *s, lp_db *db, int64_t now, int *applied, lp_err *err) {
-  lp_code rc = lp_db_exec(db, lp_db_engine(db) == LP_ENGINE_PG
-                                ? "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY,"
-                                  " name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-                                : "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY,"
-                                  " name TEXT NOT NULL, applied_at INTEGER NOT NULL)", err);
+static lp_code migrate_locked(lp_store *s, lp_db *db, int version, int64_t now, int *applied, lp_err *err) {
+  lp_code rc = lp_db_ddl(db, "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY,"
+                             " name TEXT NOT NULL, applied_at {{int64}} NOT NULL)", err);
   if (rc != LP_OK) return rc;
   int have = 0;
   lp_stmt *st = lp_db_prep(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", err);
@@ -416,7 +321,7 @@ static lp_code migrate_locked(lp_store *s, lp_db *db, int64_t now, int *applied,
   lp_stmt_done(st);
   if (applied) *applied = 0;
   for (size_t i = 0; i < sizeof migrations / sizeof *migrations; i++) {
-    if (migrations[i].version <= have) continue;
+    if (migrations[i].version <= have || migrations[i].version > version) continue;
     mctx c = {&migrations[i], now};
     rc = lp_store_write_direct(s, apply_one, &c, err);
     if (rc != LP_OK) return rc;

@@ -5,6 +5,9 @@
 /* Brings the schema to the newest version, each migration in its own transaction, and
  * seeds the defaults on a new database. *applied receives how many ran. */
 lp_code lp_migrate(lp_store *s, int64_t now, int *applied, lp_err *err);
+/* The same up to (and with) migration `version` only: the schema as that release left it (tests
+ * check that released migrations still make exactly that schema). */
+lp_code lp_migrate_to(lp_store *s, int version, int64_t now, int *applied, lp_err *err);
 /* The newest schema version this build knows. */
 int lp_schema_version(void);
 /* How many migrations the database has applied; -1 when it cannot say (err set). */

@@ -1,6 +1,5 @@
 /* rows.c — generic row helpers (see rows.h). */
 #include <ctype.h>
-#include <sqlite3.h>
 #include "store/rows.h"
 #include "util/timefmt.h"
 #include "util/buf.h"
@@ -100,14 +99,6 @@ static void put_param(lp_buf *b, int n) {
   lp_buf_add(b, t + i, sizeof t - (size_t)i);
 }
 
-/* The id of a row just inserted. SQLite answers RETURNING through a temporary table per
- * statement; the rowid it just wrote costs nothing. PostgreSQL: the statement's RETURNING id. */
-static int returns_id(lp_db *db) { return lp_db_engine(db) != LP_ENGINE_SQLITE; }
-static int64_t inserted_id(lp_db *db, lp_stmt *st, int rc) {
-  if (!returns_id(db)) return rc >= 0 ? (int64_t)sqlite3_last_insert_rowid(lp_db_native(db)) : 0;
-  return rc == 1 ? lp_col_int(st, 0) : 0;
-}
-
 lp_code lp_insert(lp_db *db, const char *table, json_t *cols, int64_t *id, lp_err *err) {
   lp_buf sql = LP_BUF_INIT(1 << 16);
   lp_buf_reserve(&sql, 2048);
@@ -127,14 +118,15 @@ lp_code lp_insert(lp_db *db, const char *table, json_t *cols, int64_t *id, lp_er
     if (i > 1) lp_buf_add(&sql, ", ", 2);
     put_param(&sql, i);
   }
-  lp_buf_puts(&sql, returns_id(db) ? ") RETURNING id" : ")");
-  lp_stmt *st = lp_db_prep(db, lp_buf_str(&sql), err);
+  lp_buf_add(&sql, ")", 1);
+  lp_stmt *st = lp_db_prep_insert(db, lp_buf_str(&sql), err);
   lp_buf_release(&sql);
   if (!st) return err->code;
   int i = 1;
   json_object_foreach(cols, k, v) lp_bind_json(st, i++, v);
-  int rc = lp_step(st, err);
-  if (id) *id = inserted_id(db, st, rc);
+  int64_t new_id = 0;
+  int rc = lp_step_insert(st, &new_id, err);
+  if (id) *id = new_id;
   lp_stmt_done(st);
   if (rc < 0) return err->code;
   return LP_OK;
@@ -255,10 +247,8 @@ json_t *lp_json_time(json_t *v) {
 
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,
                  const char *entity, int64_t entity_id, json_t *data, lp_err *err) {
-  lp_stmt *st = lp_db_prep_static(db, returns_id(db) ? "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
-                                                " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
-                                              : "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
-                                                " VALUES ($1, $2, $3, $4, $5, $6, $7)", err);
+  lp_stmt *st = lp_db_prep_insert_static(db, "INSERT INTO events(at, lead_id, actor_id, kind, entity, entity_id, data)"
+                                               " VALUES ($1, $2, $3, $4, $5, $6, $7)", err);
   if (!st) return err->code;
   lp_bind_int(st, 1, at);
   if (lead_id > 0) lp_bind_int(st, 2, lead_id); else lp_bind_null(st, 2);
@@ -269,21 +259,9 @@ lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const ch
   char *txt = data ? json_dumps(data, JSON_COMPACT) : NULL;
   lp_bind_text(st, 7, txt ? txt : "{}");
   free(txt);
-  int rc = lp_step(st, err);
-  int64_t id = inserted_id(db, st, rc);
+  int64_t id = 0;
+  int rc = lp_step_insert(st, &id, err);
   lp_stmt_done(st);
   if (rc < 0) return err->code;
   return webhook_fanout(db, id, at, kind, err);
 }
-
-static lp_code run_simple(lp_db *db, const char *sql, lp_err *err) {
-  if (lp_db_engine(db) != LP_ENGINE_SQLITE) return lp_db_exec(db, sql, err);
-  lp_stmt *st = lp_db_prep_static(db, sql, err);  /* BEGIN, COMMIT: literals */
-  if (!st) return err ? err->code : LP_EINTERNAL;
-  int rc = lp_step(st, err);
-  lp_stmt_done(st);
-  return rc < 0 ? (err ? err->code : LP_EINTERNAL) : LP_OK;
-}
-
-lp_code lp_read_begin(lp_db *db, lp_err *err) { return run_simple(db, "BEGIN", err); }
-void lp_read_end(lp_db *db) { run_simple(db, "COMMIT", NULL); }

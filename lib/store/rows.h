@@ -20,11 +20,6 @@ int64_t lp_query_int(lp_db *db, const char *sql, json_t *params, int64_t dflt, l
 /* Runs a statement with params, no rows expected. */
 lp_code lp_exec(lp_db *db, const char *sql, json_t *params, lp_err *err);
 
-/* A read transaction on a reader connection: one snapshot, and on SQLite one lock round trip
- * (and one page-cache check) instead of one per statement. BEGIN/COMMIT stay prepared. */
-lp_code lp_read_begin(lp_db *db, lp_err *err);
-void lp_read_end(lp_db *db);
-
 /* INSERT INTO table (keys of cols) VALUES (...) RETURNING id. Column names must be plain
  * identifiers from the code's field tables. */
 lp_code lp_insert(lp_db *db, const char *table, json_t *cols, int64_t *id, lp_err *err);

@@ -6,6 +6,8 @@
  * commits once (WAL, synchronous=FULL: the commit is fsynced) and wakes the waiters. Under load
  * one fsync acknowledges many requests; alone, a request pays one fsync as it would anyway.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sqlite3.h>
@@ -297,7 +299,6 @@ static lp_code sq_db_exec(sq_db *db, const char *sql, lp_err *err) {
 }
 
 static int64_t sq_db_changes(sq_db *db) { return sqlite3_changes64(db->h); }
-static void *sq_db_native(sq_db *db) { return db->h; }
 
 /* ---------------------------------------------------------------- store */
 
@@ -564,6 +565,202 @@ static sq_db *sq_store_indexer(sq_store *s) {
 }
 static void sq_store_indexer_done(sq_store *s) { pthread_mutex_unlock(&s->idx_mu); }
 
+/* ---------------------------------------------------------------- engine differences (db.h) */
+
+/* BEGIN and COMMIT of a read transaction: literals, kept prepared (found by address). */
+static lp_code sq_read_begin(sq_db *db, lp_err *err) {
+  sq_stmt *st = sq_db_prep_static(db, "BEGIN", err);
+  if (!st) return err ? err->code : LP_EINTERNAL;
+  int rc = sq_step(st, err);
+  sq_stmt_done(st);
+  return rc < 0 ? (err ? err->code : LP_EINTERNAL) : LP_OK;
+}
+static void sq_read_end(sq_db *db) {
+  sq_stmt *st = sq_db_prep_static(db, "COMMIT", NULL);
+  if (!st) return;
+  sq_step(st, NULL);
+  sq_stmt_done(st);
+}
+
+/* The id of an inserted row is the rowid SQLite has just written: no RETURNING (which answers
+ * through a temporary table per statement). */
+static sq_stmt *sq_prep_insert(sq_db *db, const char *sql, int is_static, lp_err *err) {
+  return is_static ? sq_db_prep_static(db, sql, err) : sq_db_prep(db, sql, err);
+}
+static int sq_step_insert(sq_stmt *st, int64_t *id, lp_err *err) {
+  int rc = sq_step(st, err);
+  *id = rc >= 0 ? (int64_t)sqlite3_last_insert_rowid(st->db->h) : 0;
+  return rc < 0 ? -1 : 0;
+}
+
+static const char *sq_dialect_word(const char *w, size_t n) {
+  static const struct { const char *word, *sql; } words[] = {
+    {"id", "INTEGER PRIMARY KEY"},  /* the rowid itself */
+    {"int64", "INTEGER"},           /* every SQLite integer is 64-bit */
+    {"skip_locked", ""},            /* the single writer holds every row it reads */
+  };
+  for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+    if (strlen(words[i].word) == n && !memcmp(words[i].word, w, n)) return words[i].sql;
+  return NULL;
+}
+
+/* A value of COPY's text format, unescaped into b; returns where it ends (at a tab, a newline
+ * or the end). *null: it was \N. */
+static const char *copy_value(const char *p, const char *end, lp_buf *b, int *null) {
+  lp_buf_reset(b);
+  *null = end - p >= 2 && p[0] == '\\' && p[1] == 'N' && (end - p == 2 || p[2] == '\t' || p[2] == '\n');
+  if (*null) return p + 2;
+  for (; p < end && *p != '\t' && *p != '\n'; p++) {
+    char c = *p;
+    if (c == '\\' && p + 1 < end) {
+      c = *++p;
+      if (c == 't') c = '\t'; else if (c == 'n') c = '\n'; else if (c == 'r') c = '\r';
+      else if (c == 'b') c = '\b'; else if (c == 'f') c = '\f'; else if (c == 'v') c = '\v';
+    }
+    lp_buf_add(b, &c, 1);
+  }
+  return p;
+}
+
+/* An integer written plainly (no sign but -, no leading zero, within 64 bits). */
+static int plain_int(const char *s, size_t len, int64_t *v) {
+  const char *d = s + (len && s[0] == '-');
+  size_t nd = len - (size_t)(d - s);
+  if (nd == 0 || nd > 19 || (d[0] == '0' && nd > 1) || (d[0] == '0' && d != s)) return 0;
+  for (size_t i = 0; i < nd; i++) if (!isdigit((unsigned char)d[i])) return 0;
+  errno = 0;
+  long long x = strtoll(s, NULL, 10);
+  if (errno) return 0;
+  *v = x;
+  return 1;
+}
+
+/* The rows one prepared INSERT each: in the caller's transaction they cost no more than a COPY. */
+static lp_code sq_bulk_insert(sq_db *db, const char *table, const char *const *cols, int ncols,
+                              const char *data, size_t len, lp_err *err) {
+  if (ncols < 1 || ncols > MAX_PARAMS) return lp_fail(err, LP_EINTERNAL, "bulk insert of %d columns", ncols);
+  lp_buf q = LP_BUF_INIT(1 << 16), v = LP_BUF_INIT((size_t)1 << 30);
+  lp_buf_printf(&q, "INSERT INTO %s(", table);
+  for (int i = 0; i < ncols; i++) lp_buf_printf(&q, "%s%s", i ? ", " : "", cols[i]);
+  lp_buf_puts(&q, ") VALUES (");
+  for (int i = 0; i < ncols; i++) lp_buf_printf(&q, "%s$%d", i ? ", " : "", i + 1);
+  lp_buf_puts(&q, ")");
+  sq_stmt *st = sq_db_prep(db, lp_buf_str(&q), err);
+  lp_code rc = st ? LP_OK : err->code;
+  const char *p = data, *end = data + len;
+  while (rc == LP_OK && p < end) {
+    for (int i = 0; i < ncols; i++) {
+      int null;
+      p = copy_value(p, end, &v, &null);
+      int64_t n;
+      if (null) sq_bind_null(st, i + 1);
+      else if (plain_int(lp_buf_str(&v), v.len, &n)) sq_bind_int(st, i + 1, n);
+      else sq_bind_text(st, i + 1, lp_buf_str(&v));
+      if (i == ncols - 1) break;
+      if (p >= end || *p != '\t') { rc = lp_fail(err, LP_EINTERNAL, "bulk insert into %s: fewer values than %d columns", table, ncols); break; }
+      p++;
+    }
+    if (rc == LP_OK && p < end && *p != '\n')
+      rc = lp_fail(err, LP_EINTERNAL, "bulk insert into %s: more values than %d columns", table, ncols);
+    if (rc == LP_OK && sq_step(st, err) < 0) rc = err->code;
+    sqlite3_reset(st->st);
+    sqlite3_clear_bindings(st->st);
+    if (p < end) p++;
+  }
+  if (st) sq_stmt_done(st);
+  lp_buf_release(&q);
+  lp_buf_release(&v);
+  return rc;
+}
+
+/* Past the largest id: the single writer inserts nothing else in between. */
+static lp_code sq_reserve_ids(sq_db *db, const char *table, int n, int64_t *out, lp_err *err) {
+  char q[160];
+  snprintf(q, sizeof q, "SELECT coalesce(max(id), 0) FROM %s", table);
+  sq_stmt *st = sq_db_prep(db, q, err);
+  if (!st) return err->code;
+  int rc = sq_step(st, err);
+  int64_t max = rc == 1 ? sq_col_int(st, 0) : 0;
+  sq_stmt_done(st);
+  if (rc < 0) return err->code;
+  for (int i = 0; i < n; i++) out[i] = max + 1 + i;
+  return LP_OK;
+}
+
+/* What a person typed as an FTS5 query: each word a quoted prefix term, all required. */
+static char *fts_query(const char *s) {
+  lp_buf b = LP_BUF_INIT(4096);
+  const char *p = s;
+  while (*p) {
+    while (*p && (isspace((unsigned char)*p) || *p == '"')) p++;
+    if (!*p) break;
+    const char *start = p;
+    while (*p && !isspace((unsigned char)*p) && *p != '"') p++;
+    /* Skip words with nothing searchable in them (only punctuation). */
+    int alnum = 0;
+    for (const char *x = start; x < p; x++) if (isalnum((unsigned char)*x) || (unsigned char)*x >= 0x80) alnum = 1;
+    if (!alnum) continue;
+    if (b.len) lp_buf_puts(&b, " ");
+    lp_buf_puts(&b, "\"");
+    lp_buf_add(&b, start, (size_t)(p - start));
+    lp_buf_puts(&b, "\"*");
+  }
+  if (b.overflow || !b.len) { lp_buf_release(&b); return NULL; }
+  return lp_buf_detach(&b);
+}
+
+/* The index in the search file is complete unless a rebuild runs (leads.c): then say so rather
+ * than answer with part of the matches. */
+static lp_code sq_search_cond(sq_db *db, const char *text, const char **cond, char **param, lp_err *err) {
+  sq_stmt *st = sq_db_prep_static(db, "SELECT coalesce((SELECT value FROM search.fts_state WHERE key = 'rebuild'), 1)", err);
+  if (!st) return err->code;
+  int rc = sq_step(st, err);
+  int64_t rebuild = rc == 1 ? sq_col_int(st, 0) : 1;
+  sq_stmt_done(st);
+  if (rc < 0) return err->code;
+  if (rebuild != 0)
+    return lp_fail(err, LP_EUNAVAILABLE, "The search index is being rebuilt (after an upgrade or a restore); search again in a minute");
+  *param = fts_query(text);
+  *cond = "id IN (SELECT rowid FROM search.leads_fts WHERE leads_fts MATCH $%d)";
+  return LP_OK;
+}
+
+/* Each lead's id into fts_log, in the lead's own transaction; the indexer writes the entries in
+ * batches beside the writer (leads.c: lp_lead_index_sync). */
+static lp_code sq_search_put(sq_db *db, const lp_search_doc *docs, int n, lp_err *err) {
+  for (int i = 0; i < n; i++) {
+    sq_stmt *st = sq_db_prep_static(db, "INSERT INTO fts_log(lead_id) VALUES ($1)", err);
+    if (!st) return err->code;
+    sq_bind_int(st, 1, docs[i].id);
+    int rc = sq_step(st, err);
+    sq_stmt_done(st);
+    if (rc < 0) return err->code;
+  }
+  return LP_OK;
+}
+
+/* The online backup API copies a consistent snapshot while the server keeps writing. */
+static lp_code sq_store_backup(sq_store *s, const char *file, const char **format, lp_err *err) {
+  *format = "SQLite database file";
+  sq_db *db = sq_store_reader(s, err);
+  if (!db) return err->code;
+  sqlite3 *dst = NULL;
+  lp_code rc = LP_OK;
+  if (sqlite3_open(file, &dst) != SQLITE_OK) {
+    rc = lp_fail(err, LP_EUNAVAILABLE, "cannot open %s", file);
+  } else {
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", db->h, "main");
+    int st = SQLITE_ERROR;
+    if (b) {
+      while ((st = sqlite3_backup_step(b, 1024)) == SQLITE_OK || st == SQLITE_BUSY || st == SQLITE_LOCKED) sqlite3_sleep(5);
+      sqlite3_backup_finish(b);
+    }
+    if (st != SQLITE_DONE) rc = lp_fail(err, LP_EUNAVAILABLE, "backup failed: %s", sqlite3_errmsg(dst));
+  }
+  sqlite3_close(dst);
+  return rc;
+}
+
 /* ---------------------------------------------------------------- the ops table (see db.h) */
 
 #define SQS(x) ((sq_stmt *)(x))
@@ -593,15 +790,39 @@ static void op_col_get(lp_stmt *st, int i, lp_colval *o) { sq_col_get(SQS(st), i
 static void op_stmt_done(lp_stmt *st) { sq_stmt_done(SQS(st)); }
 static lp_code op_exec(lp_db *db, const char *sql, lp_err *err) { return sq_db_exec(SQD(db), sql, err); }
 static int64_t op_changes(lp_db *db) { return sq_db_changes(SQD(db)); }
-static void *op_native(lp_db *db) { return sq_db_native(SQD(db)); }
 static unsigned op_db_generation(lp_db *db) { return SQD(db)->store->generation; }
 static lp_db *op_store_indexer(lp_store *s) { return &sq_store_indexer((sq_store *)s)->base; }
 static void op_store_indexer_done(lp_store *s) { sq_store_indexer_done((sq_store *)s); }
 
+static lp_code op_read_begin(lp_db *db, lp_err *err) { return sq_read_begin(SQD(db), err); }
+static void op_read_end(lp_db *db) { sq_read_end(SQD(db)); }
+static lp_stmt *op_prep_insert(lp_db *db, const char *sql, int is_static, lp_err *err) {
+  sq_stmt *st = sq_prep_insert(SQD(db), sql, is_static, err);
+  return st ? &st->base : NULL;
+}
+static int op_step_insert(lp_stmt *st, int64_t *id, lp_err *err) { return sq_step_insert(SQS(st), id, err); }
+static lp_code op_bulk_insert(lp_db *db, const char *table, const char *const *cols, int ncols, const char *data,
+                              size_t len, lp_err *err) { return sq_bulk_insert(SQD(db), table, cols, ncols, data, len, err); }
+static lp_code op_reserve_ids(lp_db *db, const char *table, int n, int64_t *out, lp_err *err) { return sq_reserve_ids(SQD(db), table, n, out, err); }
+static lp_code op_search_cond(lp_db *db, const char *text, const char **cond, char **param, lp_err *err) {
+  return sq_search_cond(SQD(db), text, cond, param, err);
+}
+static lp_code op_search_put(lp_db *db, const lp_search_doc *docs, int n, lp_err *err) { return sq_search_put(SQD(db), docs, n, err); }
+static lp_code op_store_backup(lp_store *s, const char *file, const char **format, lp_err *err) {
+  return sq_store_backup((sq_store *)s, file, format, err);
+}
+
 const lp_db_ops lp_sqlite_ops = {
-  LP_ENGINE_SQLITE, op_store_open, op_store_close, op_store_path, op_store_reader, NULL, NULL, op_store_write, op_store_write /* append: the group-commit writer */,
-  op_store_write_direct, op_store_get_stats, op_prep, op_bind_int, op_bind_double, op_bind_text, op_bind_null, op_step,
-  op_col_count, op_col_name, op_col_null, op_col_type, op_col_int, op_col_double, op_col_text,
-  op_stmt_done, op_exec, op_changes, op_native, NULL /* no COPY */, op_col_get, op_prep_static,
-  op_store_indexer, op_store_indexer_done, op_db_generation,
+  .engine = LP_ENGINE_SQLITE, .store_open = op_store_open, .store_close = op_store_close, .store_path = op_store_path,
+  .store_reader = op_store_reader, .store_write = op_store_write, .store_append = op_store_write /* the group-commit writer */,
+  .store_write_direct = op_store_write_direct, .store_get_stats = op_store_get_stats, .prep = op_prep,
+  .bind_int = op_bind_int, .bind_double = op_bind_double, .bind_text = op_bind_text, .bind_null = op_bind_null,
+  .step = op_step, .col_count = op_col_count, .col_name = op_col_name, .col_null = op_col_null, .col_type = op_col_type,
+  .col_int = op_col_int, .col_double = op_col_double, .col_text = op_col_text, .stmt_done = op_stmt_done,
+  .exec = op_exec, .changes = op_changes, .col_get = op_col_get, .prep_static = op_prep_static,
+  .store_indexer = op_store_indexer, .store_indexer_done = op_store_indexer_done, .db_generation = op_db_generation,
+  .read_begin = op_read_begin, .read_end = op_read_end, .prep_insert = op_prep_insert, .step_insert = op_step_insert,
+  .dialect_word = sq_dialect_word, .bulk_insert = op_bulk_insert, .reserve_ids = op_reserve_ids,
+  .search_cond = op_search_cond, .search_put = op_search_put, .store_backup = op_store_backup,
+  /* no COPY, no schema lock (each migration's write lock), ids follow rowids, no address rows */
 };

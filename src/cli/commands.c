@@ -82,43 +82,14 @@ int cmd_backup(lp_opts *o) {
   lp_store *s = lp_cli_open(o);
   if (!s) return 1;
   lp_err err = LP_ERR_INIT;
-  lp_db *db = lp_store_reader(s, &err);
-  if (db && lp_db_engine(db) == LP_ENGINE_PG) {
-    /* PostgreSQL: pg_dump takes a consistent snapshot (one repeatable-read transaction) while
-     * the servers keep writing; the custom format restores with pg_restore. */
-    lp_err_release(&err);
-    lp_store_close(s);
-    pid_t pid = fork();
-    if (pid == 0) {
-      execlp("pg_dump", "pg_dump", "--format=custom", "--no-owner", "--file", o->args[0], "--dbname", o->db, (char *)NULL);
-      fprintf(stderr, "leadpath: cannot run pg_dump (install postgresql-client): %s\n", strerror(errno));
-      _exit(127);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      fprintf(stderr, "leadpath: backup failed\n");
-      return 1;
-    }
-    printf("backup written to %s (pg_dump custom format; restore with pg_restore)\n", o->args[0]);
-    return 0;
-  }
-  sqlite3 *src = db ? lp_db_native(db) : NULL, *dst = NULL;
-  int rc = 1;
-  if (src && sqlite3_open(o->args[0], &dst) == SQLITE_OK) {
-    /* The online backup API copies a consistent snapshot while the server keeps writing. */
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
-    if (b) {
-      int st;
-      while ((st = sqlite3_backup_step(b, 1024)) == SQLITE_OK || st == SQLITE_BUSY || st == SQLITE_LOCKED) sqlite3_sleep(5);
-      sqlite3_backup_finish(b);
-      rc = st == SQLITE_DONE ? 0 : 1;
-    }
-    if (rc) fprintf(stderr, "leadpath: backup failed: %s\n", sqlite3_errmsg(dst));
-    else printf("backup written to %s\n", o->args[0]);
+  const char *format = "";
+  int rc = 0;
+  if (lp_store_backup(s, o->args[0], &format, &err) != LP_OK) {
+    fprintf(stderr, "leadpath: %s\n", err.message);
+    rc = 1;
   } else {
-    fprintf(stderr, "leadpath: cannot open %s\n", o->args[0]);
+    printf("backup written to %s (%s)\n", o->args[0], format);
   }
-  sqlite3_close(dst);
   lp_err_release(&err);
   lp_store_close(s);
   return rc;

@@ -2,8 +2,9 @@
  * either way (the move from SQLite to PostgreSQL, and back). Both are migrated to this binary's
  * schema first, so their tables have the same columns; the target must hold no leads and no users.
  * Rows keep their ids: leads, history, tasks, comments, approvals, notifications, tokens and
- * sessions, lists, settings, webhooks and queued jobs arrive as they were. Into PostgreSQL rows go
- * with COPY, 5,000 per transaction, and the identity sequences are moved past the copied ids. */
+ * sessions, lists, settings, webhooks and queued jobs arrive as they were. Rows go 5,000 per
+ * transaction through lp_db_bulk_insert (COPY into PostgreSQL), then the target's generated ids
+ * move past the copied ones and its address rows, where it keeps them, are made from the leads. */
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
@@ -16,7 +17,7 @@
 static const struct { const char *table, *select; } tables[] = {
   {"roles", NULL}, {"users", NULL}, {"contact_groups", NULL}, {"stages", NULL}, {"outcomes", NULL},
   {"lost_reasons", NULL}, {"sources", NULL}, {"locations", NULL}, {"partners", NULL}, {"settings", NULL},
-  {"leads", NULL}, {"lead_contacts", NULL}, {"lead_groups", NULL},
+  {"leads", NULL}, {"lead_groups", NULL},
   {"leads_fts", "SELECT rowid, body FROM leads_fts"},  /* PostgreSQL computes its tsvector itself */
   {"tasks", NULL}, {"events", NULL}, {"approvals", NULL}, {"notifications", NULL}, {"threads", NULL},
   {"sessions", NULL}, {"webhooks", NULL}, {"jobs", NULL}, {"sweep_state", NULL},
@@ -27,41 +28,14 @@ typedef struct {
   const char *table;
   int ncols;
   char cols[64][64];
-  int pg;                 /* target engine */
-  lp_buf text;            /* PostgreSQL: COPY rows */
-  json_t *rows;           /* SQLite: rows as arrays */
+  lp_buf text;            /* the rows in COPY's text format (lp_db_bulk_insert) */
 } batch_ctx;
 
 static lp_code flush_fn(lp_db *db, void *p, lp_err *err) {
   batch_ctx *c = p;
-  if (c->pg) {
-    lp_buf q = LP_BUF_INIT(4096);
-    lp_buf_printf(&q, "COPY %s(", c->table);
-    for (int i = 0; i < c->ncols; i++) lp_buf_printf(&q, "%s%s", i ? ", " : "", c->cols[i]);
-    lp_buf_puts(&q, ") FROM STDIN");
-    lp_code rc = lp_db_copy_in(db, lp_buf_str(&q), c->text.data, c->text.len, err);
-    lp_buf_release(&q);
-    return rc;
-  }
-  lp_buf q = LP_BUF_INIT(8192);
-  lp_buf_printf(&q, "INSERT INTO %s(", c->table);
-  for (int i = 0; i < c->ncols; i++) lp_buf_printf(&q, "%s%s", i ? ", " : "", c->cols[i]);
-  lp_buf_puts(&q, ") VALUES (");
-  for (int i = 0; i < c->ncols; i++) lp_buf_printf(&q, "%s$%d", i ? ", " : "", i + 1);
-  lp_buf_puts(&q, ")");
-  size_t r;
-  json_t *row;
-  lp_code rc = LP_OK;
-  json_array_foreach(c->rows, r, row) {
-    lp_stmt *st = lp_db_prep(db, lp_buf_str(&q), err);
-    if (!st) { rc = err->code; break; }
-    for (int i = 0; i < c->ncols; i++) lp_bind_json(st, i + 1, json_array_get(row, (size_t)i));
-    int s = lp_step(st, err);
-    lp_stmt_done(st);
-    if (s < 0) { rc = err->code; break; }
-  }
-  lp_buf_release(&q);
-  return rc;
+  const char *cols[64];
+  for (int i = 0; i < c->ncols; i++) cols[i] = c->cols[i];
+  return lp_db_bulk_insert(db, c->table, cols, c->ncols, c->text.data, c->text.len, err);
 }
 
 /* Copies one table; returns the rows copied or -1 (message printed). */
@@ -73,7 +47,7 @@ static long copy_table(lp_store *from, lp_store *to, const char *table, const ch
   if (!select) snprintf(q, sizeof q, "SELECT * FROM %s", table);
   lp_stmt *st = src ? lp_db_prep(src, q, &err) : NULL;
   if (!st) { fprintf(stderr, "leadpath: reading %s: %s\n", table, err.message); lp_err_release(&err); return -1; }
-  batch_ctx c = {table, 0, {{0}}, lp_store_engine(to) == LP_ENGINE_PG, LP_BUF_INIT((size_t)1 << 31), json_array()};
+  batch_ctx c = {table, 0, {{0}}, LP_BUF_INIT((size_t)1 << 31)};
   long n = 0, in_batch = 0;
   int rc, mgr = -1;
   while ((rc = lp_step(st, &err)) == 1) {
@@ -85,28 +59,19 @@ static long copy_table(lp_store *from, lp_store *to, const char *table, const ch
         if (!strcmp(table, "users") && !strcmp(c.cols[i], "manager_id")) mgr = i;
       }
     }
-    json_t *row = json_array();
     for (int i = 0; i < c.ncols; i++) {
       int t = i == mgr ? LP_COL_NULL : lp_col_type(st, i);
-      if (c.pg) {
-        if (i) lp_buf_add(&c.text, "\t", 1);
-        if (t == LP_COL_NULL) lp_buf_add(&c.text, "\\N", 2);
-        else if (t == LP_COL_INT) lp_buf_printf(&c.text, "%lld", (long long)lp_col_int(st, i));
-        else if (t == LP_COL_REAL) lp_buf_printf(&c.text, "%.17g", lp_col_double(st, i));
-        else lp_copy_text(&c.text, lp_col_text(st, i));
-      } else {
-        json_array_append_new(row, t == LP_COL_NULL ? json_null() : t == LP_COL_INT ? json_integer(lp_col_int(st, i))
-                                   : t == LP_COL_REAL ? json_real(lp_col_double(st, i)) : json_string(lp_col_text(st, i)));
-      }
+      if (i) lp_buf_add(&c.text, "\t", 1);
+      if (t == LP_COL_NULL) lp_buf_add(&c.text, "\\N", 2);
+      else if (t == LP_COL_INT) lp_buf_printf(&c.text, "%lld", (long long)lp_col_int(st, i));
+      else if (t == LP_COL_REAL) lp_buf_printf(&c.text, "%.17g", lp_col_double(st, i));
+      else lp_copy_text(&c.text, lp_col_text(st, i));
     }
-    if (c.pg) lp_buf_add(&c.text, "\n", 1);
-    else json_array_append(c.rows, row);
-    json_decref(row);
+    lp_buf_add(&c.text, "\n", 1);
     n++;
     if (++in_batch == BATCH) {
       if (lp_store_write_direct(to, flush_fn, &c, &err) != LP_OK) { rc = -1; break; }
       lp_buf_reset(&c.text);
-      json_array_clear(c.rows);
       in_batch = 0;
     }
   }
@@ -114,7 +79,6 @@ static long copy_table(lp_store *from, lp_store *to, const char *table, const ch
   if (rc == 0 && in_batch && lp_store_write_direct(to, flush_fn, &c, &err) != LP_OK) rc = -1;
   if (rc < 0) fprintf(stderr, "leadpath: copying %s: %s\n", table, err.message);
   lp_buf_release(&c.text);
-  json_decref(c.rows);
   lp_err_release(&err);
   return rc < 0 ? -1 : n;
 }
@@ -133,7 +97,7 @@ static lp_code clear_fn(lp_db *db, void *p, lp_err *err) {
 
 typedef struct { lp_store *from; } finish_ctx;
 
-/* Managers, then (PostgreSQL) every identity sequence past the copied ids. */
+/* Managers, then every generated id past the copied ones, and the address rows. */
 static lp_code finish_fn(lp_db *db, void *p, lp_err *err) {
   finish_ctx *c = p;
   lp_err e = LP_ERR_INIT;
@@ -151,22 +115,14 @@ static lp_code finish_fn(lp_db *db, void *p, lp_err *err) {
     if (rc != LP_OK) break;
   }
   json_decref(m);
-  if (rc != LP_OK || lp_db_engine(db) != LP_ENGINE_PG) return rc;
-  if (lp_store_engine(c->from) != LP_ENGINE_PG) {
-    rc = lp_exec(db, "INSERT INTO lead_contacts(lead_id, kind, value)"
-                     " SELECT id, 'email', jsonb_array_elements_text(emails::jsonb) FROM leads WHERE deleted_at IS NULL"
-                     " UNION ALL SELECT id, 'phone', jsonb_array_elements_text(phones::jsonb) FROM leads WHERE deleted_at IS NULL",
-                 NULL, err);
-    if (rc != LP_OK) return rc;
-  }
+  if (rc != LP_OK) return rc;
+  if ((rc = lp_db_contacts_rebuild(db, err)) != LP_OK) return rc;
   for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
     const char *name = tables[t].table;
-    if (!strcmp(name, "settings") || !strcmp(name, "lead_contacts") || !strcmp(name, "lead_groups") ||
-        !strcmp(name, "leads_fts") || !strcmp(name, "sweep_state"))
-      continue;  /* no identity column */
-    char q[256];
-    snprintf(q, sizeof q, "SELECT setval(pg_get_serial_sequence('%s', 'id'), GREATEST((SELECT max(id) FROM %s), 1))", name, name);
-    if ((rc = lp_exec(db, q, NULL, err)) != LP_OK) return rc;
+    if (!strcmp(name, "settings") || !strcmp(name, "lead_groups") || !strcmp(name, "leads_fts") ||
+        !strcmp(name, "sweep_state"))
+      continue;  /* no id column of their own */
+    if ((rc = lp_db_ids_follow(db, name, err)) != LP_OK) return rc;
   }
   return LP_OK;
 }
@@ -191,10 +147,7 @@ int cmd_copy(lp_opts *o) {
   /* SQLite keeps some search entries for later (lp_lead_index_sync): write them first. */
   if (lp_lead_index_sync(from, 0, &err) != LP_OK) { fprintf(stderr, "leadpath: %s\n", err.message); goto out; }
   if (lp_store_write_direct(to, clear_fn, NULL, &err) != LP_OK) { fprintf(stderr, "leadpath: %s\n", err.message); goto out; }
-  int from_pg = lp_store_engine(from) == LP_ENGINE_PG, to_pg = lp_store_engine(to) == LP_ENGINE_PG;
   for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
-    /* Address rows exist on PostgreSQL only; from SQLite they are made from the leads (finish_fn). */
-    if (!strcmp(tables[i].table, "lead_contacts") && !(from_pg && to_pg)) continue;
     long n = copy_table(from, to, tables[i].table, tables[i].select);
     if (n < 0) goto out;
     printf("%-16s %ld\n", tables[i].table, n);
