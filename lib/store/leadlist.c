@@ -4,7 +4,6 @@
  * is an index range scan, as fast on page 20,000 as on page 1. Filters are bound parameters;
  * only column names from the fixed sort table are written into the SQL text.
  */
-#include <ctype.h>
 #include <sodium.h>
 #include "core/plan.h"
 #include "store/leadjson.h"
