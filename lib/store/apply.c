@@ -54,14 +54,21 @@ static lp_code run_hooks(lp_db *db, const lp_change *c, lp_err *err) {
  * leads kept for lists (leadjson.c) rely on: bump 1 raises it here and sets updated_at; bump 0
  * is for a transaction that updates the row through lp_update as well (closing). */
 static lp_code groups_refresh(lp_db *db, int64_t id, int64_t now, int bump, lp_err *err) {
-  json_t *args = json_pack("[I, I, I]", (json_int_t)id, (json_int_t)now, (json_int_t)bump);
-  lp_code rc = lp_exec(db, lp_db_engine(db) == LP_ENGINE_PG
-    ? "UPDATE leads SET group_ids = COALESCE((SELECT json_agg(group_id ORDER BY group_id)::text FROM lead_groups g"
-      " WHERE g.lead_id = $1), '[]'), version = version + $3,"
-      " updated_at = CASE WHEN $3 = 1 THEN GREATEST(updated_at, $2) ELSE updated_at END WHERE id = $1"
-    : "UPDATE leads SET group_ids = (SELECT json_group_array(group_id) FROM (SELECT group_id FROM lead_groups g"
-      " WHERE g.lead_id = $1 ORDER BY group_id)), version = version + $3,"
-      " updated_at = CASE WHEN $3 = 1 THEN max(updated_at, $2) ELSE updated_at END WHERE id = $1", args, err);
+  json_t *args = json_pack("[I]", (json_int_t)id);
+  json_t *rows = lp_query(db, "SELECT group_id FROM lead_groups WHERE lead_id = $1 ORDER BY group_id", args, err);
+  json_decref(args);
+  if (!rows) return err->code;
+  json_t *ids = json_array();
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) json_array_append(ids, json_object_get(r, "group_id"));
+  json_decref(rows);
+  char *txt = json_dumps(ids, JSON_COMPACT);
+  json_decref(ids);
+  args = json_pack("[I, I, I, s]", (json_int_t)id, (json_int_t)now, (json_int_t)bump, txt ? txt : "[]");
+  free(txt);
+  lp_code rc = lp_exec(db, "UPDATE leads SET group_ids = $4, version = version + $3,"
+                           " updated_at = CASE WHEN $3 = 1 AND $2 > updated_at THEN $2 ELSE updated_at END WHERE id = $1", args, err);
   json_decref(args);
   return rc;
 }
@@ -107,11 +114,7 @@ static lp_code write_row(lp_db *db, json_t *lead, const lp_plan *plan, int64_t n
 /* The search entry (and PostgreSQL's address rows) follow the searchable text. */
 static lp_code write_search(lp_db *db, const lp_plan *plan, int64_t id, lp_err *err) {
   if (plan->kind == LP_PLAN_CREATE) return lp__index_row(db, id, plan->lead, 1, err);
-  if (plan->kind == LP_PLAN_DELETE) {
-    lp_code rc = lp__fts_queue(db, id, NULL, err);
-    if (rc == LP_OK) rc = lp__index_drop_contacts(db, id, err);
-    return rc;
-  }
+  if (plan->kind == LP_PLAN_DELETE) return lp__fts_queue(db, id, NULL, err);  /* entry and address rows go */
   if (plan->reindex || json_object_get(plan->lead, "close_notes")) return lp__index_lead(db, id, err);
   return LP_OK;
 }
@@ -191,9 +194,10 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
   return run_hooks(db, &ch, err);
 }
 
-/* ---------------------------------------------------------------- many creates at once (import, PostgreSQL) */
+/* ---------------------------------------------------------------- many creates at once (import) */
 
-/* The columns COPY writes, and the value a missing one takes (NULL: SQL NULL). */
+/* The columns a batch of new leads is written with, and the value a missing one takes (NULL:
+ * SQL NULL). A row with another column is created alone (lp__copy_col_known). */
 static const struct { const char *name, *dflt; } copy_cols[] = {
   {"id", NULL}, {"version", "1"}, {"full_name", NULL}, {"company", NULL}, {"login", NULL}, {"emails", "[]"},
   {"phones", "[]"}, {"partner_id", NULL}, {"location_id", NULL}, {"owner_id", NULL}, {"stage_id", NULL},
@@ -219,117 +223,69 @@ static void copy_val(lp_buf *b, json_t *v, const char *dflt) {
   else { char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); lp_copy_text(b, t ? t : ""); free(t); }
 }
 
-typedef struct { lp_buf *out; int64_t id; } copy_contacts_ctx;
+static void doc_body(void *ctx, lp_buf *out) { lp__fts_body(ctx, out); }
+static lp_code doc_addresses(void *ctx, lp_address_fn fn, void *fn_ctx) { return lp__each_address(ctx, fn, fn_ctx); }
 
-/* One lead_contacts row in COPY's text format. */
-static lp_code copy_contact(const char *kind, const char *value, void *p) {
-  copy_contacts_ctx *c = p;
-  lp_buf_printf(c->out, "%lld\t%s\t", (long long)c->id, kind);
-  lp_copy_text(c->out, value);
-  lp_buf_add(c->out, "\n", 1);
-  return LP_OK;
-}
-
-/* n ids from a table's identity sequence, into out. */
-static lp_code reserve_ids(lp_db *db, const char *table, int n, int64_t *out, lp_err *err) {
-  char q[160];
-  snprintf(q, sizeof q, "SELECT nextval(pg_get_serial_sequence('%s', 'id')) FROM generate_series(1, $1)", table);
-  lp_stmt *st = lp_db_prep(db, q, err);
-  if (!st) return err->code;
-  lp_bind_int(st, 1, n);
-  int i = 0, rc;
-  while ((rc = lp_step(st, err)) == 1 && i < n) out[i++] = lp_col_int(st, 0);
-  lp_stmt_done(st);
-  if (rc < 0) return err->code;
-  return i == n ? LP_OK : lp_fail(err, LP_EINTERNAL, "could not reserve %d ids", n);
-}
-
-static lp_code copy_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, int64_t now, int64_t *ids, lp_err *err) {
-  int m = n;
-  if (!m) return LP_OK;
-  int64_t *lead_ids = calloc((size_t)m, sizeof *lead_ids), *event_ids = calloc((size_t)m, sizeof *event_ids);
-  lp_buf leads = LP_BUF_INIT((size_t)1 << 30), contacts = LP_BUF_INIT((size_t)1 << 30);
-  lp_buf fts = LP_BUF_INIT((size_t)1 << 30), events = LP_BUF_INIT((size_t)1 << 30), arr = LP_BUF_INIT((size_t)1 << 26);
-  lp_code rc = lead_ids && event_ids ? LP_OK : lp_fail(err, LP_EINTERNAL, "out of memory");
-  if (rc == LP_OK) rc = reserve_ids(db, "leads", m, lead_ids, err);
-  if (rc == LP_OK) rc = reserve_ids(db, "events", m, event_ids, err);
-  lp_buf_add(&arr, "{", 1);
-  for (int i = 0, k = 0; rc == LP_OK && i < n; i++) {
+lp_code lp_apply_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, int64_t now, int64_t *ids, lp_err *err) {
+  if (n <= 0) return LP_OK;
+  int64_t *event_ids = calloc((size_t)n, sizeof *event_ids);
+  lp_search_doc *docs = calloc((size_t)n, sizeof *docs);
+  lp_buf leads = LP_BUF_INIT((size_t)1 << 30), events = LP_BUF_INIT((size_t)1 << 30), jobs = LP_BUF_INIT((size_t)1 << 28);
+  lp_code rc = event_ids && docs ? LP_OK : lp_fail(err, LP_EINTERNAL, "out of memory");
+  if (rc == LP_OK) rc = lp_db_reserve_ids(db, "leads", n, ids, err);
+  if (rc == LP_OK) rc = lp_db_reserve_ids(db, "events", n, event_ids, err);
+  /* the webhooks that hear of `created`, as lp_event finds them for one event */
+  json_t *wh = rc == LP_OK ? lp_query(db, "SELECT id, events FROM webhooks WHERE active = 1 ORDER BY id", NULL, err) : NULL;
+  if (rc == LP_OK && !wh) rc = err->code;
+  for (int i = 0; rc == LP_OK && i < n; i++) {
     json_t *row = plans[i].lead;
-    int64_t id = lead_ids[k], eid = event_ids[k];
-    ids[i] = id;
-    k++;
-    json_object_set_new(row, "id", json_integer(id));
+    json_object_set_new(row, "id", json_integer(ids[i]));
     for (size_t j = 0; j < NCOPY; j++) {
       if (j) lp_buf_add(&leads, "\t", 1);
       copy_val(&leads, json_object_get(row, copy_cols[j].name), copy_cols[j].dflt);
     }
     lp_buf_add(&leads, "\n", 1);
-    copy_contacts_ctx cc = {&contacts, id};
-    lp__each_address(row, copy_contact, &cc);
-    lp_buf body = LP_BUF_INIT(1 << 20);
-    lp__fts_body(row, &body);
-    lp_buf_printf(&fts, "%lld\t", (long long)id);
-    lp_copy_text(&fts, lp_buf_str(&body));
-    lp_buf_add(&fts, "\n", 1);
-    lp_buf_release(&body);
     /* a create plan's one timeline event: created */
     char *dt = json_dumps(plans[i].timeline.v[0].data, JSON_COMPACT);
-    lp_buf_printf(&events, "%lld\t%lld\t%lld\t%lld\tcreated\tlead\t%lld\t", (long long)eid, (long long)now,
-                  (long long)id, (long long)a->id, (long long)id);
-    lp_copy_text(&events, dt);
+    lp_buf_printf(&events, "%lld\t%lld\t%lld\t%lld\tcreated\tlead\t%lld\t", (long long)event_ids[i], (long long)now,
+                  (long long)ids[i], (long long)a->id, (long long)ids[i]);
+    lp_copy_text(&events, dt ? dt : "{}");
     lp_buf_add(&events, "\n", 1);
     free(dt);
-    lp_buf_printf(&arr, "%s%lld", k > 1 ? "," : "", (long long)eid);
-  }
-  lp_buf_add(&arr, "}", 1);
-  if (rc == LP_OK && (leads.overflow || contacts.overflow || fts.overflow || events.overflow || arr.overflow))
-    rc = lp_fail(err, LP_EINTERNAL, "import batch too large");
-  if (rc == LP_OK) {
-    lp_buf q = LP_BUF_INIT(4096);
-    lp_buf_puts(&q, "COPY leads(");
-    for (size_t j = 0; j < NCOPY; j++) lp_buf_printf(&q, "%s%s", j ? ", " : "", copy_cols[j].name);
-    lp_buf_puts(&q, ") FROM STDIN");
-    rc = lp_db_copy_in(db, lp_buf_str(&q), leads.data, leads.len, err);
-    lp_buf_release(&q);
-  }
-  if (rc == LP_OK && contacts.len) rc = lp_db_copy_in(db, "COPY lead_contacts(lead_id, kind, value) FROM STDIN", contacts.data, contacts.len, err);
-  if (rc == LP_OK) rc = lp_db_copy_in(db, "COPY leads_fts(rowid, body) FROM STDIN", fts.data, fts.len, err);
-  if (rc == LP_OK) rc = lp_db_copy_in(db, "COPY events(id, at, lead_id, actor_id, kind, entity, entity_id, data) FROM STDIN", events.data, events.len, err);
-  if (rc == LP_OK) {
-    /* the outbox, as lp_event does it for one event */
-    json_t *args = json_pack("[s, I]", lp_buf_str(&arr), (json_int_t)now);
-    rc = lp_exec(db, "INSERT INTO jobs(kind, ref, subject_id, run_at, created_at, updated_at)"
-                     " SELECT 'webhook', 'webhook:' || w.id, e.id, $2, $2, $2 FROM webhooks w, events e"
-                     " WHERE e.id = ANY(CAST($1 AS BIGINT[])) AND w.active = 1"
-                     " AND (w.events = '*' OR w.events LIKE '%,created,%')", args, err);
-    json_decref(args);
-  }
-  lp_buf_release(&leads);
-  lp_buf_release(&contacts);
-  lp_buf_release(&fts);
-  lp_buf_release(&events);
-  lp_buf_release(&arr);
-  free(lead_ids);
-  free(event_ids);
-  return rc;
-}
-
-
-lp_code lp_apply_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, int64_t now, int64_t *ids, lp_err *err) {
-  lp_code rc = LP_OK;
-  if (lp_db_engine(db) != LP_ENGINE_PG) {
-    for (int i = 0; i < n && rc == LP_OK; i++) {
-      lp_applied out;
-      rc = lp_apply(db, a, NULL, &plans[i], NULL, now, &out, err);
-      ids[i] = out.lead_id;
+    size_t k;
+    json_t *h;
+    json_array_foreach(wh, k, h) {
+      const char *ev = json_string_value(json_object_get(h, "events"));
+      if (!ev || (strcmp(ev, "*") && !strstr(ev, ",created,"))) continue;
+      lp_buf_printf(&jobs, "webhook\twebhook:%lld\t%lld\t%lld\t%lld\t%lld\n", (long long)json_integer_value(json_object_get(h, "id")),
+                    (long long)event_ids[i], (long long)now, (long long)now, (long long)now);
     }
-    return rc;
+    docs[i] = (lp_search_doc){ids[i], 1, 0, row, doc_body, doc_addresses};
   }
-  if ((rc = copy_creates(db, a, plans, n, now, ids, err)) != LP_OK) return rc;
+  json_decref(wh);
+  if (rc == LP_OK && (leads.overflow || events.overflow || jobs.overflow)) rc = lp_fail(err, LP_EINTERNAL, "import batch too large");
+  if (rc == LP_OK) {
+    const char *cols[NCOPY];
+    for (size_t j = 0; j < NCOPY; j++) cols[j] = copy_cols[j].name;
+    rc = lp_db_bulk_insert(db, "leads", cols, (int)NCOPY, leads.data, leads.len, err);
+  }
+  if (rc == LP_OK) rc = lp_db_search_put(db, docs, n, err);
+  if (rc == LP_OK) {
+    static const char *const ecols[] = {"id", "at", "lead_id", "actor_id", "kind", "entity", "entity_id", "data"};
+    rc = lp_db_bulk_insert(db, "events", ecols, 8, events.data, events.len, err);
+  }
+  if (rc == LP_OK && jobs.len) {
+    static const char *const jcols[] = {"kind", "ref", "subject_id", "run_at", "created_at", "updated_at"};
+    rc = lp_db_bulk_insert(db, "jobs", jcols, 6, jobs.data, jobs.len, err);
+  }
   for (int i = 0; i < n && rc == LP_OK; i++) {
     lp_change ch = {&plans[i], NULL, ids[i], a->id, now};
     rc = run_hooks(db, &ch, err);
   }
+  lp_buf_release(&leads);
+  lp_buf_release(&events);
+  lp_buf_release(&jobs);
+  free(docs);
+  free(event_ids);
   return rc;
 }

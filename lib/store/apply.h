@@ -36,8 +36,8 @@ typedef struct lp_applied {
  * nothing else. LP_EVERSION when the row moved since it was read. */
 lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan, json_t *params, int64_t now,
                  lp_applied *out, lp_err *err);
-/* Applies n create plans at once (import): on PostgreSQL with COPY (rows, address rows, search
- * entries, events, webhook deliveries), on SQLite one after the other; ids[i] gets each new id.
- * Hooks run for each. */
+/* Applies n create plans at once (import): the rows, their search entries (and PostgreSQL's
+ * address rows), `created` events and webhook deliveries each written in one bulk insert
+ * (lp_db_bulk_insert: COPY on PostgreSQL); ids[i] gets each new id. Hooks run for each. */
 lp_code lp_apply_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, int64_t now, int64_t *ids, lp_err *err);
 #endif

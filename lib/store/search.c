@@ -55,30 +55,16 @@ void lp__fts_body(json_t *row, lp_buf *b) {
  * transaction); the indexer writes the entries in batches of LP_INDEX_CHUNK beside the writer,
  * from a background thread and before any search (lp_lead_index_sync), so a search always sees
  * every acknowledged write. */
-/* Replaces lead id's full-text entry by one for row (none when row is NULL: gone or deleted). */
-static lp_code fts_write(lp_db *db, int64_t id, json_t *row, lp_err *err) {
-  json_t *args = json_pack("[I]", (json_int_t)id);
-  lp_code rc = lp_exec(db, "DELETE FROM leads_fts WHERE rowid = $1", args, err);
-  json_decref(args);
-  if (rc != LP_OK || !row) return rc;
-  lp_buf b = LP_BUF_INIT(1 << 20);
-  lp__fts_body(row, &b);
-  args = json_pack("[I, s]", (json_int_t)id, lp_buf_str(&b));
-  rc = lp_exec(db, "INSERT INTO leads_fts(rowid, body) VALUES ($1, $2)", args, err);
-  json_decref(args);
-  lp_buf_release(&b);
-  return rc;
+static void doc_body(void *ctx, lp_buf *out) { lp__fts_body(ctx, out); }
+static lp_code doc_addresses(void *ctx, lp_address_fn fn, void *fn_ctx) { return lp__each_address(ctx, fn, fn_ctx); }
+
+/* The search entry (and address rows) of lead id follow row: NULL row, the lead is gone. */
+static lp_code search_put(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) {
+  lp_search_doc d = {id, fresh, row == NULL, row, doc_body, doc_addresses};
+  return lp_db_search_put(db, &d, 1, err);
 }
 
-lp_code lp__fts_queue(lp_db *db, int64_t id, json_t *row, lp_err *err) {
-  if (lp_db_engine(db) != LP_ENGINE_SQLITE) return fts_write(db, id, row, err);
-  lp_stmt *st = lp_db_prep_static(db, "INSERT INTO fts_log(lead_id) VALUES ($1)", err);
-  if (!st) return err->code;
-  lp_bind_int(st, 1, id);
-  int rc = lp_step(st, err);
-  lp_stmt_done(st);
-  return rc < 0 ? err->code : LP_OK;
-}
+lp_code lp__fts_queue(lp_db *db, int64_t id, json_t *row, lp_err *err) { return search_put(db, id, row, 0, err); }
 
 /* ---- the SQLite indexer: runs on the store's indexer connection (the database with the search
  * file attached as `search`), in transactions that write only the search file. Its state, in
@@ -265,36 +251,9 @@ lp_code lp_lead_index_sync(lp_store *s, int wait_ms, lp_err *err) {
   return LP_OK;
 }
 
-typedef struct { lp_db *db; int64_t id; lp_err *err; } contact_ctx;
-
-static lp_code contact_insert(const char *kind, const char *value, void *p) {
-  contact_ctx *c = p;
-  lp_stmt *st = lp_db_prep_static(c->db, "INSERT INTO lead_contacts(lead_id, kind, value) VALUES ($1, $2, $3)", c->err);
-  if (!st) return c->err->code;
-  lp_bind_int(st, 1, c->id);
-  lp_bind_text(st, 2, kind);
-  lp_bind_text(st, 3, value);
-  int rc = lp_step(st, c->err);
-  lp_stmt_done(st);
-  return rc < 0 ? c->err->code : LP_OK;
-}
-
-/* Writes the contact rows of lead `id` from `row` (its column values; PostgreSQL only: on SQLite
- * the full-text index alone finds leads by address) and queues its full-text entry. fresh: the
- * lead is new, there is nothing to delete first. */
-lp_code lp__index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) {
-  if (lp_db_engine(db) == LP_ENGINE_SQLITE) return lp__fts_queue(db, id, row, err);
-  lp_code rc = LP_OK;
-  if (!fresh) {
-    json_t *args = json_pack("[I]", (json_int_t)id);
-    rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
-    json_decref(args);
-  }
-  contact_ctx c = {db, id, err};
-  if (rc == LP_OK) rc = lp__each_address(row, contact_insert, &c);
-  if (rc == LP_OK) rc = lp__fts_queue(db, id, row, err);
-  return rc;
-}
+/* The search entry (and PostgreSQL's address rows) of lead `id` from `row`, its column values.
+ * fresh: the lead is new, there is nothing to replace. */
+lp_code lp__index_row(lp_db *db, int64_t id, json_t *row, int fresh, lp_err *err) { return search_put(db, id, row, fresh, err); }
 
 lp_code lp__index_lead(lp_db *db, int64_t id, lp_err *err) {
   json_t *row = lp_lead_row(db, id, err);
@@ -305,13 +264,6 @@ lp_code lp__index_lead(lp_db *db, int64_t id, lp_err *err) {
 }
 
 
-lp_code lp__index_drop_contacts(lp_db *db, int64_t id, lp_err *err) {
-  if (lp_db_engine(db) != LP_ENGINE_PG) return LP_OK;  /* SQLite keeps no address rows */
-  json_t *args = json_pack("[I]", (json_int_t)id);
-  lp_code rc = lp_exec(db, "DELETE FROM lead_contacts WHERE lead_id = $1", args, err);
-  json_decref(args);
-  return rc;
-}
 
 /* Leads with exactly this address, most recently changed first (up to max ids). The search
  * index finds the candidates (on SQLite brought up to date first, so every acknowledged lead is
@@ -320,19 +272,21 @@ int lp_leads_by_address(lp_store *s, const char *kind, const char *address, int6
   if (lp_lead_index_sync(s, LP_SEARCH_WAIT_MS, err) != LP_OK) return -1;
   lp_db *db = lp_store_reader(s, err);
   if (!db) return -1;
-  int pg = lp_db_engine(db) == LP_ENGINE_PG;
-  lp_buf q = LP_BUF_INIT(1024);
-  if (!pg) {  /* a phrase of the address's words: FTS5 splits at punctuation as it indexed them */
-    lp_buf_puts(&q, "\"");
-    for (const char *p = address; *p; p++) if (*p != '"') lp_buf_add(&q, p, 1);
-    lp_buf_puts(&q, "\"");
-  }
-  json_t *args = json_pack("[s]", pg ? address : lp_buf_str(&q));
-  json_t *rows = lp_query(db, pg ? "SELECT l.id, l.emails, l.phones FROM lead_contacts c JOIN leads l ON l.id = c.lead_id"
-                                   " WHERE c.value = $1 AND l.deleted_at IS NULL ORDER BY l.updated_at DESC, l.id DESC LIMIT 50"
-                                 : "SELECT l.id, l.emails, l.phones FROM search.leads_fts f JOIN main.leads l ON l.id = f.rowid"
-                                   " WHERE f.leads_fts MATCH $1 AND l.deleted_at IS NULL ORDER BY l.updated_at DESC, l.id DESC LIMIT 50",
-                          args, err);
+  const char *cond = NULL;
+  char *param = NULL;
+  if (lp_db_search_cond(db, address, &cond, &param, err) != LP_OK) return -1;
+  if (!param) return 0;  /* nothing searchable in it */
+  lp_buf q = LP_BUF_INIT(4096);
+  lp_buf_puts(&q, "SELECT id, emails, phones FROM leads WHERE deleted_at IS NULL AND ");
+  const char *at = strstr(cond, "$%d");  /* the backend's condition names its one parameter $%d */
+  if (!at) { lp_buf_release(&q); free(param); lp_fail(err, LP_EINTERNAL, "search condition without its parameter"); return -1; }
+  lp_buf_add(&q, cond, (size_t)(at - cond));
+  lp_buf_puts(&q, "$1");
+  lp_buf_puts(&q, at + 3);
+  lp_buf_puts(&q, " ORDER BY updated_at DESC, id DESC LIMIT 50");
+  json_t *args = json_pack("[s]", param);
+  free(param);
+  json_t *rows = lp_query(db, lp_buf_str(&q), args, err);
   json_decref(args);
   lp_buf_release(&q);
   if (!rows) return -1;
