@@ -1,8 +1,8 @@
 /* copy.c — `leadpath copy --from URL --to URL`: every row of one database into another, engines
  * either way (the move from SQLite to PostgreSQL, and back). Both are migrated to this binary's
  * schema first, so their tables have the same columns; the target must hold no leads and no users.
- * Rows keep their ids: leads, history, tasks, comments, approvals, notifications, tokens and
- * sessions, lists, settings, webhooks and queued jobs arrive as they were. Rows go 5,000 per
+ * Rows keep their ids: leads, history, tasks, comments, approvals, notifications, conversations
+ * (threads, messages, templates), tokens and sessions, lists, settings, webhooks and queued jobs arrive as they were. Rows go 5,000 per
  * transaction through lp_db_bulk_insert (COPY into PostgreSQL), then the target's generated ids
  * move past the copied ones and its address rows, where it keeps them, are made from the leads. */
 #include <stdio.h>
@@ -20,7 +20,7 @@ static const struct { const char *table, *select; } tables[] = {
   {"leads", NULL}, {"lead_groups", NULL},
   {"leads_fts", "SELECT rowid, body FROM leads_fts"},  /* PostgreSQL computes its tsvector itself */
   {"tasks", NULL}, {"events", NULL}, {"approvals", NULL}, {"notifications", NULL}, {"threads", NULL},
-  {"sessions", NULL}, {"webhooks", NULL}, {"jobs", NULL}, {"sweep_state", NULL},
+  {"messages", NULL}, {"templates", NULL}, {"sessions", NULL}, {"webhooks", NULL}, {"jobs", NULL}, {"sweep_state", NULL},
 };
 #define BATCH 5000
 
@@ -86,7 +86,7 @@ static long copy_table(lp_store *from, lp_store *to, const char *table, const ch
 /* The seeded rows of a freshly migrated target make way for the source's. */
 static lp_code clear_fn(lp_db *db, void *p, lp_err *err) {
   static const char *seeded[] = {"settings", "lost_reasons", "contact_groups", "outcomes", "stages", "roles",
-                                 "sources", "locations", "partners", "sweep_state"};
+                                 "sources", "locations", "partners", "sweep_state", "templates"};
   for (size_t i = 0; i < sizeof seeded / sizeof *seeded; i++) {
     char q[96];
     snprintf(q, sizeof q, "DELETE FROM %s", seeded[i]);

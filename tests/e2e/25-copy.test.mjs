@@ -35,12 +35,18 @@ describe('copy a database', { timeout: FILE_TIMEOUT_MS }, () => {
     expectStatus(await admin.c.patch('/api/v1/settings', { sla_warning_days: 7 }), 200);
     token = expectStatus(await agent.c.post('/api/v1/tokens', { name: 'sync' }), 201).token;
     hook = expectStatus(await admin.c.post('/api/v1/webhooks', { url: 'http://127.0.0.1:9/none', events: ['closed'], active: false }), 201);
+    // a conversation and a template of the team's own
+    expectStatus(await agent.c.post(`/api/v1/leads/${lead.id}/messages`, { channel: 'email', subject: 'Your quote', body: 'Here it is' }), 202);
+    expectStatus(await manager.c.post('/api/v1/templates', { name: 'Copied template', channel: 'sms', body: 'Hi {{lead.first_name}}' }), 201);
     source = {
       lead: expectStatus(await agent.c.get(`/api/v1/leads/${lead.id}`), 200),
       closed: expectStatus(await manager.c.get(`/api/v1/leads/${closed.id}`), 200),
       timeline: items(await agent.c.get(`/api/v1/leads/${lead.id}/timeline`)),
       sources: items(await admin.c.get('/api/v1/sources')).map((s) => s.name),
+      threads: items(await agent.c.get(`/api/v1/leads/${lead.id}/threads`)),
+      templates: items(await admin.c.get('/api/v1/templates')),
     };
+    source.messages = items(await agent.c.get(`/api/v1/threads/${source.threads[0].id}/messages`));
     assert.ok(source.closed.groups.length > 0, 'closing as lost put the lead in the default group');
   });
 
@@ -50,6 +56,11 @@ describe('copy a database', { timeout: FILE_TIMEOUT_MS }, () => {
     for (const k of ['full_name', 'emails', 'phones', 'city', 'version', 'created_at', 'owner_id', 'stage_id']) assert.deepEqual(got[k], source.lead[k], k);
     assert.deepEqual(items(await agentCopy.get(`/api/v1/leads/${lead.id}/timeline`)), source.timeline, 'the whole timeline');
     assert.equal(expectStatus(await agentCopy.get(`/api/v1/tasks/${task.id}`), 200).title, 'Send the quote');
+    assert.deepEqual(items(await agentCopy.get(`/api/v1/leads/${lead.id}/threads`)), source.threads, 'conversations');
+    const msgs = items(await agentCopy.get(`/api/v1/threads/${source.threads[0].id}/messages`));
+    assert.deepEqual(msgs.map((m) => [m.id, m.subject, m.body]), source.messages.map((m) => [m.id, m.subject, m.body]), 'messages');
+    assert.deepEqual(items(await agentCopy.get('/api/v1/templates')).map((t) => [t.id, t.name, t.body]),
+      source.templates.map((t) => [t.id, t.name, t.body]), 'templates, the seeded and the team\'s own');
     assert.ok(items(await agentCopy.get('/api/v1/leads?q=carla')).some((l) => l.id === lead.id), 'searchable');
     const email = `later${started.length}@copy.test`;
     await addUser(target, { email, role: 'admin' });
