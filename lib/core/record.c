@@ -50,7 +50,7 @@ static const lp_field lead_fields[] = {
 static const lp_field task_fields[] = {
   {"version", FT_INT, 0, 0, NULL},
   {"lead_id", FT_REF, 0, 0, "leads"},
-  {"type", FT_TEXT, W | FF_NOTNULL, 64, NULL},
+  {"type", FT_TEXT, W | FF_NOTNULL, 64, "call|email|meeting|follow_up|to_do|closed_lost_follow_up|post_sale_follow_up"},
   {"title", FT_TEXT, W | FF_NOTNULL, 500, NULL},
   {"due_at", FT_TIME, W, 0, NULL},
   {"assignee_id", FT_REF, W, 0, "users"},

@@ -30,7 +30,8 @@ typedef struct lp_field {
   lp_ftype type;
   unsigned flags;
   int64_t max;        /* text: max bytes; int: max value (0 = default bounds) */
-  const char *extra;  /* FT_REF: referenced table; FT_ENUM: "a|b|c" */
+  const char *extra;  /* FT_REF: referenced table; FT_ENUM: "a|b|c"; FT_TEXT: the usual values
+                         "a|b|c", offered to clients (GET /api/v1/meta) but not enforced */
 } lp_field;
 
 typedef struct lp_rectype {

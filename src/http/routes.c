@@ -44,6 +44,7 @@ const lp_route lp_routes[] = {
   {"GET", "/api/v1/events", h_events, R_LONG, "events"},
   {"GET", "/api/v1/settings", h_settings_get, 0, "settings.get"},
   {"PATCH", "/api/v1/settings", h_settings_patch, R_BODY, "settings.patch"},
+  {"GET", "/api/v1/meta", h_meta, 0, "meta"},
   {"GET", "/api/v1/users", h_users_list, 0, "users.list"},
   {"POST", "/api/v1/users", h_users_create, R_BODY | R_IDEM, "users.create"},
   {"GET", "/api/v1/users/{id}", h_user_get, 0, "users.get"},

@@ -255,7 +255,7 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
     const other = await srv.api('PATCH', `/webhooks/${hook.id}`, { events: ['*'] }, { 'If-Match': `"${cur.body.version}"` });
     assert.equal(other.status, 200, JSON.stringify(other.body));
     await edit.getByRole('button', { name: 'Save webhook' }).click();
-    await edit.getByRole('alert').filter({ hasText: 'changed this webhook meanwhile' }).waitFor();
+    await edit.getByRole('alert').filter({ hasText: 'This webhook was changed by someone else meanwhile' }).waitFor();
     assert.equal(await edit.getByLabel('Event kinds (comma-separated)').inputValue(), 'created, closed, reopened');
     await edit.getByRole('button', { name: 'Reload' }).click();
     await row.locator('.hook-head .sub', { hasText: 'All events' }).waitFor();

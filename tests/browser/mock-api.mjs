@@ -32,6 +32,27 @@ function assets() {
   return map;
 }
 
+// GET /api/v1/meta as the server answers it (src/http/routes/meta.c, from lib/core/record.c).
+const field = (name, type, more = {}) => ({ name, type, editable: true, required: false, nullable: true, ...more });
+const META = {
+  lead_fields: [field('full_name', 'text', { required: true, nullable: false, max_length: 200 }), field('company', 'text', { max_length: 200 }),
+    field('login', 'text', { max_length: 200 }), field('emails', 'emails', { nullable: false, max_items: 20 }),
+    field('phones', 'phones', { nullable: false, max_items: 20 }), field('partner_id', 'ref', { ref: 'partners' }),
+    field('location_id', 'ref', { ref: 'locations' }), field('owner_id', 'ref', { ref: 'users' }),
+    field('stage_id', 'ref', { nullable: false, ref: 'stages' }), field('source_id', 'ref', { ref: 'sources' }),
+    field('country', 'country'), field('region', 'text', { max_length: 200 }), field('city', 'text', { max_length: 200 }),
+    field('service', 'text', { max_length: 200 }), field('request', 'text', { max_length: 20000 }), field('notes', 'text', { max_length: 20000 }),
+    field('value_cents', 'integer'), field('currency', 'currency'), field('score', 'integer', { nullable: false }),
+    field('last_contacted_at', 'time'), field('email_opt_out', 'boolean', { nullable: false }), field('sms_opt_out', 'boolean', { nullable: false }),
+    field('status', 'enum', { editable: false, nullable: false, values: ['open', 'closed'] }), field('outcome', 'text', { editable: false, max_length: 64 }),
+    field('lost_reason_id', 'ref', { editable: false, ref: 'lost-reasons' }), field('close_notes', 'text', { editable: false, max_length: 20000 }),
+    field('closed_at', 'time', { editable: false }), field('closed_by', 'ref', { editable: false, ref: 'users' }),
+    field('sold_at', 'time', { editable: false }), field('review_requested_at', 'time', { editable: false }),
+    field('created_at', 'time', { editable: false, nullable: false }), field('updated_at', 'time', { editable: false })],
+  task_types: ['call', 'email', 'meeting', 'follow_up', 'to_do', 'closed_lost_follow_up', 'post_sale_follow_up'],
+  outcome_kinds: ['won', 'lost', 'neutral'],
+};
+
 const now = () => new Date();
 const iso = (d) => new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const days = (n) => new Date(Date.now() + n * 86400000);
@@ -52,7 +73,8 @@ export function createState() {
   locations: ['Berlin', 'Hamburg', 'Munich'].map((name, i) => ({ id: i + 1, version: 1, name, active: true })),
   partners: ['Acme Partners', 'Northwind'].map((name, i) => ({ id: i + 1, version: 1, name, active: true })),
   groups: ['Live Leads', 'Newsletter', 'Win-back'].map((name, i) => ({ id: i + 1, version: 1, name, active: true })),
-  settings: { version: 1, sla: { warn_after_days: 5, breach_after_days: 30, business_hours: null }, close_lost_group_id: 1, inbound_secret: null },
+  settings: { sla_warning_days: 5, sla_breach_days: 30, close_lost_default_group_id: 1, follow_up_window_days: 3, approval_escalation_hours: 24,
+    business_hours: { days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00', time_zone: 'UTC' }, inbound_secret: '' },
   leads: [], tasks: [], timeline: [], notifications: [], webhooks: [] };
   const names = ['Maria Keller', 'Jonas Weber', 'Lea Schmidt', 'Paul Fischer', 'Emma Wagner', 'Noah Becker', 'Mia Hoffmann', 'Ben Schulz',
     'Sofia Koch', 'Luis Richter', 'Hanna Klein', 'Elias Wolf', 'Lina Neumann', 'Felix Schwarz', 'Clara Zimmermann'];
@@ -78,12 +100,12 @@ function lead(s, f) {
     currency: 'EUR', score: 0, last_contacted_at: null, email_opt_out: false, sms_opt_out: false, status: 'open', outcome: null,
     lost_reason_id: null, close_notes: null, closed_at: null, closed_by: null, sold_at: null, review_requested_at: null,
     created_at: iso(now()), updated_at: iso(now()), groups: [], ...f };
-  return derive(l);
+  return derive(l, s);
 }
-function derive(l) {
+function derive(l, s) {
   const end = l.closed_at ? new Date(l.closed_at) : now();
   l.age_days = Math.floor((end - new Date(l.created_at)) / 86400000);
-  l.sla = l.age_days > 30 ? 'breached' : l.age_days > 5 ? 'warning' : 'ok';
+  l.sla = l.age_days >= s.settings.sla_breach_days ? 'breached' : l.age_days >= s.settings.sla_warning_days ? 'warning' : 'ok';
   return l;
 }
 function event(s, leadId, actor, kind, data) { s.timeline.push({ id: ++s.seq, lead_id: leadId, at: iso(now()), actor_id: actor, kind, data }); }
@@ -110,7 +132,7 @@ function planClose(s, l, body, user) {
   const overdue = open.filter((t) => new Date(t.due_at) < now());
   const done = mode === 'complete_all' ? open : mode === 'complete_overdue' ? overdue : [];
   const cancelled = mode === 'cancel_future' ? open.filter((t) => new Date(t.due_at) >= now()) : [];
-  const groups = body.groups !== undefined ? body.groups : (o.kind === 'lost' ? [s.settings.close_lost_group_id] : []);
+  const groups = body.groups !== undefined ? body.groups : (o.kind === 'lost' && s.settings.close_lost_default_group_id ? [s.settings.close_lost_default_group_id] : []);
   const fu = body.follow_up ? { type: body.follow_up.type || (o.kind === 'lost' ? 'closed_lost_follow_up' : 'post_sale_follow_up'), due_at: body.follow_up.due_at,
     assignee_id: l.owner_id, title: 'Follow up', notes: body.follow_up.notes || null } : null;
   return { o, plan: { lead: { ...l, status: 'closed', outcome: o.key, lost_reason_id: body.reason_id || null, close_notes: body.notes || null },
@@ -170,10 +192,15 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
     if (api === '/me') return send(res, 200, { user: mePub, csrf_token: sess.csrf });
     if (api === '/auth/logout') { s.sessions.delete(cookie.split('=')[1]); return send(res, 204); }
     if (api === '/users') return send(res, 200, page(s.users.map(({ password: _, ...u }) => u), q));
-    if (api === '/settings' && req.method === 'PATCH') { Object.assign(s.settings, body, { sla: { ...s.settings.sla, ...(body.sla || {}) }, version: s.settings.version + 1 }); return send(res, 200, s.settings); }
+    if (api === '/settings' && req.method === 'PATCH') {
+      const next = { ...s.settings, ...body };
+      if (next.sla_breach_days <= next.sla_warning_days) return err(res, 422, 'validation_failed', 'Some fields are not valid.', { sla_breach_days: 'must be more than sla_warning_days' });
+      Object.assign(s.settings, body); return send(res, 200, s.settings);
+    }
+    if (api === '/meta') return send(res, 200, META);
     if (api === '/settings') return send(res, 200, s.settings);
     if (api === '/dashboard') {
-      const mine = s.leads.filter((l) => l.owner_id === me.id && l.status === 'open').map(derive);
+      const mine = s.leads.filter((l) => l.owner_id === me.id && l.status === 'open').map((l) => derive(l, s));
       const tasks = s.tasks.filter((t) => t.assignee_id === me.id && t.status === 'open');
       return send(res, 200, { open_leads: mine.length, follow_ups: tasks.filter((t) => Math.abs(new Date(t.due_at) - now()) < 3 * 86400000).length,
         overdue: tasks.filter((t) => new Date(t.due_at) < now()).length, sla_warning: mine.filter((l) => l.sla === 'warning').length,
@@ -196,7 +223,7 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
       return send(res, 200, it);
     }
     if (api === '/leads' && req.method === 'GET') {
-      let items = s.leads.filter((l) => !l.deleted).map(derive);
+      let items = s.leads.filter((l) => !l.deleted).map((l) => derive(l, s));
       const st = q.get('status') || 'open';
       if (st !== 'all') items = items.filter((l) => l.status === st);
       const owner = q.get('owner') || 'me';
@@ -227,7 +254,7 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
     if ((m = api.match(/^\/leads\/(\d+)(\/[\w-]+)?$/))) {
       const l = s.leads.find((x) => x.id === Number(m[1]) && !x.deleted);
       if (!l) return err(res, 404, 'not_found', 'No such lead.');
-      derive(l);
+      derive(l, s);
       const sub = m[2] || '';
       const stale = req.headers['if-match'] && Number(req.headers['if-match']) !== l.version;
       if (!sub && req.method === 'GET') return send(res, 200, l);
@@ -243,7 +270,7 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
         delete changes.stage_id;
         if (Object.keys(changes).length) event(s, l.id, me.id, 'updated', { changes });
         Object.assign(l, body, { version: l.version + 1, updated_at: iso(now()) });
-        return send(res, 200, derive(l));
+        return send(res, 200, derive(l, s));
       }
       if (!sub && req.method === 'DELETE') { l.deleted = true; return send(res, 204); }
       if (sub === '/transitions') return send(res, 200, { items: [...s.stages.map((st) => ({ kind: 'stage', stage_id: st.id, allowed: l.status === 'open', approval_required: false, missing: [] })),
@@ -268,12 +295,12 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
         Object.assign(l, { status: 'closed', outcome: r.o.key, lost_reason_id: body.reason_id || null, close_notes: body.notes || null, closed_at: iso(now()), closed_by: me.id,
           groups: [...new Set([...l.groups, ...r.plan.groups])], version: l.version + 1 });
         event(s, l.id, me.id, 'closed', { outcome: l.outcome, reason_id: l.lost_reason_id, notes: l.close_notes });
-        return send(res, 200, derive(l));
+        return send(res, 200, derive(l, s));
       }
       if (sub === '/reopen') {
         if (l.status !== 'closed') return err(res, 409, 'conflict', 'This lead is open.');
         Object.assign(l, { status: 'open', outcome: null, closed_at: null, closed_by: null, lost_reason_id: null, version: l.version + 1 });
-        event(s, l.id, me.id, 'reopened', { notes: body && body.notes }); return send(res, 200, derive(l));
+        event(s, l.id, me.id, 'reopened', { notes: body && body.notes }); return send(res, 200, derive(l, s));
       }
     }
     if (api === '/tasks') {

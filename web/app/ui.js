@@ -1,4 +1,5 @@
-// ui.js — small shared pieces: routing, labelled form controls, errors, badges, dialogs, menus.
+// ui.js — small shared pieces: routing, labelled form controls, errors, badges (the age rule's
+// words from the settings), dialogs, menus.
 import { html, useEffect, useLayoutEffect, useRef, useState, createContext, useContext } from '/vendor/htm-preact.mjs';
 import { useId, humanize } from './util.js';
 
@@ -114,15 +115,28 @@ export function Spinner({ label = 'Loading…' }) {
 }
 
 // ---- badges ----
-const SLA_TEXT = { ok: 'On time', warning: 'Over 5 days', breached: 'Over 30 days' };
+// The age rule's thresholds as the settings have them ({warn, breach}; null until the settings
+// are loaded), and the words for a lead's sla state.
+export function slaDays(settings) {
+  const s = settings || {};
+  return { warn: s.sla_warning_days ?? null, breach: s.sla_breach_days ?? null };
+}
+export const useSlaDays = () => slaDays((useApp() || {}).settings);
+export function slaText(sla, days) {
+  if (sla === 'warning') return days.warn !== null ? `Over ${days.warn} days` : 'Warning';
+  if (sla === 'breached') return days.breach !== null ? `Over ${days.breach} days` : 'Breached';
+  return sla === 'ok' ? 'On time' : sla;
+}
 export function SlaBadge({ lead }) {
+  const days = useSlaDays();
   if (!lead) return null;
   if (lead.status === 'closed') return html`<span class="badge badge-muted">${lead.age_days ?? ''}${lead.age_days !== undefined ? ' d' : ''}</span>`;
   const sla = lead.sla || 'ok';
   const age = lead.age_days;
-  const title = `${age ?? '?'} days open — ${SLA_TEXT[sla] || sla} (warn after 5 days, breach after 30)`;
+  const rule = days.warn !== null ? ` (warn after ${days.warn} days, breach after ${days.breach})` : '';
+  const title = `${age ?? '?'} days open — ${slaText(sla, days)}${rule}`;
   return html`<span class=${'badge sla-' + sla} title=${title}>
-    <span class="sr-only">Age: </span>${age ?? '?'} d<span class="sla-word"> · ${SLA_TEXT[sla] || sla}</span></span>`;
+    <span class="sr-only">Age: </span>${age ?? '?'} d<span class="sla-word"> · ${slaText(sla, days)}</span></span>`;
 }
 export function StatusBadge({ lead, outcomes }) {
   if (!lead) return null;

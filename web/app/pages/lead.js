@@ -1,46 +1,77 @@
-// lead.js — one lead: fields edited in place (If-Match, with a clear answer to 412), e-mails and
-// phones as lists, the status path with the stage's guidance, the timeline with comments,
+// pages/lead.js — one lead: fields edited in place (If-Match, with a clear answer to 412), e-mails
+// and phones as lists, the status path with the stage's guidance, the timeline with comments,
 // tasks, the actions menu (close, reopen, delete, new task) and the closed summary.
+// Which fields exist, their types and which may be changed come from the server (/meta
+// lead_fields); this file only says how each is shown.
 import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
-import { get, getAll, post, patch, del } from './api.js';
+import * as api from '../api/index.js';
 import { useApp, Link, navigate, Input, Select, Textarea, Check, ErrorBox, Notice, Spinner, Dialog, Menu,
-  SlaBadge, StatusBadge, nameOf, optionsOf, fieldMessage, FieldError } from './ui.js';
-import { fmtDateTime, fmtRelative, toLocalInput, fromLocalInput, money, humanize, useLoader, useId, addDays } from './util.js';
-import { CloseDialog } from './close.js';
+  SlaBadge, StatusBadge, nameOf, optionsOf, fieldMessage, FieldError } from '../ui.js';
+import { conflictMessage, conflictOr, isConflict } from '../conflict.js';
+import { fmtDateTime, toLocalInput, fromLocalInput, money, humanize, useLoader, useId, addDays } from '../util.js';
+import { CloseDialog } from '../components/close-dialog.js';
 
-// ---------- field catalogue ----------
-const FIELDS = [
-  { key: 'full_name', label: 'Full name', type: 'text', required: true },
-  { key: 'company', label: 'Company', type: 'text' },
-  { key: 'login', label: 'Login', type: 'text' },
-  { key: 'emails', label: 'E-mails', type: 'list', input: 'email', one: 'e-mail' },
-  { key: 'phones', label: 'Phones', type: 'list', input: 'tel', one: 'phone' },
-  { key: 'owner_id', label: 'Owner', type: 'ref', ref: 'users' },
-  { key: 'source_id', label: 'Source', type: 'ref', ref: 'sources' },
-  { key: 'location_id', label: 'Location', type: 'ref', ref: 'locations' },
-  { key: 'partner_id', label: 'Partner', type: 'ref', ref: 'partners' },
-  { key: 'service', label: 'Service', type: 'text' },
+// ---------- how fields are shown ----------
+// Labels, widgets and order of the editable fields on the page. A field the server adds is
+// shown after these, named from its key, with a widget for its type.
+const SHOWN = [
+  { key: 'full_name', label: 'Full name' },
+  { key: 'company', label: 'Company' },
+  { key: 'login', label: 'Login' },
+  { key: 'emails', label: 'E-mails', one: 'e-mail' },
+  { key: 'phones', label: 'Phones', one: 'phone' },
+  { key: 'owner_id', label: 'Owner' },
+  { key: 'source_id', label: 'Source' },
+  { key: 'location_id', label: 'Location' },
+  { key: 'partner_id', label: 'Partner' },
+  { key: 'service', label: 'Service' },
   { key: 'value_cents', label: 'Value', type: 'money' },
-  { key: 'score', label: 'Score', type: 'number' },
-  { key: 'country', label: 'Country', type: 'text', hint: 'Two-letter code, e.g. DE' },
-  { key: 'region', label: 'Region', type: 'text' },
-  { key: 'city', label: 'City', type: 'text' },
+  { key: 'score', label: 'Score' },
+  { key: 'country', label: 'Country', hint: 'Two-letter code, e.g. DE' },
+  { key: 'region', label: 'Region' },
+  { key: 'city', label: 'City' },
   { key: 'request', label: 'Request', type: 'textarea', wide: true },
-  { key: 'notes', label: 'Notes', type: 'textarea', wide: true, optional: true },
-  { key: 'email_opt_out', label: 'No e-mail', type: 'bool', text: 'Opted out of e-mail' },
-  { key: 'sms_opt_out', label: 'No SMS', type: 'bool', text: 'Opted out of SMS' },
+  { key: 'notes', label: 'Notes', type: 'textarea', wide: true },
+  { key: 'email_opt_out', label: 'No e-mail', text: 'Opted out of e-mail' },
+  { key: 'sms_opt_out', label: 'No SMS', text: 'Opted out of SMS' },
 ];
-const FIELD_LABEL = Object.fromEntries(FIELDS.map((f) => [f.key, f.label]));
-Object.assign(FIELD_LABEL, { stage_id: 'Stage', lost_reason_id: 'Lost reason', close_notes: 'Close notes', status: 'Status',
-  outcome: 'Outcome', currency: 'Currency', last_contacted_at: 'Last contacted', closed_at: 'Closed at', sold_at: 'Sold at' });
+// Editable fields changed elsewhere on the page: the stage (status path), the currency (with
+// the value), the last contact (shown below the fields).
+const ELSEWHERE = new Set(['stage_id', 'currency', 'last_contacted_at']);
+const LABELS = { ...Object.fromEntries(SHOWN.map((f) => [f.key, f.label])), stage_id: 'Stage', lost_reason_id: 'Lost reason',
+  close_notes: 'Close notes', status: 'Status', outcome: 'Outcome', currency: 'Currency', last_contacted_at: 'Last contacted',
+  closed_at: 'Closed at', sold_at: 'Sold at' };
+const fieldLabel = (k) => LABELS[k] || humanize(k);
 const IGNORED = new Set(['version', 'updated_at', 'age_days', 'sla', 'groups']);
+// "lost-reasons" (an API list) -> "lostReasons" (its key in the app's reference lists)
+const refKey = (list) => list.replace(/-(\w)/g, (_, c) => c.toUpperCase());
 
-// A readable value of any lead field, ids turned into names.
-export function showValue(key, v, refs, lead) {
+// The widget for a server field type (/meta lead_fields[].type).
+function widgetOf(m) {
+  switch (m.type) {
+    case 'emails': return { type: 'list', input: 'email', one: 'e-mail' };
+    case 'phones': return { type: 'list', input: 'tel', one: 'phone' };
+    case 'ref': return { type: 'ref', ref: refKey(m.ref) };
+    case 'boolean': return { type: 'bool', text: fieldLabel(m.name) };
+    case 'integer': return { type: 'number' };
+    default: return { type: m.max_length > 1000 ? 'textarea' : 'text', wide: m.max_length > 1000 };
+  }
+}
+
+// The fields the page edits: the server's editable lead fields, in SHOWN's order, then the rest.
+export function editableFields(meta) {
+  const byKey = Object.fromEntries(SHOWN.map((f, i) => [f.key, { ...f, order: i }]));
+  return (meta.lead_fields || []).filter((m) => m.editable && !ELSEWHERE.has(m.name))
+    .map((m, i) => ({ ...widgetOf(m), label: fieldLabel(m.name), order: SHOWN.length + i, ...byKey[m.name], key: m.name, required: !!m.required }))
+    .sort((a, b) => a.order - b.order);
+}
+
+// A readable value of any lead field, ids turned into names (app: the app context).
+export function showValue(key, v, app, lead) {
   if (v === null || v === undefined || v === '' || (Array.isArray(v) && !v.length)) return '—';
-  const refOf = { owner_id: 'users', closed_by: 'users', stage_id: 'stages', source_id: 'sources', location_id: 'locations',
-    partner_id: 'partners', lost_reason_id: 'lostReasons' }[key];
-  if (refOf) return nameOf(refs[refOf], v);
+  const { refs, meta } = app;
+  const m = (meta.lead_fields || []).find((x) => x.name === key);
+  if (m && m.type === 'ref') return nameOf(refs[refKey(m.ref)], v);
   if (key === 'outcome') { const o = (refs.outcomes || []).find((x) => x.key === v); return o ? o.name : humanize(v); }
   if (key === 'value_cents') return money(v, lead && lead.currency);
   if (typeof v === 'boolean') return v ? 'Yes' : 'No';
@@ -69,12 +100,13 @@ function listErrors(fields, key) {
 }
 
 // ---------- conflict panel (412) ----------
-function ConflictBox({ mine, fresh, refs, onReload, onDiscard }) {
+function ConflictBox({ mine, fresh, onReload, onDiscard }) {
+  const app = useApp();
   const changed = differences(mine, fresh);
   return html`<div class="conflict" role="alert">
-    <strong>This lead was changed by someone else while you were editing.</strong>
+    <strong>${conflictMessage('lead')}</strong>
     ${changed.length ? html`<p>Their version now has:</p><ul>${changed.map((k) => html`<li>
-      <span class="conf-field">${FIELD_LABEL[k] || humanize(k)}:</span> <del>${showValue(k, mine[k], refs, mine)}</del> → <ins>${showValue(k, fresh[k], refs, fresh)}</ins></li>`)}</ul>`
+      <span class="conf-field">${fieldLabel(k)}:</span> <del>${showValue(k, mine[k], app, mine)}</del> → <ins>${showValue(k, fresh[k], app, fresh)}</ins></li>`)}</ul>`
       : html`<p>Nothing you can see differs, but the record has a newer version.</p>`}
     <p>Your text is kept in the box. Load their version, then save again to put yours over it, or discard yours.</p>
     <div class="actions">
@@ -126,7 +158,8 @@ function ListEditor({ f, draft, setDraft, errors, idBase }) {
 }
 
 function EditableField({ f, lead, save, setLead }) {
-  const { refs } = useApp();
+  const app = useApp();
+  const { refs } = app;
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(null);
   const [base, setBase] = useState(null);       // the lead as it was when editing began
@@ -168,7 +201,7 @@ function EditableField({ f, lead, save, setLead }) {
         setBusy(true); setBase(lead); const r = await save({ [f.key]: v }); setBusy(false);
         if (r.conflict) { setConflict(r.conflict); setDraft(v); } else if (r.error) setError(r.error); else setError(null); }} />
       <${FieldError} error=${error && error.message} />
-      ${conflict ? html`<${ConflictBox} mine=${base} fresh=${conflict} refs=${refs}
+      ${conflict ? html`<${ConflictBox} mine=${base} fresh=${conflict}
         onReload=${() => { setLead(conflict); setConflict(null); }} onDiscard=${() => { setLead(conflict); setConflict(null); }} />` : null}
     </div>`;
   }
@@ -189,7 +222,7 @@ function EditableField({ f, lead, save, setLead }) {
         ${f.hint ? html`<p class="hint">${f.hint}</p>` : null}
         ${fieldErr && f.type !== 'list' ? html`<p class="field-error" role="alert">${fieldMessage(fieldErr)}</p>` : null}
         ${(otherErr || (f.type === 'list' && error)) ? html`<p class="field-error" role="alert">${error.fields && error.fields[f.key] ? fieldMessage(error.fields[f.key]) : error.message}</p>` : null}
-        ${conflict ? html`<${ConflictBox} mine=${base} fresh=${conflict} refs=${refs}
+        ${conflict ? html`<${ConflictBox} mine=${base} fresh=${conflict}
           onReload=${() => { setLead(conflict); setBase(conflict); setConflict(null); }}
           onDiscard=${() => { setLead(conflict); setConflict(null); setEditing(false); }} />` : null}
         <div class="ef-actions">
@@ -199,9 +232,9 @@ function EditableField({ f, lead, save, setLead }) {
       </form>`
     : html`<span class="ef-label" id=${id + '-l'}>${f.label}</span>
       <button type="button" class="ef-value" ref=${editBtn} onClick=${start} aria-describedby=${id + '-l'}
-        aria-label=${`${f.label}: ${f.type === 'list' ? (lead[f.key] || []).join(', ') || 'none' : showValue(f.key, lead[f.key], refs, lead)}. Edit`}>
+        aria-label=${`${f.label}: ${f.type === 'list' ? (lead[f.key] || []).join(', ') || 'none' : showValue(f.key, lead[f.key], app, lead)}. Edit`}>
         ${f.type === 'list' ? ((lead[f.key] || []).length ? html`<ul class="plain">${lead[f.key].map((v) => html`<li>${v}</li>`)}</ul>` : html`<span class="muted">Add ${f.one}</span>`)
-          : html`<span class=${lead[f.key] === null || lead[f.key] === undefined || lead[f.key] === '' ? 'muted' : ''}>${showValue(f.key, lead[f.key], refs, lead)}</span>`}
+          : html`<span class=${lead[f.key] === null || lead[f.key] === undefined || lead[f.key] === '' ? 'muted' : ''}>${showValue(f.key, lead[f.key], app, lead)}</span>`}
         <span class="ef-pen" aria-hidden="true">✎</span>
       </button>`}
   </div>`;
@@ -220,11 +253,11 @@ function StatusPath({ lead, transitions, save, setLead, onClose }) {
   for (const t of (transitions || [])) if (t.kind === 'stage') byStage[t.stage_id] = t;
   const move = async (s) => {
     const t = byStage[s.id];
-    if (t && !t.allowed) { setError({ message: `Cannot move to ${s.name}: ${t.missing && t.missing.length ? 'missing ' + t.missing.map((m) => FIELD_LABEL[m] || humanize(m)).join(', ') : 'not allowed for you'}.` }); return; }
+    if (t && !t.allowed) { setError({ message: `Cannot move to ${s.name}: ${t.missing && t.missing.length ? 'missing ' + t.missing.map(fieldLabel).join(', ') : 'not allowed for you'}.` }); return; }
     setBusy(true); setError(null);
     const r = await save({ stage_id: s.id });
     setBusy(false);
-    if (r.conflict) { setLead(r.conflict); setError({ message: 'This lead was changed by someone else; the page now shows their version. Try the move again.' }); }
+    if (r.conflict) { setLead(r.conflict); setError({ message: conflictMessage('lead', 'The page now shows their version: try the move again.') }); }
     else if (r.error) setError(r.error);
   };
   return html`<section class="card path-card" aria-labelledby="path-h">
@@ -255,7 +288,8 @@ const KIND_ICON = { created: '✦', updated: '✎', stage_changed: '➜', commen
   thread_opened: '☰', thread_closed: '☰', task_created: '☐', task_done: '☑', task_cancelled: '☒', closed: '⚑',
   reopened: '↺', converted: '★', approval_requested: '⚖', approval_decided: '⚖', group_added: '✚', merged: '⇄' };
 
-function describe(item, refs) {
+function describe(item, app) {
+  const { refs } = app;
   const d = item.data || {};
   const stage = (id) => nameOf(refs.stages, id, '—');
   switch (item.kind) {
@@ -263,7 +297,7 @@ function describe(item, refs) {
     case 'updated': return 'changed fields';
     case 'stage_changed': return html`moved the lead from <b>${d.from_name || stage(d.from)}</b> to <b>${d.to_name || stage(d.to)}</b>`;
     case 'comment': return 'commented';
-    case 'closed': return html`closed the lead as <b>${showValue('outcome', d.outcome, refs)}</b>${d.reason_id || d.lost_reason_id ? html` (${nameOf(refs.lostReasons, d.reason_id || d.lost_reason_id)})` : ''}`;
+    case 'closed': return html`closed the lead as <b>${showValue('outcome', d.outcome, app)}</b>${d.reason_id || d.lost_reason_id ? html` (${nameOf(refs.lostReasons, d.reason_id || d.lost_reason_id)})` : ''}`;
     case 'reopened': return 'reopened the lead';
     case 'task_created': return html`added the task <b>${d.title || humanize(d.type || 'task')}</b>${d.due_at ? ' due ' + fmtDateTime(d.due_at) : ''}`;
     case 'task_done': return html`completed <b>${d.title || 'a task'}</b>`;
@@ -275,7 +309,9 @@ function describe(item, refs) {
   }
 }
 
-function TimelineItem({ item, refs }) {
+function TimelineItem({ item }) {
+  const app = useApp();
+  const { refs } = app;
   const d = item.data || {};
   const isComment = item.kind === 'comment';
   const color = isComment ? colorName(d.color) : null;
@@ -288,11 +324,11 @@ function TimelineItem({ item, refs }) {
   return html`<li class=${'tl-item tl-k-' + item.kind + (color ? ' c-' + color : '')}>
     <span class="tl-icon" aria-hidden="true" ref=${iconRef}>${isComment ? (ICONS[d.icon] || d.icon || ICONS.note) : (KIND_ICON[item.kind] || '•')}</span>
     <div class="tl-body">
-      <div class="tl-head"><span><b>${who}</b> ${describe(item, refs)}</span>
+      <div class="tl-head"><span><b>${who}</b> ${describe(item, app)}</span>
         <time datetime=${item.at} title=${fmtDateTime(item.at)}>${fmtDateTime(item.at)}</time></div>
       ${isComment ? html`<p class="tl-comment">${d.body}</p>` : null}
       ${changes.length ? html`<ul class="changes">${changes.map(([k, c]) => html`<li>
-        <span class="conf-field">${FIELD_LABEL[k] || humanize(k)}:</span>${' '}<del>${showValue(k, c && c.old, refs)}</del>${' '}<span aria-label="changed to">→</span>${' '}<ins>${showValue(k, c && c.new, refs)}</ins></li>`)}</ul>` : null}
+        <span class="conf-field">${fieldLabel(k)}:</span>${' '}<del>${showValue(k, c && c.old, app)}</del>${' '}<span aria-label="changed to">→</span>${' '}<ins>${showValue(k, c && c.new, app)}</ins></li>`)}</ul>` : null}
       ${(item.kind === 'closed' || item.kind === 'reopened') && d.notes ? html`<p class="tl-comment">${d.notes}</p>` : null}
       ${item.kind === 'message_in' || item.kind === 'message_out' ? html`<p class="tl-comment">${d.subject ? html`<b>${d.subject}</b> ` : null}${d.body || ''}</p>` : null}
     </div>
@@ -309,7 +345,7 @@ function CommentForm({ leadId, onAdded }) {
     e.preventDefault();
     if (!body.trim()) return;
     setBusy(true); setError(null);
-    try { await post(`/leads/${leadId}/comments`, { body: body.trim(), icon, color: COLORS[color] }); setBody(''); onAdded(); }
+    try { await api.leads.comment(leadId, { body: body.trim(), icon, color: COLORS[color] }); setBody(''); onAdded(); }
     catch (err) { setError(err); }
     setBusy(false);
   };
@@ -336,19 +372,17 @@ function CommentForm({ leadId, onAdded }) {
 }
 
 function Timeline({ leadId, tl, reload }) {
-  const { refs } = useApp();
   const items = ((tl.data && tl.data.items) || []).slice().sort((a, b) => (b.at || '').localeCompare(a.at || '') || b.id - a.id);
   return html`<section class="card" aria-labelledby="tl-h">
     <h2 id="tl-h">Timeline</h2>
     <${CommentForm} leadId=${leadId} onAdded=${reload} />
     <${ErrorBox} error=${tl.error} />
-    ${tl.loading && !tl.data ? html`<${Spinner} />` : items.length ? html`<ol class="timeline">${items.map((it) => html`<${TimelineItem} key=${it.id} item=${it} refs=${refs} />`)}</ol>`
+    ${tl.loading && !tl.data ? html`<${Spinner} />` : items.length ? html`<ol class="timeline">${items.map((it) => html`<${TimelineItem} key=${it.id} item=${it} />`)}</ol>`
       : html`<p class="empty">Nothing has happened yet.</p>`}
   </section>`;
 }
 
-// ---------- tasks ----------
-export const TASK_TYPES = ['call', 'email', 'meeting', 'follow_up', 'to_do', 'closed_lost_follow_up', 'post_sale_follow_up'];
+// ---------- tasks (their types: the server's, /meta task_types) ----------
 
 function TaskRow({ t, onChanged }) {
   const { refs } = useApp();
@@ -359,8 +393,8 @@ function TaskRow({ t, onChanged }) {
   const id = useId('rs');
   const change = async (body) => {
     setBusy(true); setError(null);
-    try { await patch(`/tasks/${t.id}`, body, { ifMatch: t.version }); setResched(false); onChanged(); }
-    catch (e) { setError(e.status === 412 ? { message: 'This task was changed by someone else; the list now shows the latest. Try again.' } : e); if (e.status === 412) onChanged(); }
+    try { await api.tasks.update(t.id, body, t.version); setResched(false); onChanged(); }
+    catch (e) { setError(conflictOr(e, 'task', 'The list now shows the latest: try again.')); if (isConflict(e)) onChanged(); }
     setBusy(false);
   };
   const overdue = t.status === 'open' && t.due_at && new Date(t.due_at) < new Date();
@@ -384,8 +418,9 @@ function TaskRow({ t, onChanged }) {
 }
 
 function NewTaskForm({ leadId, lead, onAdded, titleRef }) {
-  const { refs, user } = useApp();
-  const init = () => ({ title: '', type: 'call', due: toLocalInput(addDays(new Date(), 1).toISOString()), assignee_id: String(lead.owner_id || user.id), notes: '' });
+  const { refs, user, meta } = useApp();
+  const types = meta.task_types || [];
+  const init = () => ({ title: '', type: types[0] || '', due: toLocalInput(addDays(new Date(), 1).toISOString()), assignee_id: String(lead.owner_id || user.id), notes: '' });
   const [f, setF] = useState(init);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -394,8 +429,8 @@ function NewTaskForm({ leadId, lead, onAdded, titleRef }) {
     e.preventDefault();
     setBusy(true); setError(null);
     try {
-      await post(`/leads/${leadId}/tasks`, { type: f.type, title: f.title.trim(), due_at: fromLocalInput(f.due),
-        assignee_id: f.assignee_id ? Number(f.assignee_id) : undefined, notes: f.notes || undefined }, { idem: 'task-' + leadId + '-' + Date.now() });
+      await api.tasks.create(leadId, { type: f.type || undefined, title: f.title.trim(), due_at: fromLocalInput(f.due),
+        assignee_id: f.assignee_id ? Number(f.assignee_id) : undefined, notes: f.notes || undefined }, 'task-' + leadId + '-' + Date.now());
       setF(init()); onAdded();
     } catch (err) { setError(err); }
     setBusy(false);
@@ -403,7 +438,7 @@ function NewTaskForm({ leadId, lead, onAdded, titleRef }) {
   const fe = (error && error.fields) || {};
   return html`<form class="task-form" onSubmit=${submit} aria-label="Add a task">
     <${Input} label="New task" value=${f.title} onInput=${up('title')} inputRef=${titleRef} placeholder="What needs doing?" error=${fe.title} class="grow" />
-    <${Select} label="Type" value=${f.type} options=${TASK_TYPES.map((t) => ({ value: t, label: humanize(t) }))} onChange=${up('type')} error=${fe.type} />
+    <${Select} label="Type" value=${f.type} options=${types.map((t) => ({ value: t, label: humanize(t) }))} onChange=${up('type')} error=${fe.type} />
     <${Input} label="Due" type="datetime-local" value=${f.due} onInput=${up('due')} error=${fe.due_at} />
     <${Select} label="Assignee" value=${f.assignee_id} options=${optionsOf(refs.users && refs.users.length ? refs.users : [user])} onChange=${up('assignee_id')} error=${fe.assignee_id} />
     <div class="field field-end"><button class="btn btn-primary" type="submit" disabled=${busy || !f.title.trim()}>Add task</button></div>
@@ -450,8 +485,8 @@ function ReopenDialog({ open, lead, onClose, onDone }) {
   const [busy, setBusy] = useState(false);
   const submit = async (e) => {
     e.preventDefault(); setBusy(true); setError(null);
-    try { const r = await post(`/leads/${lead.id}/reopen`, { notes: notes || undefined }, { ifMatch: lead.version }); setNotes(''); onDone(r); }
-    catch (err) { setError(err.status === 412 ? { message: 'This lead was changed by someone else. Close this dialog; the page will show the latest version.' } : err); if (err.status === 412) onDone(null); }
+    try { const r = await api.leads.reopen(lead.id, notes, lead.version); setNotes(''); onDone(r); }
+    catch (err) { setError(conflictOr(err, 'lead', 'Close this dialog; the page will show the latest version.')); if (isConflict(err)) onDone(null); }
     setBusy(false);
   };
   return html`<${Dialog} open=${open} title="Reopen lead" onClose=${onClose}>
@@ -470,8 +505,8 @@ function DeleteDialog({ open, lead, onClose }) {
   const [busy, setBusy] = useState(false);
   const go = async () => {
     setBusy(true); setError(null);
-    try { await del(`/leads/${lead.id}`, { ifMatch: lead.version }); onClose(); navigate('/leads'); }
-    catch (err) { setError(err); }
+    try { await api.leads.remove(lead.id, lead.version); onClose(); navigate('/leads'); }
+    catch (err) { setError(conflictOr(err, 'lead', 'Close this dialog to see the latest version.')); }
     setBusy(false);
   };
   return html`<${Dialog} open=${open} title="Delete lead" onClose=${onClose}>
@@ -484,12 +519,12 @@ function DeleteDialog({ open, lead, onClose }) {
 
 // ---------- the page ----------
 export function LeadPage({ id }) {
-  const { refs } = useApp();
-  const [leadState, reloadLead, setLeadData] = useLoader(() => get(`/leads/${id}`), [id]);
-  const [trans, reloadTrans] = useLoader(() => get(`/leads/${id}/transitions`).then((r) => r.items || [], () => []), [id]);
+  const { refs, meta } = useApp();
+  const [leadState, reloadLead, setLeadData] = useLoader(() => api.leads.read(id), [id]);
+  const [trans, reloadTrans] = useLoader(() => api.leads.transitions(id).catch(() => []), [id]);
   // every page: the order of the pages is the server's, the timeline sorts newest first itself
-  const [tl, reloadTl] = useLoader(async () => ({ items: await getAll(`/leads/${id}/timeline`) }), [id]);
-  const [tasks, reloadTasks] = useLoader(() => getAll('/tasks', { lead: id, status: 'all', assignee: 'any' }), [id]);
+  const [tl, reloadTl] = useLoader(async () => ({ items: await api.leads.timeline(id) }), [id]);
+  const [tasks, reloadTasks] = useLoader(() => api.tasks.listAll({ lead: id, status: 'all', assignee: 'any' }), [id]);
   const [dialog, setDialog] = useState(null);
   const [notice, setNotice] = useState('');
   const titleRef = useRef(null);
@@ -502,13 +537,13 @@ export function LeadPage({ id }) {
   const save = async (changes) => {
     const cur = leadRef.current;
     try {
-      const updated = await patch(`/leads/${id}`, changes, { ifMatch: cur.version });
-      setLeadData(updated && updated.id ? updated : await get(`/leads/${id}`));
+      const updated = await api.leads.update(id, changes, cur.version);
+      setLeadData(updated && updated.id ? updated : await api.leads.read(id));
       reloadTl(); reloadTrans();
       return { ok: true };
     } catch (e) {
-      if (e.status === 412) {
-        try { return { conflict: await get(`/leads/${id}`) }; } catch (e2) { return { error: e2 }; }
+      if (isConflict(e)) {
+        try { return { conflict: await api.leads.read(id) }; } catch (e2) { return { error: e2 }; }
       }
       return { error: e };
     }
@@ -544,7 +579,7 @@ export function LeadPage({ id }) {
       <div class="lead-main">
         <section class="card" aria-labelledby="details-h">
           <h2 id="details-h">Details</h2>
-          <div class="fields">${FIELDS.filter((f) => !f.optional || f.key in lead).map((f) => html`<${EditableField} key=${f.key} f=${f} lead=${lead} save=${save} setLead=${setLead} />`)}</div>
+          <div class="fields">${editableFields(meta).map((f) => html`<${EditableField} key=${f.key} f=${f} lead=${lead} save=${save} setLead=${setLead} />`)}</div>
           ${lead.last_contacted_at || lead.sold_at || lead.review_requested_at || lead.updated_at ? html`<dl class="kv meta">
             ${lead.last_contacted_at ? html`<dt>Last contacted</dt><dd>${fmtDateTime(lead.last_contacted_at)}</dd>` : null}
             ${lead.sold_at ? html`<dt>Sold</dt><dd>${fmtDateTime(lead.sold_at)}</dd>` : null}

@@ -1,48 +1,11 @@
-// leads.js — the leads list: every API filter, search-as-you-type, sort, cursor paging,
-// row selection with bulk actions, and the new-lead dialog. LeadsTable is shared with the dashboard.
+// pages/leads.js — the leads list: every API filter, search-as-you-type, sort, cursor paging,
+// row selection with bulk actions, CSV export and import, and the new-lead dialog.
 import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm-preact.mjs';
-import { get, post, request } from './api.js';
-import { useApp, Link, navigate, useLocation, Input, Select, ErrorBox, Notice, Spinner, Dialog,
-  SlaBadge, StatusBadge, Check, nameOf, optionsOf } from './ui.js';
-import { fmtDate, fmtDateTime, useDebounced, dayToIso, plural } from './util.js';
-
-// Marks when the first rows are on screen after a login submit (read by the browser tests).
-function markRendered() {
-  if (performance.getEntriesByName('lp:login-submit').length && !performance.getEntriesByName('lp:leads-rendered').length) {
-    performance.mark('lp:leads-rendered');
-    try { performance.measure('lp:login-to-rows', 'lp:login-submit', 'lp:leads-rendered'); } catch { /* ignore */ }
-  }
-}
-
-export function LeadsTable({ items, selected, onToggle, onToggleAll, caption, emptyText = 'No leads match.', compact = false }) {
-  const { refs } = useApp();
-  // layout effect: runs once the rows are in the DOM, before the browser paints them
-  useLayoutEffect(() => { if (items && items.length) markRendered(); }, [items]);
-  if (!items.length) return html`<p class="empty">${emptyText}</p>`;
-  const selectable = !!onToggle;
-  const allOn = selectable && items.every((l) => selected.has(l.id));
-  return html`<div class="table-wrap"><table class="leads-table">
-    ${caption ? html`<caption class="sr-only">${caption}</caption>` : null}
-    <thead><tr>
-      ${selectable ? html`<th class="col-check"><input type="checkbox" aria-label="Select all leads on this page" checked=${allOn}
-        onChange=${(e) => onToggleAll(e.currentTarget.checked)} /></th>` : null}
-      <th scope="col">Lead</th><th scope="col" class="hide-sm">Stage</th>${compact ? null : html`<th scope="col" class="hide-sm">Owner</th><th scope="col" class="hide-md">Source</th>`}
-      <th scope="col">Status</th><th scope="col">Age</th><th scope="col" class="hide-md">Created</th>
-    </tr></thead>
-    <tbody>${items.map((l) => html`<tr key=${l.id} class=${selectable && selected.has(l.id) ? 'selected' : ''} data-lead-id=${l.id}>
-      ${selectable ? html`<td class="col-check"><input type="checkbox" aria-label=${'Select ' + l.full_name} checked=${selected.has(l.id)}
-        onChange=${() => onToggle(l.id)} /></td>` : null}
-      <td><${Link} href=${'/leads/' + l.id} class="lead-link">${l.full_name}<//>
-        ${l.company ? html`<div class="sub">${l.company}</div>` : null}</td>
-      <td class="hide-sm">${nameOf(refs.stages, l.stage_id, '—')}</td>
-      ${compact ? null : html`<td class="hide-sm">${nameOf(refs.users, l.owner_id, '—')}</td>
-      <td class="hide-md">${nameOf(refs.sources, l.source_id, '—')}</td>`}
-      <td><${StatusBadge} lead=${l} outcomes=${refs.outcomes} /></td>
-      <td><${SlaBadge} lead=${l} /></td>
-      <td class="hide-md nowrap"><time datetime=${l.created_at} title=${fmtDateTime(l.created_at)}>${fmtDate(l.created_at)}</time></td>
-    </tr>`)}</tbody>
-  </table></div>`;
-}
+import * as api from '../api/index.js';
+import { useApp, useSlaDays, slaText, navigate, useLocation, Input, Select, ErrorBox, Notice, Dialog,
+  Check, optionsOf } from '../ui.js';
+import { LeadsTable } from '../components/leads-table.js';
+import { useDebounced, dayToIso, plural } from '../util.js';
 
 const FILTER_KEYS = ['status', 'owner', 'stage', 'source', 'location', 'partner', 'outcome', 'group',
   'created_from', 'created_to', 'closed_from', 'closed_to', 'sla', 'q', 'sort'];
@@ -64,7 +27,7 @@ function writeFilters(f, replace) {
   const s = p.toString();
   navigate('/leads' + (s ? '?' + s : ''), { replace });
 }
-/* Import: the file goes to POST /api/v1/import/leads as a job; the dialog follows the job and
+/* Import: the file goes to the server as an import job (api.leads.importCsv); the dialog follows the job and
  * shows what was created and which rows failed (by row number, 1 = first data row). */
 function ImportDialog({ open, onClose, onDone }) {
   const [file, setFile] = useState(null);
@@ -78,9 +41,9 @@ function ImportDialog({ open, onClose, onDone }) {
     setBusy(true); setError(null); setJob(null);
     try {
       const text = await file.text();
-      const r = await request('POST', '/import/leads', { raw: text, contentType: 'text/csv', query: dry ? { dry_run: 1 } : {} });
+      const jobId = await api.leads.importCsv(text, dry);
       for (;;) {
-        const j = (await request('GET', `/jobs/${r.data.job_id}`)).data;
+        const j = await api.jobs.read(jobId);
         setJob(j);
         if (j.status === 'done' || j.status === 'failed') break;
         await new Promise((res) => setTimeout(res, 400));
@@ -113,11 +76,11 @@ function ImportDialog({ open, onClose, onDone }) {
   </${Dialog}>`;
 }
 
-/* The leads the list shows (every page of them), as CSV: GET /api/v1/export/leads with the same filters. */
+/* The leads the list shows (every page of them), as CSV: the export with the same filters. */
 function exportHref(f) {
   const q = apiQuery(f);
   delete q.sort;
-  return '/api/v1/export/leads?' + new URLSearchParams({ ...q, format: 'csv' }).toString();
+  return api.leads.exportUrl(q);
 }
 function apiQuery(f) {
   const q = { ...f };
@@ -128,8 +91,17 @@ function apiQuery(f) {
   return q;
 }
 
+// The age rule's choices, worded with the settings' days.
+function slaOptions(days) {
+  const known = days.warn !== null;
+  return [{ value: 'ok', label: known ? `On time (≤ ${days.warn} days)` : slaText('ok', days) },
+    { value: 'warning', label: known ? `Warning (over ${days.warn} days)` : slaText('warning', days) },
+    { value: 'breached', label: known ? `Breached (over ${days.breach} days)` : slaText('breached', days) }];
+}
+
 function Filters({ filters, set }) {
   const { refs } = useApp();
+  const days = useSlaDays();
   const [q, setQ] = useState(filters.q || '');
   const dq = useDebounced(q, 250);
   const [more, setMore] = useState(() => FILTER_KEYS.slice(2, 13).some((k) => filters[k] && k !== 'sla'));
@@ -157,7 +129,7 @@ function Filters({ filters, set }) {
       ${sel('partner', 'Partner', optionsOf(refs.partners))}
       ${sel('outcome', 'Outcome', (refs.outcomes || []).map((o) => ({ value: o.key, label: o.name })))}
       ${sel('group', 'Group', optionsOf(refs.groups))}
-      ${sel('sla', 'Age rule', [{ value: 'ok', label: 'On time (≤ 5 days)' }, { value: 'warning', label: 'Warning (over 5 days)' }, { value: 'breached', label: 'Breached (over 30 days)' }])}
+      ${sel('sla', 'Age rule', slaOptions(days))}
       ${date('created_from', 'Created from')}${date('created_to', 'Created to')}
       ${date('closed_from', 'Closed from')}${date('closed_to', 'Closed to')}
       <div class="field field-end"><button type="button" class="btn btn-ghost" onClick=${() => { setQ(''); set({}); }}>Clear filters</button></div>
@@ -186,7 +158,7 @@ function BulkBar({ ids, onDone, clear }) {
     if (action === 'delete' && !confirm(`Delete ${plural(ids.length, 'lead')}? Their history stays in the audit log.`)) return;
     setBusy(true); setError(null); setResult('');
     try {
-      const r = await request('POST', '/leads/bulk', { body: { ids, action, params: params() } });
+      const r = await api.leads.bulk(ids, action, params());
       if (r.status === 202) setResult(r.data && r.data.approval ? 'Sent for approval: nothing changes until it is approved.' : 'Started as a background job; the list updates when it finishes.');
       else {
         const bad = (r.data.results || []).filter((x) => !x.ok).slice(0, 3)
@@ -229,7 +201,7 @@ export function NewLeadDialog({ open, onClose }) {
       emails: f.email ? [f.email.trim()] : [], phones: f.phone ? [f.phone.trim()] : [],
       source_id: f.source_id ? Number(f.source_id) : undefined, owner_id: f.owner_id ? Number(f.owner_id) : undefined };
     try {
-      const lead = await post('/leads', body, { idem: key.current });
+      const lead = await api.leads.create(body, key.current);
       onClose();
       navigate('/leads/' + lead.id);
     } catch (err) { setError(err); }
@@ -267,7 +239,7 @@ export function LeadsPage() {
     const my = ++seq.current;
     setPage((p) => ({ ...p, loading: true, error: null }));
     try {
-      const r = await get('/leads', { ...apiQuery(filters), cursor, limit: 50, total: 1 });
+      const r = await api.leads.list({ ...apiQuery(filters), cursor, limit: 50, total: 1 });
       if (my !== seq.current) return;
       if (!performance.getEntriesByName('lp:leads-data').length) performance.mark('lp:leads-data');
       setPage({ loading: false, items: r.items || [], next: r.next_cursor || null, total: r.total ?? null, error: null });

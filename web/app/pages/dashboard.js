@@ -1,11 +1,12 @@
-// dashboard.js — my leads (Open/Closed/All), follow-ups due within now ± 3 days, overdue tasks,
-// and each lead's age against the 5-day / 30-day rule.
+// pages/dashboard.js — my leads (Open/Closed/All), follow-ups due within now ± the settings'
+// follow-up window, overdue tasks, approvals waiting for me, and each lead's age against the
+// settings' warning and breach days.
 import { html, useState } from '/vendor/htm-preact.mjs';
-import { get, post } from './api.js';
-import { useApp, Link, ErrorBox, Spinner, nameOf } from './ui.js';
-import { LeadsTable } from './leads.js';
-import { useNotes } from './notifications.js';
-import { fmtDateTime, fmtRelative, addDays, useLoader, humanize, plural } from './util.js';
+import * as api from '../api/index.js';
+import { useApp, useSlaDays, slaText, Link, ErrorBox, Spinner, nameOf } from '../ui.js';
+import { LeadsTable } from '../components/leads-table.js';
+import { useNotes } from '../components/notifications.js';
+import { fmtDateTime, fmtRelative, addDays, useLoader, humanize, plural } from '../util.js';
 
 const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const count = (v) => (Array.isArray(v) ? v.length : typeof v === 'number' ? v : (v && v.count) ?? '—');
@@ -26,7 +27,7 @@ function TaskList({ items, empty, overdue }) {
 // Approvals waiting for the caller (a manager's team asking to close, reopen, delete, ...).
 function Approvals({ onDecided }) {
   const { refs } = useApp();
-  const [state, reload] = useLoader(() => get('/approvals', { status: 'pending', limit: 50 }), []);
+  const [state, reload] = useLoader(() => api.approvals.pending(), []);
   const [busy, setBusy] = useState(null);
   const [error, setError] = useState(null);
   const items = (state.data && state.data.items) || [];
@@ -34,7 +35,7 @@ function Approvals({ onDecided }) {
     let note;
     if (how === 'decline') { note = prompt('Why is it declined? (optional)'); if (note === null) return; }
     setBusy(a.id); setError(null);
-    try { await post(`/approvals/${a.id}/${how}`, how === 'decline' ? { note } : {}); reload(); onDecided(); }
+    try { await (how === 'decline' ? api.approvals.decline(a.id, note) : api.approvals.approve(a.id)); reload(); onDecided(); }
     catch (e) { setError(e); }
     setBusy(null);
   };
@@ -53,23 +54,28 @@ function Approvals({ onDecided }) {
 }
 
 export function Dashboard() {
-  const { user } = useApp();
+  const { user, settings } = useApp();
+  const days = useSlaDays();
   const notes = useNotes();
   const [status, setStatus] = useState('open');
   const [mine, setMine] = useState(true);
-  const [stats, reloadStats] = useLoader(() => get('/dashboard'), []);
+  const [stats, reloadStats] = useLoader(() => api.dashboard.load(), []);
+  const s = stats.data || {};
+  // the window of "follow-ups due": the dashboard's own answer, else the settings'
+  const fuWindow = s.follow_up_window_days ?? settings.follow_up_window_days ?? null;
   const [tasks] = useLoader(async () => {
+    if (fuWindow === null) return null;
     const now = new Date();
     const [soon, overdue] = await Promise.all([
-      get('/tasks', { assignee: 'me', status: 'open', due_from: iso(addDays(now, -3)), due_to: iso(addDays(now, 3)), limit: 100 }),
-      get('/tasks', { assignee: 'me', status: 'open', due_to: iso(now), limit: 100 }),
+      api.tasks.list({ assignee: 'me', status: 'open', due_from: iso(addDays(now, -fuWindow)), due_to: iso(addDays(now, fuWindow)), limit: 100 }),
+      api.tasks.list({ assignee: 'me', status: 'open', due_to: iso(now), limit: 100 }),
     ]);
     const t = Date.now();
     return { soon: (soon.items || []).sort((a, b) => a.due_at.localeCompare(b.due_at)),
       overdue: (overdue.items || []).filter((x) => x.due_at && new Date(x.due_at).getTime() < t).sort((a, b) => a.due_at.localeCompare(b.due_at)) };
-  }, []);
-  const [leads] = useLoader(() => get('/leads', { status, owner: mine ? 'me' : 'any', sort: '-created_at', limit: 25, total: 1 }), [status, mine]);
-  const s = stats.data || {};
+  }, [fuWindow]);
+  const [leads] = useLoader(() => api.leads.list({ status, owner: mine ? 'me' : 'any', sort: '-created_at', limit: 25, total: 1 }), [status, mine]);
+  const within = fuWindow !== null ? `±${fuWindow} days` : '';
   // the header's count is live (polled, and changed by "Mark read"); the dashboard's until it comes
   const unread = notes && notes.unread !== null ? notes.unread : s.unread_notifications;
   const card = (label, value, href, tone = '') => href.startsWith('#')
@@ -80,10 +86,10 @@ export function Dashboard() {
     <${ErrorBox} error=${stats.error} />
     <div class="stats" aria-label="Summary">
       ${card('Open leads', count(s.open_leads), '/leads?status=open')}
-      ${card('Follow-ups due ±3 days', count(s.follow_ups), '#due-soon')}
+      ${card(`Follow-ups due ${within}`.trim(), count(s.follow_ups), '#due-soon')}
       ${card('Overdue tasks', count(s.overdue), '#overdue', count(s.overdue) ? 'tone-bad' : '')}
-      ${card('Over 5 days', count(s.sla_warning), '/leads?sla=warning', count(s.sla_warning) ? 'tone-warn' : '')}
-      ${card('Over 30 days', count(s.sla_breached), '/leads?sla=breached', count(s.sla_breached) ? 'tone-bad' : '')}
+      ${card(slaText('warning', days), count(s.sla_warning), '/leads?sla=warning', count(s.sla_warning) ? 'tone-warn' : '')}
+      ${card(slaText('breached', days), count(s.sla_breached), '/leads?sla=breached', count(s.sla_breached) ? 'tone-bad' : '')}
       ${s.pending_approvals !== undefined ? card('Pending approvals', count(s.pending_approvals), '#approvals-h') : null}
       ${unread !== undefined && notes ? html`<button type="button" class=${'stat stat-btn' + (unread ? ' tone-info' : '')}
         aria-expanded=${notes.open ? 'true' : 'false'} onClick=${() => notes.setOpen(!notes.open)}>
@@ -108,12 +114,12 @@ export function Dashboard() {
             emptyText=${status === 'open' ? 'No open leads. Nice work.' : 'No leads here.'} /></div>
           ${leads.data && leads.data.next_cursor ? html`<p class="more"><${Link}
             href=${`/leads?status=${status}&owner=${mine ? 'me' : 'any'}`}>See all ${leads.data.total ? plural(leads.data.total, 'lead') : 'leads'} →<//></p>` : null}`}
-        <p class="hint">Age counts days open: amber after 5 days, red after 30 (time in “waiting” stages does not count).</p>
+        ${days.warn !== null ? html`<p class="hint">Age counts days open: amber after ${days.warn} days, red after ${days.breach} (time in “waiting” stages does not count).</p>` : null}
       </section>
       <div class="dash-side">
         ${s.pending_approvals ? html`<${Approvals} onDecided=${reloadStats} />` : null}
         <section class="card" aria-labelledby="due-soon">
-          <h2 id="due-soon">Follow-ups due (now ± 3 days)</h2>
+          <h2 id="due-soon">Follow-ups due${fuWindow !== null ? ` (now ± ${fuWindow} days)` : ''}</h2>
           <${ErrorBox} error=${tasks.error} />
           ${tasks.loading && !tasks.data ? html`<${Spinner} />` : html`<${TaskList} items=${tasks.data ? tasks.data.soon : []} empty="Nothing due around now." />`}
         </section>

@@ -1,38 +1,47 @@
-// settings.js — the configurable lists: stages (order, is_sale, waiting, guidance), outcomes,
-// lost reasons, sources, locations, partners, groups. GET/POST/PATCH on /api/v1/<list>. Admins also
-// see Webhooks (webhooks.js).
+// pages/settings.js — the configurable lists: stages (order, is_sale, waiting, guidance), outcomes,
+// lost reasons, sources, locations, partners, groups (api/lists.js); the age rule and defaults
+// (api/settings.js). Admins also see Webhooks (pages/webhooks.js).
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
-import { get, post, patch, getAll } from './api.js';
-import { useApp, Link, Input, Select, Textarea, Check, ErrorBox, Notice, Spinner, FieldError, optionsOf } from './ui.js';
-import { useLoader, humanize } from './util.js';
+import * as api from '../api/index.js';
+import { useApp, useSlaDays, Link, Input, Select, Textarea, Check, ErrorBox, Spinner, FieldError, optionsOf } from '../ui.js';
+import { conflictOr, isConflict } from '../conflict.js';
+import { useLoader, humanize } from '../util.js';
 import { WebhooksSettings } from './webhooks.js';
 
-const KINDS = [{ value: 'won', label: 'Won' }, { value: 'lost', label: 'Lost' }, { value: 'neutral', label: 'Neutral' }];
+// Each list: its API name (api/lists.js), its key in the app's reference lists, and the fields
+// edited here. A select's options may come from the server's /meta (optionsFrom).
 const LISTS = {
-  stages: { title: 'Stages', path: '/stages', ref: 'stages', one: 'stage', ordered: true,
+  stages: { title: 'Stages', path: 'stages', ref: 'stages', one: 'stage', ordered: true,
     fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'is_sale', label: 'Counts as a sale', type: 'bool' },
       { key: 'waiting', label: 'Waiting (age does not count)', type: 'bool' }, { key: 'guidance', label: 'Guidance', type: 'textarea', wide: true }] },
-  outcomes: { title: 'Outcomes', path: '/outcomes', ref: 'outcomes', one: 'outcome', idKey: 'key',
+  outcomes: { title: 'Outcomes', path: 'outcomes', ref: 'outcomes', one: 'outcome', idKey: 'key',
     fields: [{ key: 'key', label: 'Key', type: 'text', createOnly: true }, { key: 'name', label: 'Name', type: 'text' },
-      { key: 'kind', label: 'Kind', type: 'select', options: KINDS }] },
-  'lost-reasons': { title: 'Lost reasons', path: '/lost-reasons', ref: 'lostReasons', one: 'lost reason',
+      { key: 'kind', label: 'Kind', type: 'select', optionsFrom: 'outcome_kinds' }] },
+  'lost-reasons': { title: 'Lost reasons', path: 'lost-reasons', ref: 'lostReasons', one: 'lost reason',
     fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true },
       { key: 'counts_in_reports', label: 'Counts in reports', type: 'bool', def: true },
       { key: 'follow_up_days', label: 'Follow-up after (days)', type: 'number' },
       { key: 'group_id', label: 'Add to group', type: 'ref', ref: 'groups' }] },
-  sources: { title: 'Sources', path: '/sources', ref: 'sources', one: 'source', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
-  locations: { title: 'Locations', path: '/locations', ref: 'locations', one: 'location', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
-  partners: { title: 'Partners', path: '/partners', ref: 'partners', one: 'partner', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
-  groups: { title: 'Groups', path: '/groups', ref: 'groups', one: 'group', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
+  sources: { title: 'Sources', path: 'sources', ref: 'sources', one: 'source', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
+  locations: { title: 'Locations', path: 'locations', ref: 'locations', one: 'location', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
+  partners: { title: 'Partners', path: 'partners', ref: 'partners', one: 'partner', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
+  groups: { title: 'Groups', path: 'groups', ref: 'groups', one: 'group', fields: [{ key: 'name', label: 'Name', type: 'text' }, { key: 'active', label: 'Active', type: 'bool', def: true }] },
 };
 
 const rowId = (cfg, it) => (cfg.idKey ? it[cfg.idKey] : it.id !== undefined && it.id !== null ? it.id : it.key);
 
+// A select's choices: its own, or a list of names from /meta shown capitalised.
+function choices(f, meta) {
+  if (f.options) return f.options;
+  return ((meta && meta[f.optionsFrom]) || []).map((v) => ({ value: v, label: humanize(v) }));
+}
+
 function FieldControl({ f, value, set, error, refs, idp }) {
+  const { meta } = useApp();
   const id = idp + '-' + f.key;
   if (f.type === 'bool') return html`<div class="field"><${Check} id=${id} label=${f.label} checked=${!!value} onChange=${set} /><${FieldError} error=${error} /></div>`;
   if (f.type === 'textarea') return html`<${Textarea} id=${id} label=${f.label} value=${value} onInput=${set} rows="2" error=${error} class=${f.wide ? 'wide' : ''} />`;
-  if (f.type === 'select') return html`<${Select} id=${id} label=${f.label} value=${value} options=${f.options} onChange=${set} error=${error} />`;
+  if (f.type === 'select') return html`<${Select} id=${id} label=${f.label} value=${value} options=${choices(f, meta)} onChange=${set} error=${error} />`;
   if (f.type === 'ref') return html`<${Select} id=${id} label=${f.label} value=${value ?? ''} empty="—" options=${optionsOf(refs[f.ref])} onChange=${set} error=${error} />`;
   return html`<${Input} id=${id} label=${f.label} type=${f.type === 'number' ? 'number' : 'text'} value=${value ?? ''} onInput=${set} error=${error} />`;
 }
@@ -62,10 +71,10 @@ function Row({ cfg, item, idx, count, onSaved, onMove, listKey }) {
   const save = async (e) => {
     e.preventDefault(); setBusy(true); setError(null); setMsg('');
     try {
-      await patch(`${cfg.path}/${rowId(cfg, item)}`, encode(cfg, draft, false), { ifMatch: item.version });
+      await api.lists.update(cfg.path, rowId(cfg, item), encode(cfg, draft, false), item.version);
       setMsg('Saved.'); onSaved();
     } catch (err) {
-      setError(err.status === 412 ? { message: 'Someone else changed this meanwhile. Reload the list to see their version; your edits are still in the form.' } : err);
+      setError(conflictOr(err, cfg.one, 'Reload the list to see their version; your edits are still in the form.'));
     }
     setBusy(false);
   };
@@ -93,8 +102,9 @@ function Row({ cfg, item, idx, count, onSaved, onMove, listKey }) {
 }
 
 function AddForm({ cfg, onSaved, listKey }) {
-  const { refs } = useApp();
-  const blank = () => Object.fromEntries(cfg.fields.map((f) => [f.key, f.def ?? (f.type === 'bool' ? false : f.type === 'select' ? f.options[f.options.length - 1].value : '')]));
+  const { refs, meta } = useApp();
+  const lastChoice = (f) => { const c = choices(f, meta); return c.length ? c[c.length - 1].value : ''; };
+  const blank = () => Object.fromEntries(cfg.fields.map((f) => [f.key, f.def ?? (f.type === 'bool' ? false : f.type === 'select' ? lastChoice(f) : '')]));
   const [draft, setDraft] = useState(blank);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -104,7 +114,7 @@ function AddForm({ cfg, onSaved, listKey }) {
     try {
       const body = encode(cfg, draft, true);
       if (cfg.ordered) body.position = (refs[cfg.ref] || []).reduce((m, x) => Math.max(m, x.position || 0), 0) + 1;
-      await post(cfg.path, body, { idem: `${listKey}-${Date.now()}` });
+      await api.lists.create(cfg.path, body, `${listKey}-${Date.now()}`);
       setDraft(blank()); onSaved();
     } catch (err) { setError(err); }
     setBusy(false);
@@ -119,18 +129,11 @@ function AddForm({ cfg, onSaved, listKey }) {
   </form>`;
 }
 
-export function slaDays(st) {
-  const sla = st.sla || {};
-  return { warn: sla.warn_after_days ?? st.sla_warning_days ?? 5, breach: sla.breach_after_days ?? st.sla_breach_days ?? 30 };
-}
-
-// Age rule (SLA) and the default close-lost group: PATCH /api/v1/settings.
+// Age rule (SLA) and the default close-lost group (api/settings.js).
 function GeneralSettings() {
   const { refs, settings, reloadSettings } = useApp();
-  // API.md/openapi nest the SLA under "sla"; the server may answer flat keys: read and write either shape
-  const nested = !!settings.sla;
-  const init = () => ({ warn: String(slaDays(settings).warn), breach: String(slaDays(settings).breach),
-    group: settings.close_lost_group_id ?? settings.close_lost_default_group_id ?? '' });
+  const init = () => ({ warn: String(settings.sla_warning_days ?? ''), breach: String(settings.sla_breach_days ?? ''),
+    group: settings.close_lost_default_group_id || '' });
   const [f, setF] = useState(init);
   const [error, setError] = useState(null);
   const [msg, setMsg] = useState('');
@@ -140,20 +143,20 @@ function GeneralSettings() {
   const submit = async (e) => {
     e.preventDefault(); setBusy(true); setError(null); setMsg('');
     try {
-      const group = f.group === '' ? null : Number(f.group);
-      const body = nested || 'close_lost_group_id' in settings
-        ? { sla: { warn_after_days: Number(f.warn), breach_after_days: Number(f.breach) }, close_lost_group_id: group }
-        : { sla_warning_days: Number(f.warn), sla_breach_days: Number(f.breach), close_lost_default_group_id: group };
-      await patch('/settings', body, { ifMatch: settings.version });
+      await api.settings.update({ sla_warning_days: Number(f.warn), sla_breach_days: Number(f.breach),
+        close_lost_default_group_id: f.group === '' ? 0 : Number(f.group) });
       setMsg('Saved.'); reloadSettings();
-    } catch (err) { setError(err.status === 412 ? { message: 'Someone else changed the settings meanwhile; they are reloaded. Save again.' } : err); if (err.status === 412) reloadSettings(); }
+    } catch (err) {
+      setError(conflictOr(err, 'settings', 'They are reloaded: save again.'));
+      if (isConflict(err)) reloadSettings();
+    }
     setBusy(false);
   };
   return html`<form class="card" onSubmit=${submit} aria-label="General settings">
     <div class="set-fields">
-      <${Input} type="number" min="0" label="Warn after (days open)" value=${f.warn} onInput=${(v) => setF({ ...f, warn: v })} error=${fe['sla.warn_after_days'] || fe.warn_after_days} />
-      <${Input} type="number" min="0" label="Breach after (days open)" value=${f.breach} onInput=${(v) => setF({ ...f, breach: v })} error=${fe['sla.breach_after_days'] || fe.breach_after_days} />
-      <${Select} label="Group for leads closed as lost" value=${f.group} empty="None" options=${optionsOf(refs.groups)} onChange=${(v) => setF({ ...f, group: v })} error=${fe.close_lost_group_id} />
+      <${Input} type="number" min="0" label="Warn after (days open)" value=${f.warn} onInput=${(v) => setF({ ...f, warn: v })} error=${fe.sla_warning_days} />
+      <${Input} type="number" min="0" label="Breach after (days open)" value=${f.breach} onInput=${(v) => setF({ ...f, breach: v })} error=${fe.sla_breach_days} />
+      <${Select} label="Group for leads closed as lost" value=${f.group} empty="None" options=${optionsOf(refs.groups)} onChange=${(v) => setF({ ...f, group: v })} error=${fe.close_lost_default_group_id} />
     </div>
     <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
     <div class="actions">${msg ? html`<span class="saved" role="status">${msg}</span>` : null}<button class="btn btn-primary" type="submit" disabled=${busy}>Save settings</button></div>
@@ -161,16 +164,12 @@ function GeneralSettings() {
 }
 
 export function SettingsPage({ list }) {
-  const { reloadRef, settings, user } = useApp();
+  const { reloadRef, user } = useApp();
+  const days = useSlaDays();
   const readOnly = user.role === 'agent';
   const isAdmin = user.role === 'admin';
   const cfg = LISTS[list];
-  const [state, reload] = useLoader(async () => {
-    if (!cfg) return [];
-    const items = await getAll(cfg.path);
-    if (cfg.ordered) items.sort((a, b) => (a.position ?? 0) - (b.position ?? 0) || a.id - b.id);
-    return items;
-  }, [list]);
+  const [state, reload] = useLoader(async () => (cfg ? api.lists.all(cfg.path) : []), [list]);
   const [moveErr, setMoveErr] = useState(null);
   const saved = () => { reload(); if (cfg) reloadRef(cfg.ref); };
   const move = async (idx, dir) => {
@@ -181,9 +180,9 @@ export function SettingsPage({ list }) {
       // positions may collide or be missing: renumber the two by their place in the list
       const pa = b.position ?? idx + dir, pb = a.position ?? idx;
       const na = pa === pb ? idx + dir + 1 : pa, nb = pa === pb ? idx + 1 : pb;
-      await patch(`${cfg.path}/${a.id}`, { position: na }, { ifMatch: a.version });
-      await patch(`${cfg.path}/${b.id}`, { position: nb }, { ifMatch: b.version });
-    } catch (e) { setMoveErr(e); }
+      await api.lists.update(cfg.path, a.id, { position: na }, a.version);
+      await api.lists.update(cfg.path, b.id, { position: nb }, b.version);
+    } catch (e) { setMoveErr(conflictOr(e, cfg.one, 'The list now shows the latest order: try again.')); }
     saved();
   };
   return html`<section class="page settings">
@@ -202,8 +201,8 @@ export function SettingsPage({ list }) {
         ${readOnly ? html`<p class="notice notice-warn">Only managers and admins may change these settings.</p>` : null}
         ${list === 'general' ? html`<h2 class="list-title">Age rule & defaults</h2><${GeneralSettings} />` : !cfg ? html`<p>Unknown settings page.</p>` : html`
           <h2 class="list-title">${cfg.title}</h2>
-          ${list === 'stages' ? html`<p class="hint">The order here is the order of the status path. “Waiting” stages do not count towards a lead's age
-            (warning after ${slaDays(settings).warn} days, breach after ${slaDays(settings).breach}).</p>` : null}
+          ${list === 'stages' ? html`<p class="hint">The order here is the order of the status path. “Waiting” stages do not count towards a lead's
+            age${days.warn !== null ? ` (warning after ${days.warn} days, breach after ${days.breach})` : ''}.</p>` : null}
           <${ErrorBox} error=${state.error || moveErr} />
           ${state.loading && !state.data ? html`<${Spinner} />` : html`<ul class="set-list">${(state.data || []).map((it, i) =>
             html`<${Row} key=${list + ':' + rowId(cfg, it)} cfg=${cfg} item=${it} idx=${i} count=${state.data.length}

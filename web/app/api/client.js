@@ -1,6 +1,9 @@
-// api.js — the one way the UI talks to the server: JSON over fetch, the session cookie,
-// X-CSRF-Token on every request that changes something, and the one error shape
-// {error:{code,message,fields}} turned into an ApiError.
+// api/client.js — the one place the UI calls fetch(): JSON over HTTP, the session cookie,
+// X-CSRF-Token on every request that changes something, If-Match and Idempotency-Key, and the
+// one error shape {error:{code,message,fields}} turned into an ApiError.
+// Screens never import this file: they call the resource modules beside it (leads.js,
+// tasks.js, ...), each of which owns the paths of one API resource. A new resource
+// (conversations, reports, customers, ...) gets its own module here, listed in index.js.
 
 let csrfToken = null;
 let onUnauthorized = null;
@@ -29,6 +32,9 @@ export function qs(params) {
   return s ? '?' + s : '';
 }
 
+// The address of an API path (for a link or a download: GET with the session cookie).
+export function apiUrl(path, query) { return (path.startsWith('/') ? '/api/v1' + path : path) + qs(query); }
+
 // request(method, path, {body | raw + contentType, query, ifMatch}) -> {status, data, headers}
 export async function request(method, path, opts = {}) {
   const headers = { Accept: 'application/json' };
@@ -44,7 +50,7 @@ export async function request(method, path, opts = {}) {
   if (opts.ifMatch !== undefined && opts.ifMatch !== null) headers['If-Match'] = String(opts.ifMatch);
   if (opts.idem) headers['Idempotency-Key'] = opts.idem;
   Object.assign(headers, opts.headers || {});
-  const url = (path.startsWith('/') ? '/api/v1' + path : path) + qs(opts.query);
+  const url = apiUrl(path, opts.query);
   let res;
   try {
     res = await fetch(url, init);

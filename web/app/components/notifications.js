@@ -1,10 +1,10 @@
-// notifications.js — the bell in the header: the unread count (polled every 30 s while the page is
+// components/notifications.js — the bell in the header: the unread count (polled every 30 s while the page is
 // visible, and on every opening), and a panel listing the caller's notifications with "Mark read"
-// and "Mark all read". GET /api/v1/notifications[?unread=1], POST .../{id}/read, POST .../read-all.
+// and "Mark all read" (api/notifications.js).
 import { html, useCallback, useEffect, useLayoutEffect, useRef, useState, createContext, useContext } from '/vendor/htm-preact.mjs';
-import { get, post } from './api.js';
-import { Link, ErrorBox, Spinner } from './ui.js';
-import { fmtDateTime, fmtRelative, humanize, useId } from './util.js';
+import * as api from '../api/index.js';
+import { Link, ErrorBox, Spinner } from '../ui.js';
+import { fmtDateTime, fmtRelative, humanize, useId } from '../util.js';
 
 const POLL_MS = 30000;
 const MAX = 200;   // the server answers at most 200 notifications
@@ -20,7 +20,7 @@ export function useNotifications() {
   const refresh = useCallback(async () => {
     const my = ++seq.current;
     try {
-      const r = await get('/notifications', { unread: 1 });
+      const r = await api.notifications.list({ unread: true });
       if (my === seq.current) setUnread(((r && r.items) || []).length);
     } catch { /* the count stays as it was; a 401 asks to sign in again */ }
   }, []);
@@ -44,7 +44,7 @@ const leadNames = new Map();
 async function fillLeadNames(items) {
   const want = [...new Set(items.filter((n) => n.lead_id && !(n.data && n.data.full_name) && !leadNames.has(n.lead_id)).map((n) => n.lead_id))].slice(0, 20);
   want.forEach((id) => leadNames.set(id, null));
-  await Promise.all(want.map((id) => get(`/leads/${id}`).then((l) => leadNames.set(id, (l && l.full_name) || null), () => {})));
+  await Promise.all(want.map((id) => api.leads.read(id).then((l) => leadNames.set(id, (l && l.full_name) || null), () => {})));
   return want.length > 0;
 }
 const leadName = (n) => (n.data && n.data.full_name) || leadNames.get(n.lead_id) || `Lead #${n.lead_id}`;
@@ -109,7 +109,7 @@ function Panel({ id, notes, onClose }) {
     const my = ++seq.current;
     setLoading(true); setError(null);
     try {
-      const r = await get('/notifications', w === 'unread' ? { unread: 1 } : {});
+      const r = await api.notifications.list({ unread: w === 'unread' });
       if (my !== seq.current) return;
       const got = (r && r.items) || [];
       setItems(got);
@@ -125,7 +125,7 @@ function Panel({ id, notes, onClose }) {
   const markRead = async (n) => {
     setBusy(true); setError(null);
     try {
-      await post(`/notifications/${n.id}/read`, {});
+      await api.notifications.markRead(n.id);
       // the next "Mark read" keeps the focus (the pressed one goes away), else the heading
       const buttons = list.current ? [...list.current.querySelectorAll('.note-mark')] : [];
       const at = buttons.findIndex((b) => b.closest('.note')?.dataset.id === String(n.id));
@@ -143,7 +143,7 @@ function Panel({ id, notes, onClose }) {
   const markAll = async () => {
     setBusy(true); setError(null);
     try {
-      await post('/notifications/read-all', {});
+      await api.notifications.markAllRead();
       setItems((xs) => (xs || []).map((x) => (x.read ? x : { ...x, read: true, read_at: new Date().toISOString() })));
       notes.setUnread(0);
       head.current?.focus();

@@ -1,16 +1,14 @@
-// webhooks.js — Settings › Webhooks (admins only): add a webhook (its signing secret is shown
+// pages/webhooks.js — Settings › Webhooks (admins only): add a webhook (its signing secret is shown
 // once, by the create), edit, pause/resume, delete, and each webhook's latest deliveries.
-// GET/POST /api/v1/webhooks, PATCH/DELETE /api/v1/webhooks/{id} (If-Match: version),
-// GET /api/v1/webhooks/{id}/deliveries.
+// Through api/webhooks.js.
 import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm-preact.mjs';
-import { get, post, patch, del } from './api.js';
-import { Input, Check, ErrorBox, Spinner, FieldError, Dialog } from './ui.js';
-import { useLoader, fmtDateTime, fmtRelative } from './util.js';
+import * as api from '../api/index.js';
+import { Input, Check, ErrorBox, Spinner, FieldError, Dialog } from '../ui.js';
+import { conflictOr } from '../conflict.js';
+import { useLoader, fmtDateTime, fmtRelative } from '../util.js';
 
 export const EVENT_KINDS = ['created', 'updated', 'stage_changed', 'closed', 'reopened', 'comment', 'task_created', 'task_done',
   'approval_requested', 'approval_decided', 'group_added'];
-
-const CONFLICT = 'Someone else changed this webhook meanwhile. Reload to see their version; your edits are still in the form.';
 
 const isAll = (events) => !events || !events.length || events.includes('*');
 export const eventsText = (events) => (isAll(events) ? 'All events' : events.join(', '));
@@ -86,7 +84,7 @@ function AddWebhook({ onAdded }) {
     if (bad) { setError(bad); return; }
     setBusy(true); setError(null);
     try {
-      const hook = await post('/webhooks', body);
+      const hook = await api.webhooks.create(body);
       setF(draftOf(null));
       onAdded(hook);
     } catch (err) { setError(err); }
@@ -104,7 +102,7 @@ function AddWebhook({ onAdded }) {
 const STATUS_TONE = { done: 'sla-ok', failed: 'sla-breached', running: 'badge-open', queued: '' };
 
 function Deliveries({ hook, id }) {
-  const [state, reload] = useLoader(() => get(`/webhooks/${hook.id}/deliveries`), [hook.id]);
+  const [state, reload] = useLoader(() => api.webhooks.deliveries(hook.id), [hook.id]);
   const items = (state.data && state.data.items) || [];
   return html`<div class="deliveries" id=${id}>
     <div class="card-head">
@@ -134,8 +132,8 @@ function DeleteWebhook({ hook, open, onClose, onDeleted }) {
   const [busy, setBusy] = useState(false);
   const go = async () => {
     setBusy(true); setError(null);
-    try { await del(`/webhooks/${hook.id}`, { ifMatch: hook.version }); onClose(); onDeleted(); }
-    catch (err) { setError(err.status === 412 ? { message: 'Someone else changed this webhook meanwhile. Close this and look again.' } : err); }
+    try { await api.webhooks.remove(hook.id, hook.version); onClose(); onDeleted(); }
+    catch (err) { setError(conflictOr(err, 'webhook', 'Close this and look again.')); }
     setBusy(false);
   };
   return html`<${Dialog} open=${open} title="Delete webhook" onClose=${onClose}>
@@ -157,14 +155,14 @@ function Webhook({ hook, onChanged }) {
   const idp = 'hook-' + hook.id;
   const titleId = idp + '-title';
   useEffect(() => { if (!editing) setF(draftOf(hook)); }, [hook, editing]);
-  const fail = (err) => setError(err.status === 412 ? { message: CONFLICT, conflict: true } : err);
+  const fail = (err) => setError(conflictOr(err, 'webhook', 'Reload to see their version; your edits are still in the form.'));
   const save = async (e) => {
     e.preventDefault();
     const { body, error: bad } = bodyOf(f);
     if (bad) { setError(bad); return; }
     setBusy(true); setError(null); setMsg('');
     try {
-      await patch(`/webhooks/${hook.id}`, body, { ifMatch: hook.version });
+      await api.webhooks.update(hook.id, body, hook.version);
       setEditing(false); setMsg('Saved.'); onChanged();
     } catch (err) { fail(err); }
     setBusy(false);
@@ -172,7 +170,7 @@ function Webhook({ hook, onChanged }) {
   const toggleActive = async () => {
     setBusy(true); setError(null); setMsg('');
     try {
-      await patch(`/webhooks/${hook.id}`, { active: !hook.active }, { ifMatch: hook.version });
+      await api.webhooks.update(hook.id, { active: !hook.active }, hook.version);
       setMsg(hook.active ? 'Paused: nothing is sent until it is resumed.' : 'Resumed.');
       onChanged();
     } catch (err) { fail(err); }
@@ -215,7 +213,7 @@ function Webhook({ hook, onChanged }) {
 }
 
 export function WebhooksSettings() {
-  const [state, reload] = useLoader(() => get('/webhooks'), []);
+  const [state, reload] = useLoader(() => api.webhooks.list(), []);
   const [created, setCreated] = useState(null);
   const items = (state.data && state.data.items) || [];
   return html`<div class="webhooks">

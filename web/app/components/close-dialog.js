@@ -1,22 +1,16 @@
-// close.js — the Close dialog: outcome, lost reason (required for kind lost), notes, what happens
-// to open tasks, follow-up, contact groups; the server's dry_run plan is shown in words before
-// the user can confirm.
+// components/close-dialog.js — the Close dialog: outcome, lost reason (required for kind lost),
+// notes, what happens to open tasks, follow-up, contact groups; the server's dry_run plan is
+// shown in words before the user can confirm.
 import { html, useEffect, useMemo, useState } from '/vendor/htm-preact.mjs';
-import { request } from './api.js';
-import { useApp, Input, Select, Textarea, Check, ErrorBox, Dialog, FieldError, nameOf } from './ui.js';
-import { fmtDateTime, toLocalInput, fromLocalInput, humanize, plural, listWords, addDays, useDebounced } from './util.js';
+import * as api from '../api/index.js';
+import { useApp, Input, Select, Textarea, Check, ErrorBox, Dialog, FieldError, nameOf } from '../ui.js';
+import { conflictMessage, conflictOr, isConflict } from '../conflict.js';
+import { fmtDateTime, toLocalInput, fromLocalInput, humanize, plural, listWords, addDays, useDebounced } from '../util.js';
 
 const LABELS = { reason_id: 'lost reason', lost_reason_id: 'lost reason', notes: 'notes', follow_up: 'follow-up', outcome: 'outcome' };
 
-// The default close-lost group: from settings when it names one, else the seeded "Live Leads".
-export function defaultLostGroup(settings, groups) {
-  for (const k of ['close_lost_group_id', 'close_lost_default_group_id', 'default_close_lost_group_id']) {
-    if (settings && settings[k]) return Number(settings[k]);
-  }
-  for (const [k, v] of Object.entries(settings || {})) if (/group/.test(k) && typeof v === 'number') return v;
-  const g = (groups || []).find((x) => x.is_default || x.default) || (groups || []).find((x) => /live leads/i.test(x.name));
-  return g ? g.id : null;
-}
+// The group a lead closed as lost joins by default: the settings' (0: none).
+export const defaultLostGroup = (settings) => (settings && settings.close_lost_default_group_id) || null;
 
 function at9(days) { const d = addDays(new Date(), days); d.setHours(9, 0, 0, 0); return toLocalInput(d.toISOString()); }
 
@@ -82,7 +76,7 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
     setOutcome(k);
     const kd = (outcomes.find((x) => x.key === k) || {}).kind;
     setOverdueDone(kd === 'lost'); setAllDone(false); setOther(kd === 'won' ? 'cancel_future' : 'keep');
-    const g = kd === 'lost' ? defaultLostGroup(settings, refs.groups) : null;
+    const g = kd === 'lost' ? defaultLostGroup(settings) : null;
     setGroups(new Set(g ? [g] : []));
     if (kd !== 'lost') setReason('');
     setFollowUp(kd === 'lost' ? followUp : false);
@@ -98,18 +92,19 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
     if (!outcome) return null;
     const b = { outcome, notes: notes.trim() || undefined, tasks: tasksMode, groups: [...groups], notify_lead: notify };
     if (reason) b.reason_id = Number(reason);
-    // null asks for no follow-up at all (a lost reason's follow_up_days would otherwise bring one)
-    b.follow_up = followUp && followAt ? { due_at: fromLocalInput(followAt), type: kind === 'lost' ? 'closed_lost_follow_up' : 'post_sale_follow_up', notes: followNotes.trim() || undefined } : null;
+    // null asks for no follow-up at all (a lost reason's follow_up_days would otherwise bring one);
+    // the server gives the follow-up the type that fits the outcome
+    b.follow_up = followUp && followAt ? { due_at: fromLocalInput(followAt), notes: followNotes.trim() || undefined } : null;
     return b;
-  }, [outcome, notes, tasksMode, groups, notify, reason, followUp, followAt, followNotes, kind]);
+  }, [outcome, notes, tasksMode, groups, notify, reason, followUp, followAt, followNotes]);
   const key = body ? JSON.stringify(body) : '';
   const dkey = useDebounced(key, 350);
 
   useEffect(() => {
     if (!open || !dkey) return;
     let live = true;
-    request('POST', `/leads/${lead.id}/close`, { query: { dry_run: 1 }, body: JSON.parse(dkey), ifMatch: lead.version }).then(
-      (r) => { if (live) setPreview({ key: dkey, plan: (r.data && (r.data.plan || r.data)) || {} }); },
+    api.leads.closePreview(lead.id, JSON.parse(dkey), lead.version).then(
+      (plan) => { if (live) setPreview({ key: dkey, plan }); },
       (e) => { if (live) setPreview({ key: dkey, error: e }); });
     return () => { live = false; };
   }, [dkey, open, lead.version]);
@@ -129,12 +124,12 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
     if (!canConfirm) return;
     setBusy(true); setError(null);
     try {
-      const r = await request('POST', `/leads/${lead.id}/close`, { body, ifMatch: lead.version });
-      if (r.status === 202) onDone({ message: 'This close needs approval: it was sent to an approver. The lead stays open until they decide.' });
-      else onDone({ lead: r.data && r.data.id ? r.data : r.data && r.data.lead, message: 'Lead closed.' });
+      const r = await api.leads.close(lead.id, body, lead.version);
+      if (r.approval) onDone({ message: 'This close needs approval: it was sent to an approver. The lead stays open until they decide.' });
+      else onDone({ lead: r.lead, message: 'Lead closed.' });
     } catch (err) {
-      if (err.status === 412) { setError({ message: 'This lead was changed by someone else since you opened the dialog. The latest version is loaded: check the preview, then confirm again.', fields: {} }); onRefresh && onRefresh(); }
-      else setError(err);
+      setError(conflictOr(err, 'lead', 'The latest version is loaded: check the preview, then confirm again.'));
+      if (isConflict(err) && onRefresh) onRefresh();
     }
     setBusy(false);
   };
@@ -185,8 +180,8 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
         <h3 id="preview-h">What will happen</h3>
         ${!outcome ? html`<p class="muted">Choose an outcome to see what closing will do.</p>`
           : !cur ? html`<p class="muted"><span class="spinner" aria-hidden="true"></span> Working out what closing will do…</p>`
-          : perr && !plan ? html`<p class="field-error">${perr.status === 412 ? 'This lead was changed by someone else since the page was loaded.' : perr.message}</p>
-            ${perr.status === 412 && onRefresh ? html`<button type="button" class="btn btn-small" onClick=${onRefresh}>Load the latest version</button>` : null}`
+          : perr && !plan ? html`<p class="field-error">${isConflict(perr) ? conflictMessage('lead') : perr.message}</p>
+            ${isConflict(perr) && onRefresh ? html`<button type="button" class="btn btn-small" onClick=${onRefresh}>Load the latest version</button>` : null}`
           : html`<ul class="preview-list">${planWords(plan, { refs, tasks, lead }).map((s) => html`<li>${s}</li>`)}</ul>
             ${plan.approval_required || (closeTrans && closeTrans.approval_required) ? html`<p class="notice notice-warn">This close needs approval: confirming sends it to an approver and the lead stays open until they decide.</p>` : null}
             ${missing.length ? html`<p class="field-error" role="alert">Before closing, fill in: ${listWords(missing.map((m) => LABELS[m] || humanize(m)))}.</p>` : null}`}

@@ -1,0 +1,40 @@
+// api/leads.js — leads and what hangs off one lead: list, read, create, change, delete, close
+// (with its dry-run preview), reopen, transitions, timeline, comments, bulk actions, CSV
+// export and import. /leads, /leads/{id}/..., /leads/bulk, /export/leads, /import/leads.
+import { request, get, post, patch, del, getAll, apiUrl } from './client.js';
+
+// query: the API's list filters (status, owner, stage, ..., q, sort, cursor, limit, total)
+export const list = (query) => get('/leads', query);
+export const read = (id) => get(`/leads/${id}`);
+export const create = (lead, idem) => post('/leads', lead, { idem });
+export const update = (id, changes, version) => patch(`/leads/${id}`, changes, { ifMatch: version });
+export const remove = (id, version) => del(`/leads/${id}`, { ifMatch: version });
+
+// The plan a close would carry out, changing nothing.
+export async function closePreview(id, body, version) {
+  const r = await request('POST', `/leads/${id}/close`, { query: { dry_run: 1 }, body, ifMatch: version });
+  return (r.data && (r.data.plan || r.data)) || {};
+}
+// -> {lead} once closed, or {approval: true} when the close waits for an approver (202).
+export async function close(id, body, version) {
+  const r = await request('POST', `/leads/${id}/close`, { body, ifMatch: version });
+  if (r.status === 202) return { approval: true };
+  return { lead: r.data && r.data.id ? r.data : r.data && r.data.lead };
+}
+export const reopen = (id, notes, version) => post(`/leads/${id}/reopen`, { notes: notes || undefined }, { ifMatch: version });
+
+export const transitions = (id) => get(`/leads/${id}/transitions`).then((r) => r.items || []);
+// Every page of the timeline, in the server's order.
+export const timeline = (id) => getAll(`/leads/${id}/timeline`);
+export const comment = (id, { body, icon, color }) => post(`/leads/${id}/comments`, { body, icon, color });
+
+// -> {status, data}: 200 with {succeeded, failed, results}, or 202 (a job, or an approval).
+export const bulk = (ids, action, params) => request('POST', '/leads/bulk', { body: { ids, action, params } });
+
+// The address of the CSV of every lead matching the filters (the session cookie authenticates it).
+export const exportUrl = (filters) => apiUrl('/export/leads', { ...filters, format: 'csv' });
+// Starts an import job from CSV text; -> the job id (see jobs.js).
+export async function importCsv(text, dryRun) {
+  const r = await request('POST', '/import/leads', { raw: text, contentType: 'text/csv', query: dryRun ? { dry_run: 1 } : {} });
+  return r.data.job_id;
+}

@@ -1,0 +1,4 @@
+// api/users.js — the team: /users.
+import { getAll } from './client.js';
+
+export const all = () => getAll('/users');
