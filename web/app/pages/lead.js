@@ -234,7 +234,7 @@ function EditableField({ f, lead, save, setLead }) {
       </form>`
     : html`<span class="ef-label" id=${id + '-l'}>${f.label}</span>
       <button type="button" class="ef-value" ref=${editBtn} onClick=${start} aria-describedby=${id + '-l'}
-        aria-label=${`${f.label}: ${f.type === 'list' ? (lead[f.key] || []).join(', ') || 'none' : showValue(f.key, lead[f.key], app, lead)}. Edit`}>
+        aria-label=${f.type === 'list' && !(lead[f.key] || []).length ? `${f.label}: none. Add ${f.one}` : `${f.label}: ${f.type === 'list' ? lead[f.key].join(', ') : showValue(f.key, lead[f.key], app, lead)}. Edit`}>
         ${f.type === 'list' ? ((lead[f.key] || []).length ? html`<ul class="plain">${lead[f.key].map((v) => html`<li>${v}</li>`)}</ul>` : html`<span class="muted">Add ${f.one}</span>`)
           : html`<span class=${lead[f.key] === null || lead[f.key] === undefined || lead[f.key] === '' ? 'muted' : ''}>${showValue(f.key, lead[f.key], app, lead)}</span>`}
         <span class="ef-pen" aria-hidden="true">✎</span>

@@ -34,7 +34,7 @@ function TemplateForm({ item, onSaved, idp }) {
     setBusy(false);
   };
   const fe = (error && error.fields) || {};
-  const label = item ? `Template ${item.name}` : 'New template';
+  const label = item ? `Template ${item.name} (${item.channel}, ${item.kind.replace(/_/g, ' ')})` : 'New template';
   return html`<form class=${'card tpl-form' + (item && !item.active ? ' tpl-inactive' : '')} onSubmit=${submit} aria-label=${label} data-template-id=${item ? item.id : undefined}>
     ${item ? null : html`<h2>New template</h2>`}
     <div class="set-fields">
