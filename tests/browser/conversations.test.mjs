@@ -3,7 +3,8 @@
 // up": the test configures no SMTP server, which is what the server really answers then) with a
 // banner on its thread; a reply posted through the inbound API appears without a reload while
 // the composer keeps its text; a lead who opted out of SMS gets the refusal beside the
-// composer; a closed conversation greys the composer out; the templates screen refuses an
+// composer; a closed conversation greys the composer out; a second review request too soon is
+// refused with the server's words; the templates screen refuses an
 // unknown placeholder; the messaging screen keeps passwords write-only.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,6 +125,19 @@ describe('web UI: conversations', { skip: skip || false, timeout: 180000 }, () =
     await section().getByRole('button', { name: 'New email' }).click();
     await composer().getByRole('heading', { name: 'New Email conversation' }).waitFor();
     assert.equal(await composer().getByLabel('Message').isDisabled(), false);
+  });
+
+  it('asks for a review once; asking again too soon shows the server\'s refusal', async () => {
+    await section().getByRole('button', { name: 'Ask for a review' }).click();
+    await section().getByRole('status').filter({ hasText: 'Review request queued' }).waitFor();
+    const fresh = (await srv.api('GET', `/leads/${lead.id}`)).body;
+    assert.ok(fresh.review_requested_at, 'the server recorded the request');
+    await section().locator('.conv-contact', { hasText: 'review requested' }).waitFor({ timeout: 12000 });
+    await section().locator('.msg', { hasText: 'review request' }).first().waitFor();
+    await section().getByRole('button', { name: 'Ask for a review' }).click();
+    const err = section().locator('.card-head + .conv-contact ~ .error-box[role="alert"]').first();
+    await err.waitFor();
+    assert.match(await err.innerText(), /review was requested/);
   });
 
   it('a lead who opted out of SMS: the refusal is shown beside the composer and nothing is sent', async () => {
