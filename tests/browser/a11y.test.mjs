@@ -126,4 +126,31 @@ describe('web UI: accessibility (axe-core)', { skip: skip || false, timeout: 180
     await audit(p2, 'settings webhooks, secret and editing');
     await p2.context().close();
   });
+
+  it('conversations, templates and messaging (admin)', async () => {
+    const admin = srv.logins.find((l) => l.role === 'admin');
+    const { api } = await apiClient(srv.base, admin.email, admin.password);
+    const lead = (await api('POST', '/leads', { full_name: 'Axe Talk', emails: ['axe.talk@example.com'] })).body;
+    const sent = await api('POST', `/leads/${lead.id}/messages`, { channel: 'email', subject: 'Hello', body: 'A first message' });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const p3 = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
+    p3.setDefaultTimeout(15000);
+    await p3.goto(srv.base + `/leads/${lead.id}`);
+    await p3.getByLabel('Email').fill(admin.email);
+    await p3.getByLabel('Password').fill(admin.password);
+    await p3.getByRole('button', { name: 'Sign in' }).click();
+    await p3.locator('section.conversations .msg').first().waitFor();
+    await audit(p3, 'lead conversations');
+    await p3.locator('article.thread').first().getByRole('button', { name: 'Close conversation' }).click();
+    await p3.getByRole('dialog', { name: 'Close conversation' }).waitFor();
+    await audit(p3, 'close conversation dialog');
+    await p3.keyboard.press('Escape');
+    await p3.goto(srv.base + '/settings/templates');
+    await p3.getByRole('form', { name: 'New template' }).waitFor();
+    await audit(p3, 'settings templates');
+    await p3.goto(srv.base + '/settings/messaging');
+    await p3.getByRole('form', { name: 'Messaging settings' }).waitFor();
+    await audit(p3, 'settings messaging');
+    await p3.context().close();
+  });
 });

@@ -75,7 +75,12 @@ export function createState() {
   groups: ['Live Leads', 'Newsletter', 'Win-back'].map((name, i) => ({ id: i + 1, version: 1, name, active: true })),
   settings: { sla_warning_days: 5, sla_breach_days: 30, close_lost_default_group_id: 1, follow_up_window_days: 3, approval_escalation_hours: 24,
     business_hours: { days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00', time_zone: 'UTC' }, inbound_secret: '' },
-  leads: [], tasks: [], timeline: [], notifications: [], webhooks: [] };
+  leads: [], tasks: [], timeline: [], notifications: [], webhooks: [], threads: [], messages: [],
+  templates: [['Quick reply: your request', 'email', 'message', 'Your request', 'Hello {{lead.first_name}},\n\nYou wrote:\n\n{{lead.request}}\n\n{{user.name}}'],
+    ['Quick reply: your request', 'sms', 'message', null, 'Hi {{lead.first_name}}, {{user.first_name}} will call you shortly.'],
+    ['Closing notification', 'email', 'close_notification', 'Thank you, {{lead.first_name}}', 'We have closed your enquiry.'],
+    ['Review request', 'email', 'review_request', 'How did we do?', 'Please tell us how we did.']]
+    .map(([name, channel, kind, subject, body], i) => ({ id: i + 1, version: 1, name, channel, kind, subject, body, active: true })) };
   const names = ['Maria Keller', 'Jonas Weber', 'Lea Schmidt', 'Paul Fischer', 'Emma Wagner', 'Noah Becker', 'Mia Hoffmann', 'Ben Schulz',
     'Sofia Koch', 'Luis Richter', 'Hanna Klein', 'Elias Wolf', 'Lina Neumann', 'Felix Schwarz', 'Clara Zimmermann'];
   names.forEach((n, i) => {
@@ -120,6 +125,33 @@ function page(items, q) {
   const off = Number(q.get('cursor') || 0);
   const slice = items.slice(off, off + limit);
   return { items: slice, next_cursor: off + limit < items.length ? String(off + limit) : null, total: q.get('total') ? items.length : undefined };
+}
+
+// Conversations, as far as the screens need them: sending queues a message on the open thread
+// of its channel (or a new one); nothing is delivered. Refusals as the server words them.
+const PLACEHOLDERS = /^(lead\.(id|full_name|first_name|company|email|phone|request|service|city|region|country|notes|value_cents|currency|outcome)|user\.(id|name|first_name|email)|company\.(name|email|phone|website|address))$/;
+function mockSend(s, l, me, body) {
+  const tpl = body.template_id ? s.templates.find((t) => t.id === body.template_id) : body.kind ? s.templates.find((t) => t.kind === body.kind && t.channel === body.channel) : null;
+  let thread = body.thread_id ? s.threads.find((t) => t.id === body.thread_id && t.lead_id === l.id) : null;
+  const channel = thread ? thread.channel : body.channel || (tpl && tpl.channel);
+  if (thread && thread.status === 'closed') return { error: [409, 'conflict', 'This conversation is closed; start a new one to write to the lead'] };
+  if (l[channel + '_opt_out']) return { error: [422, 'validation_failed', 'The lead cannot be written to.', { channel: channel === 'email' ? 'the lead opted out of email' : 'the lead opted out of SMS' }] };
+  const to = channel === 'email' ? l.emails[0] : l.phones[0];
+  if (!to) return { error: [422, 'validation_failed', 'The lead cannot be written to.', { channel: channel === 'email' ? 'the lead has no email address' : 'the lead has no phone number' }] };
+  const fill = (t) => t && t.replace(/\{\{\s*(\w+)\.(\w+)\s*\}\}/g, (_, sc, f) => (sc === 'lead' ? (f === 'first_name' ? l.full_name.split(' ')[0] : l[f]) : sc === 'user' ? (f === 'first_name' ? me.name.split(' ')[0] : me[f]) : '') || '');
+  if (!thread && !body.new_thread) thread = s.threads.slice().reverse().find((t) => t.lead_id === l.id && t.channel === channel && t.status === 'open');
+  const at = iso(now());
+  if (!thread) {
+    thread = { id: ++s.seq, version: 1, lead_id: l.id, channel, status: 'open', subject: body.subject || (tpl && fill(tpl.subject)) || null, opened_at: at, closed_at: null, closed_by: null, last_message_at: at, opened_by: me.id };
+    s.threads.push(thread);
+  }
+  const message = { id: ++s.seq, thread_id: thread.id, lead_id: l.id, direction: 'out', channel, status: 'queued', error: null,
+    subject: channel === 'email' ? body.subject || (tpl && fill(tpl.subject)) || thread.subject : null, body: body.body || (tpl && fill(tpl.body)) || '',
+    from: null, to, message_id: null, matched_by: null, kind: body.kind || null, created_at: at, sent_at: null, delivered_at: null, created_by: me.id };
+  s.messages.push(message);
+  thread.last_message_at = at;
+  Object.assign(l, { last_contacted_at: at }, body.kind === 'review_request' ? { review_requested_at: at } : {});
+  return { message };
 }
 
 function planClose(s, l, body, user) {
@@ -297,11 +329,38 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
         event(s, l.id, me.id, 'closed', { outcome: l.outcome, reason_id: l.lost_reason_id, notes: l.close_notes });
         return send(res, 200, derive(l, s));
       }
+      if (sub === '/threads') return send(res, 200, { items: s.threads.filter((t) => t.lead_id === l.id).slice().reverse(), next_cursor: null });
+      if (sub === '/messages' || sub === '/review-request') {
+        const r = mockSend(s, l, me, sub === '/review-request' ? { channel: (body && body.channel) || 'email', kind: 'review_request' } : body || {});
+        return r.error ? err(res, ...r.error) : send(res, 202, r.message);
+      }
       if (sub === '/reopen') {
         if (l.status !== 'closed') return err(res, 409, 'conflict', 'This lead is open.');
         Object.assign(l, { status: 'open', outcome: null, closed_at: null, closed_by: null, lost_reason_id: null, version: l.version + 1 });
         event(s, l.id, me.id, 'reopened', { notes: body && body.notes }); return send(res, 200, derive(l, s));
       }
+    }
+    if ((m = api.match(/^\/threads\/(\d+)\/(messages|close)$/))) {
+      const t = s.threads.find((x) => x.id === Number(m[1]));
+      if (!t) return err(res, 404, 'not_found', 'No such conversation.');
+      if (m[2] === 'messages') return send(res, 200, { items: s.messages.filter((x) => x.thread_id === t.id), next_cursor: null });
+      if (t.status === 'closed') return err(res, 409, 'conflict', 'This conversation is closed already');
+      Object.assign(t, { status: 'closed', closed_at: iso(now()), closed_by: me.id });
+      return send(res, 200, t);
+    }
+    if (api === '/templates' || (m = api.match(/^\/templates\/(\d+)$/))) {
+      if (req.method === 'GET') return send(res, 200, { items: s.templates, next_cursor: null });
+      const bad = {};
+      for (const k of ['subject', 'body']) {
+        const unknown = [...String((body && body[k]) || '').matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].map((x) => x[1]).filter((x) => !PLACEHOLDERS.test(x));
+        if (unknown.length) bad[k] = unknown.map((x) => `unknown placeholder {{${x}}}`).join(', ');
+      }
+      if (Object.keys(bad).length) return err(res, 422, 'validation_failed', 'A template uses unknown placeholders.', bad);
+      if (req.method === 'POST') { const t = { id: ++s.seq, version: 1, kind: 'message', subject: null, active: true, ...body }; s.templates.push(t); return send(res, 201, t); }
+      const t = s.templates.find((x) => x.id === Number(m[1]));
+      if (!t) return err(res, 404, 'not_found', 'No such template.');
+      Object.assign(t, body, { version: t.version + 1 });
+      return send(res, 200, t);
     }
     if (api === '/tasks') {
       let items = s.tasks.slice();

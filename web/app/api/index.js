@@ -1,7 +1,7 @@
 // api/index.js — every API resource the UI uses, one module each; screens import from here:
 //   import * as api from '../api/index.js';   api.leads.update(id, changes, version)
 // Only these modules know paths; only client.js calls fetch(). A new resource gets a new module
-// and a line below — e.g. conversations.js (threads, messages), reports.js, customers.js.
+// and a line below — e.g. reports.js, customers.js.
 export * as auth from './auth.js';
 export * as leads from './leads.js';
 export * as tasks from './tasks.js';
@@ -14,3 +14,5 @@ export * as approvals from './approvals.js';
 export * as notifications from './notifications.js';
 export * as webhooks from './webhooks.js';
 export * as jobs from './jobs.js';
+export * as conversations from './conversations.js';
+export * as templates from './templates.js';

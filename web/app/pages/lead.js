@@ -1,6 +1,7 @@
 // pages/lead.js — one lead: fields edited in place (If-Match, with a clear answer to 412), e-mails
 // and phones as lists, the status path with the stage's guidance, the timeline with comments,
-// tasks, the actions menu (close, reopen, delete, new task) and the closed summary.
+// tasks, the conversations with the lead (components/conversations.js), the actions menu (close,
+// reopen, delete, new task) and the closed summary.
 // Which fields exist, their types and which may be changed come from the server (/meta
 // lead_fields); this file only says how each is shown.
 import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
@@ -10,6 +11,7 @@ import { useApp, Link, navigate, Input, Select, Textarea, Check, ErrorBox, Notic
 import { conflictMessage, conflictOr, isConflict } from '../conflict.js';
 import { fmtDateTime, toLocalInput, fromLocalInput, money, humanize, useLoader, useId, addDays } from '../util.js';
 import { CloseDialog } from '../components/close-dialog.js';
+import { Conversations } from '../components/conversations.js';
 
 // ---------- how fields are shown ----------
 // Labels, widgets and order of the editable fields on the page. A field the server adds is
@@ -232,7 +234,7 @@ function EditableField({ f, lead, save, setLead }) {
       </form>`
     : html`<span class="ef-label" id=${id + '-l'}>${f.label}</span>
       <button type="button" class="ef-value" ref=${editBtn} onClick=${start} aria-describedby=${id + '-l'}
-        aria-label=${`${f.label}: ${f.type === 'list' ? (lead[f.key] || []).join(', ') || 'none' : showValue(f.key, lead[f.key], app, lead)}. Edit`}>
+        aria-label=${f.type === 'list' && !(lead[f.key] || []).length ? `${f.label}: none. Add ${f.one}` : `${f.label}: ${f.type === 'list' ? lead[f.key].join(', ') : showValue(f.key, lead[f.key], app, lead)}. Edit`}>
         ${f.type === 'list' ? ((lead[f.key] || []).length ? html`<ul class="plain">${lead[f.key].map((v) => html`<li>${v}</li>`)}</ul>` : html`<span class="muted">Add ${f.one}</span>`)
           : html`<span class=${lead[f.key] === null || lead[f.key] === undefined || lead[f.key] === '' ? 'muted' : ''}>${showValue(f.key, lead[f.key], app, lead)}</span>`}
         <span class="ef-pen" aria-hidden="true">✎</span>
@@ -560,7 +562,7 @@ export function LeadPage({ id }) {
       <div>
         <h1>${lead.full_name}</h1>
         <p class="sub">${lead.company ? lead.company + ' · ' : ''}<${StatusBadge} lead=${lead} outcomes=${refs.outcomes} /> <${SlaBadge} lead=${lead} />
-          <span class="muted"> · created ${fmtDateTime(lead.created_at)} · owner ${nameOf(refs.users, lead.owner_id, '—')}</span></p>
+          <span class="muted"> · created ${fmtDateTime(lead.created_at)} · owner ${nameOf(refs.users, lead.owner_id, '—')}${' · '}${lead.last_contacted_at ? html`last contacted <time class="last-contacted" datetime=${lead.last_contacted_at}>${fmtDateTime(lead.last_contacted_at)}</time>` : 'not contacted yet'}</span></p>
       </div>
       <div class="head-actions">
         ${!closed ? html`<button type="button" class="btn btn-primary" onClick=${() => setDialog('close')}>Close lead…</button>` : null}
@@ -587,6 +589,7 @@ export function LeadPage({ id }) {
             ${lead.updated_at ? html`<dt>Last changed</dt><dd>${fmtDateTime(lead.updated_at)}</dd>` : null}
           </dl>` : null}
         </section>
+        <${Conversations} lead=${lead} onActivity=${() => { reloadLead(); reloadTl(); }} />
         <${Timeline} leadId=${id} tl=${tl} reload=${reloadTl} />
       </div>
       <div class="lead-side">

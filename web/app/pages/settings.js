@@ -1,12 +1,15 @@
 // pages/settings.js — the configurable lists: stages (order, is_sale, waiting, guidance), outcomes,
 // lost reasons, sources, locations, partners, groups (api/lists.js); the age rule and defaults
-// (api/settings.js). Admins also see Webhooks (pages/webhooks.js).
+// (api/settings.js); message templates (pages/templates.js). Admins also see Messaging
+// (pages/messaging.js) and Webhooks (pages/webhooks.js).
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, useSlaDays, Link, Input, Select, Textarea, Check, ErrorBox, Spinner, FieldError, optionsOf } from '../ui.js';
 import { conflictOr, isConflict } from '../conflict.js';
 import { useLoader, humanize } from '../util.js';
 import { WebhooksSettings } from './webhooks.js';
+import { TemplatesSettings } from './templates.js';
+import { MessagingSettings } from './messaging.js';
 
 // Each list: its API name (api/lists.js), its key in the app's reference lists, and the fields
 // edited here. A select's options may come from the server's /meta (optionsFrom).
@@ -191,15 +194,21 @@ export function SettingsPage({ list }) {
       <nav class="subnav" aria-label="Settings lists">
         ${Object.entries(LISTS).map(([k, c]) => html`<${Link} href=${'/settings/' + k}>${c.title}<//>`)}
         <${Link} href="/settings/general">Age rule & defaults<//>
+        <${Link} href="/settings/templates">Templates<//>
+        ${isAdmin ? html`<${Link} href="/settings/messaging">Messaging<//>` : null}
         ${isAdmin ? html`<${Link} href="/settings/webhooks">Webhooks<//>` : null}
       </nav>
       ${list === 'webhooks' ? html`<section class="settings-body" aria-labelledby="webhooks-h">
         <h2 class="list-title" id="webhooks-h">Webhooks</h2>
         ${isAdmin ? html`<${WebhooksSettings} />` : html`<p class="notice notice-warn">Only admins may manage webhooks.</p>`}
+      </section>` : list === 'messaging' ? html`<section class="settings-body" aria-labelledby="messaging-h">
+        <h2 class="list-title" id="messaging-h">Messaging</h2>
+        ${isAdmin ? html`<${MessagingSettings} />` : html`<p class="notice notice-warn">Only admins may change how messages are sent.</p>`}
       </section>` : html`
       <fieldset disabled=${readOnly} class="settings-body">
         ${readOnly ? html`<p class="notice notice-warn">Only managers and admins may change these settings.</p>` : null}
-        ${list === 'general' ? html`<h2 class="list-title">Age rule & defaults</h2><${GeneralSettings} />` : !cfg ? html`<p>Unknown settings page.</p>` : html`
+        ${list === 'general' ? html`<h2 class="list-title">Age rule & defaults</h2><${GeneralSettings} />`
+          : list === 'templates' ? html`<h2 class="list-title">Templates</h2><${TemplatesSettings} />` : !cfg ? html`<p>Unknown settings page.</p>` : html`
           <h2 class="list-title">${cfg.title}</h2>
           ${list === 'stages' ? html`<p class="hint">The order here is the order of the status path. “Waiting” stages do not count towards a lead's
             age${days.warn !== null ? ` (warning after ${days.warn} days, breach after ${days.breach})` : ''}.</p>` : null}
