@@ -80,6 +80,20 @@ static lp_code fail(lp_store *s, lp_job *job, int64_t id, int permanent, int64_t
   return lp_fail(err, LP_EUNAVAILABLE, "%s", why);
 }
 
+/* Runs a prepared transfer with the shared limits; answers curl's code, the server's reply code
+ * in *code, and the reason in cerr. Cleans cu up. */
+static CURLcode perform(CURL *cu, long timeout_s, char cerr[CURL_ERROR_SIZE], long *code) {
+  curl_easy_setopt(cu, CURLOPT_TIMEOUT, timeout_s);
+  curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, cerr);
+  CURLcode cc = curl_easy_perform(cu);
+  *code = 0;
+  curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, code);
+  curl_easy_cleanup(cu);
+  return cc;
+}
+
 typedef struct { const char *data; size_t len, pos; } upload;
 
 static size_t read_cb(char *buf, size_t size, size_t n, void *p) {
@@ -177,14 +191,8 @@ static lp_code send_email(lp_store *s, lp_db *db, lp_job *job, json_t *msg, json
   curl_easy_setopt(cu, CURLOPT_READDATA, &u);
   curl_easy_setopt(cu, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(cu, CURLOPT_INFILESIZE_LARGE, (curl_off_t)raw.len);
-  curl_easy_setopt(cu, CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, cerr);
-  CURLcode cc = curl_easy_perform(cu);
-  long code = 0;
-  curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(cu);
+  long code;
+  CURLcode cc = perform(cu, 60L, cerr, &code);
   curl_slist_free_all(rcpt);
   lp_buf_release(&raw);
   if (cc == CURLE_OK) {
@@ -223,14 +231,8 @@ static lp_code send_sms(lp_store *s, lp_job *job, json_t *msg, json_t *settings,
   }
   curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, keep_cb);
   curl_easy_setopt(cu, CURLOPT_WRITEDATA, &answer);
-  curl_easy_setopt(cu, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, cerr);
-  CURLcode cc = curl_easy_perform(cu);
-  long code = 0;
-  curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(cu);
+  long code;
+  CURLcode cc = perform(cu, 30L, cerr, &code);
   lp_buf_release(&form);
   json_t *j = json_loads(lp_buf_str(&answer), 0, NULL);
   lp_code rc;

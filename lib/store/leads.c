@@ -485,6 +485,15 @@ static json_t *lead_for_write(lp_db *db, const lp_actor *a, int64_t id, int64_t 
   return row;
 }
 
+/* What the planner is told of a change of lead row by a at now (the rest stays empty). */
+static lp_plan_in inputs_for(const lp_actor *a, int64_t now, json_t *row) {
+  lp_plan_in in = {0};
+  in.actor = a;
+  in.now = now;
+  in.lead = row;
+  return in;
+}
+
 /* Applies a plan made for row (which it releases with the plan). */
 static lp_code apply_planned(lp_db *db, const lp_actor *a, json_t *row, lp_plan *plan, lp_code rc, int64_t now, lp_err *err) {
   if (rc == LP_OK) {
@@ -502,10 +511,7 @@ static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   if (!row) return err->code;
   lp_code rc = check_refs(db, c->cols, c->now, err);
   if (rc != LP_OK) { json_decref(row); return rc; }
-  lp_plan_in in = {0};
-  in.actor = c->a;
-  in.now = c->now;
-  in.lead = row;
+  lp_plan_in in = inputs_for(c->a, c->now, row);
   json_t *stage = json_object_get(c->cols, "stage_id");
   if (stage && json_integer_value(stage) != iget(row, "stage_id")) {  /* a stage move: the planner needs both stages */
     json_t *args = json_pack("[I]", (json_int_t)json_integer_value(stage));
@@ -534,10 +540,7 @@ static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {
   update_ctx *c = p;
   json_t *row = lead_for_write(db, c->a, c->id, -1, err);
   if (!row) return err->code;
-  lp_plan_in in = {0};
-  in.actor = c->a;
-  in.now = c->now;
-  in.lead = row;
+  lp_plan_in in = inputs_for(c->a, c->now, row);
   lp_plan plan;
   lp_code rc = lp_plan_delete(&in, &plan, err);
   if (rc == LP_OK && c->expect >= 0 && iget(row, "version") != c->expect)
@@ -558,10 +561,7 @@ static lp_code add_group_fn(lp_db *db, void *p, lp_err *err) {
   if (!row) return err->code;
   lp_code rc = lp_ref_check(db, "contact_groups", c->group, "group_id", err);
   if (rc != LP_OK) { json_decref(row); return rc; }
-  lp_plan_in in = {0};
-  in.actor = c->a;
-  in.now = c->now;
-  in.lead = row;
+  lp_plan_in in = inputs_for(c->a, c->now, row);
   lp_plan plan;
   rc = lp_plan_group(&in, c->group, &plan, err);
   return apply_planned(db, c->a, row, &plan, rc, c->now, err);
@@ -579,10 +579,7 @@ static lp_code comment_fn(lp_db *db, void *p, lp_err *err) {
   c->id = 0;
   json_t *row = lead_for_write(db, c->a, c->lead_id, -1, err);
   if (!row) return err->code;
-  lp_plan_in in = {0};
-  in.actor = c->a;
-  in.now = c->now;
-  in.lead = row;
+  lp_plan_in in = inputs_for(c->a, c->now, row);
   lp_plan plan;
   lp_code rc = lp_plan_comment(&in, json_deep_copy(c->data), &plan, err);
   rc = apply_planned(db, c->a, row, &plan, rc, c->now, err);

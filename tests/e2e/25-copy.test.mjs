@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import {
-  startWorld, startServer, runCli, client, addUser, login, tmpDir, expectStatus, items, byName, freshPgDatabase, FILE_TIMEOUT_MS,
+  startWorld, startServer, runCli, client, addUser, login, tmpDir, expectStatus, items, byName, freshPgDatabase, FILE_TIMEOUT_MS, until,
 } from './lib.mjs';
 
 let w;
@@ -36,7 +36,10 @@ describe('copy a database', { timeout: FILE_TIMEOUT_MS }, () => {
     token = expectStatus(await agent.c.post('/api/v1/tokens', { name: 'sync' }), 201).token;
     hook = expectStatus(await admin.c.post('/api/v1/webhooks', { url: 'http://127.0.0.1:9/none', events: ['closed'], active: false }), 201);
     // a conversation and a template of the team's own
-    expectStatus(await agent.c.post(`/api/v1/leads/${lead.id}/messages`, { channel: 'email', subject: 'Your quote', body: 'Here it is' }), 202);
+    const sent = expectStatus(await agent.c.post(`/api/v1/leads/${lead.id}/messages`, { channel: 'email', subject: 'Your quote', body: 'Here it is' }), 202);
+    // no mail server here: the outbox marks it failed (with its timeline event); copy once that is done
+    await until('the message settled', async () =>
+      items(await agent.c.get(`/api/v1/threads/${sent.thread_id}/messages`))[0].status === 'failed');
     expectStatus(await manager.c.post('/api/v1/templates', { name: 'Copied template', channel: 'sms', body: 'Hi {{lead.first_name}}' }), 201);
     source = {
       lead: expectStatus(await agent.c.get(`/api/v1/leads/${lead.id}`), 200),
