@@ -113,10 +113,16 @@ function assertShape(obj, name, what = name) {
 
 // ---- the server's own route table ---------------------------------------------------------
 
+/** [method, path] of every route in src/http/routes.c, the LIST(...) macro expanded. */
 function servedRoutes() {
   const src = readFileSync(join(ROOT, 'src', 'http', 'routes.c'), 'utf8');
   const out = [];
   for (const m of src.matchAll(/^\s*\{"(GET|POST|PATCH|PUT|DELETE)",\s*"(\/[^"]*)",/gm)) out.push([m[1], norm(m[2])]);
+  // #define LIST(path, name) lines: {"GET", "/api/v1/" path "/{key}", ...
+  const macro = [...src.matchAll(/\{"(GET|POST|PATCH|PUT|DELETE)",\s*"(\/[^"]*)"\s+path\s*(?:"([^"]*)")?\s*,/g)];
+  assert.ok(macro.length > 0, 'read the LIST macro of routes.c');
+  for (const l of src.matchAll(/^\s*LIST\("([^"]+)"/gm))
+    for (const [, method, head, tail] of macro) out.push([method, norm(`${head}${l[1]}${tail || ''}`)]);
   return out;
 }
 
@@ -162,6 +168,14 @@ describe('the contract (api/openapi.yaml) agrees with the server: Conversations'
     }
     assert.deepEqual(missing, [], 'served but not in openapi.yaml');
     assert.deepEqual(planned, [], 'served but marked x-leadpath-status: planned');
+    // ... and the other way round: what the document promises as served is served (the
+    // document itself is the one path dispatch.c answers outside the route table).
+    const served = new Set(routes.map(([m, p]) => `${m} ${p}`));
+    const promised = [];
+    for (const [path, methods] of ops)
+      for (const [method, op] of methods)
+        if (!op.planned && !served.has(`${method} ${path}`) && path !== '/api/v1/openapi.yaml') promised.push(`${method} ${path}`);
+    assert.deepEqual(promised, [], 'documented as served (not planned) but not in the route table');
     for (const [m, p] of [['POST', '/public/v1/chat'], ['GET', '/api/v1/stream'], ['POST', '/api/v1/inbound/sms/provider']])
       assert.equal(ops.get(p)?.get(m)?.planned, true, `${m} ${p} is documented as planned`);
   });
