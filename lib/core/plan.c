@@ -268,6 +268,7 @@ lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   json_object_set_new(lead, "closed_by", json_integer(in->actor->id));
   json_object_set_new(lead, "updated_at", json_integer(in->now));
   if (!strcmp(kind, "won") && !is_set(in->lead, "sold_at")) json_object_set_new(lead, "sold_at", json_integer(in->now));
+  if (iget(in->lead, "needs_reply")) json_object_set_new(lead, "needs_reply", json_integer(0));
   stop_waiting(in, lead);
   add_event(plan, "closed", json_pack("{s:s, s:s, s:o, s:o}", "outcome", sget(in->outcome, "key"), "kind", kind,
                                       "reason_id", reason_id ? json_integer(reason_id) : json_null(),
@@ -540,6 +541,7 @@ lp_code lp_plan_send(const lp_plan_in *in, const lp_send *m, lp_plan *plan, lp_e
   pm->cols = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "direction", "out", "status", "queued", "subject", email ? subject : NULL,
                        "body", m->body, "to_addr", to);
   json_object_set_new(plan->lead, "last_contacted_at", json_integer(in->now));
+  if (iget(in->lead, "needs_reply")) json_object_set_new(plan->lead, "needs_reply", json_integer(0));  /* answered */
   plan->made = 1;
   return LP_OK;
 }
@@ -553,6 +555,7 @@ lp_code lp_plan_thread_close(const lp_plan_in *in, int notify, lp_plan *plan, lp
   const char *ch = sget(th, "channel") ? sget(th, "channel") : "";
   lp_ids_add(&plan->threads_closed, tid);
   add_event(plan, "thread_closed", json_pack("{s:I, s:s}", "thread_id", (json_int_t)tid, "channel", ch));
+  if (iget(in->lead, "needs_reply")) json_object_set_new(plan->lead, "needs_reply", json_integer(0));  /* dealt with */
   char to[320];
   if (notify && !strcmp(ch, "email") && !opted_out(in->lead, "email") && first_address(in->lead, "email", to, sizeof to)) {
     lp_plan_message *pm = add_message(plan, "email", tid, "close_notification");
@@ -601,6 +604,7 @@ lp_code lp_plan_inbound(const lp_plan_in *in, json_t *facts, int64_t thread_id, 
   json_object_set_new(pm->cols, "direction", json_string("in"));
   json_object_set_new(pm->cols, "status", json_string("received"));
   json_object_set_new(plan->lead, "last_contacted_at", json_integer(in->now));
+  if (!iget(in->lead, "needs_reply")) json_object_set_new(plan->lead, "needs_reply", json_integer(1));
   if (!strcmp(chan, "sms")) {
     int k = sms_keyword(sget(facts, "body") ? sget(facts, "body") : "");
     int was = (int)iget(in->lead, "sms_opt_out");

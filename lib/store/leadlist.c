@@ -18,7 +18,10 @@ static const sort_spec sorts[] = {
   {"-updated_at", "updated_at", 1, 0}, {"updated_at", "updated_at", 0, 0},
   {"-score", "score", 1, 0}, {"score", "score", 0, 0},
   {"full_name", "full_name", 0, 1}, {"-full_name", "full_name", 1, 1},
-  {"id", "id", 0, 0}, {"-id", "id", 1, 0}};  /* id: the primary key's order, cheap however many leads match */
+  {"id", "id", 0, 0}, {"-id", "id", 1, 0},
+  /* nullable columns sort as 0 (never): one expression in the SELECT, the cursor and the ORDER BY */
+  {"last_contacted_at", "COALESCE(last_contacted_at, 0)", 0, 0}, {"-last_contacted_at", "COALESCE(last_contacted_at, 0)", 1, 0},
+  {"closed_at", "COALESCE(closed_at, 0)", 0, 0}, {"-closed_at", "COALESCE(closed_at, 0)", 1, 0}};  /* id: the primary key's order, cheap however many leads match */
 
 typedef struct {
   lp_buf where;
@@ -128,6 +131,14 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   if (time_param(get, ctx, "created_to", &t, err)) cond(&q, "created_at <= $%d", json_integer(t));
   if (time_param(get, ctx, "closed_from", &t, err)) cond(&q, "closed_at >= $%d", json_integer(t));
   if (time_param(get, ctx, "closed_to", &t, err)) cond(&q, "closed_at <= $%d", json_integer(t));
+  if (time_param(get, ctx, "contacted_from", &t, err)) cond(&q, "last_contacted_at >= $%d", json_integer(t));
+  if (time_param(get, ctx, "contacted_to", &t, err)) cond(&q, "last_contacted_at <= $%d", json_integer(t));
+  const char *nr = get(ctx, "needs_reply");
+  if (nr) {
+    if (!strcmp(nr, "1") || !strcmp(nr, "true")) lp_buf_puts(&q.where, " AND needs_reply = 1");
+    else if (!strcmp(nr, "0") || !strcmp(nr, "false")) lp_buf_puts(&q.where, " AND needs_reply = 0");
+    else lp_fail_field(err, "needs_reply", "must be 1 or 0");
+  }
   const char *sla = get(ctx, "sla");
   if (sla) {
     lp_sla_cfg cfg = lp_sla_settings(db, now);
@@ -152,7 +163,7 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   const char *sort = get(ctx, "sort") ? get(ctx, "sort") : "-created_at";
   const sort_spec *ss = NULL;
   for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++) if (!strcmp(sorts[i].name, sort)) ss = &sorts[i];
-  if (!ss) lp_fail_field(err, "sort", "must be created_at, updated_at, score, full_name or id, with - for descending");
+  if (!ss) lp_fail_field(err, "sort", "must be created_at, updated_at, closed_at, last_contacted_at, score, full_name or id, with - for descending");
   long limit = 50;
   const char *ls = get(ctx, "limit");
   if (ls) {

@@ -333,8 +333,8 @@ json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *in, int64_t now, 
   json_object_set_new(cols, "status", json_string(sget(cols, "status") ? sget(cols, "status") : "open"));
   if (!json_object_get(cols, "score")) json_object_set_new(cols, "score", json_integer(0));
   if (!json_object_get(cols, "waiting_seconds")) json_object_set_new(cols, "waiting_seconds", json_integer(0));
-  const char *zero[] = {"email_opt_out", "sms_opt_out"};
-  for (int i = 0; i < 2; i++) if (!json_object_get(cols, zero[i])) json_object_set_new(cols, zero[i], json_integer(0));
+  const char *zero[] = {"email_opt_out", "sms_opt_out", "needs_reply"};
+  for (int i = 0; i < 3; i++) if (!json_object_get(cols, zero[i])) json_object_set_new(cols, zero[i], json_integer(0));
   const char *lists[] = {"emails", "phones"};
   for (int i = 0; i < 2; i++) if (!json_object_get(cols, lists[i])) json_object_set_new(cols, lists[i], json_string("[]"));
   json_object_set_new(cols, "groups", json_array());

@@ -262,6 +262,11 @@ EACH(
 "  channel TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'message', subject TEXT, body TEXT NOT NULL,"
 "  active INTEGER NOT NULL DEFAULT 1, created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"
 TEMPLATE_SEEDS}}},
+{11, "leads that need a reply", {
+/* needs_reply: a message from the lead has come in and nobody has answered it yet (store/apply.c
+ * via the planner: set by an inbound message, cleared by an answer, by closing the conversation
+ * or the lead). A constant default: no table rewrite on either engine. */
+{.sql = "ALTER TABLE leads ADD COLUMN needs_reply INTEGER NOT NULL DEFAULT 0;"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

@@ -252,9 +252,11 @@ json_t *lp_dashboard(lp_db *db, const lp_actor *a, int64_t now, lp_err *err) {
   p = json_pack("[I]", (json_int_t)a->id);
   int64_t approvals = a->can_manage ? lp_query_int(db, "SELECT count(*) FROM approvals WHERE status = 'pending' AND (approver_id = $1 OR approver_id IS NULL)", p, 0, err) : 0;
   int64_t unread = lp_query_int(db, "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL", p, 0, err);
+  int64_t needs_reply = lp_query_int(db, "SELECT count(*) FROM leads WHERE owner_id = $1 AND needs_reply = 1 AND deleted_at IS NULL", p, 0, err);
   json_decref(p);
   if (err->code) return NULL;
-  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "open_leads", (json_int_t)open, "follow_ups", (json_int_t)fu,
+  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "open_leads", (json_int_t)open, "follow_ups", (json_int_t)fu,
+                   "needs_reply", (json_int_t)needs_reply,
                    "overdue", (json_int_t)overdue, "sla_warning", (json_int_t)warn, "sla_breached", (json_int_t)breach,
                    "pending_approvals", (json_int_t)approvals, "unread_notifications", (json_int_t)unread,
                    "follow_up_window_days", (json_int_t)window);

@@ -223,4 +223,29 @@ describe('conversations', () => {
     expectStatus(r, 201, 'template');
     assert.equal(r.body.kind, 'message');
   });
+  it('a reply marks the lead "needs reply" (dashboard, lists) until someone answers; lists sort and filter by last contact', async () => {
+    const lead = await newLead();
+    const other = await newLead();
+    expectStatus(await admin.post('/api/v1/inbound/email', { from: lead.emails[0], to: 'sales@leadpath.test', subject: 'Question', body: 'Are you there?' }), 200, 'inbound');
+    let got = (await agent.get(`/api/v1/leads/${lead.id}`)).body;
+    assert.equal(got.needs_reply, true);
+    assert.equal((await agent.get(`/api/v1/leads/${other.id}`)).body.needs_reply, false);
+    const dash = (await agent.get('/api/v1/dashboard')).body;
+    assert.ok(dash.needs_reply >= 1, 'counted on the dashboard');
+    let listed = items(await agent.get('/api/v1/leads?needs_reply=1&limit=500')).map((l) => l.id);
+    assert.ok(listed.includes(lead.id) && !listed.includes(other.id), 'the list filter');
+    expectError(await agent.get('/api/v1/leads?needs_reply=maybe'), 422, 'validation_failed');
+    const byContact = items(await agent.get('/api/v1/leads?sort=-last_contacted_at&limit=1'));
+    assert.equal(byContact[0].id, lead.id, 'the most recently contacted lead first');
+    const from = new Date(Date.parse(got.last_contacted_at) - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    listed = items(await agent.get(`/api/v1/leads?contacted_from=${from}&limit=500`)).map((l) => l.id);
+    assert.ok(listed.includes(lead.id) && !listed.includes(other.id), 'contacted_from');
+    // an answer clears it
+    const th = items(await agent.get(`/api/v1/leads/${lead.id}/threads`))[0];
+    expectStatus(await agent.post(`/api/v1/leads/${lead.id}/messages`, { thread_id: th.id, body: 'Yes, here!' }), 202, 'answer');
+    got = (await agent.get(`/api/v1/leads/${lead.id}`)).body;
+    assert.equal(got.needs_reply, false);
+    listed = items(await agent.get('/api/v1/leads?needs_reply=1&limit=500')).map((l) => l.id);
+    assert.ok(!listed.includes(lead.id));
+  });
 });

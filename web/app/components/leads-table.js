@@ -31,6 +31,7 @@ export function LeadsTable({ items, selected, onToggle, onToggleAll, caption, em
       ${selectable ? html`<td class="col-check"><input type="checkbox" aria-label=${'Select ' + l.full_name} checked=${selected.has(l.id)}
         onChange=${() => onToggle(l.id)} /></td>` : null}
       <td><${Link} href=${'/leads/' + l.id} class="lead-link">${l.full_name}<//>
+        ${l.needs_reply ? html` <span class="badge badge-paused" title="A message from this lead waits for an answer">needs reply</span>` : null}
         ${l.company ? html`<div class="sub">${l.company}</div>` : null}</td>
       <td class="hide-sm">${nameOf(refs.stages, l.stage_id, '—')}</td>
       ${compact ? null : html`<td class="hide-sm">${nameOf(refs.users, l.owner_id, '—')}</td>

@@ -90,6 +90,7 @@ export function Dashboard() {
       ${card('Overdue tasks', count(s.overdue), '#overdue', count(s.overdue) ? 'tone-bad' : '')}
       ${card(slaText('warning', days), count(s.sla_warning), '/leads?sla=warning', count(s.sla_warning) ? 'tone-warn' : '')}
       ${card(slaText('breached', days), count(s.sla_breached), '/leads?sla=breached', count(s.sla_breached) ? 'tone-bad' : '')}
+      ${s.needs_reply !== undefined ? card('Need a reply', count(s.needs_reply), '/leads?needs_reply=1&status=all', count(s.needs_reply) ? 'tone-warn' : '') : null}
       ${s.pending_approvals !== undefined ? card('Pending approvals', count(s.pending_approvals), '#approvals-h') : null}
       ${unread !== undefined && notes ? html`<button type="button" class=${'stat stat-btn' + (unread ? ' tone-info' : '')}
         aria-expanded=${notes.open ? 'true' : 'false'} onClick=${() => notes.setOpen(!notes.open)}>

@@ -8,11 +8,12 @@ import { LeadsTable } from '../components/leads-table.js';
 import { useDebounced, dayToIso, plural } from '../util.js';
 
 const FILTER_KEYS = ['status', 'owner', 'stage', 'source', 'location', 'partner', 'outcome', 'group',
-  'created_from', 'created_to', 'closed_from', 'closed_to', 'sla', 'q', 'sort'];
+  'created_from', 'created_to', 'closed_from', 'closed_to', 'sla', 'needs_reply', 'q', 'sort'];
 const SORTS = [
   { value: '-created_at', label: 'Newest first' }, { value: 'created_at', label: 'Oldest first' },
   { value: '-updated_at', label: 'Recently updated' }, { value: 'updated_at', label: 'Least recently updated' },
   { value: '-score', label: 'Highest score' }, { value: 'score', label: 'Lowest score' }, { value: 'full_name', label: 'Name A–Z' },
+  { value: '-last_contacted_at', label: 'Recently contacted' }, { value: 'last_contacted_at', label: 'Longest without contact' },
 ];
 
 function readFilters(search) {
@@ -104,7 +105,7 @@ function Filters({ filters, set }) {
   const days = useSlaDays();
   const [q, setQ] = useState(filters.q || '');
   const dq = useDebounced(q, 250);
-  const [more, setMore] = useState(() => FILTER_KEYS.slice(2, 13).some((k) => filters[k] && k !== 'sla'));
+  const [more, setMore] = useState(() => FILTER_KEYS.slice(2, 14).some((k) => filters[k] && k !== 'sla' && k !== 'needs_reply'));
   useEffect(() => { if ((filters.q || '') !== dq) set({ ...filters, q: dq }, true); }, [dq]);
   useEffect(() => { if ((filters.q || '') !== q && document.activeElement?.id !== 'lead-search') setQ(filters.q || ''); }, [filters.q]);
   const DEFAULTS = { status: 'open', owner: 'me', sort: '-created_at' };
@@ -130,6 +131,7 @@ function Filters({ filters, set }) {
       ${sel('outcome', 'Outcome', (refs.outcomes || []).map((o) => ({ value: o.key, label: o.name })))}
       ${sel('group', 'Group', optionsOf(refs.groups))}
       ${sel('sla', 'Age rule', slaOptions(days))}
+      ${sel('needs_reply', 'Replies', [{ value: '1', label: 'Needs a reply' }, { value: '0', label: 'Answered' }])}
       ${date('created_from', 'Created from')}${date('created_to', 'Created to')}
       ${date('closed_from', 'Closed from')}${date('closed_to', 'Closed to')}
       <div class="field field-end"><button type="button" class="btn btn-ghost" onClick=${() => { setQ(''); set({}); }}>Clear filters</button></div>
