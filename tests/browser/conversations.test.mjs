@@ -206,4 +206,24 @@ describe('web UI: conversations', { skip: skip || false, timeout: 180000 }, () =
     assert.notEqual(s.sms_token_set, true, 'no SMS token was given');
     assert.deepEqual(problems, [], 'no page errors or CSP violations');
   });
+  it('"New message" in the header finds a lead (closed ones too) and opens a new conversation on it', async () => {
+    const r = await srv.api('POST', '/leads', { full_name: 'Nadia Newmessage', emails: ['nadia@example.com'], owner_id: srv.user.id });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const c = await srv.api('POST', `/leads/${r.body.id}/close`, { outcome: 'won' });
+    assert.equal(c.status, 200, JSON.stringify(c.body));
+    await page.goto(srv.base + '/');
+    await page.getByRole('button', { name: 'New message' }).click();
+    const dlg = page.getByRole('dialog', { name: 'New message' });
+    await dlg.getByRole('searchbox', { name: 'Lead' }).fill('Nadia');
+    await dlg.getByRole('button', { name: /Nadia Newmessage.*\(closed\)/ }).click();
+    await page.waitForURL(new RegExp(`/leads/${r.body.id}\\?compose=email$`));
+    await section().getByRole('heading', { name: 'Conversations' }).waitFor();
+    await composer().getByLabel('Subject').fill('After your purchase');
+    await composer().getByLabel('Message').fill('How is everything going?');
+    await composer().getByRole('button', { name: 'Send' }).click();
+    await section().getByText('How is everything going?').waitFor();
+    const threads = (await srv.api('GET', `/leads/${r.body.id}/threads`)).body.items;
+    assert.equal(threads.length, 1, 'a new conversation on the closed lead');
+    assert.equal(threads[0].channel, 'email');
+  });
 });

@@ -181,7 +181,10 @@ export function Conversations({ lead, onActivity }) {
       if (!alive.current) return;
       const byId = Object.fromEntries(pairs);
       setThreads(list); setMsgs(byId); setError(null);
-      setTargetState((cur) => cur || (list.length ? { threadId: list[0].id, channel: list[0].channel === 'sms' ? 'sms' : 'email' } : { threadId: null, channel: 'email' }));
+      // ?compose=email|sms (the header's "New message"): a new conversation on that channel
+      const compose = new URLSearchParams(location.search).get('compose');
+      setTargetState((cur) => cur || (compose === 'email' || compose === 'sms' ? { threadId: null, channel: compose }
+        : list.length ? { threadId: list[0].id, channel: list[0].channel === 'sms' ? 'sms' : 'email' } : { threadId: null, channel: 'email' }));
       const s = signature(list, byId);
       if (sig.current !== null && s !== sig.current && onActivity) onActivity();
       sig.current = s;

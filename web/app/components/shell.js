@@ -4,6 +4,7 @@
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
 import { Link, useLocation } from '../ui.js';
 import { timeZone } from '../util.js';
+import { NewMessageButton } from './new-message.js';
 import { NotesContext, NotificationsButton, useNotifications } from './notifications.js';
 
 const NAV = [
@@ -27,6 +28,7 @@ export function Shell({ user, onLogout, children }) {
         ${NAV.map((n) => html`<${Link} href=${n.href}>${n.label}<//>`)}
       </nav>
       <div class="userbox">
+        <${NewMessageButton} />
         <${NotificationsButton} notes=${notes} />
         <span class="user-name" title=${user.email}>${user.name || user.email}</span>
         <button type="button" class="btn btn-ghost" onClick=${onLogout}>Sign out</button>
