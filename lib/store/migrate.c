@@ -262,6 +262,12 @@ EACH(
 "  channel TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'message', subject TEXT, body TEXT NOT NULL,"
 "  active INTEGER NOT NULL DEFAULT 1, created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"
 TEMPLATE_SEEDS}}},
+{11, "imap state", {
+/* Where IMAP polling (jobs/imap.c) stands in each mailbox it reads: the mailbox's UIDVALIDITY and
+ * the highest UID whose message is stored, so nothing is fetched twice or missed after an outage. */
+{.sql =
+"CREATE TABLE imap_state(mailbox TEXT PRIMARY KEY, uidvalidity {{int64}} NOT NULL,"
+"  last_uid {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 
