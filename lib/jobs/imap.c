@@ -209,12 +209,12 @@ typedef struct { const char *mailbox; int64_t uidvalidity, last_uid, now; int re
 
 static lp_code state_fn(lp_db *db, void *p, lp_err *err) {
   state_ctx *c = p;
-  json_t *args = json_pack("[s, I, I, I, b]", c->mailbox, (json_int_t)c->uidvalidity, (json_int_t)c->last_uid,
+  json_t *args = json_pack("[s, I, I, I, i]", c->mailbox, (json_int_t)c->uidvalidity, (json_int_t)c->last_uid,
                            (json_int_t)c->now, c->reset);
   /* last_uid only rises while UIDVALIDITY stays (two polls may overlap after a lease ran out) */
   lp_code rc = lp_exec(db, "INSERT INTO imap_state(mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4)"
                            " ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at,"
-                           " last_uid = CASE WHEN $5 OR imap_state.uidvalidity <> excluded.uidvalidity"
+                           " last_uid = CASE WHEN $5 = 1 OR imap_state.uidvalidity <> excluded.uidvalidity"
                            " OR excluded.last_uid > imap_state.last_uid THEN excluded.last_uid ELSE imap_state.last_uid END",
                    args, err);
   json_decref(args);
