@@ -95,6 +95,7 @@ typedef struct {
   char mailbox[600];    /* decoded, e.g. INBOX */
   char box_url[1200];   /* the mailbox's URL without query or credentials */
   char cerr[CURL_ERROR_SIZE];
+  CURL *cu;             /* one handle (and connection) per poll */
 } imap_conn;
 
 static size_t keep_cb(char *p, size_t sz, size_t n, void *ud) {
@@ -102,10 +103,13 @@ static size_t keep_cb(char *p, size_t sz, size_t n, void *ud) {
   return lp_buf_add(b, p, sz * n) == 0 ? sz * n : 0;
 }
 
-/* One IMAP request: url with an optional custom command; the answer's data lands in out. */
+/* One IMAP request: url with an optional custom command; the answer's data lands in out. The
+ * handle is kept for the whole poll, so libcurl keeps one logged-in connection (and knows which
+ * mailbox it selected) from request to request. */
 static CURLcode imap_do(imap_conn *c, const char *url, const char *custom, lp_buf *out) {
-  CURL *cu = curl_easy_init();
-  if (!cu) return CURLE_OUT_OF_MEMORY;
+  if (!c->cu && !(c->cu = curl_easy_init())) return CURLE_OUT_OF_MEMORY;
+  CURL *cu = c->cu;
+  curl_easy_reset(cu);   /* options only: the connection stays */
   c->cerr[0] = 0;
   curl_easy_setopt(cu, CURLOPT_URL, url);
   curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "imap,imaps");
@@ -120,9 +124,7 @@ static CURLcode imap_do(imap_conn *c, const char *url, const char *custom, lp_bu
   curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, c->cerr);
-  CURLcode cc = curl_easy_perform(cu);
-  curl_easy_cleanup(cu);
-  return cc;
+  return curl_easy_perform(cu);
 }
 
 static lp_code imap_fail(imap_conn *c, CURLcode cc, const char *what, lp_err *err) {
@@ -323,6 +325,7 @@ done:
   if (rc == LP_OK)
     job->result = json_pack("{s:s, s:I, s:I, s:i, s:i}", "mailbox", c.box_url, "uidvalidity", (json_int_t)uidvalidity,
                             "last_uid", (json_int_t)last, "stored", stored, "skipped", skipped);
+  if (c.cu) curl_easy_cleanup(c.cu);
   json_decref(uids);
   json_decref(seen);
   json_decref(state);
