@@ -71,4 +71,12 @@ lp_code lp_job_sweep(lp_store *s, lp_job *job, int64_t now, lp_err *err);      /
 lp_code lp_job_sla_check(lp_store *s, lp_job *job, int64_t now, lp_err *err);  /* sweep.c */
 /* The `message` job (deliver.c): delivers one queued message of the outbox, by SMTP or an SMS gateway. */
 lp_code lp_job_message(lp_store *s, lp_job *job, int64_t now, lp_err *err);
+
+/* Incoming e-mail from an IMAP mailbox (imap.c): the `imap_poll` job fetches what is new since
+ * the last UID stored and hands it to store/threads.h lp_inbound_email. lp_jobs_offer_imap offers
+ * the poll every imap_poll_seconds (read from the settings at most once a second) while imap_url
+ * is set and no poll is queued or running; cheap to call often. */
+typedef struct lp_polls { int64_t period, last_slot, read_at; } lp_polls;
+void lp_jobs_offer_imap(lp_store *s, lp_polls *p, int64_t now);
+lp_code lp_job_imap_poll(lp_store *s, lp_job *job, int64_t now, lp_err *err);
 #endif

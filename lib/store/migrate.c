@@ -267,6 +267,12 @@ TEMPLATE_SEEDS}}},
  * via the planner: set by an inbound message, cleared by an answer, by closing the conversation
  * or the lead). A constant default: no table rewrite on either engine. */
 {.sql = "ALTER TABLE leads ADD COLUMN needs_reply INTEGER NOT NULL DEFAULT 0;"}}},
+{12, "imap state", {
+/* Where IMAP polling (jobs/imap.c) stands in each mailbox it reads: the mailbox's UIDVALIDITY and
+ * the highest UID whose message is stored, so nothing is fetched twice or missed after an outage. */
+{.sql =
+"CREATE TABLE imap_state(mailbox TEXT PRIMARY KEY, uidvalidity {{int64}} NOT NULL,"
+"  last_uid {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

@@ -25,6 +25,7 @@ static void *tick_main(void *p) {
   while (!bg_wait(c, 250)) {
     pthread_mutex_unlock(&c->mu);
     lp_jobs_offer_sweeps(c->s, &c->sweeps, lp_clock_now());
+    lp_jobs_offer_imap(c->s, &c->imap, lp_clock_now());
     lp_store_release(c->s);
     pthread_mutex_lock(&c->mu);
   }
@@ -70,7 +71,7 @@ static void *worker_main(void *p) {
 }
 
 void lp_background_start(lp_background *bg, lp_store *s, int workers, int sweep_seconds) {
-  *bg = (lp_background){.s = s, .sweeps = {sweep_seconds > 0 ? sweep_seconds : 60, -1}};
+  *bg = (lp_background){.s = s, .sweeps = {sweep_seconds > 0 ? sweep_seconds : 60, -1}, .imap = {0, -1, -1}};
   pthread_mutex_init(&bg->mu, NULL);
   pthread_cond_init(&bg->cv, NULL);
   bg->tick_started = pthread_create(&bg->tick, NULL, tick_main, bg) == 0;

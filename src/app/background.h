@@ -27,6 +27,7 @@ typedef struct lp_background {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   lp_sweeps sweeps;
+  lp_polls imap;       /* the IMAP poll's offer (jobs/imap.c) */
   pthread_t tick, indexer;
   int tick_started, index_started, nworkers;
   lp_background_worker workers[LP_MAX_WORKERS];

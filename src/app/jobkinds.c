@@ -11,5 +11,6 @@ const lp_job_kind lp_job_kinds[] = {
   {"bulk", lp_job_bulk},
   {"import", lp_job_import},
   {"message", lp_job_message},
+  {"imap_poll", lp_job_imap_poll},
 };
 const size_t lp_job_kinds_count = sizeof lp_job_kinds / sizeof *lp_job_kinds;

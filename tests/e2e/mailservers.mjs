@@ -118,7 +118,8 @@ function systemUser(name) {
  * Starts dovecot (IMAP only, no TLS, plain login) with a throwaway configuration in a temporary
  * directory. users: {name: password}. As root, dovecot's own users run the login and mail
  * processes (dovecot refuses root for them); otherwise everything runs as the current user.
- * Returns {host, port, url, users, deliver(user, raw, folder?), stop()}.
+ * Returns {host, port, url, users, deliver(user, raw, folder?), halt(), restart(), stop()}; deliver
+ * works while halted (the mail waits in the Maildir).
  */
 export async function startImap({ users = { agent: 'imap-secret-1' } } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'lp-imap-'));
@@ -182,17 +183,21 @@ service anvil {
     for (const sub of ['new', 'cur', 'tmp']) { const p = join(maildir(u, 'INBOX'), sub); mkdirSync(p); own(p); }
   }
   const bin = existsSync('/usr/sbin/dovecot') ? '/usr/sbin/dovecot' : 'dovecot';
-  const child = spawn(bin, ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
+  let child;
   let err = '';
-  child.stdout.on('data', (d) => { err += d; });
-  child.stderr.on('data', (d) => { err += d; });
   const log = () => {
     const f = join(dir, 'dovecot.log');
     return err + (existsSync(f) ? readFileSync(f, 'utf8') : '');
   };
-  try {
+  const launch = async () => {
+    child = spawn(bin, ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    child.stdout.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => { err += d; });
     await waitForGreeting(port, '* OK', child, log);
+  };
+  try {
+    await launch();
   } catch (e) {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
@@ -203,6 +208,7 @@ service anvil {
     host: '127.0.0.1',
     port,
     url: `imap://127.0.0.1:${port}`,
+    dir,
     users,
     log,
     /** Drops a raw RFC 5322 message (string or Buffer) into user's folder as a new, unseen message. */
@@ -218,6 +224,10 @@ service anvil {
       own(tmp);
       renameSync(tmp, join(base, 'new', name));
     },
+    /** An outage: ends dovecot but keeps its mail, port and configuration for restart(). */
+    async halt() { await stopChild(child); },
+    /** Starts dovecot again after halt(), on the same port and maildir. */
+    async restart() { if (child.exitCode === null && child.signalCode === null) return; await launch(); },
     async stop() {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
