@@ -216,6 +216,18 @@ static lp_code send_sms(lp_store *s, lp_job *job, json_t *msg, json_t *settings,
   char *body = curl_easy_escape(cu, sget(msg, "body") ? sget(msg, "body") : "", 0);
   lp_buf form = LP_BUF_INIT(1 << 20), answer = LP_BUF_INIT(1 << 16);
   lp_buf_printf(&form, "To=%s&From=%s&Body=%s", to, fr, body);
+  if (str(settings, "public_url")) {
+    /* The provider reports delivery to POST /api/v1/inbound/sms/status (signed; see routes/conversations.c). */
+    const char *base = str(settings, "public_url");
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/') n--;
+    lp_buf cb = LP_BUF_INIT(4096);
+    lp_buf_printf(&cb, "%.*s/api/v1/inbound/sms/status", (int)n, base);
+    char *esc = curl_easy_escape(cu, lp_buf_str(&cb), 0);
+    lp_buf_printf(&form, "&StatusCallback=%s", esc ? esc : "");
+    curl_free(esc);
+    lp_buf_release(&cb);
+  }
   curl_free(to);
   curl_free(fr);
   curl_free(body);

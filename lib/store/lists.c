@@ -150,6 +150,7 @@ static const setting_spec settings_table[] = {
   {"sms_account", JSON_STRING, 0, 255, NULL, 0},
   {"sms_token", JSON_STRING, 0, 255, NULL, 1},
   {"sms_from", JSON_STRING, 0, 32, NULL, 0},
+  {"public_url", JSON_STRING, 0, 500, NULL, 0},
   {"default_country", JSON_STRING, 0, 2, NULL, 0},
   {"time_zone", JSON_STRING, 0, 64, NULL, 0},
   {"company_name", JSON_STRING, 0, 200, NULL, 0},
@@ -331,6 +332,17 @@ int64_t lp_outcome_id(lp_db *db, const char *key, lp_err *err) {
   int64_t id = lp_query_int(db, "SELECT id FROM outcomes WHERE key = $1", args, 0, err);
   json_decref(args);
   return id;
+}
+
+char *lp_setting_text(lp_db *db, const char *key, lp_err *err) {
+  json_t *args = json_pack("[s]", key);
+  json_t *row = lp_query_one(db, "SELECT value FROM settings WHERE key = $1", args, err);
+  json_decref(args);
+  json_t *v = row ? json_loads(json_string_value(json_object_get(row, "value")), JSON_DECODE_ANY, NULL) : NULL;
+  json_decref(row);
+  char *out = json_is_string(v) && json_string_length(v) ? strdup(json_string_value(v)) : NULL;
+  json_decref(v);
+  return out;
 }
 
 int lp_inbound_secret_ok(lp_db *db, const char *given, lp_err *err) {

@@ -27,6 +27,9 @@ lp_code lp_comment_add(lp_store *s, const lp_actor *a, int64_t lead_id, const ch
 json_t *lp_event_present(json_t *row);
 /* The id of the outcome with this key, 0 when none. */
 int64_t lp_outcome_id(lp_db *db, const char *key, lp_err *err);
+/* A text setting as stored (secrets too), or NULL when unset or empty (or on error: see err).
+ * Caller frees. */
+char *lp_setting_text(lp_db *db, const char *key, lp_err *err);
 /* 1 when given equals the configured inbound secret (never when none is set); compared in constant time. */
 int lp_inbound_secret_ok(lp_db *db, const char *given, lp_err *err);
 #endif

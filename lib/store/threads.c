@@ -516,6 +516,40 @@ json_t *lp_inbound_text(lp_store *s, const lp_actor *a, const char *channel, con
   return inbound_run(s, &c, "phone", err);
 }
 
+/* ---------------------------------------------------------------- SMS status callbacks */
+
+typedef struct { const char *provider_id, *status, *error; int64_t now; json_t *result; } sms_status_ctx;
+
+static lp_code sms_status_fn(lp_db *db, void *p, lp_err *err) {
+  sms_status_ctx *c = p;
+  json_decref(c->result);
+  c->result = NULL;
+  json_t *args = json_pack("[s]", c->provider_id);
+  int64_t id = lp_query_int(db, "SELECT id FROM messages WHERE provider_id = $1 AND channel = 'sms' AND direction = 'out'"
+                                " ORDER BY id DESC LIMIT 1", args, 0, err);
+  json_decref(args);
+  if (err->code) return err->code;
+  if (!id) return lp_fail(err, LP_ENOTFOUND, "No SMS sent from here has that MessageSid");
+  lp_code rc = lp_outbox_mark(db, id, c->status, NULL, NULL, c->error, c->now, err);
+  if (rc != LP_OK) return rc;
+  args = json_pack("[I]", (json_int_t)id);
+  json_t *row = lp_query_one(db, "SELECT status FROM messages WHERE id = $1", args, err);
+  json_decref(args);
+  if (!row) return err->code ? err->code : lp_fail(err, LP_ENOTFOUND, "No message %lld", (long long)id);
+  c->result = json_pack("{s:I, s:s}", "message_id", (json_int_t)id, "status", sget(row, "status"));
+  json_decref(row);
+  return LP_OK;
+}
+
+json_t *lp_sms_status(lp_store *s, const char *provider_id, const char *status, const char *error, int64_t now, lp_err *err) {
+  sms_status_ctx c = {provider_id, status, error, now, NULL};
+  if (lp_store_write(s, sms_status_fn, &c, err) != LP_OK) {
+    json_decref(c.result);
+    return NULL;
+  }
+  return c.result;
+}
+
 /* ---------------------------------------------------------------- templates */
 
 static json_t *template_present(json_t *r) {

@@ -33,6 +33,11 @@ json_t *lp_inbound_email(lp_store *s, const lp_actor *a, const lp_mail_in *m, in
 json_t *lp_inbound_text(lp_store *s, const lp_actor *a, const char *channel, const char *from, const char *to,
                         const char *body, const char *provider_id, int64_t now, lp_err *err);
 
+/* An SMS provider's status callback: the outbound SMS with this provider id moves to status
+ * (sent, delivered or failed; error: the reason of a failure). Answers {message_id, status}, the
+ * message's status after it; ENOTFOUND when no SMS has that id. */
+json_t *lp_sms_status(lp_store *s, const char *provider_id, const char *status, const char *error, int64_t now, lp_err *err);
+
 /* Templates: list, create {name, channel, kind, subject, body}, patch (placeholders checked). */
 json_t *lp_templates_list(lp_db *db, lp_err *err);
 json_t *lp_template_save(lp_store *s, const lp_actor *a, int64_t id, json_t *in, int64_t now, lp_err *err);

@@ -34,6 +34,8 @@ const lp_route lp_routes[] = {
   {"PATCH", "/api/v1/templates/{id}", h_template_patch, R_BODY, "templates.patch"},
   {"POST", "/api/v1/inbound/email", h_inbound_email, R_PUBLIC | R_RAWBODY, "inbound.email"},
   {"POST", "/api/v1/inbound/sms", h_inbound_sms, R_PUBLIC | R_RAWBODY, "inbound.sms"},
+  {"POST", "/api/v1/inbound/sms/provider", h_inbound_sms_provider, R_PUBLIC | R_RAWBODY, "inbound.sms.provider"},
+  {"POST", "/api/v1/inbound/sms/status", h_inbound_sms_status, R_PUBLIC | R_RAWBODY, "inbound.sms.status"},
   {"GET", "/api/v1/leads/{id}/timeline", h_lead_timeline, R_LONG, "leads.timeline"},
   {"POST", "/api/v1/leads/{id}/comments", h_lead_comment, R_BODY | R_IDEM, "leads.comment"},
   {"POST", "/api/v1/leads/{id}/tasks", h_lead_tasks_create, R_BODY | R_IDEM, "tasks.create"},

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, existsSync, readFileSync, readdirSync, writeFileSy
   mkdirSync, chmodSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHmac } from 'node:crypto';
 import net from 'node:net';
 import http from 'node:http';
 import { ROOT, freePort, sleep, SANITIZED } from './lib.mjs';
@@ -250,7 +250,16 @@ const json = (res, status, body, headers = {}) => {
  * status}. failNext(n, status) makes the next n sends answer that status (default 503).
  * sendStatus(sid, status) posts a status callback (MessageSid, MessageStatus, To, From,
  * AccountSid, ErrorCode?) to the message's StatusCallback and resolves with the answer's status.
+ * Every post it makes is signed as the provider signs: X-Twilio-Signature = base64(HMAC-SHA1(
+ * authToken, the URL + each parameter's name and value, sorted by name)). sendInbound(url,
+ * {From, To, Body}, {signature}) posts an inbound text (with a fresh MessageSid) to url and
+ * resolves with {status, body, text, sid}; signature overrides the header (null leaves it out).
  */
+export function providerSignature(authToken, url, params) {
+  const data = url + Object.keys(params).sort().map((k) => k + params[k]).join('');
+  return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
+}
+
 export async function startSmsGateway({ accountSid = `AC${randomBytes(16).toString('hex')}`,
   authToken = randomBytes(16).toString('hex') } = {}) {
   const messages = [];
@@ -313,9 +322,21 @@ export async function startSmsGateway({ accountSid = `AC${randomBytes(16).toStri
       const form = new URLSearchParams({ MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status,
         To: m.to, From: m.from, AccountSid: accountSid, ...(errorCode ? { ErrorCode: String(errorCode) } : {}) });
       const r = await fetch(m.statusCallback, { method: 'POST', body: form,
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded',
+          'X-Twilio-Signature': providerSignature(authToken, m.statusCallback, Object.fromEntries(form)) } });
       await r.arrayBuffer();
       return r.status;
+    },
+    async sendInbound(target, fields, { signature } = {}) {
+      const sid = `SM${randomBytes(16).toString('hex')}`;
+      const params = { MessageSid: sid, SmsSid: sid, AccountSid: accountSid, NumSegments: '1', ...fields };
+      const sig = signature === undefined ? providerSignature(authToken, target, params) : signature;
+      const r = await fetch(target, { method: 'POST', body: new URLSearchParams(params),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(sig === null ? {} : { 'X-Twilio-Signature': sig }) } });
+      const text = await r.text();
+      let body;
+      try { body = JSON.parse(text); } catch { body = text; }
+      return { status: r.status, body, text, sid };
     },
     stop() { return new Promise((res) => { server.closeAllConnections(); server.close(() => res()); }); },
   };

@@ -1,11 +1,15 @@
 /* conversations.c — threads, messages, templates and inbound mail and SMS (store/threads.h holds
  * the rules; docs/conversations.md the behaviour). Inbound endpoints take either an API token or
  * the configured inbound secret in X-Leadpath-Inbound-Secret, so a mail or SMS provider's webhook
- * can post without a user session. */
+ * can post without a user session; the SMS provider's own form posts (/inbound/sms/provider,
+ * /inbound/sms/status) are signed with the account token instead (msg/smsprovider.h). */
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 #include "http/auth.h"
 #include "http/routes/handlers.h"
 #include "msg/mime.h"
+#include "msg/smsprovider.h"
 #include "store/lists.h"
 #include "store/threads.h"
 
@@ -119,5 +123,83 @@ lp_code h_inbound_sms(lp_req *r) {
     o = lp_inbound_text(r->app->store, who, "sms", json_string_value(json_object_get(j, "from")), json_string_value(json_object_get(j, "to")),
                         json_string_value(json_object_get(j, "body")), json_string_value(json_object_get(j, "message_id")), r->now, &r->err);
   json_decref(j);
+  return reply_or_err(r, 200, o);
+}
+
+/* ---------------------------------------------------------------- the SMS provider's own posts */
+
+/* A provider post: a form, signed with the account token over public_url + the path. Answers the
+ * decoded form, or NULL with err set (415, 400, 401: nothing is stored then). */
+static json_t *provider_form(lp_req *r) {
+  if (!ctype_is(r, "application/x-www-form-urlencoded")) {
+    lp_fail(&r->err, LP_EMEDIA, "Send a form with Content-Type: application/x-www-form-urlencoded");
+    return NULL;
+  }
+  lp_db *db = lp_req_db(r);
+  if (!db) return NULL;
+  char *token = lp_setting_text(db, "sms_token", &r->err);
+  char *base = r->err.code ? NULL : lp_setting_text(db, "public_url", &r->err);
+  json_t *form = NULL;
+  if (r->err.code) {
+  } else if (!token || !base) {
+    lp_fail(&r->err, LP_EUNAUTH, "Provider posts are refused until sms_token and public_url are set");
+  } else if (!(form = lp_form_decode(r->body.data ? r->body.data : "", r->body.len))) {
+    lp_fail(&r->err, LP_EBADREQ, "Malformed form body");
+  } else {
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/') base[--n] = 0;
+    lp_buf url = LP_BUF_INIT(4096);
+    lp_buf_printf(&url, "%s%s", base, r->url);
+    if (url.overflow || !lp_sms_signature_ok(token, lp_buf_str(&url), form, lp_req_header(r, "X-Twilio-Signature"))) {
+      lp_fail(&r->err, LP_EUNAUTH, "Missing or wrong X-Twilio-Signature");
+      json_decref(form);
+      form = NULL;
+    }
+    lp_buf_release(&url);
+  }
+  if (token) sodium_memzero(token, strlen(token));
+  free(token);
+  free(base);
+  return form;
+}
+
+static const char *fget(json_t *form, const char *k) {
+  const char *v = json_string_value(json_object_get(form, k));
+  return v && *v ? v : NULL;
+}
+
+lp_code h_inbound_sms_provider(lp_req *r) {
+  json_t *form = provider_form(r);
+  if (!form) return r->err.code;
+  if (!fget(form, "From")) lp_fail_field(&r->err, "From", "required");
+  if (!json_is_string(json_object_get(form, "Body"))) lp_fail_field(&r->err, "Body", "required");
+  json_t *o = NULL;
+  if (!r->err.code)
+    o = lp_inbound_text(r->app->store, NULL, "sms", fget(form, "From"), fget(form, "To"), fget(form, "Body") ? fget(form, "Body") : "",
+                        fget(form, "MessageSid"), r->now, &r->err);
+  json_decref(form);
+  return reply_or_err(r, 200, o);
+}
+
+lp_code h_inbound_sms_status(lp_req *r) {
+  json_t *form = provider_form(r);
+  if (!form) return r->err.code;
+  const char *sid = fget(form, "MessageSid"), *st = fget(form, "MessageStatus"), *code = fget(form, "ErrorCode");
+  if (!sid) lp_fail_field(&r->err, "MessageSid", "required");
+  const char *status = NULL;
+  if (!st) lp_fail_field(&r->err, "MessageStatus", "required");
+  else if (!strcmp(st, "queued") || !strcmp(st, "accepted") || !strcmp(st, "sending")) status = "queued";
+  else if (!strcmp(st, "sent")) status = "sent";
+  else if (!strcmp(st, "delivered")) status = "delivered";
+  else if (!strcmp(st, "undelivered") || !strcmp(st, "failed")) status = "failed";
+  else lp_fail_field(&r->err, "MessageStatus", "must be queued, sent, delivered, undelivered or failed");
+  json_t *o = NULL;
+  if (!r->err.code) {
+    char why[200] = "";
+    if (!strcmp(status, "failed"))
+      snprintf(why, sizeof why, "The SMS provider reported it %s%s%.40s%s", st, code ? " (error " : "", code ? code : "", code ? ")" : "");
+    o = lp_sms_status(r->app->store, sid, status, why[0] ? why : NULL, r->now, &r->err);
+  }
+  json_decref(form);
   return reply_or_err(r, 200, o);
 }

@@ -29,6 +29,8 @@ lp_code h_templates_create(lp_req *r);
 lp_code h_template_patch(lp_req *r);
 lp_code h_inbound_email(lp_req *r);
 lp_code h_inbound_sms(lp_req *r);
+lp_code h_inbound_sms_provider(lp_req *r);
+lp_code h_inbound_sms_status(lp_req *r);
 lp_code h_lead_comment(lp_req *r);
 lp_code h_lead_tasks_create(lp_req *r);
 lp_code h_tasks_list(lp_req *r);

@@ -19,7 +19,8 @@ const GROUPS = [
     { key: 'inbound_secret', label: 'Inbound secret', hint: 'Providers send it in X-Leadpath-Inbound-Secret.' }] },
   { title: 'SMS gateway', fields: [
     { key: 'sms_gateway_url', label: 'Gateway URL' }, { key: 'sms_account', label: 'Account' },
-    { key: 'sms_token', label: 'Token', secret: true }, { key: 'sms_from', label: 'Sender number' }] },
+    { key: 'sms_token', label: 'Token', secret: true }, { key: 'sms_from', label: 'Sender number' },
+    { key: 'public_url', label: 'Public address of leadpath', hint: 'e.g. https://crm.example.com — the provider\'s signed posts and delivery callbacks come to it.' }] },
   { title: 'Company (for templates)', fields: [
     { key: 'company_name', label: 'Company name' }, { key: 'company_email', label: 'Company e-mail' },
     { key: 'company_phone', label: 'Company phone' }, { key: 'company_website', label: 'Website' },
