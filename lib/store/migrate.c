@@ -262,6 +262,13 @@ EACH(
 "  channel TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'message', subject TEXT, body TEXT NOT NULL,"
 "  active INTEGER NOT NULL DEFAULT 1, created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"
 TEMPLATE_SEEDS}}},
+{11, "web chat: the visitor's token on a chat thread", {
+/* A web chat is a thread of channel chat; the visitor's calls carry a random token whose
+ * BLAKE2b hash is kept here (the token itself is never stored). The sweep finds idle chats by
+ * channel, status and last_message_at. */
+{.sql =
+"ALTER TABLE threads ADD COLUMN chat_token_hash TEXT;"
+"CREATE INDEX threads_open_channel ON threads(channel, status, last_message_at);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 
