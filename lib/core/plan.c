@@ -490,15 +490,38 @@ lp_code lp_plan_comment(const lp_plan_in *in, json_t *data, lp_plan *plan, lp_er
 
 /* ---------------------------------------------------------------- conversations */
 
+/* An agent's answer on a web chat: only on the visitor's open chat thread (the one named, else
+ * the lead's open chat); a chat is started by the visitor, never by an agent. No address or
+ * opt-out applies: the visitor is on the page. */
+static lp_code plan_chat_answer(const lp_plan_in *in, const lp_send *m, lp_plan *plan, lp_err *err) {
+  int64_t tid = in->thread ? iget(in->thread, "id") : 0;
+  if (!tid) {
+    size_t i;
+    json_t *t;
+    json_array_foreach(in->threads, i, t)
+      if (!strcmp(sget(t, "channel") ? sget(t, "channel") : "", "chat")) tid = iget(t, "id");
+  }
+  if (!tid) return lp_fail_field(err, "channel", "the lead has no open chat (a chat is started by the visitor)");
+  if (!m->body || !*m->body) return lp_fail_field(err, "body", "required");
+  if (strlen(m->body) > 4096) return lp_fail_field(err, "body", "too long (at most 4,096 bytes in a chat)");
+  if (m->kind) return lp_fail_field(err, "channel", "chat takes a message with its text only");
+  lp_plan_message *pm = add_message(plan, "chat", tid, NULL);
+  pm->cols = json_pack("{s:s, s:s}", "direction", "out", "body", m->body);
+  json_object_set_new(plan->lead, "last_contacted_at", json_integer(in->now));
+  plan->made = 1;
+  return LP_OK;
+}
+
 lp_code lp_plan_send(const lp_plan_in *in, const lp_send *m, lp_plan *plan, lp_err *err) {
   lp_plan_init(plan, LP_PLAN_SEND);
   const char *ch = m->channel ? m->channel : "";
   json_t *th = in->thread;
   if (th && !m->channel) ch = sget(th, "channel") ? sget(th, "channel") : "";
-  if (strcmp(ch, "email") && strcmp(ch, "sms")) return lp_fail_field(err, "channel", "must be email or sms");
+  if (strcmp(ch, "email") && strcmp(ch, "sms") && strcmp(ch, "chat")) return lp_fail_field(err, "channel", "must be email, sms or chat");
   if (th && strcmp(sget(th, "channel") ? sget(th, "channel") : "", ch)) return lp_fail_field(err, "thread_id", "is a thread of another channel");
   if (th && strcmp(sget(th, "status") ? sget(th, "status") : "", "open"))
     return lp_fail(err, LP_ECONFLICT, "This conversation is closed; start a new one to write to the lead");
+  if (!strcmp(ch, "chat")) return plan_chat_answer(in, m, plan, err);
   if (opted_out(in->lead, ch))
     return lp_fail_field(err, "channel", !strcmp(ch, "email") ? "the lead opted out of email" : "the lead opted out of SMS");
   char to[320];

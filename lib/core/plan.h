@@ -74,7 +74,8 @@ typedef struct lp_plan {
   const char *missing[4];  /* fields the policy makes mandatory and the request lacks */
   size_t n_missing;
   int reindex;             /* searchable text changes: the search entry is written again */
-  struct { int wanted; const char *channel; json_t *subject; } thread_open;  /* a new thread (subject owned) */
+  struct { int wanted; const char *channel; json_t *subject;
+           const char *chat_token_hash; } thread_open;  /* a new thread (subject owned; a chat's token hash borrowed) */
 } lp_plan;
 
 void lp_plan_init(lp_plan *p, lp_plan_kind kind);

@@ -10,11 +10,14 @@
  *  - approval escalation: a close or reopen waiting for approval longer than
  *    approval_escalation_hours (0: never) goes to the approver's manager, or to every admin when
  *    the approver has none (or none was named): `approval_escalated`, once per approval;
+ *  - idle web chats: an open chat thread with no message for chat_idle_minutes (default 30)
+ *    closes with thread_closed (by "idle"), through the planner like every thread close;
  *  - finished jobs older than a week are removed. */
 #include <string.h>
 #include "core/plan.h"
 #include "jobs/jobs.h"
 #include "store/approvals.h"
+#include "store/chat.h"
 #include "store/leads.h"
 #include "store/notify.h"
 #include "store/rows.h"
@@ -171,6 +174,15 @@ static lp_code escalate_fn(lp_db *db, void *p, lp_err *err) {
   return lp_approvals_escalate(db, c->now, &c->sent, err);
 }
 
+/* ---------------------------------------------------------------- idle chats */
+
+typedef struct { int64_t now; int closed, more; } idle_ctx;
+
+static lp_code idle_fn(lp_db *db, void *p, lp_err *err) {
+  idle_ctx *c = p;
+  return lp_chat_close_idle(db, c->now, &c->closed, &c->more, err);
+}
+
 /* ---------------------------------------------------------------- the job */
 
 static lp_code prune_fn(lp_db *db, void *p, lp_err *err) { return lp_jobs_prune(db, *(int64_t *)p, err); }
@@ -189,7 +201,13 @@ lp_code lp_job_sweep(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   } while (sc.more);
   esc_ctx ec = {now, 0};
   if (lp_store_write(s, escalate_fn, &ec, err) != LP_OK) return LP_EUNAVAILABLE;
+  idle_ctx ic = {now, 0, 0};
+  int chats = 0;
+  do {
+    if (lp_store_write(s, idle_fn, &ic, err) != LP_OK) return LP_EUNAVAILABLE;
+    chats += ic.closed;
+  } while (ic.more);
   if (lp_store_write(s, prune_fn, &now, err) != LP_OK) return LP_EUNAVAILABLE;
-  job->result = json_pack("{s:i, s:i, s:i}", "reminders", reminders, "sla_breached", sla, "escalated", ec.sent);
+  job->result = json_pack("{s:i, s:i, s:i, s:i}", "reminders", reminders, "sla_breached", sla, "escalated", ec.sent, "chats_closed", chats);
   return LP_OK;
 }

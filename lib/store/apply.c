@@ -154,7 +154,8 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
     if (rc) return rc;
   }
   for (size_t i = 0; i < plan->threads_closed.n; i++) {
-    json_t *args = json_pack("[I, I, I]", (json_int_t)plan->threads_closed.v[i], (json_int_t)now, (json_int_t)a->id);
+    /* closed_by: the user, NULL when the system closes it (a chat the visitor left or let idle) */
+    json_t *args = json_pack("[I, I, o]", (json_int_t)plan->threads_closed.v[i], (json_int_t)now, a->id > 0 ? json_integer(a->id) : json_null());
     rc = lp_exec(db, "UPDATE threads SET status = 'closed', closed_at = $2, closed_by = $3, version = version + 1"
                      " WHERE id = $1 AND status = 'open'", args, err);
     json_decref(args);
@@ -164,7 +165,8 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
   /* Conversations: the thread this plan opens, then its messages (each with its event). */
   int64_t new_thread = 0;
   if (plan->thread_open.wanted &&
-      (rc = lp_outbox_thread_open(db, a, id, plan->thread_open.channel, json_string_value(plan->thread_open.subject), now, &new_thread, err)))
+      (rc = lp_outbox_thread_open(db, a, id, plan->thread_open.channel, json_string_value(plan->thread_open.subject),
+                                 plan->thread_open.chat_token_hash, now, &new_thread, err)))
     return rc;
   for (size_t i = 0; i < plan->messages.n; i++) {
     const lp_plan_message *m = &plan->messages.v[i];

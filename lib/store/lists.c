@@ -160,6 +160,9 @@ static const setting_spec settings_table[] = {
   {"company_address", JSON_STRING, 0, 500, NULL, 0},
   {"review_request_days", JSON_INTEGER, 0, 3650, NULL, 0},
   {"inbound_owner_id", JSON_INTEGER, 0, 0, "users", 0},
+  /* web chat (docs/conversations.md) */
+  {"chat_idle_minutes", JSON_INTEGER, 1, 10080, NULL, 0},
+  {"chat_origins", JSON_ARRAY, 0, 50, NULL, 0},
 };
 
 static const setting_spec *setting_find(const char *k) {
@@ -218,6 +221,18 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
         lp_fail_field(err, k, "must be none, starttls or tls");
         continue;
       }
+    } else if (sp->type == JSON_ARRAY) {
+      /* chat_origins: up to max origins, each "scheme://host[:port]" */
+      int ok = json_is_array(v) && (int64_t)json_array_size(v) <= sp->max;
+      size_t i;
+      json_t *e;
+      json_array_foreach(v, i, e) {
+        const char *o = json_string_value(e);
+        if (!o || json_string_length(e) > 200 || (strncmp(o, "http://", 7) && strncmp(o, "https://", 8)) ||
+            strchr(strchr(o, ':') + 3, '/'))
+          ok = 0;
+      }
+      if (!ok) { lp_fail_field(err, k, "must be a list of origins such as https://www.example.com"); continue; }
     } else if (!json_is_object(v)) { lp_fail_field(err, k, "must be an object"); continue; }
     if (!json_equal(json_object_get(old, k), v))
       json_object_set_new(changes, k, json_pack("{s:O, s:O}", "old", json_object_get(old, k) ? json_object_get(old, k) : json_null(), "new", v));

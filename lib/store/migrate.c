@@ -273,6 +273,13 @@ TEMPLATE_SEEDS}}},
 {.sql =
 "CREATE TABLE imap_state(mailbox TEXT PRIMARY KEY, uidvalidity {{int64}} NOT NULL,"
 "  last_uid {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"}}},
+{13, "web chat: the visitor's token on a chat thread", {
+/* A web chat is a thread of channel chat; the visitor's calls carry a random token whose
+ * BLAKE2b hash is kept here (the token itself is never stored). The sweep finds idle chats by
+ * channel, status and last_message_at. */
+{.sql =
+"ALTER TABLE threads ADD COLUMN chat_token_hash TEXT;"
+"CREATE INDEX threads_open_channel ON threads(channel, status, last_message_at);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

@@ -14,12 +14,13 @@ static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_o
 static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 lp_code lp_outbox_thread_open(lp_db *db, const lp_actor *a, int64_t lead_id, const char *channel, const char *subject,
-                              int64_t now, int64_t *thread_id, lp_err *err) {
+                              const char *chat_token_hash, int64_t now, int64_t *thread_id, lp_err *err) {
   char token[LP_REPLY_TOKEN_LEN];
   lp_reply_token_new(token);
   json_t *cols = json_pack("{s:I, s:s, s:s, s:I, s:s, s:s?, s:I}", "lead_id", (json_int_t)lead_id, "channel", channel, "status", "open",
                            "opened_at", (json_int_t)now, "token", token, "subject", subject, "last_message_at", (json_int_t)now);
   if (a->id > 0) json_object_set_new(cols, "opened_by", json_integer(a->id));
+  if (chat_token_hash) json_object_set_new(cols, "chat_token_hash", json_string(chat_token_hash));
   lp_code rc = lp_insert(db, "threads", cols, thread_id, err);
   json_decref(cols);
   return rc;
@@ -77,7 +78,13 @@ lp_code lp_outbox_put(lp_db *db, const lp_actor *a, json_t *lead, int64_t lead_i
   if (m->kind) json_object_set_new(cols, "kind", json_string(m->kind));
   if (out && a->id > 0) json_object_set_new(cols, "created_by", json_integer(a->id));
   if (!out) json_object_set_new(cols, "status", json_string("received"));
-  if (out) {
+  /* The outbox rule: an e-mail or SMS is queued with a `message` job that delivers it; a chat
+   * message is delivered by being stored (the visitor's widget reads it), so it is `sent` now. */
+  int chat = !strcmp(m->channel, "chat");
+  if (out && chat) {
+    json_object_set_new(cols, "status", json_string("sent"));
+    json_object_set_new(cols, "sent_at", json_integer(now));
+  } else if (out) {
     json_object_set_new(cols, "status", json_string("queued"));
     if (m->kind && !sget(cols, "body") && !render_kind(db, cols, lead, a, m->kind, m->channel, err)) {
       if (err->code != LP_OK) { json_decref(cols); return err->code; }

@@ -13,9 +13,10 @@
 #include "core/plan.h"
 #include "store/db.h"
 
-/* Inside a write: a new open thread of lead_id (with its reply token). */
+/* Inside a write: a new open thread of lead_id (with its reply token; a chat also with the hash
+ * of the visitor's token, else NULL). */
 lp_code lp_outbox_thread_open(lp_db *db, const lp_actor *a, int64_t lead_id, const char *channel, const char *subject,
-                              int64_t now, int64_t *thread_id, lp_err *err);
+                              const char *chat_token_hash, int64_t now, int64_t *thread_id, lp_err *err);
 /* Inside a write: queues (direction out) or stores (in) planned message m on thread_id, with its
  * message_out / message_in event. lead: the lead's row (for templates). */
 lp_code lp_outbox_put(lp_db *db, const lp_actor *a, json_t *lead, int64_t lead_id, const lp_plan_message *m,

@@ -961,6 +961,60 @@ static void test_close_threads(void **state)
     assert_int_equal(json_array_size(json_object_get(F.plan, "messages")), 0);
 }
 
+/* An agent's answer on a web chat: on the open chat thread only, stored as sent by the outbox
+ * (no address or opt-out applies); never a new chat thread. */
+static void test_send_chat_answer(void **state)
+{
+    (void)state;
+    lp_plan_in in = {0};
+    in.actor = &F.actor;
+    in.now = NOW;
+    in.lead = F.lead;
+    in.threads = F.threads;
+    lp_plan plan;
+    lp_send m = {0};
+    m.channel = "chat";
+    m.body = "Hello <there>";
+    /* no open chat: refused, nothing planned */
+    json_array_clear(F.threads);
+    json_array_append_new(F.threads, thread_row(40, "email"));
+    assert_int_equal(lp_plan_send(&in, &m, &plan, &F.err), LP_EVALIDATION);
+    assert_non_null(json_object_get(F.err.fields, "channel"));
+    assert_int_equal(plan.messages.n, 0);
+    assert_int_equal(plan.thread_open.wanted, 0);
+    lp_plan_release(&plan);
+    lp_err_release(&F.err);
+    /* the lead's open chat: one message on it, no new thread; opted out of e-mail and SMS does not matter */
+    json_array_append_new(F.threads, thread_row(43, "chat"));
+    json_object_set_new(F.lead, "email_opt_out", json_integer(1));
+    json_object_set_new(F.lead, "sms_opt_out", json_integer(1));
+    assert_int_equal(lp_plan_send(&in, &m, &plan, &F.err), LP_OK);
+    assert_int_equal(plan.messages.n, 1);
+    assert_string_equal(plan.messages.v[0].channel, "chat");
+    assert_int_equal(plan.messages.v[0].thread_id, 43);
+    assert_string_equal(sget(plan.messages.v[0].cols, "body"), "Hello <there>");
+    assert_int_equal(plan.thread_open.wanted, 0);
+    lp_plan_release(&plan);
+    /* named, but closed: 409; too long: 422 */
+    json_t *closed = thread_row(44, "chat");
+    json_object_set_new(closed, "status", json_string("closed"));
+    in.thread = closed;
+    m.channel = NULL;
+    assert_int_equal(lp_plan_send(&in, &m, &plan, &F.err), LP_ECONFLICT);
+    lp_plan_release(&plan);
+    lp_err_release(&F.err);
+    json_decref(closed);
+    in.thread = NULL;
+    m.channel = "chat";
+    char big[4200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    m.body = big;
+    assert_int_equal(lp_plan_send(&in, &m, &plan, &F.err), LP_EVALIDATION);
+    lp_plan_release(&plan);
+    lp_err_release(&F.err);
+}
+
 static void test_close_manager_notifications(void **state)
 {
     (void)state;
@@ -1421,7 +1475,7 @@ int main(void)
         T(test_close_tasks_bad_value),       T(test_close_follow_up_explicit),
         T(test_close_follow_up_invalid),     T(test_close_follow_up_from_reason),
         T(test_close_groups_default_lost),   T(test_close_groups_explicit),
-        T(test_close_threads),               T(test_close_manager_notifications),
+        T(test_close_threads),               T(test_send_chat_answer),               T(test_close_manager_notifications),
         T(test_close_full_plan_shape),
         T(test_reopen_open_lead),            T(test_reopen_fields_cleared),
         T(test_reopen_policy),               T(test_reopen_waiting_stage),

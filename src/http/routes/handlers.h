@@ -71,6 +71,13 @@ lp_code h_webhook_get(lp_req *r);
 lp_code h_webhook_patch(lp_req *r);
 lp_code h_webhook_delete(lp_req *r);
 lp_code h_webhook_deliveries(lp_req *r);
+/* The public web chat and its widget (routes/chat.c). */
+lp_code h_public_preflight(lp_req *r);
+lp_code h_public_chat_start(lp_req *r);
+lp_code h_public_chat_messages(lp_req *r);
+lp_code h_public_chat_post(lp_req *r);
+lp_code h_public_chat_close(lp_req *r);
+lp_code h_public_widget(lp_req *r);
 /* Shared by handlers (routes/jobs.c): starts a background job of `kind` as the caller and answers
  * 202 `answer` + {job_id, status: "queued"} with Location (answer is stolen); the contract's
  * error object of an lp_err, for per-item results. */
