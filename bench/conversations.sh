@@ -14,7 +14,7 @@
 # markdown table, also written to bench/out/conversations.md. Takes about 1.5 minutes.
 #
 # Knobs: N=1000000 SRC_DB=bench/out/leads-$N.db LP_BIN=... PORT=18090 DUR=10 CONN=32 WRK_THREADS=2
-#        QUEUE=5000 KNOWN_PCT=70 SETTLE=5
+#        QUEUE=5000 KNOWN_PCT=70 SETTLE=5 WORKERS= (serve --workers; empty: the server's default, 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -29,6 +29,7 @@ WRK_THREADS=${WRK_THREADS:-2}
 QUEUE=${QUEUE:-5000}
 KNOWN_PCT=${KNOWN_PCT:-70}
 SETTLE=${SETTLE:-5}
+WORKERS=${WORKERS:-}
 PW='bench-password-2026'
 ADMIN=bench-admin@bench.test
 SECRET=bench-inbound-secret-0123456789
@@ -69,7 +70,7 @@ read -r _ SMTP_PORT <&"${SMTP[0]}"
 log "SMTP sink on port $SMTP_PORT"
 
 curl -s -o /dev/null --max-time 1 "$B/" && { log "port $PORT is taken; set PORT="; exit 1; }
-"$LP" serve --db "sqlite:$DB" --listen "127.0.0.1:$PORT" --quiet 2> "$OUT/conv-server.log" &
+"$LP" serve --db "sqlite:$DB" --listen "127.0.0.1:$PORT" --quiet ${WORKERS:+--workers "$WORKERS"} 2> "$OUT/conv-server.log" &
 LP_PID=$!
 for _ in $(seq 1 3000); do curl -sf -o /dev/null "$B/healthz" && break; sleep 0.01; done
 TOKEN=$(curl -sf -H 'Content-Type: application/json' -d "{\"email\":\"$ADMIN\",\"password\":\"$PW\"}" "$B/api/v1/auth/login" | jq -r .token)
@@ -97,9 +98,24 @@ log "inbound: $IN_RPS req/s, $IN_STORED stored ($IN_STORED_RATE/s), $IN_NEWLEADS
 LEADS=$(q "SELECT id FROM leads WHERE id % 997 = 3 AND emails <> '[]' AND status = 'open' AND email_opt_out = 0 LIMIT 2000" | paste -sd,)
 M0=$(q "SELECT COALESCE(MAX(id), 0) FROM messages")
 log "outbox: queueing $QUEUE e-mails"
+# wrk_until SQL TARGET ARGS... — runs wrk in the background until SQL counts TARGET rows (wrk's
+# threads stop at their quota, but wrk itself sleeps out its whole -d), then stops it.
+wrk_until() {
+  local sql=$1 target=$2; shift 2
+  wrk "$@" &
+  local wpid=$!
+  for _ in $(seq 1 2400); do
+    [ "$(q "$sql")" -ge "$target" ] && break
+    kill -0 "$wpid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -INT "$wpid" 2>/dev/null || true
+  wait "$wpid" 2>/dev/null || true
+}
 t0=$(date +%s.%N)
 TOKEN=$TOKEN LEADS=$LEADS QUOTA=$QUEUE THREADS=$WRK_THREADS \
-  wrk -t"$WRK_THREADS" -c16 -d120s --timeout 10s -s bench/send_message.lua "$B" > "$OUT/conv-send.txt" 2>&1 || true
+  wrk_until "SELECT COUNT(*) FROM messages WHERE id > $M0 AND direction = 'out'" "$QUEUE" \
+  -t"$WRK_THREADS" -c16 -d120s --timeout 10s -s bench/send_message.lua "$B" > "$OUT/conv-send.txt" 2>&1
 t1=$(date +%s.%N)
 sleep 0.5   # answers wrk cut off still commit
 OUT_TOTAL=$(q "SELECT COUNT(*) FROM messages WHERE id > $M0 AND direction = 'out'")
@@ -121,7 +137,8 @@ log "outbox: $OUT_SENT sent of $OUT_TOTAL in $OUT_SECS s from the first POST ($O
 PAGE_LEAD=$(cut -d, -f1 <<< "$LEADS")
 P0=$(q "SELECT COUNT(*) FROM messages WHERE lead_id = $PAGE_LEAD")
 TOKEN=$TOKEN LEADS=$PAGE_LEAD QUOTA=$((1000 - P0)) THREADS=1 \
-  wrk -t1 -c4 -d60s --timeout 10s -s bench/send_message.lua "$B" > "$OUT/conv-page-fill.txt" 2>&1 || true
+  wrk_until "SELECT COUNT(*) FROM messages WHERE lead_id = $PAGE_LEAD" 1000 \
+  -t1 -c4 -d60s --timeout 10s -s bench/send_message.lua "$B" > "$OUT/conv-page-fill.txt" 2>&1
 sleep 0.5
 PAGE_MSGS=$(q "SELECT COUNT(*) FROM messages WHERE lead_id = $PAGE_LEAD")
 THREAD=$(curl -sf "${auth[@]}" "$B/api/v1/leads/$PAGE_LEAD/threads" | jq '.items[0].id')
@@ -152,5 +169,5 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN{ok = dir == "ge" ? v >= t
   echo "| lead page with 1,000 messages < 300 ms | $PAGE_MED ms median of 10 ($PAGE_PARTS; $THREAD_MSGS messages, $PAGE_BYTES bytes) | $(verdict "$PAGE_MED" 300 lt) |"
   echo "| server memory at the end | VmRSS $RSS MiB, peak $HWM MiB | |"
   echo
-  echo "leadpath $("$LP" version), $N leads, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "leadpath $("$LP" version), $N leads, workers ${WORKERS:-default}, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 } | tee "$OUT/conversations.md"

@@ -1,5 +1,5 @@
 -- send_message.lua — POST /api/v1/leads/{id}/messages (an e-mail) until QUOTA answers have come
--- in over all threads, to leads picked from LEADS. Each wrk thread stops after its share.
+-- in over all threads (202: queued), to leads picked from LEADS. Each wrk thread stops after its share.
 -- env: TOKEN (bearer token), LEADS (comma-separated lead ids with an e-mail), QUOTA, THREADS
 local token = os.getenv("TOKEN") or ""
 local leads = {}
@@ -21,7 +21,7 @@ function request()
 end
 
 function response(status, headers, body)
-  answered = answered + 1
+  if status == 202 then answered = answered + 1 end
   if answered >= share then wrk.thread:stop() end
 end
 
