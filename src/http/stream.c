@@ -95,14 +95,15 @@ static int catch_up(sse *s, lp_db *db, int64_t head_ev, int64_t head_nt) {
       s->ev = json_integer_value(json_object_get(row, "id"));
       put_message(s, row, 0);
     }
-    if (json_array_size(evs) == BATCH) more = 1; else s->ev = head_ev;   /* nothing visible in between */
+    /* fewer than a batch: nothing else visible up to the head (rows may already pass it) */
+    if (json_array_size(evs) == BATCH) more = 1; else if (s->ev < head_ev) s->ev = head_ev;
   } else if (s->ev < head_ev) more = 1;   /* a failed read: try again */
   if (nts) {
     json_array_foreach(nts, i, row) {
       s->nt = json_integer_value(json_object_get(row, "id"));
       put_message(s, row, 1);
     }
-    if (json_array_size(nts) == BATCH) more = 1; else s->nt = head_nt;
+    if (json_array_size(nts) == BATCH) more = 1; else if (s->nt < head_nt) s->nt = head_nt;
   } else if (s->nt < head_nt) more = 1;
   pthread_mutex_unlock(&s->mu);
   json_decref(evs);

@@ -1,11 +1,11 @@
 // 47-stream.test.mjs — the live stream (GET /api/v1/stream, Server-Sent Events): an agent sees
 // the events of their own leads as they happen, in order (create, message, close); never another
-// agent's; Last-Event-ID resumes without a gap after a disconnect; more than four streams of one
+// agent's; a manager sees the team's leads and each user their own notifications; Last-Event-ID resumes without a gap after a disconnect; more than four streams of one
 // user are refused with 429; a server with streams open still stops promptly on SIGTERM.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startWorld, expectStatus, u, until } from './lib.mjs';
+import { startWorld, expectStatus, u, until, addUser, login } from './lib.mjs';
 
 /** Opens the stream; resolves {status, events: [{id, event, data}], comments, close()}. */
 function openStream(srv, token, headers = {}) {
@@ -83,6 +83,25 @@ describe('live stream', () => {
     s.close();
   });
 
+  it('a manager sees the team\'s leads; the caller\'s own notifications come as entity "notification"', async () => {
+    const mgr = await openStream(w.srv, w.users.manager.token);
+    const other = await openStream(w.srv, w.users.other.token);
+    const mine = await openStream(w.srv, agent.token);
+    await until('connected', () => [mgr, other, mine].every((s) => s.comments > 0));
+    const lead = await newLead(agent);
+    // no SMTP server is set up: the message fails and its sender is notified
+    const m = await agent.c.post(`/api/v1/leads/${lead.id}/messages`, { channel: 'email', subject: 'Hi', body: 'Hello' });
+    expectStatus(m, 202, 'send');
+    await until('the failure notification', () => mine.events.some((e) => e.data.entity === 'notification' && e.data.lead_id === lead.id));
+    const n = mine.events.find((e) => e.data.entity === 'notification');
+    assert.equal(n.event, 'message_failed');
+    assert.equal(n.data.kind, 'message_failed');
+    await until('the manager sees the agent\'s lead', () => mgr.events.some((e) => e.data.lead_id === lead.id && e.data.kind === 'message_failed'));
+    assert.ok(!mgr.events.some((e) => e.data.entity === 'notification' && e.data.lead_id === lead.id), 'not the agent\'s notification');
+    assert.ok(!other.events.some((e) => e.data.lead_id === lead.id), 'an agent outside the team sees nothing of it');
+    for (const s of [mgr, other, mine]) s.close();
+  });
+
   it('resumes from Last-Event-ID without gaps', async () => {
     const s1 = await openStream(w.srv, admin.token);
     await until('connected', () => s1.comments > 0);
@@ -108,7 +127,9 @@ describe('live stream', () => {
   });
 
   it('refuses a fifth stream of one user with 429', async () => {
-    const c = w.users.manager;
+    const email = `streams.${u()}@e2e.test`;   // a user of its own: no stream of another test counts
+    await addUser(w.srv, { email, name: 'Many Streams', role: 'agent' });
+    const c = await login(w.srv, email);
     const open = [];
     for (let i = 0; i < 4; i++) {
       const s = await openStream(w.srv, c.token);
