@@ -3,7 +3,9 @@
  * Every handle (store, connection, statement) starts with its backend's ops table, so a call
  * costs one indirect jump. lp_store_open chooses the backend by the URL's scheme.
  */
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include "store/db.h"
 
 static int is_pg_url(const char *url) {
@@ -46,11 +48,40 @@ static lp_code write_with_rider(lp_store *s, store_write_op op, lp_write_fn fn, 
   return rc;
 }
 
+/* The commit signal: a counter raised after every committed write of this process and a
+ * condition variable waiters sleep on (the live stream wakes on it instead of polling). */
+static pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t commit_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t commit_gen;
+
+static lp_code committed(lp_code rc) {
+  if (rc != LP_OK) return rc;
+  pthread_mutex_lock(&commit_mu);
+  commit_gen++;
+  pthread_cond_broadcast(&commit_cv);
+  pthread_mutex_unlock(&commit_mu);
+  return rc;
+}
+
+uint64_t lp_store_commit_wait(uint64_t seen, int timeout_ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += timeout_ms / 1000;
+  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+  pthread_mutex_lock(&commit_mu);
+  while (commit_gen == seen && timeout_ms > 0)
+    if (pthread_cond_timedwait(&commit_cv, &commit_mu, &until) != 0) break;
+  uint64_t g = commit_gen;
+  pthread_mutex_unlock(&commit_mu);
+  return g;
+}
+
 lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
-  return write_with_rider(s, s->ops->store_write, fn, ctx, err);
+  return committed(write_with_rider(s, s->ops->store_write, fn, ctx, err));
 }
 lp_code lp_store_append(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
-  return write_with_rider(s, s->ops->store_append, fn, ctx, err);
+  return committed(write_with_rider(s, s->ops->store_append, fn, ctx, err));
 }
 uint64_t lp_db_origin(lp_db *db) {
   return (uint64_t)db->ops->engine << 32 | (db->ops->db_generation ? db->ops->db_generation(db) : 0);
@@ -61,7 +92,7 @@ void lp_store_release(lp_store *s) { if (s->ops->store_release) s->ops->store_re
 void lp_store_set_pool(lp_store *s, int max) { if (s->ops->store_set_pool) s->ops->store_set_pool(s, max); }
 void lp_store_get_stats(lp_store *s, lp_store_stats *out) { s->ops->store_get_stats(s, out); }
 lp_code lp_store_write_direct(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err) {
-  return s->ops->store_write_direct(s, fn, ctx, err);
+  return committed(s->ops->store_write_direct(s, fn, ctx, err));
 }
 
 lp_stmt *lp_db_prep(lp_db *db, const char *sql, lp_err *err) { return db->ops->prep(db, sql, err); }

@@ -49,6 +49,9 @@ typedef lp_code (*lp_write_fn)(lp_db *db, void *ctx, lp_err *err);
 /* Runs fn durably (see top). Blocks until committed. Returns fn's code, or LP_EINTERNAL /
  * LP_EUNAVAILABLE if the commit failed. */
 lp_code lp_store_write(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
+/* Waits until a write of this process commits after the commit count `seen`, or timeout_ms
+ * pass; answers the count now (0 and timeout 0: just read it). */
+uint64_t lp_store_commit_wait(uint64_t seen, int timeout_ms);
 
 /* A write that must commit exactly when the calling thread's next write does (a request's
  * Idempotency-Key taken together with what the request changes). lp_store_ride arms it for this

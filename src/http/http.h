@@ -84,7 +84,10 @@ lp_code lp_reply(lp_req *r, int status, json_t *body);
 void lp_reply_header(lp_req *r, const char *name, const char *value);
 /* A streamed answer of unknown length (chunked): fill(state, buf, max) is called, possibly on
  * another occasion than the handler, until it returns 0 (end) or -1 (error: the connection is
- * closed); free_fn(state) runs once the answer is done or abandoned. */
+ * closed); free_fn(state) runs once the answer is done or abandoned. LP_STREAM_WAIT: nothing
+ * now, and fill has suspended the connection (MHD_suspend_connection); whoever resumes it gets
+ * fill called again (src/http/stream.c). */
+#define LP_STREAM_WAIT (-2)
 lp_code lp_reply_stream(lp_req *r, int status, const char *ctype, long (*fill)(void *state, char *buf, size_t max),
                         void *state, void (*free_fn)(void *state));
 /* 200 {"items": [present(row) for each row], "next_cursor": null}; steals rows (NULL: r->err). */

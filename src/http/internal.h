@@ -10,6 +10,7 @@
  *   reply.c        writing the answer: JSON, raw, streamed, errors in the contract's shape
  *   assets.c       the embedded web UI files
  *   metrics.c      request counters and /metrics
+ *   stream.c       GET /api/v1/stream: live Server-Sent Events without a thread per stream
  * A request goes: request.c reads it, dispatch.c routes it, queues.c may hand it to a request
  * thread, dispatch.c runs it, reply.c (or assets.c) answers, request.c counts and frees it. */
 #ifndef LP_HTTP_INTERNAL_H
@@ -48,6 +49,10 @@ typedef enum { HTTP_WRITES, HTTP_READS } http_queue_kind;
 int http_queue(http_queue_kind q, lp_req *r);
 int http_queues_start(int writers, int readers);   /* 0, or -1 when none could start */
 void http_queues_stop(void);   /* finishes what is queued (resuming those connections), joins */
+
+/* stream.c. Ends every live stream (GET /api/v1/stream) and stops its thread: the drain on
+ * SIGTERM is not held up by them. */
+void http_streams_stop(void);
 
 /* reply.c. Sends what http_run left in r (an asset through assets.c), on the connection's own
  * thread; common_headers are on every answer. */

@@ -52,6 +52,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
   stream_t *st = cls;
   long n = st->fill(st->state, buf, max);
   if (n > 0) return (ssize_t)n;
+  if (n == LP_STREAM_WAIT) return 0;   /* suspended by fill: called again once resumed */
   return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 

@@ -52,6 +52,7 @@ const lp_route lp_routes[] = {
   {"PATCH", "/api/v1/tasks/{id}", h_task_patch, R_BODY, "tasks.patch"},
   {"GET", "/api/v1/dashboard", h_dashboard, R_LONG, "dashboard"},
   {"GET", "/api/v1/events", h_events, R_LONG, "events"},
+  {"GET", "/api/v1/stream", h_stream, 0, "stream"},
   {"GET", "/api/v1/settings", h_settings_get, 0, "settings.get"},
   {"PATCH", "/api/v1/settings", h_settings_patch, R_BODY, "settings.patch"},
   {"GET", "/api/v1/meta", h_meta, 0, "meta"},

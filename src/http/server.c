@@ -63,6 +63,7 @@ int lp_http_serve(lp_app *app, const char *listen, lp_err *err) {
   sigwait(&set, &sig);
   fprintf(stderr, "{\"msg\":\"draining\",\"signal\":%d}\n", sig);
   MHD_quiesce_daemon(d);
+  http_streams_stop();
   double until = http_mono() + 10;
   while (http_in_flight() > 0 && http_mono() < until) usleep(10000);
   http_queues_stop();

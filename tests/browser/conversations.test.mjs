@@ -88,12 +88,15 @@ describe('web UI: conversations', { skip: skip || false, timeout: 180000 }, () =
   it('a reply arrives while the page is open, matched to its thread, and the composer keeps its text', async () => {
     const thread = section().locator('article.thread').first();
     await composer().getByLabel('Message').fill('Half-written answer');
+    // Right after one of the card's 5-second reads, so the next read is seconds away: a reply
+    // that shows within 3 s came through the live stream (GET /api/v1/stream), not the polling.
+    await page.waitForResponse((res) => res.url().endsWith(`/api/v1/leads/${lead.id}/threads`), { timeout: 8000 });
     const r = await srv.api('POST', '/inbound/email', { from: 'olga@example.com', to: 'sales@example.com', subject: 'Re: Your request',
       body: 'When can you come? <script>x</script>', message_id: `reply-${Date.now()}@example.com` });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.rule, 'address');
     const inbound = thread.locator('.msg-in');
-    await inbound.waitFor({ timeout: 12000 });
+    await inbound.waitFor({ timeout: 3000 });
     assert.match(await inbound.locator('.msg-body').innerText(), /When can you come\? <script>x<\/script>/);
     assert.match(await inbound.locator('.msg-match').innerText(), /matched by sender address/);
     assert.equal(await composer().getByLabel('Message').inputValue(), 'Half-written answer', 'the composer text survived the refresh');

@@ -38,6 +38,7 @@ lp_code h_task_get(lp_req *r);
 lp_code h_task_patch(lp_req *r);
 lp_code h_dashboard(lp_req *r);
 lp_code h_events(lp_req *r);
+lp_code h_stream(lp_req *r);   /* src/http/stream.c */
 lp_code h_settings_get(lp_req *r);
 lp_code h_settings_patch(lp_req *r);
 lp_code h_users_list(lp_req *r);

@@ -2,7 +2,20 @@
 // messages (/threads/{id}/messages), sending (/leads/{id}/messages, answered 202 with the queued
 // message), closing one engagement (/threads/{id}/close) and asking for a review
 // (/leads/{id}/review-request). Templates are in templates.js.
-import { get, post } from './client.js';
+import { get, post, apiUrl } from './client.js';
+
+// The kinds of event that change what the Conversations card shows.
+export const LIVE_KINDS = ['message_in', 'message_out', 'message_failed', 'thread_opened', 'thread_closed'];
+// The live stream (GET /stream, Server-Sent Events): calls onEvent(data) for every event of
+// LIVE_KINDS the user may see; answers a function that closes it, or null where EventSource is
+// missing. The browser reconnects by itself and resumes with Last-Event-ID.
+export function live(onEvent) {
+  if (typeof EventSource !== 'function') return null;
+  const es = new EventSource(apiUrl('/stream'));
+  const handle = (e) => { try { onEvent(JSON.parse(e.data)); } catch { /* not an event */ } };
+  for (const k of LIVE_KINDS) es.addEventListener(k, handle);
+  return () => es.close();
+}
 
 // The lead's threads, newest first.
 export const threads = (leadId) => get(`/leads/${leadId}/threads`).then((r) => (r && r.items) || []);

@@ -3,7 +3,8 @@
 // inbound message was matched), a banner on a thread with a failed message, a composer (channel,
 // template, subject, body; a new conversation; the server's refusals shown beside it), closing a
 // conversation (with the closing notification for e-mail) and asking for a review. While the
-// page is open it reads the threads again every few seconds; the composer keeps its text.
+// page is open it reads the threads again on every event of the lead from the live stream
+// (GET /stream) and every few seconds; the composer keeps its text.
 import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, Select, Input, Textarea, Check, ErrorBox, Notice, Spinner, Dialog, nameOf } from '../ui.js';
@@ -199,7 +200,9 @@ export function Conversations({ lead, onActivity }) {
     load();
     api.templates.list().then((t) => alive.current && setTemplates(t), () => {});
     const timer = setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
-    return () => { alive.current = false; clearInterval(timer); };
+    // the live stream makes the card follow at once; the polling above stays as the fallback
+    const stop = api.conversations.live((ev) => { if (ev.lead_id === lead.id && alive.current) load(); });
+    return () => { alive.current = false; clearInterval(timer); if (stop) stop(); };
   }, [lead.id]);
 
   const thread = target && target.threadId ? (threads || []).find((t) => t.id === target.threadId) : null;
