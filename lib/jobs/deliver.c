@@ -18,26 +18,12 @@
 #include <string.h>
 #include "jobs/jobs.h"
 #include "msg/mime.h"
+#include "store/lists.h"
 #include "store/outbox.h"
 #include "store/rows.h"
 
 static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
-
-/* Settings as stored (secrets too): each value is JSON text. New reference. */
-static json_t *raw_settings(lp_db *db, lp_err *err) {
-  json_t *rows = lp_query(db, "SELECT key, value FROM settings", NULL, err);
-  if (!rows) return NULL;
-  json_t *o = json_object();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) {
-    json_t *v = json_loads(sget(r, "value") ? sget(r, "value") : "null", JSON_DECODE_ANY, NULL);
-    json_object_set_new(o, sget(r, "key"), v ? v : json_null());
-  }
-  json_decref(rows);
-  return o;
-}
 
 static const char *str(json_t *settings, const char *k) {
   const char *s = sget(settings, k);
@@ -275,7 +261,7 @@ lp_code lp_job_message(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
     json_decref(msg);
     return LP_OK;
   }
-  json_t *settings = raw_settings(db, err);
+  json_t *settings = lp_settings_raw(db, err);
   lp_code rc;
   if (!settings) rc = LP_EUNAVAILABLE;
   else if (!strcmp(sget(msg, "channel"), "email")) rc = send_email(s, db, job, msg, settings, now, err);

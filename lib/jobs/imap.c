@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jobs/jobs.h"
+#include "store/lists.h"
 #include "msg/mime.h"
 #include "store/rows.h"
 #include "store/threads.h"
@@ -30,22 +31,6 @@
 static const char *sget(json_t *o, const char *k) {
   const char *s = json_string_value(json_object_get(o, k));
   return s && *s ? s : NULL;
-}
-
-/* The imap_* settings as stored (the password too): each value is JSON text. New reference. */
-static json_t *imap_settings(lp_db *db, lp_err *err) {
-  json_t *rows = lp_query(db, "SELECT key, value FROM settings WHERE key IN ('imap_url', 'imap_username',"
-                              " 'imap_password', 'imap_poll_seconds')", NULL, err);
-  if (!rows) return NULL;
-  json_t *o = json_object();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) {
-    json_t *v = json_loads(sget(r, "value") ? sget(r, "value") : "null", JSON_DECODE_ANY, NULL);
-    json_object_set_new(o, json_string_value(json_object_get(r, "key")), v ? v : json_null());
-  }
-  json_decref(rows);
-  return o;
 }
 
 /* ---------------------------------------------------------------- offering the poll */
@@ -71,7 +56,7 @@ void lp_jobs_offer_imap(lp_store *s, lp_polls *p, int64_t now) {
     p->read_at = now;
     lp_err e = LP_ERR_INIT;
     lp_db *db = lp_store_reader(s, &e);
-    json_t *st = db ? imap_settings(db, &e) : NULL;
+    json_t *st = db ? lp_settings_raw(db, &e) : NULL;
     lp_err_release(&e);
     if (!st) return;
     int64_t period = json_integer_value(json_object_get(st, "imap_poll_seconds"));
@@ -236,7 +221,7 @@ lp_code lp_job_imap_poll(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   job->retry_at = now + (period > 0 ? period : 60);   /* a failed poll is tried again at the next interval */
   lp_db *db = lp_store_reader(s, err);
   if (!db) return LP_EUNAVAILABLE;
-  json_t *st = imap_settings(db, err);
+  json_t *st = lp_settings_raw(db, err);
   if (!st) return LP_EUNAVAILABLE;
   imap_conn c = {.url = sget(st, "imap_url"), .user = sget(st, "imap_username"), .pass = sget(st, "imap_password")};
   if (!c.url) {

@@ -8,6 +8,8 @@
 #include "store/apply.h"
 #include "store/chat.h"
 #include "store/leads.h"
+#include "store/lists.h"
+#include "store/threads.h"
 #include "store/rows.h"
 #include "util/secret.h"
 #include "util/valid.h"
@@ -16,15 +18,6 @@
 
 static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-
-static int64_t setting_int(lp_db *db, const char *key, int64_t dflt, lp_err *err) {
-  json_t *args = json_pack("[s]", key);
-  json_t *row = lp_query_one(db, "SELECT value FROM settings WHERE key = $1", args, err);
-  json_decref(args);
-  int64_t v = row && sget(row, "value") ? strtoll(sget(row, "value"), NULL, 10) : dflt;
-  json_decref(row);
-  return v > 0 ? v : dflt;
-}
 
 json_t *lp_chat_origins(lp_db *db, lp_err *err) {
   json_t *row = lp_query_one(db, "SELECT value FROM settings WHERE key = 'chat_origins'", NULL, err);
@@ -125,14 +118,6 @@ static lp_code put_line(lp_db *db, json_t *lead, int64_t thread_id, const char *
   return rc;
 }
 
-/* The owner of a lead that arrives by chat: the inbound_owner_id setting, else the first admin. */
-static int64_t inbound_owner(lp_db *db, lp_err *err) {
-  int64_t id = setting_int(db, "inbound_owner_id", 0, err);
-  if (id > 0) return id;
-  return lp_query_int(db, "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id WHERE r.name = 'admin' AND u.active = 1"
-                          " ORDER BY u.id LIMIT 1", NULL, 0, err);
-}
-
 static lp_code start_fn(lp_db *db, void *p, lp_err *err) {
   start_ctx *c = p;
   c->chat_id = c->message_id = 0;
@@ -146,7 +131,7 @@ static lp_code start_fn(lp_db *db, void *p, lp_err *err) {
   }
   if (!lead) {
     matched = "new_lead";
-    int64_t owner = inbound_owner(db, err);
+    int64_t owner = lp_inbound_owner(db, err);
     if (err->code) return err->code;
     int64_t source = lp_query_int(db, "SELECT id FROM sources WHERE name = 'Chat'", NULL, 0, err);
     if (err->code) return err->code;
@@ -300,7 +285,8 @@ lp_code lp_chat_close(lp_store *s, int64_t chat_id, const char *token, int64_t n
 
 lp_code lp_chat_close_idle(lp_db *db, int64_t now, int *closed, int *more, lp_err *err) {
   *closed = *more = 0;
-  int64_t idle = setting_int(db, "chat_idle_minutes", 30, err);
+  int64_t idle = lp_setting_int(db, "chat_idle_minutes", 30, err);
+  if (idle <= 0) idle = 30;
   if (err->code) return err->code;
   json_t *args = json_pack("[I, i]", (json_int_t)(now - idle * 60), IDLE_BATCH + 1);
   json_t *rows = lp_query(db, "SELECT * FROM threads WHERE channel = 'chat' AND status = 'open' AND last_message_at < $1"

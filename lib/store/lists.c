@@ -370,3 +370,15 @@ int lp_inbound_secret_ok(lp_db *db, const char *given, lp_err *err) {
   json_decref(v);
   return ok;
 }
+
+json_t *lp_settings_raw(lp_db *db, lp_err *err) { return settings_all(db, 1, err); }
+
+int64_t lp_setting_int(lp_db *db, const char *key, int64_t dflt, lp_err *err) {
+  json_t *args = json_pack("[s]", key);
+  json_t *row = lp_query_one(db, "SELECT value FROM settings WHERE key = $1", args, err);
+  json_decref(args);
+  const char *v = row ? json_string_value(json_object_get(row, "value")) : NULL;
+  int64_t n = v ? strtoll(v, NULL, 10) : dflt;
+  json_decref(row);
+  return n;
+}

@@ -32,4 +32,8 @@ int64_t lp_outcome_id(lp_db *db, const char *key, lp_err *err);
 char *lp_setting_text(lp_db *db, const char *key, lp_err *err);
 /* 1 when given equals the configured inbound secret (never when none is set); compared in constant time. */
 int lp_inbound_secret_ok(lp_db *db, const char *given, lp_err *err);
+/* Every setting as stored, secrets included (for the server's own use, never an answer). New ref. */
+json_t *lp_settings_raw(lp_db *db, lp_err *err);
+/* An integer setting, dflt when it is not set. */
+int64_t lp_setting_int(lp_db *db, const char *key, int64_t dflt, lp_err *err);
 #endif

@@ -128,15 +128,6 @@ static json_t *open_threads(lp_db *db, int64_t lead_id, lp_err *err) {
   return rows ? rows : json_array();
 }
 
-static int64_t setting_int(lp_db *db, const char *key, int64_t dflt, lp_err *err) {
-  json_t *args = json_pack("[s]", key);
-  json_t *row = lp_query_one(db, "SELECT value FROM settings WHERE key = $1", args, err);
-  json_decref(args);
-  int64_t v = row && sget(row, "value") ? strtoll(sget(row, "value"), NULL, 10) : dflt;
-  json_decref(row);
-  return v;
-}
-
 typedef struct {
   const lp_actor *a;
   int64_t lead_id, thread_id, template_id, now;
@@ -156,7 +147,7 @@ static lp_code send_fn(lp_db *db, void *p, lp_err *err) {
   in.now = c->now;
   in.lead = lead;
   in.threads = open_threads(db, c->lead_id, err);
-  in.review_gap_days = setting_int(db, "review_request_days", 30, err);
+  in.review_gap_days = lp_setting_int(db, "review_request_days", 30, err);
   lp_send m = {0};
   m.channel = sget(c->req, "channel");
   m.subject = sget(c->req, "subject");
@@ -360,8 +351,8 @@ static lp_code lead_by_address(void *p, const char *address, int64_t *lead_id) {
 }
 
 /* The owner of leads that arrive on their own: the inbound_owner_id setting, else the first admin. */
-static int64_t inbound_owner(lp_db *db, lp_err *err) {
-  int64_t id = setting_int(db, "inbound_owner_id", 0, err);
+int64_t lp_inbound_owner(lp_db *db, lp_err *err) {
+  int64_t id = lp_setting_int(db, "inbound_owner_id", 0, err);
   if (id > 0) return id;
   return lp_query_int(db, "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id WHERE r.name = 'admin' AND u.active = 1"
                           " ORDER BY u.id LIMIT 1", NULL, 0, err);
@@ -424,7 +415,7 @@ static lp_code inbound_fn(lp_db *db, void *p, lp_err *err) {
   int64_t lead_id = mt.lead_id;
   if (mt.rule == LP_MATCH_NEW_LEAD) {
     /* Nobody known: a new lead, owned by the inbound owner, from the "Email" / "SMS" / "Chat" source. */
-    int64_t owner = inbound_owner(db, err);
+    int64_t owner = lp_inbound_owner(db, err);
     if (err->code) return err->code;
     const char *src = !strcmp(c->channel, "email") ? "Email" : !strcmp(c->channel, "sms") ? "SMS" : "Chat";
     json_t *args = json_pack("[s]", src);

@@ -41,4 +41,7 @@ json_t *lp_sms_status(lp_store *s, const char *provider_id, const char *status, 
 /* Templates: list, create {name, channel, kind, subject, body}, patch (placeholders checked). */
 json_t *lp_templates_list(lp_db *db, lp_err *err);
 json_t *lp_template_save(lp_store *s, const lp_actor *a, int64_t id, json_t *in, int64_t now, lp_err *err);
+/* The owner of leads that arrive on their own (inbound mail, SMS, chat): the inbound_owner_id
+ * setting, else the first active admin; 0 when there is none. */
+int64_t lp_inbound_owner(lp_db *db, lp_err *err);
 #endif

@@ -55,6 +55,8 @@ export function MessagingSettings() {
     const c = changes();
     try {
       if (Object.keys(c).length) await api.settings.update(c);
+      // a saved secret leaves the page at once: the field empties before the settings come back
+      setD((cur) => ({ ...cur, ...Object.fromEntries(FIELDS.filter((f) => f.secret).map((f) => [f.key, ''])) }));
       setMsg(Object.keys(c).length ? 'Saved.' : 'Nothing to save.'); reloadSettings();
     } catch (err) {
       setError(conflictOr(err, 'settings', 'They are reloaded: save again.'));
