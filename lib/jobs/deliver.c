@@ -14,6 +14,7 @@
  * again with backoff; a permanent one (5xx, no address, not set up), or the last attempt, marks
  * the message failed with the reason, on the lead's timeline and to its sender. */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "jobs/jobs.h"
@@ -66,9 +67,27 @@ static lp_code fail(lp_store *s, lp_job *job, int64_t id, int permanent, int64_t
   return lp_fail(err, LP_EUNAVAILABLE, "%s", why);
 }
 
+/* Each worker thread keeps one SMTP handle, so the connection to the mail server stays open
+ * from one message to the next (libcurl keeps it in the handle's connection cache; one that the
+ * server closed meanwhile is noticed and opened again). Freed when the thread ends. */
+static pthread_key_t smtp_key;
+static pthread_once_t smtp_once = PTHREAD_ONCE_INIT;
+static void smtp_free(void *cu) { curl_easy_cleanup(cu); }
+static void smtp_key_make(void) { pthread_key_create(&smtp_key, smtp_free); }
+
+static CURL *smtp_handle(void) {
+  pthread_once(&smtp_once, smtp_key_make);
+  CURL *cu = pthread_getspecific(smtp_key);
+  if (cu) { curl_easy_reset(cu); return cu; }  /* reset keeps the open connection */
+  cu = curl_easy_init();
+  if (cu) pthread_setspecific(smtp_key, cu);
+  return cu;
+}
+
 /* Runs a prepared transfer with the shared limits; answers curl's code, the server's reply code
- * in *code, and the reason in cerr. Cleans cu up. */
-static CURLcode perform(CURL *cu, long timeout_s, char cerr[CURL_ERROR_SIZE], long *code) {
+ * in *code, and the reason in cerr. keep: the handle is the thread's SMTP handle, kept open;
+ * otherwise it is cleaned up. */
+static CURLcode perform_on(CURL *cu, long timeout_s, char cerr[CURL_ERROR_SIZE], long *code, int keep) {
   curl_easy_setopt(cu, CURLOPT_TIMEOUT, timeout_s);
   curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
@@ -76,9 +95,12 @@ static CURLcode perform(CURL *cu, long timeout_s, char cerr[CURL_ERROR_SIZE], lo
   CURLcode cc = curl_easy_perform(cu);
   *code = 0;
   curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, code);
-  curl_easy_cleanup(cu);
+  if (!keep) curl_easy_cleanup(cu);
+  else curl_easy_reset(cu);  /* no option may point at this call's buffers once it returns */
   return cc;
 }
+
+static CURLcode perform(CURL *cu, long timeout_s, char cerr[CURL_ERROR_SIZE], long *code) { return perform_on(cu, timeout_s, cerr, code, 0); }
 
 typedef struct { const char *data; size_t len, pos; } upload;
 
@@ -163,7 +185,8 @@ static lp_code send_email(lp_store *s, lp_db *db, lp_job *job, json_t *msg, json
   struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_s);
   upload u = {raw.data, raw.len, 0};
   char cerr[CURL_ERROR_SIZE] = "";
-  CURL *cu = curl_easy_init();
+  CURL *cu = smtp_handle();
+  if (!cu) { curl_slist_free_all(rcpt); lp_buf_release(&raw); return lp_fail(err, LP_EUNAVAILABLE, "out of memory"); }
   curl_easy_setopt(cu, CURLOPT_URL, url);
   curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   if (!strcmp(tls, "starttls")) curl_easy_setopt(cu, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
@@ -178,7 +201,7 @@ static lp_code send_email(lp_store *s, lp_db *db, lp_job *job, json_t *msg, json
   curl_easy_setopt(cu, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(cu, CURLOPT_INFILESIZE_LARGE, (curl_off_t)raw.len);
   long code;
-  CURLcode cc = perform(cu, 60L, cerr, &code);
+  CURLcode cc = perform_on(cu, 60L, cerr, &code, 1);
   curl_slist_free_all(rcpt);
   lp_buf_release(&raw);
   if (cc == CURLE_OK) {
