@@ -111,7 +111,8 @@ function Composer({ lead, target, thread, templates, setTarget, onSent }) {
     ${closed ? html`<p class="notice notice-warn composer-closed-note">This conversation is closed — start a new one.</p>` : null}
     <fieldset disabled=${closed || busy} class="composer-fields">
       <div class="composer-row">
-        <${Select} label="Channel" value=${channel} options=${[{ value: 'email', label: 'Email' }, { value: 'sms', label: 'SMS' }]}
+        <${Select} label="Channel" value=${channel} options=${[{ value: 'email', label: 'Email' }, { value: 'sms', label: 'SMS' },
+          ...(channel === 'chat' ? [{ value: 'chat', label: 'Chat' }] : [])]}
           onChange=${(v) => setTarget({ channel: v, auto: true })} />
         <${Select} label="Template" value=${tplId} empty="None (write it yourself)" options=${choices.map((t) => ({ value: t.id, label: t.name }))} onChange=${setTplId} />
       </div>
