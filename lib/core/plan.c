@@ -264,6 +264,7 @@ lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   json_object_set_new(lead, "outcome", json_string(sget(in->outcome, "key")));
   json_object_set_new(lead, "lost_reason_id", reason_id ? json_integer(reason_id) : json_null());
   json_object_set_new(lead, "close_notes", notes && *notes ? json_string(notes) : json_null());
+  plan->reindex = 1;  /* close_notes are searched */
   json_object_set_new(lead, "closed_at", json_integer(in->now));
   json_object_set_new(lead, "closed_by", json_integer(in->actor->id));
   json_object_set_new(lead, "updated_at", json_integer(in->now));
@@ -365,6 +366,7 @@ lp_code lp_plan_reopen(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   json_object_set_new(lead, "outcome", json_null());
   json_object_set_new(lead, "lost_reason_id", json_null());
   json_object_set_new(lead, "close_notes", json_null());
+  plan->reindex = 1;  /* close_notes are searched */
   json_object_set_new(lead, "closed_at", json_null());
   json_object_set_new(lead, "closed_by", json_null());
   json_object_set_new(lead, "updated_at", json_integer(in->now));

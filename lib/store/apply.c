@@ -115,7 +115,7 @@ static lp_code write_row(lp_db *db, json_t *lead, const lp_plan *plan, int64_t n
 static lp_code write_search(lp_db *db, const lp_plan *plan, int64_t id, lp_err *err) {
   if (plan->kind == LP_PLAN_CREATE) return lp__index_row(db, id, plan->lead, 1, err);
   if (plan->kind == LP_PLAN_DELETE) return lp__fts_queue(db, id, NULL, err);  /* entry and address rows go */
-  if (plan->reindex || json_object_get(plan->lead, "close_notes")) return lp__index_lead(db, id, err);
+  if (plan->reindex) return lp__index_lead(db, id, err);
   return LP_OK;
 }
 
@@ -128,6 +128,10 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
     const char *action = plan->kind == LP_PLAN_REOPEN ? "reopen" : "close";
     return lp_approval_request(db, a, id, action, params, now, &out->approval_id, err);
   }
+  /* A plan that changes nothing (a PATCH with the values the lead has) writes nothing. */
+  if (plan->kind != LP_PLAN_CREATE && !json_object_size(plan->lead) && !plan->timeline.n && !plan->messages.n &&
+      !plan->groups.n && !plan->threads_closed.n)
+    return LP_OK;
   lp_code rc = write_row(db, lead, plan, now, &id, err);
   if (rc != LP_OK) return rc;
   out->lead_id = id;
@@ -149,10 +153,10 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
     json_t *args = json_pack("[I, I, I]", (json_int_t)id, (json_int_t)plan->groups.v[i], (json_int_t)now);
     rc = lp_exec(db, "INSERT INTO lead_groups(lead_id, group_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", args, err);
     json_decref(args);
-    /* bump 0 when lp_update raised the version already */
-    if (!rc) rc = groups_refresh(db, id, now, json_object_size(plan->lead) ? 0 : 1, err);
     if (rc) return rc;
   }
+  /* the row's copy of its groups, once for all of them; bump 0 when lp_update raised the version already */
+  if (plan->groups.n && (rc = groups_refresh(db, id, now, json_object_size(plan->lead) ? 0 : 1, err))) return rc;
   for (size_t i = 0; i < plan->threads_closed.n; i++) {
     /* closed_by: the user, NULL when the system closes it (a chat the visitor left or let idle) */
     json_t *args = json_pack("[I, I, o]", (json_int_t)plan->threads_closed.v[i], (json_int_t)now, a->id > 0 ? json_integer(a->id) : json_null());
