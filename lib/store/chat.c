@@ -75,13 +75,7 @@ json_t *lp_chat_messages(lp_db *db, int64_t chat_id, const char *token, lp_err *
   json_t *args = json_pack("[I]", (json_int_t)chat_id);
   json_t *rows = lp_query(db, VISITOR_SELECT " WHERE m.thread_id = $1 ORDER BY m.id LIMIT 2000", args, err);
   json_decref(args);
-  if (!rows) return NULL;
-  json_t *items = json_array();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) json_array_append_new(items, visitor_form(r));
-  json_decref(rows);
-  return json_pack("{s:o, s:n}", "items", items, "next_cursor");
+  return rows ? lp_page_of(rows, visitor_form) : NULL;
 }
 
 /* ---------------------------------------------------------------- starting and writing */

@@ -18,6 +18,7 @@
 #include "store/approvals.h"
 #include "store/internal.h"
 #include "store/leadjson.h"
+#include "store/lists.h"
 #include "store/leads.h"
 #include "store/rows.h"
 #include "util/buf.h"
@@ -438,9 +439,7 @@ static void plan_inputs(lp_db *db, lp_plan_in *in, json_t *row, json_t *req, lp_
   in->cur_stage = lp_query_one(db, "SELECT * FROM stages WHERE id = $1", args, err);
   json_decref(args);
   in->known_groups = ids_of(db, "SELECT id FROM contact_groups WHERE active = 1", err);
-  json_t *dg = lp_query_one(db, "SELECT value FROM settings WHERE key = 'close_lost_default_group_id'", NULL, err);
-  in->default_group = dg && sget(dg, "value") ? strtoll(sget(dg, "value"), NULL, 10) : 0;
-  json_decref(dg);
+  in->default_group = lp_setting_int(db, "close_lost_default_group_id", 0, err);
   if (req && json_is_string(json_object_get(req, "outcome"))) {
     args = json_pack("[s]", sget(req, "outcome"));
     in->outcome = lp_query_one(db, "SELECT * FROM outcomes WHERE key = $1", args, err);

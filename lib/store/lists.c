@@ -349,25 +349,29 @@ int64_t lp_outcome_id(lp_db *db, const char *key, lp_err *err) {
   return id;
 }
 
-char *lp_setting_text(lp_db *db, const char *key, lp_err *err) {
+/* One setting's stored value as JSON (new reference), NULL when it is not set. */
+static json_t *setting_value(lp_db *db, const char *key, lp_err *err) {
   json_t *args = json_pack("[s]", key);
   json_t *row = lp_query_one(db, "SELECT value FROM settings WHERE key = $1", args, err);
   json_decref(args);
   json_t *v = row ? json_loads(json_string_value(json_object_get(row, "value")), JSON_DECODE_ANY, NULL) : NULL;
   json_decref(row);
+  return v;
+}
+
+char *lp_setting_text(lp_db *db, const char *key, lp_err *err) {
+  json_t *v = setting_value(db, key, err);
   char *out = json_is_string(v) && json_string_length(v) ? strdup(json_string_value(v)) : NULL;
   json_decref(v);
   return out;
 }
 
 int lp_inbound_secret_ok(lp_db *db, const char *given, lp_err *err) {
-  json_t *row = lp_query_one(db, "SELECT value FROM settings WHERE key = 'inbound_secret'", NULL, err);
-  json_t *v = row ? json_loads(json_string_value(json_object_get(row, "value")), JSON_DECODE_ANY, NULL) : NULL;
-  json_decref(row);
-  const char *want = json_string_value(v);
+  char *want = lp_setting_text(db, "inbound_secret", err);
   size_t n = want ? strlen(want) : 0;
   int ok = n > 0 && strlen(given) == n && sodium_memcmp(want, given, n) == 0;
-  json_decref(v);
+  if (want) sodium_memzero(want, n);
+  free(want);
   return ok;
 }
 

@@ -238,6 +238,15 @@ void lp_copy_text(lp_buf *b, const char *s) {
   }
 }
 
+json_t *lp_page_of(json_t *rows, json_t *(*present)(json_t *row)) {
+  json_t *items = json_array();
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) json_array_append_new(items, present(r));
+  json_decref(rows);
+  return json_pack("{s:o, s:n}", "items", items, "next_cursor");
+}
+
 json_t *lp_json_time(json_t *v) {
   if (!json_is_integer(v)) return json_null();
   char b[LP_TIME_LEN];

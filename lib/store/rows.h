@@ -34,6 +34,9 @@ lp_code lp_ref_check(lp_db *db, const char *table, int64_t id, const char *field
 void lp_copy_text(lp_buf *b, const char *s);
 /* A stored time (Unix seconds) as the API writes it: an RFC 3339 string, or null. New reference. */
 json_t *lp_json_time(json_t *unix_seconds);
+/* A whole list as a page: {items: [present(row) for each row], next_cursor: null}. Takes rows over;
+ * present answers a new reference. */
+json_t *lp_page_of(json_t *rows, json_t *(*present)(json_t *row));
 /* Appends one timeline/audit event. data is borrowed (may be NULL). */
 lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const char *kind,
                  const char *entity, int64_t entity_id, json_t *data, lp_err *err);

@@ -54,15 +54,6 @@ static json_t *message_present(json_t *r) {
   return o;
 }
 
-static json_t *page(json_t *rows, json_t *(*present)(json_t *)) {
-  json_t *items = json_array();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) json_array_append_new(items, present(r));
-  json_decref(rows);
-  return json_pack("{s:o, s:n}", "items", items, "next_cursor");
-}
-
 /* The lead, if the actor may see it (a NULL actor: the system, which sees all). */
 static json_t *visible_lead(lp_db *db, const lp_actor *a, int64_t id, lp_err *err) {
   json_t *row = lp_lead_row(db, id, err);
@@ -77,7 +68,7 @@ json_t *lp_threads_list(lp_db *db, const lp_actor *a, int64_t lead_id, lp_err *e
   json_t *args = json_pack("[I]", (json_int_t)lead_id);
   json_t *rows = lp_query(db, "SELECT * FROM threads WHERE lead_id = $1 ORDER BY id DESC LIMIT 500", args, err);
   json_decref(args);
-  return rows ? page(rows, thread_present) : NULL;
+  return rows ? lp_page_of(rows, thread_present) : NULL;
 }
 
 /* A thread the actor may see (through its lead), or NULL: 404. */
@@ -105,7 +96,7 @@ json_t *lp_thread_messages(lp_db *db, const lp_actor *a, int64_t thread_id, lp_e
   json_t *args = json_pack("[I]", (json_int_t)thread_id);
   json_t *rows = lp_query(db, "SELECT * FROM messages WHERE thread_id = $1 ORDER BY id LIMIT 5000", args, err);
   json_decref(args);
-  return rows ? page(rows, message_present) : NULL;
+  return rows ? lp_page_of(rows, message_present) : NULL;
 }
 
 json_t *lp_message_get(lp_db *db, int64_t id, lp_err *err) {
@@ -402,12 +393,9 @@ static lp_code inbound_fn(lp_db *db, void *p, lp_err *err) {
   look_ctx l = {db, c, err};
   lp_match_lookup lk = {&l, c->m ? by_token : NULL, c->m ? by_message_id : NULL, open_by_address, lead_by_address};
   lp_match mt;
-  json_t *dom = c->m ? lp_query_one(db, "SELECT value FROM settings WHERE key = 'inbound_domain'", NULL, err) : NULL;
-  json_t *domv = dom ? json_loads(sget(dom, "value"), JSON_DECODE_ANY, NULL) : NULL;
-  const char *domain = json_is_string(domv) && *json_string_value(domv) ? json_string_value(domv) : NULL;
+  char *domain = c->m ? lp_setting_text(db, "inbound_domain", err) : NULL;
   lp_code rc = lp_match_inbound(m, domain, &lk, &mt, err);
-  json_decref(domv);
-  json_decref(dom);
+  free(domain);
   if (rc != LP_OK) return rc;
   if (mt.rule == LP_MATCH_NONE) { c->result = json_pack("{s:s}", "dropped", "an automatic message from an unknown sender"); return LP_OK; }
   lp_actor sys = {0};
@@ -553,7 +541,7 @@ static json_t *template_present(json_t *r) {
 
 json_t *lp_templates_list(lp_db *db, lp_err *err) {
   json_t *rows = lp_query(db, "SELECT * FROM templates ORDER BY kind, channel, name, id", NULL, err);
-  return rows ? page(rows, template_present) : NULL;
+  return rows ? lp_page_of(rows, template_present) : NULL;
 }
 
 typedef struct { const lp_actor *a; int64_t id, now; json_t *cols; } tpl_ctx;
