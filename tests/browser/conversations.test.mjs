@@ -8,7 +8,7 @@
 // unknown placeholder; the messaging screen keeps passwords write-only.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, shot, skipReason, MOCK } from './helpers.mjs';
+import { startServer, launch, watchPage, shot, skipReason, MOCK, signIn } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (message delivery)' : null);
 const T = 15000;
@@ -32,11 +32,7 @@ describe('web UI: conversations', { skip: skip || false, timeout: 180000 }, () =
     page = await (await browser.newContext({ viewport: { width: 1366, height: 1000 } })).newPage();
     page.setDefaultTimeout(T);
     problems = watchPage(page);
-    await page.goto(srv.base + '/');
-    await page.getByLabel('Email').fill(srv.email);
-    await page.getByLabel('Password').fill(srv.password);
-    await page.getByLabel('Password').press('Enter');
-    await page.getByRole('heading', { name: 'My leads' }).waitFor();
+    await signIn(page, srv);
   });
 
   after(async () => {

@@ -133,3 +133,12 @@ export async function shot(page, name, opts = {}) {
   if (opts.fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, name + '.png'), ...opts });
 }
+
+/** Signs in through the login form at `path` as the server's user and waits for the dashboard. */
+export async function signIn(page, srv, path = '/') {
+  await page.goto(srv.base + path);
+  await page.getByLabel('Email').fill(srv.email);
+  await page.getByLabel('Password').fill(srv.password);
+  await page.getByLabel('Password').press('Enter');
+  await page.getByRole('heading', { name: 'My leads' }).waitFor();
+}

@@ -4,7 +4,7 @@
 // dashboard switches, bulk actions on selected rows, and deleting from the actions menu.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, skipReason } from './helpers.mjs';
+import { startServer, launch, watchPage, skipReason, signIn } from './helpers.mjs';
 
 const skip = skipReason();
 
@@ -22,11 +22,7 @@ describe('web UI: more screens', { skip: skip || false, timeout: 180000 }, () =>
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.setDefaultTimeout(15000);
     problems = watchPage(page);
-    await page.goto(srv.base + '/login');
-    await page.getByLabel('Email').fill(srv.email);
-    await page.getByLabel('Password').fill(srv.password);
-    await page.getByLabel('Password').press('Enter');
-    await page.getByRole('heading', { name: 'My leads' }).waitFor();
+    await signIn(page, srv, '/login');
   });
 
   after(async () => {

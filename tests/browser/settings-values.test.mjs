@@ -4,7 +4,7 @@
 // and the new-task types are the server's (/meta task_types).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, skipReason } from './helpers.mjs';
+import { startServer, launch, watchPage, skipReason, signIn } from './helpers.mjs';
 
 const skip = skipReason();
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -27,11 +27,7 @@ describe('web UI: values from the server', { skip: skip || false, timeout: 12000
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.setDefaultTimeout(15000);
     problems = watchPage(page);
-    await page.goto(srv.base + '/');
-    await page.getByLabel('Email').fill(srv.email);
-    await page.getByLabel('Password').fill(srv.password);
-    await page.getByLabel('Password').press('Enter');
-    await page.getByRole('heading', { name: 'My leads' }).waitFor();
+    await signIn(page, srv);
   });
 
   after(async () => {
