@@ -62,18 +62,19 @@ typedef struct {
   int64_t id, now, run_at;
   const char *worker, *status, *error;
   json_t *result;
+  int unused;  /* 1: the attempt was not made (deferred); it is given back */
 } finish_ctx;
 
 static lp_code finish_fn(lp_db *db, void *p, lp_err *err) {
   finish_ctx *c = p;
   char *res = c->result ? json_dumps(c->result, JSON_COMPACT) : NULL;
   int final = strcmp(c->status, "queued") != 0;
-  json_t *args = json_pack("[I, s, s?, s?, I, I, o, s]", (json_int_t)c->id, c->status, res, c->error, (json_int_t)c->now,
-                           (json_int_t)c->run_at, final ? json_integer(c->now) : json_null(), c->worker);
+  json_t *args = json_pack("[I, s, s?, s?, I, I, o, s, i]", (json_int_t)c->id, c->status, res, c->error, (json_int_t)c->now,
+                           (json_int_t)c->run_at, final ? json_integer(c->now) : json_null(), c->worker, c->unused);
   free(res);
   /* Only while the lease is ours: a worker that overran it leaves the row to its new owner. */
   lp_code rc = lp_exec(db, "UPDATE jobs SET status = $2, result = COALESCE($3, result), last_error = $4, updated_at = $5,"
-                           " run_at = $6, finished_at = $7, locked_by = NULL, locked_until = NULL"
+                            " run_at = $6, finished_at = $7, locked_by = NULL, locked_until = NULL, attempts = attempts - $9"
                            " WHERE id = $1 AND locked_by = $8 AND status = 'running'", args, err);
   json_decref(args);
   return rc;
@@ -107,10 +108,14 @@ static void run_one(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const 
   /* which server and thread ran it, for whoever reads the job later */
   if (!job.result) job.result = json_object();
   if (json_is_object(job.result)) json_object_set_new(job.result, "worker", json_string(worker));
-  finish_ctx f = {job.id, now, now, worker, "done", NULL, job.result};
+  finish_ctx f = {job.id, now, now, worker, "done", NULL, job.result, 0};
   if (rc != LP_OK) {
     f.error = e.message[0] ? e.message : lp_code_message(rc);
-    if (rc == LP_EUNAVAILABLE && job.attempts < job.max_attempts) {
+    if (rc == LP_EUNAVAILABLE && job.deferred && job.retry_at > now) {
+      f.status = "queued";
+      f.run_at = job.retry_at;
+      f.unused = 1;
+    } else if (rc == LP_EUNAVAILABLE && job.attempts < job.max_attempts) {
       f.status = "queued";
       f.run_at = job.retry_at > now ? job.retry_at : now + backoff(job.attempts);
     } else {

@@ -29,6 +29,8 @@ typedef struct lp_job {
   /* set by the handler */
   json_t *result;         /* owned by the job once set (may stay NULL) */
   int64_t retry_at;       /* when the handler asks for a retry at a given time (0: backoff) */
+  int deferred;           /* the handler did not try (e.g. its endpoint's breaker is open): with
+                             LP_EUNAVAILABLE, the job waits for retry_at without using an attempt */
 } lp_job;
 
 /* A handler. LP_OK: done. LP_EUNAVAILABLE: try again later (with backoff) until max_attempts,

@@ -1,10 +1,12 @@
 /* webhooks.c — webhook subscriptions and the delivery job (see webhooks.h). */
 #include <ctype.h>
+#include <pthread.h>
 #include <curl/curl.h>
 #include <string.h>
 #include "jobs/jobs.h"
 #include "jobs/webhooks.h"
 #include "store/lists.h"
+#include "store/notify.h"
 #include "store/rows.h"
 #include "util/buf.h"
 #include "util/secret.h"
@@ -34,6 +36,13 @@ static json_t *present(json_t *row, int with_secret) {
                         "updated_at", lp_json_time(json_object_get(row, "updated_at")),
                         "version", json_object_get(row, "version"));
   if (with_secret) json_object_set(o, "secret", json_object_get(row, "secret"));
+  /* the endpoint's health (the breaker, see the delivery job below) */
+  json_object_set_new(o, "health", json_pack("{s:I, s:o, s:o, s:o, s:O}",
+                                             "failures", (json_int_t)json_integer_value(json_object_get(row, "failures")),
+                                             "failing_since", lp_json_time(json_object_get(row, "failing_since")),
+                                             "retry_at", lp_json_time(json_object_get(row, "retry_at")),
+                                             "paused_at", lp_json_time(json_object_get(row, "paused_at")),
+                                             "last_error", json_object_get(row, "last_error") ?: json_null()));
   return o;
 }
 
@@ -209,6 +218,13 @@ static lp_code update_fn(lp_db *db, void *p, lp_err *err) {
   if (json_object_size(changes)) {
     json_t *set = json_deep_copy(c->cols);
     json_object_set_new(set, "updated_at", json_integer(c->now));
+    if (json_integer_value(json_object_get(c->cols, "active")) == 1) {  /* switched back on: a fresh start */
+      json_object_set_new(set, "failures", json_integer(0));
+      json_object_set_new(set, "failing_since", json_null());
+      json_object_set_new(set, "retry_at", json_null());
+      json_object_set_new(set, "paused_at", json_null());
+      json_object_set_new(set, "last_error", json_null());
+    }
     rc = lp_update(db, "webhooks", c->id, set, -1, err);
     json_decref(set);
     json_t *data = json_pack("{s:O}", "changes", changes);
@@ -290,6 +306,121 @@ json_t *lp_webhook_deliveries(lp_db *db, int64_t id, int limit, lp_err *err) {
 /* ---------------------------------------------------------------- the delivery job */
 
 static size_t discard(char *p, size_t size, size_t n, void *u) { (void)p; (void)u; return size * n; }
+static lp_code deliver(lp_job *job, json_t *hook, int64_t wid, lp_db *db, lp_err *err);
+
+/* ---------------------------------------------------------------- the endpoint's breaker
+ *
+ * Deliveries to one endpoint fail and recover together. After a failed attempt the endpoint waits
+ * (2 s, doubling to an hour) and every delivery queued for it waits with it: their run_at moves to
+ * the end of the wait in the same write, so a dead endpoint costs one connection attempt per wait,
+ * not one per delivery. A delivery claimed while the wait is on is deferred without using one of
+ * its attempts. A success closes the breaker and brings the waiting deliveries forward. An
+ * endpoint failing for webhook_pause_hours (default 24) is switched off (paused_at), the admins
+ * are notified, and an event says why; an admin switches it back on with PATCH active: true.
+ * Besides, at most webhook_max_in_flight deliveries (default 2) run at once per endpoint in one
+ * server, so one slow receiver cannot hold every worker. */
+
+#define BREAKER_BASE 2
+#define BREAKER_MAX 3600
+#define IN_FLIGHT_SLOTS 64
+
+static pthread_mutex_t flight_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct { int64_t id; int n; } flight[IN_FLIGHT_SLOTS];
+
+/* Takes a delivery slot for webhook id (1) or says the endpoint is at its cap (0). */
+static int flight_take(int64_t id, int cap) {
+  pthread_mutex_lock(&flight_mu);
+  int free_slot = -1, got = 0;
+  for (int i = 0; i < IN_FLIGHT_SLOTS; i++) {
+    if (flight[i].n > 0 && flight[i].id == id) {
+      if (flight[i].n < cap) { flight[i].n++; got = 1; }
+      free_slot = -2;
+      break;
+    }
+    if (flight[i].n == 0 && free_slot == -1) free_slot = i;
+  }
+  if (free_slot >= 0) { flight[free_slot].id = id; flight[free_slot].n = 1; got = 1; }
+  else if (free_slot == -1) got = 1;  /* more endpoints busy than slots: no cap rather than no delivery */
+  pthread_mutex_unlock(&flight_mu);
+  return got;
+}
+
+static void flight_give(int64_t id) {
+  pthread_mutex_lock(&flight_mu);
+  for (int i = 0; i < IN_FLIGHT_SLOTS; i++)
+    if (flight[i].n > 0 && flight[i].id == id) { flight[i].n--; break; }
+  pthread_mutex_unlock(&flight_mu);
+}
+
+static int64_t breaker_wait(int64_t failures) {
+  int64_t d = BREAKER_BASE;
+  for (int64_t i = 1; i < failures && d < BREAKER_MAX; i++) d *= 2;
+  return d < BREAKER_MAX ? d : BREAKER_MAX;
+}
+
+typedef struct { int64_t id, now, pause_after, retry_at; const char *ref, *error; int ok, paused; } health_ctx;
+
+static lp_code health_fn(lp_db *db, void *p, lp_err *err) {
+  health_ctx *c = p;
+  c->retry_at = 0;
+  c->paused = 0;
+  json_t *args = json_pack("[I]", (json_int_t)c->id);
+  json_t *row = lp_query_one(db, "SELECT failures, failing_since, active, url FROM webhooks WHERE id = $1", args, err);
+  json_decref(args);
+  if (!row) return err->code;  /* deleted meanwhile: nothing to keep */
+  int64_t failures = json_integer_value(json_object_get(row, "failures"));
+  json_t *since_j = json_object_get(row, "failing_since");
+  int64_t since = json_is_integer(since_j) ? json_integer_value(since_j) : c->now;
+  lp_code rc = LP_OK;
+  if (c->ok) {
+    if (failures > 0) {
+      args = json_pack("[I, I]", (json_int_t)c->id, (json_int_t)c->now);
+      rc = lp_exec(db, "UPDATE webhooks SET failures = 0, failing_since = NULL, retry_at = NULL, last_error = NULL WHERE id = $1", args, err);
+      json_decref(args);
+      args = json_pack("[s, I]", c->ref, (json_int_t)c->now);
+      if (rc == LP_OK)
+        rc = lp_exec(db, "UPDATE jobs SET run_at = $2 WHERE ref = $1 AND status = 'queued' AND run_at > $2", args, err);
+      json_decref(args);
+    }
+    json_decref(row);
+    return rc;
+  }
+  failures++;
+  c->retry_at = c->now + breaker_wait(failures);
+  int pause = json_integer_value(json_object_get(row, "active")) && c->now - since >= c->pause_after;
+  args = json_pack("[I, I, I, I, s, i]", (json_int_t)c->id, (json_int_t)failures, (json_int_t)since, (json_int_t)c->retry_at,
+                   c->error, pause);
+  rc = lp_exec(db, "UPDATE webhooks SET failures = $2, failing_since = $3, retry_at = $4, last_error = $5,"
+                   " active = CASE WHEN $6 = 1 THEN 0 ELSE active END WHERE id = $1", args, err);
+  json_decref(args);
+  args = json_pack("[s, I]", c->ref, (json_int_t)c->retry_at);
+  if (rc == LP_OK)
+    rc = lp_exec(db, "UPDATE jobs SET run_at = $2 WHERE ref = $1 AND status = 'queued' AND run_at < $2", args, err);
+  json_decref(args);
+  if (rc == LP_OK && pause) {
+    c->paused = 1;
+    json_t *data = json_pack("{s:O, s:s, s:I, s:I}", "url", json_object_get(row, "url"), "reason", c->error,
+                             "failing_since", (json_int_t)since, "failures", (json_int_t)failures);
+    args = json_pack("[I, I]", (json_int_t)c->id, (json_int_t)c->now);
+    rc = lp_exec(db, "UPDATE webhooks SET paused_at = $2 WHERE id = $1", args, err);
+    json_decref(args);
+    if (rc == LP_OK) rc = lp_event(db, c->now, 0, 0, "webhook_paused", "webhook", c->id, data, err);
+    json_t *admins = rc == LP_OK ? lp_query(db, "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id"
+                                                " WHERE r.name = 'admin' AND u.active = 1 ORDER BY u.id", NULL, err) : NULL;
+    if (rc == LP_OK && !admins) rc = err->code;
+    json_object_set_new(data, "webhook_id", json_integer(c->id));
+    size_t i;
+    json_t *ad;
+    json_array_foreach(admins, i, ad) {
+      if (rc != LP_OK) break;
+      rc = lp_notify(db, json_integer_value(json_object_get(ad, "id")), "webhook_paused", 0, data, c->now, err);
+    }
+    json_decref(admins);
+    json_decref(data);
+  }
+  json_decref(row);
+  return rc;
+}
 
 lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   int64_t wid = job->ref && !strncmp(job->ref, "webhook:", 8) ? strtoll(job->ref + 8, NULL, 10) : 0;
@@ -303,15 +434,52 @@ lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
     return lp_fail(err, LP_ENOTFOUND, "the webhook was deleted");
   }
   if (!json_integer_value(json_object_get(hook, "active"))) {
+    int paused = json_is_integer(json_object_get(hook, "paused_at"));
     json_decref(hook);
-    job->result = json_pack("{s:b}", "skipped", 1);
+    job->result = json_pack("{s:b, s:s}", "skipped", 1, "why", paused ? "the endpoint was paused after failing too long" : "switched off");
     return LP_OK;  /* switched off: the event is not delivered, later ones neither */
   }
+  json_t *wait = json_object_get(hook, "retry_at");
+  if (json_is_integer(wait) && json_integer_value(wait) > now) {
+    job->deferred = 1;
+    job->retry_at = json_integer_value(wait);
+    json_decref(hook);
+    return lp_fail(err, LP_EUNAVAILABLE, "the endpoint is failing; its deliveries wait together");
+  }
+  int64_t cap = lp_setting_int(db, "webhook_max_in_flight", 2, err);
+  int64_t pause_hours = lp_setting_int(db, "webhook_pause_hours", 24, err);
+  if (err->code != LP_OK) { json_decref(hook); return LP_EUNAVAILABLE; }
+  if (!flight_take(wid, (int)cap)) {
+    job->deferred = 1;
+    job->retry_at = now + 1;
+    json_decref(hook);
+    return lp_fail(err, LP_EUNAVAILABLE, "the endpoint has %lld deliveries in flight", (long long)cap);
+  }
+  lp_code rc = deliver(job, hook, wid, db, err);
+  flight_give(wid);
+  lp_store_release(s);
+  /* the endpoint's health, only when it changes: a healthy endpoint costs no write */
+  int failures = (int)json_integer_value(json_object_get(hook, "failures"));
+  if (rc == LP_EUNAVAILABLE || (rc == LP_OK && failures > 0)) {
+    health_ctx h = {wid, now, pause_hours * 3600, 0, job->ref, rc == LP_OK ? NULL : err->message, rc == LP_OK, 0};
+    lp_err he = LP_ERR_INIT;
+    if (lp_store_write(s, health_fn, &h, &he) == LP_OK && rc == LP_EUNAVAILABLE) {
+      job->retry_at = h.retry_at;
+      if (h.paused) rc = lp_fail(err, LP_ECONFLICT, "the endpoint failed for %lld hours and was paused", (long long)pause_hours);
+    }
+    lp_err_release(&he);
+  }
+  json_decref(hook);
+  return rc;
+}
+
+/* One attempt: POSTs the event the job carries to the webhook's URL. */
+static lp_code deliver(lp_job *job, json_t *hook, int64_t wid, lp_db *db, lp_err *err) {
+  json_t *args;
   args = json_pack("[I]", (json_int_t)job->subject_id);
   json_t *ev = lp_query_one(db, "SELECT * FROM events WHERE id = $1", args, err);
   json_decref(args);
   if (!ev) {
-    json_decref(hook);
     if (err->code != LP_OK) return LP_EUNAVAILABLE;
     return lp_fail(err, LP_ENOTFOUND, "event %lld is gone", (long long)job->subject_id);
   }
@@ -359,7 +527,5 @@ lp_code lp_job_webhook(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   curl_slist_free_all(hdr);
   free(text);
   json_decref(ev);
-  json_decref(hook);
-  (void)now;
   return rc;
 }

@@ -163,6 +163,9 @@ static const setting_spec settings_table[] = {
   /* web chat (docs/conversations.md) */
   {"chat_idle_minutes", JSON_INTEGER, 1, 10080, NULL, 0},
   {"chat_origins", JSON_ARRAY, 0, 50, NULL, 0},
+  /* webhooks (docs/webhooks.md): an endpoint failing this long is paused; deliveries in flight per endpoint and server */
+  {"webhook_pause_hours", JSON_INTEGER, 1, 720, NULL, 0},
+  {"webhook_max_in_flight", JSON_INTEGER, 1, 32, NULL, 0},
 };
 
 static const setting_spec *setting_find(const char *k) {

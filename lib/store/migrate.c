@@ -280,6 +280,16 @@ TEMPLATE_SEEDS}}},
 {.sql =
 "ALTER TABLE threads ADD COLUMN chat_token_hash TEXT;"
 "CREATE INDEX threads_open_channel ON threads(channel, status, last_message_at);"}}},
+{14, "webhook endpoint health", {
+/* A webhook endpoint's circuit breaker (lib/jobs/webhooks.c): failures in a row, since when, and
+ * until when its deliveries wait together; paused_at when it was switched off for failing too
+ * long. Kept beside the webhook but outside its version: these are not an admin's edits. */
+{.sql =
+"ALTER TABLE webhooks ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE webhooks ADD COLUMN failing_since {{int64}};"
+"ALTER TABLE webhooks ADD COLUMN retry_at {{int64}};"
+"ALTER TABLE webhooks ADD COLUMN last_error TEXT;"
+"ALTER TABLE webhooks ADD COLUMN paused_at {{int64}};"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 
