@@ -1,12 +1,13 @@
 # leadpath — a thin front over CMake + ctest.
 #   make          build build/leadpath (release, with debug info)
 #   make run      install what is missing, build, and serve the demo at 127.0.0.1:8080
-#   make test     install what is missing, build, run every test suite, then again under ASan+UBSan
+#   make test     install what is missing, build, run the fuzz targets briefly, every test suite, then again under ASan+UBSan
 #   make asan     build the sanitizer tree only (build-asan/)
+#   make fuzz     build the libFuzzer targets (build-fuzz/) and run each FUZZ_SECONDS (default 600)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test run test test-release test-asan asan clean bench
+.PHONY: all deps deps-test run test test-release test-asan asan clean bench fuzz
 
 all: build/Makefile
 	@$(MAKE) --no-print-directory -C build -j$(JOBS)
@@ -32,8 +33,15 @@ asan: build-asan/Makefile
 
 test: deps-test
 	@$(MAKE) --no-print-directory all asan
+	@echo "== fuzz targets ($(FUZZ_TEST_SECONDS) s each)"
+	@scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
 	@scripts/test.sh build
 	@scripts/test.sh build-asan
 
+FUZZ_SECONDS ?= 600
+FUZZ_TEST_SECONDS ?= 20
+fuzz: deps-test
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

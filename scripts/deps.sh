@@ -8,8 +8,9 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlit
 if [ "$what" = test ]; then
   # python3-aiosmtpd, dovecot-imapd and curl: the loopback SMTP and IMAP servers of the
   # conversation tests (tests/e2e/mailservers.mjs) and the client that talks to them;
-  # sqlite3: the kill -9 test's integrity checks.
-  pkgs+=(libcmocka-dev chromium postgresql wrk python3-aiosmtpd dovecot-imapd curl sqlite3)
+  # sqlite3: the kill -9 and backup tests' integrity checks; clang: the libFuzzer targets
+  # (tests/fuzz, scripts/fuzz.sh), which gcc cannot build.
+  pkgs+=(libcmocka-dev chromium postgresql wrk python3-aiosmtpd dovecot-imapd curl sqlite3 clang)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
