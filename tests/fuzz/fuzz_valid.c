@@ -15,13 +15,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(in, data + 1, size - 1);
   in[size - 1] = 0;
   char out[512], again[512];
-  if (lp_email_normalize(in, out, sizeof out)) {
+  /* both answer 0 on success */
+  if (lp_email_normalize(in, out, sizeof out) == 0) {
     if (strlen(out) >= sizeof out) abort();
-    if (!lp_email_normalize(out, again, sizeof again) || strcmp(out, again) != 0) abort();
+    if (lp_email_normalize(out, again, sizeof again) != 0 || strcmp(out, again) != 0) abort();
+  } else if (out[0]) {
+    abort();  /* a refusal leaves the empty string */
   }
-  if (lp_phone_normalize(in, cc, out, sizeof out)) {
-    if (strlen(out) >= sizeof out) abort();
-    if (!lp_phone_normalize(out, cc, again, sizeof again) || strcmp(out, again) != 0) abort();
+  if (lp_phone_normalize(in, cc, out, sizeof out) == 0) {
+    if (strlen(out) >= sizeof out || out[0] != '+') abort();
+    if (lp_phone_normalize(out, cc, again, sizeof again) != 0 || strcmp(out, again) != 0) abort();
+  } else if (out[0]) {
+    abort();
   }
   (void)lp_country_valid(in);
   (void)lp_country_calling_code(in);
