@@ -9,7 +9,7 @@ secs=${1:-20}
 shift || true
 cd "$root"
 if [ ! -f build-fuzz/Makefile ]; then
-  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLP_FUZZ=ON >/dev/null
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLP_FUZZ=ON >/dev/null
 fi
 make --no-print-directory -C build-fuzz -j"$(nproc)" >/dev/null
 targets=("$@")

@@ -5,6 +5,7 @@
 #include "core/plan.h"
 #include "core/record.h"
 #include "store/leadjson.h"
+#include "util/valid.h"
 #include "util/timefmt.h"
 
 static char one_sql[4400];  /* the same text on both engines */
@@ -110,6 +111,25 @@ static void put_int(lp_buf *b, int64_t v) {
   lp_buf_add(b, p, (size_t)(e - p));
 }
 
+/* ,"phones_display":[...]: each phone of the stored E.164 list written for reading
+ * ("+44 7700 900123"; lp_phone_format), in the same order. */
+static void phones_display(lp_buf *b, const char *stored, size_t len) {
+  lp_buf_puts(b, ",\"phones_display\":[");
+  json_t *arr = stored && len ? json_loadb(stored, len, 0, NULL) : NULL;
+  size_t i;
+  json_t *p;
+  json_array_foreach(arr, i, p) {
+    char shown[LP_PHONE_SHOWSZ];
+    const char *s = json_string_value(p);
+    if (!s) continue;
+    if (i) lp_buf_add(b, ",", 1);
+    const char *out = lp_phone_format(s, shown, sizeof shown) == 0 ? shown : s;
+    lp_json_strn(b, out, strlen(out));
+  }
+  json_decref(arr);
+  lp_buf_add(b, "]", 1);
+}
+
 void lp_lead_json_body(lp_buf *b, lp_stmt *st) {
   pthread_once(&once, build);
   lp_buf_puts(b, "{\"id\":");
@@ -123,6 +143,7 @@ void lp_lead_json_body(lp_buf *b, lp_stmt *st) {
     if (v.type == LP_COL_NULL) {
       if (f->type == FT_EMAILS || f->type == FT_PHONES) lp_buf_add(b, "[]", 2);
       else lp_buf_add(b, "null", 4);
+      if (f->type == FT_PHONES) lp_buf_puts(b, ",\"phones_display\":[]");
       continue;
     }
     int numeric = f->type == FT_INT || f->type == FT_REF || f->type == FT_BOOL || f->type == FT_TIME;
@@ -147,6 +168,7 @@ void lp_lead_json_body(lp_buf *b, lp_stmt *st) {
       case FT_EMAILS: case FT_PHONES: case FT_JSON:
         if (v.s && v.len) lp_buf_add(b, v.s, v.len);  /* stored as JSON text written by jansson */
         else lp_buf_add(b, "[]", 2);
+        if (f->type == FT_PHONES) phones_display(b, v.s, v.len);
         break;
       default:
         if (v.s) lp_json_strn(b, v.s, v.len);

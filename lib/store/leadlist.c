@@ -8,6 +8,7 @@
 #include "core/plan.h"
 #include "store/leadjson.h"
 #include "store/leads.h"
+#include "util/valid.h"
 #include "store/rows.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
@@ -90,6 +91,23 @@ static int time_param(lp_param_fn get, void *ctx, const char *name, int64_t *t, 
   return 1;
 }
 
+/* Text that reads as a phone number: digits (at least 6) with the usual separators, nothing else. */
+static int phone_like(const char *s) {
+  int digits = 0;
+  for (; *s; s++) {
+    if (*s >= '0' && *s <= '9') digits++;
+    else if (!strchr(" +-.()/", *s)) return 0;
+  }
+  return digits >= 6;
+}
+
+/* Digits written without their '+' ("447700900123"): read as an international number. */
+static int phone_normalize_plus(const char *s, char *out, size_t outsz) {
+  char b[64];
+  int n = snprintf(b, sizeof b, "+%s", s);
+  return n > 0 && (size_t)n < sizeof b ? lp_phone_normalize(b, NULL, out, outsz) : -1;
+}
+
 int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, lp_buf *out, lp_err *err) {
   q_t q = {LP_BUF_INIT(1 << 16), json_array()};
   lp_buf_puts(&q.where, "deleted_at IS NULL");
@@ -154,6 +172,16 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     else lp_fail_field(err, "sla", "must be ok, warning or breached");
   }
   const char *text = get(ctx, "q");
+  char phone[LP_PHONE_BUFSZ];
+  if (text && *text && phone_like(text)) {
+    /* A phone in any format ("07700 900123", "+44 7700 900123", "447700900123") finds the lead:
+     * read as the company's default_country would, it is searched as the digits of its E.164 form. */
+    char *dc = lp_lead_country(db, 0);
+    if (lp_phone_normalize(text, dc, phone, sizeof phone) == 0 ||
+        (text[0] != '+' && phone_normalize_plus(text, phone, sizeof phone) == 0))
+      text = phone + 1;
+    free(dc);
+  }
   if (text && *text) {
     const char *fmt;
     char *fq;

@@ -19,6 +19,7 @@
 #include "store/internal.h"
 #include "store/leadjson.h"
 #include "store/lists.h"
+#include "util/valid.h"
 #include "store/leads.h"
 #include "store/rows.h"
 #include "util/buf.h"
@@ -105,20 +106,37 @@ lp_code lp_lead_visible(lp_db *db, const lp_actor *a, json_t *row, lp_err *err) 
 }
 
 char *lp_lead_country(lp_db *db, int64_t id) {
-  json_t *args = json_pack("[I]", (json_int_t)id);
   lp_err e = LP_ERR_INIT;
-  json_t *row = lp_query_one(db, "SELECT country FROM leads WHERE id = $1", args, &e);
-  json_decref(args);
-  lp_err_release(&e);
+  json_t *row = NULL;
+  if (id > 0) {
+    json_t *args = json_pack("[I]", (json_int_t)id);
+    row = lp_query_one(db, "SELECT country FROM leads WHERE id = $1", args, &e);
+    json_decref(args);
+    lp_err_release(&e);
+  }
   char *c = row && sget(row, "country") ? strdup(sget(row, "country")) : NULL;
   json_decref(row);
+  if (!c) {  /* no country of its own (or no lead yet: id 0): the company's default_country */
+    c = lp_setting_text(db, "default_country", &e);
+    if (c && strlen(c) != 2) { free(c); c = NULL; }
+  }
+  lp_err_release(&e);
   return c;
 }
 
 json_t *lp_lead_present(json_t *row, int64_t now, lp_sla_cfg sla) {
   json_t *o = lp_rec_present(&lp_rt_lead, row);
   json_t *g = json_object_get(row, "groups");
-  json_object_set(o, "groups", json_is_array(g) ? g : json_array());
+  json_object_set_new(o, "groups", json_is_array(g) ? json_incref(g) : json_array());
+  json_t *shown = json_array();  /* each phone written for reading, as the list shows it (leadjson.c) */
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(o, "phones"), i, p) {
+    char buf[LP_PHONE_SHOWSZ];
+    const char *s = json_string_value(p);
+    if (s) json_array_append_new(shown, json_string(lp_phone_format(s, buf, sizeof buf) == 0 ? buf : s));
+  }
+  json_object_set_new(o, "phones_display", shown);
   json_object_set_new(o, "age_days", json_integer(lp_lead_age_days(row, now)));
   json_object_set_new(o, "sla", json_string(lp_lead_sla(row, now, sla.warn_days, sla.breach_days)));
   return o;

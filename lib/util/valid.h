@@ -1,8 +1,7 @@
 /* valid.h — validation and normalisation of lead contact data: e-mail addresses, phone
  * numbers (to E.164) and ISO 3166-1 alpha-2 country codes.
  *
- * All functions are pure: no allocation, no global state besides const tables, reentrant and
- * thread-safe. Input strings are NUL-terminated, only read, and not retained. Output buffers
+ * All functions are pure and thread-safe (phones: libphonenumber's read-only metadata). Input strings are NUL-terminated, only read, and not retained. Output buffers
  * are owned by the caller; on failure they hold the empty string (when outsz > 0). */
 #ifndef LP_UTIL_VALID_H
 #define LP_UTIL_VALID_H
@@ -26,22 +25,24 @@
  * Returns 0, or -1 if in/out is NULL, the address is invalid, or it does not fit in outsz. */
 int lp_email_normalize(const char *in, char *out, size_t outsz);
 
-/* Normalises a phone number to E.164 ("+<digits>").
- * Input may contain digits, spaces/tabs, '.', '-', and balanced, non-nested parentheses; a
- * leading '+' or "00" marks an international number given with its country calling code
- * (country is then ignored). In that form a "(0)" group directly after a calling code whose
- * countries use the trunk prefix 0 is dropped ("+44 (0)20 ..." -> "+4420...").
- * Otherwise `country` (ISO 3166-1 alpha-2, case-insensitive; NULL or "" means unknown) supplies
- * the calling code and one national trunk prefix is stripped where that country uses one
- * ('0' for GB/DE/FR/NL/..., '8' for RU/KZ/..., "06" for HU; none for IT, ES, PT, ... — Italy
- * keeps its leading 0). NANP countries (US, CA, ...): a 10-digit number gets +1, an 11-digit
- * number starting with 1 keeps its 1; the area code must not start with 0 or 1.
- * Any other character (letters, "ext", a second '+', ...) -> -1. Without an international
- * prefix and without a known country -> -1.
- * The result must have 8..15 digits after '+' and not start with 0.
+/* Normalises a phone number to E.164 ("+<digits>") with libphonenumber (lib/util/phone.cc).
+ * Input may contain digits, blanks, '.', '-', '/' and parentheses; a leading '+' or "00" marks
+ * an international number given with its calling code (country is then ignored; "+44 (0)20 ..."
+ * drops the "(0)"). Otherwise `country` (ISO 3166-1 alpha-2, case-insensitive; NULL or "" means
+ * unknown) says how to read it: its trunk prefix is dropped where the country uses one ("07700
+ * 900123" in GB -> "+447700900123"; Italy keeps its leading 0), NANP numbers get +1.
+ * The number must be possible for its country (libphonenumber's lengths; today's allocated ranges
+ * are not required, so a new range is not refused; North American numbers must be valid, their
+ * area code and exchange not starting with 0 or 1). Letters (vanity numbers, "ext"), a second '+'
+ * or an extension -> -1; without an international prefix and without a known country -> -1.
  * Writes into out (outsz bytes incl. NUL; LP_PHONE_BUFSZ always suffices).
  * Returns 0, or -1 on any failure (including NULL in/out or a too small buffer). */
 int lp_phone_normalize(const char *in, const char *country, char *out, size_t outsz);
+
+/* An E.164 number written for reading, in its country's international format
+ * ("+447700900123" -> "+44 7700 900123"). Returns 0, or -1 (out "") if it is not a number. */
+#define LP_PHONE_SHOWSZ 40
+int lp_phone_format(const char *e164, char *out, size_t outsz);
 
 /* 1 if cc is one of the 249 officially assigned ISO 3166-1 alpha-2 codes (compared
  * case-insensitively, exactly two letters), else 0 (also for NULL). */

@@ -25,6 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (lp_phone_normalize(in, cc, out, sizeof out) == 0) {
     if (strlen(out) >= sizeof out || out[0] != '+') abort();
     if (lp_phone_normalize(out, cc, again, sizeof again) != 0 || strcmp(out, again) != 0) abort();
+    /* written for reading, and read back, it is the same number */
+    char shown[LP_PHONE_SHOWSZ];
+    if (lp_phone_format(out, shown, sizeof shown) != 0) abort();
+    if (lp_phone_normalize(shown, NULL, again, sizeof again) != 0 || strcmp(out, again) != 0) abort();
   } else if (out[0]) {
     abort();
   }

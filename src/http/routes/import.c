@@ -69,6 +69,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   lp_err errs[CHUNK];
   int64_t ids[CHUNK];
   int at[CHUNK];
+  char *country = lp_lead_country(db, 0);  /* national phones: the company's default_country */
   for (int first = 0; first < nrows; first += CHUNK) {
     int last = first + CHUNK < nrows ? first + CHUNK : nrows, n = 0;
     for (int i = first; i < last; i++) {
@@ -81,7 +82,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
         if (uid) json_object_set_new(row, "owner_id", json_integer(uid));
         else lp_fail_field(&e, "owner_email", "no user with that email");
       }
-      if (e.code == LP_OK && lp_rec_input(&lp_rt_lead, row, 1, a.is_admin, NULL, &cols, &e) == LP_OK && dry)
+      if (e.code == LP_OK && lp_rec_input(&lp_rt_lead, row, 1, a.is_admin, country, &cols, &e) == LP_OK && dry)
         lp_lead_check(db, &a, cols, now, &e);
       if (e.code == LP_OK && !dry) {
         in[n] = cols;
@@ -110,6 +111,7 @@ lp_code lp_job_import(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
     lp_job_progress(s, job->id, last, failed, nrows, lp_clock_now(), &pe);
     lp_err_release(&pe);
   }
+  free(country);
   for (int i = 0; i < nrows; i++) lp_csv_fields_free(rows[i], ncells[i]);
   lp_csv_fields_free(header, nheader);
   free(rows);

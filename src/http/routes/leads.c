@@ -16,7 +16,9 @@ lp_code h_leads_list(lp_req *r) {
   return lp_reply_raw(r, 200, "application/json", lp_buf_detach(&b), len);
 }
 
-/* The lead's country decides how national phone numbers are read. */
+
+/* The lead's country decides how national phone numbers are read (id 0, or none:
+ * the company's default_country). */
 static char *lead_country(lp_req *r, int64_t id) {
   lp_db *db = lp_req_db(r);
   return db ? lp_lead_country(db, id) : NULL;
@@ -24,7 +26,10 @@ static char *lead_country(lp_req *r, int64_t id) {
 
 lp_code h_leads_create(lp_req *r) {
   json_t *cols;
-  if (lp_rec_input(&lp_rt_lead, r->json, 1, r->actor.is_admin, NULL, &cols, &r->err) != LP_OK) return r->err.code;
+  char *country = lead_country(r, 0);  /* national phone numbers are read in the company's country */
+  lp_code vrc = lp_rec_input(&lp_rt_lead, r->json, 1, r->actor.is_admin, country, &cols, &r->err);
+  free(country);
+  if (vrc != LP_OK) return r->err.code;
   lp_buf b = LP_BUF_INIT(8 << 20);
   int64_t id = 0;
   int rc = lp_lead_create_raw(r->app->store, &r->actor, cols, r->now, &b, &id, &r->err);

@@ -49,6 +49,13 @@ const IGNORED = new Set(['version', 'updated_at', 'age_days', 'sla', 'groups']);
 const refKey = (list) => list.replace(/-(\w)/g, (_, c) => c.toUpperCase());
 
 // The widget for a server field type (/meta lead_fields[].type).
+// A list as a person reads it: phones formatted by the server ("+44 7700 900123"), others as stored.
+function shownList(lead, key) {
+  const list = lead[key] || [];
+  const shown = key === 'phones' ? lead.phones_display : null;
+  return Array.isArray(shown) && shown.length === list.length ? shown : list;
+}
+
 function widgetOf(m) {
   switch (m.type) {
     case 'emails': return { type: 'list', input: 'email', one: 'e-mail' };
@@ -234,8 +241,8 @@ function EditableField({ f, lead, save, setLead }) {
       </form>`
     : html`<span class="ef-label" id=${id + '-l'}>${f.label}</span>
       <button type="button" class="ef-value" ref=${editBtn} onClick=${start} aria-describedby=${id + '-l'}
-        aria-label=${f.type === 'list' && !(lead[f.key] || []).length ? `${f.label}: none. Add ${f.one}` : `${f.label}: ${f.type === 'list' ? lead[f.key].join(', ') : showValue(f.key, lead[f.key], app, lead)}. Edit`}>
-        ${f.type === 'list' ? ((lead[f.key] || []).length ? html`<ul class="plain">${lead[f.key].map((v) => html`<li>${v}</li>`)}</ul>` : html`<span class="muted">Add ${f.one}</span>`)
+        aria-label=${f.type === 'list' && !(lead[f.key] || []).length ? `${f.label}: none. Add ${f.one}` : `${f.label}: ${f.type === 'list' ? shownList(lead, f.key).join(', ') : showValue(f.key, lead[f.key], app, lead)}. Edit`}>
+        ${f.type === 'list' ? ((lead[f.key] || []).length ? html`<ul class="plain">${shownList(lead, f.key).map((v) => html`<li>${v}</li>`)}</ul>` : html`<span class="muted">Add ${f.one}</span>`)
           : html`<span class=${lead[f.key] === null || lead[f.key] === undefined || lead[f.key] === '' ? 'muted' : ''}>${showValue(f.key, lead[f.key], app, lead)}</span>`}
         <span class="ef-pen" aria-hidden="true">✎</span>
       </button>`}
