@@ -3,10 +3,12 @@
 #   make run      install what is missing, build, and serve the demo at 127.0.0.1:8080
 #   make test     install what is missing, build, run every test suite, then again under ASan+UBSan
 #   make asan     build the sanitizer tree only (build-asan/)
+#   make screenshots  refresh docs/screenshots/ (the README's pictures) from the browser tests
+#   make lint-api lint api/openapi.yaml (redocly; also part of make test)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test run test test-release test-asan asan clean bench
+.PHONY: all deps deps-test run test test-release test-asan asan clean bench screenshots lint-api
 
 all: build/Makefile
 	@$(MAKE) --no-print-directory -C build -j$(JOBS)
@@ -32,8 +34,17 @@ asan: build-asan/Makefile
 
 test: deps-test
 	@$(MAKE) --no-print-directory all asan
+	@scripts/lint-api.sh
 	@scripts/test.sh build
 	@scripts/test.sh build-asan
+
+lint-api: deps-test
+	@scripts/lint-api.sh
+
+# Browser tests write their screenshots under build/screenshots; this run writes the README's.
+screenshots: deps-test
+	@$(MAKE) --no-print-directory all
+	LEADPATH_SHOTS_DIR=docs/screenshots node --test --test-concurrency=1 tests/browser/screens.test.mjs tests/browser/ui.test.mjs tests/browser/conversations.test.mjs
 
 clean:
 	rm -rf build build-asan
