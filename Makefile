@@ -4,10 +4,12 @@
 #   make test     install what is missing, build, run the fuzz targets briefly, every test suite, then again under ASan+UBSan
 #   make asan     build the sanitizer tree only (build-asan/)
 #   make fuzz     build the libFuzzer targets (build-fuzz/) and run each FUZZ_SECONDS (default 600)
+#   make screenshots  refresh docs/screenshots/ (the README's pictures) from the browser tests
+#   make lint-api lint api/openapi.yaml (redocly; also part of make test)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test run test test-release test-asan asan clean bench fuzz
+.PHONY: all deps deps-test run test test-release test-asan asan clean bench fuzz screenshots lint-api
 
 all: build/Makefile
 	@$(MAKE) --no-print-directory -C build -j$(JOBS)
@@ -33,6 +35,7 @@ asan: build-asan/Makefile
 
 test: deps-test
 	@$(MAKE) --no-print-directory all asan
+	@scripts/lint-api.sh
 	@echo "== fuzz targets ($(FUZZ_TEST_SECONDS) s each)"
 	@scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
 	@scripts/test.sh build
@@ -42,6 +45,14 @@ FUZZ_SECONDS ?= 600
 FUZZ_TEST_SECONDS ?= 20
 fuzz: deps-test
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+lint-api: deps-test
+	@scripts/lint-api.sh
+
+# Browser tests write their screenshots under build/screenshots; this run writes the README's.
+screenshots: deps-test
+	@$(MAKE) --no-print-directory all
+	LEADPATH_SHOTS_DIR=docs/screenshots node --test --test-concurrency=1 tests/browser/screens.test.mjs tests/browser/ui.test.mjs tests/browser/conversations.test.mjs
 
 clean:
 	rm -rf build build-asan build-fuzz

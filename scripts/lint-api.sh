@@ -5,10 +5,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-bin=node_modules/.bin/redocly
-[ -x "$bin" ] || { echo "lint-api: $bin is missing (scripts/deps.sh test installs it)" >&2; exit 1; }
+cli=node_modules/@redocly/cli/bin/cli.js
+[ -f "$cli" ] || { echo "lint-api: $cli is missing (scripts/deps.sh test installs it)" >&2; exit 1; }
 echo "== lint api/openapi.yaml (redocly)"
 out=$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true NO_UPDATE_NOTIFIER=1 \
-      "$bin" lint --config redocly.yaml --format=stylish api/openapi.yaml 2>&1) || { echo "$out" >&2; exit 1; }
+      node "$cli" lint --config redocly.yaml --format=stylish api/openapi.yaml 2>&1) || { echo "$out" >&2; exit 1; }
 if echo "$out" | grep -qE '^\s+[0-9]+:[0-9]+\s+(warning|error)'; then echo "$out" >&2; exit 1; fi
 echo "api/openapi.yaml: no errors, no warnings"

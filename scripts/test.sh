@@ -10,6 +10,9 @@ if [ "$tree" = build-asan ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LEADPATH_SANITIZED=1
 fi
+# A test run must leave the work tree as it found it (screenshots and the like go under build/).
+tree_state() { git -C "$root" status --porcelain 2>/dev/null || true; }
+state_before=$(tree_state)
 echo "== $tree: unit tests"
 (cd "$root/$tree" && ctest --output-on-failure -j2)
 echo "== $tree: end-to-end tests"
@@ -32,4 +35,9 @@ fi
 if [ "$tree" = build ] && ls "$root"/tests/browser/*.test.mjs >/dev/null 2>&1; then
   echo "== $tree: browser tests"
   (cd "$root" && node --test --test-concurrency=1 tests/browser/)
+fi
+if [ "$(tree_state)" != "$state_before" ]; then
+  echo "== $tree: the test run changed the work tree (tests must write under build/ or a temporary directory):" >&2
+  diff <(echo "$state_before") <(tree_state) >&2 || true
+  exit 1
 fi

@@ -20,6 +20,7 @@
   X(LP_ECONFLICT,            "conflict",                 409, "The request conflicts with the current state") \
   X(LP_EVERSION,             "version_mismatch",         412, "The record has changed since you read it") \
   X(LP_ETOOLARGE,            "too_large",                413, "The request body is too large") \
+  X(LP_EURILONG,             "too_large",                414, "The URL is too long")         \
   X(LP_EMEDIA,               "unsupported_media_type",   415, "Send JSON with Content-Type: application/json") \
   X(LP_EVALIDATION,          "validation_failed",        422, "Some fields are not valid")   \
   X(LP_ERATE,                "rate_limited",             429, "Too many requests; try again later") \

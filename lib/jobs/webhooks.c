@@ -75,13 +75,34 @@ json_t *lp_webhook_get(lp_db *db, int64_t id, lp_err *err) {
 
 /* ---------------------------------------------------------------- validation */
 
+/* An absolute http(s) URL as RFC 3986 writes it (the description's `format: uri`): ASCII only,
+ * every character one a URI may hold (anything else, such as a space, `"`, `<`, `{` or a byte
+ * over 0x7f, must be sent percent-encoded), every `%` followed by two hex digits, a host, and a
+ * port of digits. */
 static int url_ok(const char *u) {
+  if (strlen(u) > 2000) return 0;
   if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return 0;
   const char *host = u + (u[4] == 's' ? 8 : 7);
-  if (!*host || *host == '/') return 0;
-  for (const char *p = u; *p; p++)
-    if ((unsigned char)*p <= ' ' || *p == 0x7f) return 0;
-  return strlen(u) <= 2000;
+  if (!*host || *host == '/' || *host == '?' || *host == '#' || *host == ':') return 0;
+  static const char allowed[] = "-._~:/?#[]@!$&'()*+,;=%";
+  for (const char *p = u; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c >= 0x80 || !(isalnum(c) || strchr(allowed, c))) return 0;
+    if (c == '%' && !(isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]))) return 0;
+  }
+  size_t alen = strcspn(host, "/?#");
+  const char *at = memchr(host, '@', alen);
+  const char *hp = at ? at + 1 : host;
+  size_t hlen = alen - (size_t)(hp - host);
+  if (hlen == 0) return 0;
+  if (*hp != '[') {  /* a port, when given, is digits (an IPv6 literal keeps its colons in brackets) */
+    const char *colon = memchr(hp, ':', hlen);
+    if (colon) {
+      if (colon == hp) return 0;
+      for (const char *q = colon + 1; q < hp + hlen; q++) if (!isdigit((unsigned char)*q)) return 0;
+    }
+  }
+  return 1;
 }
 
 static int kind_ok(const char *k) {
@@ -97,7 +118,7 @@ static void validate(json_t *body, int creating, json_t *cols, lp_err *err) {
   json_t *url = json_object_get(body, "url");
   if (url) {
     if (!json_is_string(url) || !url_ok(json_string_value(url)))
-      lp_fail_field(err, "url", "must be an http:// or https:// URL");
+      lp_fail_field(err, "url", "must be an http:// or https:// URL with a host, in ASCII (percent-encode other characters)");
     else json_object_set(cols, "url", url);
   } else if (creating) {
     lp_fail_field(err, "url", "required");

@@ -191,7 +191,7 @@ static lp_code decline_fn(lp_db *db, void *p, lp_err *err) {
 }
 
 json_t *lp_approval_decide(lp_store *s, const lp_actor *decider, int64_t id, int approve, const char *note,
-                           int64_t now, lp_err *err) {
+                           int64_t if_version, int64_t now, lp_err *err) {
   lp_db *db = lp_store_reader(s, err);
   if (!db) return NULL;
   json_t *row = approval_row(db, id, err);
@@ -200,6 +200,11 @@ json_t *lp_approval_decide(lp_store *s, const lp_actor *decider, int64_t id, int
   if (!decider->is_admin && !(approver && approver == decider->id)) {
     if (requested_by == decider->id) lp_fail(err, LP_EFORBIDDEN, "Your own request is decided by your manager or an admin");
     else lp_fail(err, LP_ENOTFOUND, "No approval %lld", (long long)id);
+    json_decref(row);
+    return NULL;
+  }
+  if (if_version >= 0 && iget(row, "version") != if_version) {
+    lp_fail(err, LP_EVERSION, "The approval is at version %lld, not %lld", (long long)iget(row, "version"), (long long)if_version);
     json_decref(row);
     return NULL;
   }

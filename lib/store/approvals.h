@@ -30,7 +30,10 @@ json_t *lp_approval_get(lp_db *db, int64_t id, lp_err *err);
  * others the ones they decide and the ones they made. */
 json_t *lp_approvals_list(lp_db *db, const lp_actor *a, const char *status, lp_err *err);
 /* Approves or declines (note: may be NULL). Answers the decided approval (new reference).
- * 404 when not the caller's to see, 403 for one's own request, 409 when already decided. */
+ * 404 when not the caller's to see, 403 for one's own request, 412 when if_version (>= 0, from
+ * If-Match) is not the approval's version, 409 when already decided. A pending approval's
+ * version changes only when it is decided or cancelled (which the write's status check
+ * catches), so checking it on the read is enough. */
 json_t *lp_approval_decide(lp_store *s, const lp_actor *decider, int64_t id, int approve, const char *note,
-                           int64_t now, lp_err *err);
+                           int64_t if_version, int64_t now, lp_err *err);
 #endif

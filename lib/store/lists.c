@@ -1,6 +1,10 @@
 /* lists.c — configurable lists, settings, timeline and the events feed (see lists.h). */
 #include "store/leads.h"
+#include <ctype.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include "store/lists.h"
 #include "store/rows.h"
 #include "util/buf.h"
@@ -168,6 +172,54 @@ static const setting_spec settings_table[] = {
   {"webhook_max_in_flight", JSON_INTEGER, 1, 32, NULL, 0},
 };
 
+/* An IANA time zone name: "UTC", or Area[/Location...] of letters, digits, '_', '+', '-' that
+ * names a zone file in the system's tz database (tzdata). Without the database only the form is
+ * checked. */
+static int time_zone_ok(const char *z) {
+  size_t n = strlen(z);
+  if (!strcmp(z, "UTC")) return 1;
+  if (n == 0 || n > 64 || z[0] == '/' || z[n - 1] == '/' || strstr(z, "//") || strstr(z, "..")) return 0;
+  for (const char *p = z; *p; p++)
+    if (!(isalnum((unsigned char)*p) || strchr("/_+-", *p))) return 0;
+  if (!isupper((unsigned char)z[0])) return 0;
+  struct stat st;
+  if (stat("/usr/share/zoneinfo/UTC", &st) != 0) return 1;
+  char path[128];
+  snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", z);
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int hhmm_ok(const char *t) {
+  return t && strlen(t) == 5 && isdigit((unsigned char)t[0]) && isdigit((unsigned char)t[1]) && t[2] == ':' &&
+         isdigit((unsigned char)t[3]) && isdigit((unsigned char)t[4]) && (t[0] - '0') * 10 + (t[1] - '0') < 24 &&
+         (t[3] - '0') * 10 + (t[4] - '0') < 60;
+}
+
+/* business_hours as the description gives it: {days: ISO weekdays 1-7, no repeats; start and end
+ * "HH:MM", start before end; time_zone an IANA zone}, all four keys, no other. NULL when it is,
+ * else the reason. */
+static const char *business_hours_problem(json_t *v) {
+  if (!json_is_object(v)) return "must be an object {days, start, end, time_zone}";
+  const char *k;
+  json_t *x;
+  json_object_foreach(v, k, x)
+    if (strcmp(k, "days") && strcmp(k, "start") && strcmp(k, "end") && strcmp(k, "time_zone")) return "takes only days, start, end and time_zone";
+  json_t *days = json_object_get(v, "days");
+  if (!json_is_array(days) || json_array_size(days) > 7) return "days must be a list of ISO weekdays, 1 = Monday ... 7 = Sunday";
+  int seen[8] = {0};
+  size_t i;
+  json_array_foreach(days, i, x) {
+    if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > 7) return "days must be a list of ISO weekdays, 1 = Monday ... 7 = Sunday";
+    if (seen[json_integer_value(x)]++) return "days must not repeat a day";
+  }
+  const char *start = json_string_value(json_object_get(v, "start")), *end = json_string_value(json_object_get(v, "end"));
+  if (!hhmm_ok(start) || !hhmm_ok(end)) return "start and end must be times such as 09:00 and 17:00";
+  if (strcmp(start, end) >= 0) return "start must be before end";
+  const char *tz = json_string_value(json_object_get(v, "time_zone"));
+  if (!tz || !time_zone_ok(tz)) return "time_zone must be an IANA time zone such as Europe/Berlin";
+  return NULL;
+}
+
 static const setting_spec *setting_find(const char *k) {
   for (size_t i = 0; i < sizeof settings_table / sizeof *settings_table; i++)
     if (!strcmp(settings_table[i].key, k)) return &settings_table[i];
@@ -224,6 +276,15 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
         lp_fail_field(err, k, "must be none, starttls or tls");
         continue;
       }
+      const char *sv = json_string_value(v);
+      if (!strcmp(k, "time_zone") && *sv && !time_zone_ok(sv)) {
+        lp_fail_field(err, k, "must be an IANA time zone such as Europe/Berlin");
+        continue;
+      }
+      if (!strcmp(k, "default_country") && *sv && !(isupper((unsigned char)sv[0]) && isupper((unsigned char)sv[1]) && !sv[2])) {
+        lp_fail_field(err, k, "must be an ISO 3166 country code such as DE");
+        continue;
+      }
     } else if (sp->type == JSON_ARRAY) {
       /* chat_origins: up to max origins, each "scheme://host[:port]" */
       int ok = json_is_array(v) && (int64_t)json_array_size(v) <= sp->max;
@@ -236,6 +297,9 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
           ok = 0;
       }
       if (!ok) { lp_fail_field(err, k, "must be a list of origins such as https://www.example.com"); continue; }
+    } else if (!strcmp(k, "business_hours")) {
+      const char *why = business_hours_problem(v);
+      if (why) { lp_fail_field(err, k, why); continue; }
     } else if (!json_is_object(v)) { lp_fail_field(err, k, "must be an object"); continue; }
     if (!json_equal(json_object_get(old, k), v))
       json_object_set_new(changes, k, json_pack("{s:O, s:O}", "old", json_object_get(old, k) ? json_object_get(old, k) : json_null(), "new", v));

@@ -221,7 +221,7 @@ json_t *lp_roles_list(lp_db *db, int64_t only, lp_err *err) {
   return rows;
 }
 
-typedef struct { int64_t id, now, actor; json_t *patch; } role_ctx;
+typedef struct { int64_t id, now, actor, expect; json_t *patch; } role_ctx;
 
 static lp_code role_fn(lp_db *db, void *p, lp_err *err) {
   role_ctx *c = p;
@@ -243,7 +243,7 @@ static lp_code role_fn(lp_db *db, void *p, lp_err *err) {
   }
   char *txt = json_dumps(pol, JSON_COMPACT);
   json_t *cols = json_pack("{s:s}", "policy", txt);
-  lp_code rc = lp_update(db, "roles", c->id, cols, -1, err);
+  lp_code rc = lp_update(db, "roles", c->id, cols, c->expect, err);
   json_decref(cols);
   free(txt);
   if (rc == LP_OK && json_object_size(changes)) {
@@ -256,8 +256,8 @@ static lp_code role_fn(lp_db *db, void *p, lp_err *err) {
   return rc;
 }
 
-lp_code lp_role_patch(lp_store *s, int64_t id, json_t *patch, int64_t actor, int64_t now, lp_err *err) {
-  role_ctx c = {id, now, actor, patch};
+lp_code lp_role_patch(lp_store *s, int64_t id, json_t *patch, int64_t expect, int64_t actor, int64_t now, lp_err *err) {
+  role_ctx c = {id, now, actor, expect, patch};
   return lp_store_write(s, role_fn, &c, err);
 }
 

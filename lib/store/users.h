@@ -25,8 +25,9 @@ json_t *lp_user_get(lp_db *db, int64_t id, lp_err *err);
 const char *lp_user_email(lp_db *db, int64_t id, const char *field, char *out, size_t n, lp_err *err);
 /* Roles in the API form (policy as JSON, builtin as a boolean): all, or only = one id. */
 json_t *lp_roles_list(lp_db *db, int64_t only, lp_err *err);
-/* Changes only the policy keys of patch (checked by lp_policy_check) with a role_updated event. */
-lp_code lp_role_patch(lp_store *s, int64_t id, json_t *patch, int64_t actor, int64_t now, lp_err *err);
+/* Changes only the policy keys of patch (checked by lp_policy_check) with a role_updated event;
+ * expect >= 0 (If-Match) must be the role's version (LP_EVERSION otherwise). */
+lp_code lp_role_patch(lp_store *s, int64_t id, json_t *patch, int64_t expect, int64_t actor, int64_t now, lp_err *err);
 /* Every user's email by id, {"<id>": "<email>"} (new reference; owners travel by email in
  * exports). An empty object when the lookup fails (err set). */
 json_t *lp_user_emails(lp_db *db, lp_err *err);

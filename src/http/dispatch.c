@@ -57,6 +57,13 @@ static int find_route(lp_req *r, int *path_matched) {
 }
 
 void http_route(lp_req *r) {
+  if (r->bad_uri) {
+    r->route = ROUTE_NONE;
+    if (r->bad_uri == URI_LONG) lp_fail(&r->err, LP_EURILONG, "The URL is longer than %d bytes", URI_MAX);
+    else lp_fail(&r->err, LP_EBADREQ, "The URL holds a control character (such as an encoded NUL) that has no place in it");
+    r->failed = 1;
+    return;
+  }
   if (strncmp(r->url, "/api/", 5) && strncmp(r->url, "/public/", 8) && strcmp(r->url, "/healthz") &&
       strcmp(r->url, "/readyz") && strcmp(r->url, "/metrics")) {
     r->route = ROUTE_STATIC;

@@ -23,6 +23,7 @@ typedef struct lp_req {
   char param_buf[128];
   lp_buf body;
   int too_large;
+  int bad_uri;                 /* URI_BAD / URI_LONG: refused before routing (request.c) */
   json_t *json;                /* the parsed body (JSON routes) */
   int authed, cookie_auth;
   lp_actor actor;

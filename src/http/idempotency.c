@@ -73,7 +73,15 @@ lp_code lp_idem_begin(lp_req *r, const char *key, int *replayed) {
                  "but its answer was not kept; look the result up instead of retrying");
   } else {
     json_t *body = json_loads(json_string_value(json_object_get(row, "response")) ?: "{}", 0, NULL);
-    lp_reply(r, (int)json_integer_value(json_object_get(row, "status")), body ? body : json_object());
+    int status = (int)json_integer_value(json_object_get(row, "status"));
+    /* The first answer's Location comes back too: a created lead's, a started job's. */
+    char loc[64] = "";
+    json_t *id = json_object_get(body, "id"), *job = json_object_get(body, "job_id");
+    if (status == 202 && json_is_integer(job)) snprintf(loc, sizeof loc, "/api/v1/jobs/%lld", (long long)json_integer_value(job));
+    else if (status == 201 && json_is_integer(id) && !strcmp(lp_routes[r->route].pattern, "/api/v1/leads"))
+      snprintf(loc, sizeof loc, "/api/v1/leads/%lld", (long long)json_integer_value(id));
+    lp_reply(r, status, body ? body : json_object());
+    if (*loc) lp_reply_header(r, "Location", loc);
     lp_reply_header(r, "Idempotent-Replayed", "true");
     *replayed = 1;
   }

@@ -20,6 +20,8 @@
 #include "http/http.h"
 
 #define BODY_MAX (1 << 20)           /* a larger request body is drained and answered 413 */
+#define URI_MAX 8192                 /* a longer request target is answered 414 */
+enum { URI_BAD = 1, URI_LONG = 2 };  /* lp_req.bad_uri */
 #define MAX_ROUTES 256               /* route indexes past the table: */
 #define ROUTE_STATIC MAX_ROUTES      /* a static asset (the web UI, the OpenAPI file) */
 #define ROUTE_NONE (MAX_ROUTES + 1)  /* no route matched */
@@ -66,6 +68,8 @@ enum MHD_Result http_send_asset(lp_req *r);
 /* request.c. MHD's callbacks, given to MHD_start_daemon with the lp_app as their closure. */
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                 const char *version, const char *upload, size_t *upload_size, void **con_cls);
+/* MHD_OPTION_URI_LOG_CALLBACK: sees the request target as sent, before MHD decodes it. */
+void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
 
 /* metrics.c. */

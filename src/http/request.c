@@ -60,6 +60,40 @@ static void req_free(lp_req *r) {
 
 static atomic_ullong next_rid;
 
+/* What http_on_uri hands MHD as the request's first context when the target is refused: static
+ * markers, never freed (http_on_request turns them into a request with bad_uri set). */
+static char uri_bad_marker, uri_long_marker;
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The request target as sent. MHD decodes %XX before handlers see the path, so an encoded NUL
+ * would cut it ("/leads/5%00x" would read as "/leads/5"): a control byte (0x00-0x1F, 0x7F),
+ * encoded or raw, in the path, or an encoded NUL anywhere in the target, is refused with 400;
+ * a target longer than URI_MAX with 414 (both in the error shape). */
+void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  (void)cls, (void)conn;
+  if (!uri) return NULL;
+  size_t n = strlen(uri);
+  if (n > URI_MAX) return &uri_long_marker;
+  int in_path = 1;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)uri[i];
+    if (c == '?') in_path = 0;
+    if (c == '#') break;
+    if (in_path && (c < 0x20 || c == 0x7f)) return &uri_bad_marker;
+    if (c == '%' && i + 2 < n && hexval(uri[i + 1]) >= 0 && hexval(uri[i + 2]) >= 0) {
+      int v = hexval(uri[i + 1]) * 16 + hexval(uri[i + 2]);
+      if (v == 0 || (in_path && (v < 0x20 || v == 0x7f))) return &uri_bad_marker;
+    }
+  }
+  return NULL;
+}
+
 /* Whether a routed request runs on a request thread (1, *q says which queue): writes, and reads
  * of routes flagged R_LONG (read from the route already matched: no look-up per request); or
  * here, on the connection's thread (0: short reads, errors found while routing, static files). */
@@ -76,6 +110,11 @@ static int queue_for(const lp_req *r, http_queue_kind *q) {
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                 const char *version, const char *upload, size_t *upload_size, void **con_cls) {
   lp_req *r = *con_cls;
+  int bad_uri = 0;
+  if ((void *)r == &uri_bad_marker || (void *)r == &uri_long_marker) {
+    bad_uri = (void *)r == &uri_bad_marker ? URI_BAD : URI_LONG;
+    r = NULL;
+  }
   if (r && r->ran) return http_answer(r);  /* a request back from its request thread */
   if (!r) {
     r = req_new();
@@ -85,6 +124,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
     r->method = method;
     r->url = url;
     r->route = -1;
+    r->bad_uri = bad_uri;
     r->t0 = http_mono();
     r->body = (lp_buf)LP_BUF_INIT(BODY_MAX + 1);
     r->err = (lp_err)LP_ERR_INIT;
@@ -115,7 +155,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
 
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
   lp_req *r = *con_cls;
-  if (!r) return;
+  if (!r || (void *)r == &uri_bad_marker || (void *)r == &uri_long_marker) { *con_cls = NULL; return; }
   lp_app *app = cls;
   double dt = http_mono() - r->t0;
   int ri = r->route < 0 ? ROUTE_NONE : r->route;

@@ -52,7 +52,7 @@ int lp_http_serve(lp_app *app, const char *listen, lp_err *err) {
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, http_on_request, app,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->threads,
-      MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+      MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, app, MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, app, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
   if (!d) {
     http_queues_stop();

@@ -16,7 +16,10 @@ export const MOCK = process.env.LEADPATH_MOCK === '1';
 // LEADPATH_WEB_DISK=1: the real server answers the API, but web/ is served from disk (through
 // mock-api.mjs as a proxy), to try UI edits without rebuilding the binary.
 export const WEB_DISK = process.env.LEADPATH_WEB_DISK === '1';
-export const SHOTS = path.join(root, 'docs', 'screenshots');
+// Screenshots go under build/ so a test run leaves the work tree as it was; `make screenshots`
+// sets LEADPATH_SHOTS_DIR=docs/screenshots to refresh the README's pictures.
+export const SHOTS = process.env.LEADPATH_SHOTS_DIR
+  ? path.resolve(root, process.env.LEADPATH_SHOTS_DIR) : path.join(root, 'build', 'screenshots');
 
 // Why the suite cannot run here, or null.
 export function skipReason() {

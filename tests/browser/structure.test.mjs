@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { root } from './helpers.mjs';
+import { root, SHOTS } from './helpers.mjs';
 
 const app = path.join(root, 'web', 'app');
 const files = (dir) => fs.readdirSync(path.join(app, dir)).filter((f) => f.endsWith('.js')).map((f) => path.join(dir, f));
@@ -51,5 +51,9 @@ describe('web UI layout', () => {
     const html = fs.readFileSync(path.join(root, 'web', 'index.html'), 'utf8');
     const preloaded = [...html.matchAll(/rel="modulepreload" href="\/app\/([^"]+)"/g)].map((m) => path.normalize(m[1])).sort();
     assert.deepEqual(preloaded, [...all].sort(), 'index.html preloads exactly the modules under web/app');
+  });
+  it('test runs write screenshots under build/, not into the tracked docs/screenshots', () => {
+    if (process.env.LEADPATH_SHOTS_DIR) return;  // make screenshots asks for docs/screenshots
+    assert.ok(SHOTS.startsWith(path.join(root, 'build') + path.sep), `screenshots go to ${SHOTS}`);
   });
 });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import http from 'node:http';
 import assert from 'node:assert/strict';
+import { contractProblem, CONTRACT_ON } from './contract.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.LEADPATH_BIN
@@ -167,6 +168,8 @@ export async function startServer({ args = [], dir = null, env = {}, keepDir = f
  * One HTTP request. opts: token (Bearer), cookie, csrf, headers, body (object → JSON),
  * raw (string/Buffer sent as is), contentType, timeoutMs.
  * Resolves {status, headers, body, text}: body is parsed JSON when the answer parses, else null.
+ * Rejects when the answer does not match api/openapi.yaml (contract.mjs): undocumented
+ * operation, unlisted status, or a body that is not the status's schema.
  */
 export function request(srv, method, path, opts = {}) {
   const { token, cookie, csrf, body, raw, timeoutMs = SANITIZED ? 60_000 : 15_000 } = opts;
@@ -193,7 +196,17 @@ export function request(srv, method, path, opts = {}) {
       const text = buf.toString('utf8');
       let parsed = null;
       try { parsed = text.length ? JSON.parse(text) : null; } catch { parsed = null; }
-      res({ status, headers: hdrs, body: parsed, text });
+      const answer = { status, headers: hdrs, body: parsed, text };
+      // Every answer must match api/openapi.yaml (contract.mjs); opts.uncontracted skips it for
+      // a request that is deliberately not an API call.
+      const problem = CONTRACT_ON && !opts.uncontracted ? contractProblem(method, path, answer) : null;
+      if (problem) {
+        const e = new Error(`contract (api/openapi.yaml): ${problem}`);
+        e.contract = true;
+        rej(e);
+        return;
+      }
+      res(answer);
     };
     const req = http.request(url, { method, headers, agent: false }, (r) => {
       response = r;

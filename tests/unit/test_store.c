@@ -1799,7 +1799,7 @@ static void test_every_change_through_the_applier(void **state)
     ev = LAST_EVENT();
     lp_actor mgr;
     assert_int_equal(lp_actor_load(reader(), w.mgr_id, &mgr, &err), LP_OK);
-    json_t *ap = lp_approval_decide(F.s, &mgr, approval, 1, NULL, T2 + 30, &err);
+    json_t *ap = lp_approval_decide(F.s, &mgr, approval, 1, NULL, -1, T2 + 30, &err);
     assert_non_null(ap);
     assert_string_equal(sget(ap, "status"), "approved");
     json_decref(ap);

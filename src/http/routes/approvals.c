@@ -12,7 +12,9 @@ lp_code h_approvals_list(lp_req *r) {
 }
 
 static lp_code decide(lp_req *r, int approve, const char *note) {
-  json_t *o = lp_approval_decide(r->app->store, &r->actor, r->ids[0], approve, note, r->now, &r->err);
+  int64_t if_version;
+  if (lp_req_if_match(r, &if_version) != LP_OK) return r->err.code;
+  json_t *o = lp_approval_decide(r->app->store, &r->actor, r->ids[0], approve, note, if_version, r->now, &r->err);
   return o ? lp_reply(r, 200, o) : r->err.code;
 }
 

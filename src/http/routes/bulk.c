@@ -150,6 +150,8 @@ lp_code h_leads_bulk(lp_req *r) {
   if (params && !json_is_object(params)) lp_fail_field(&r->err, "params", "must be an object");
   json_t *ids_in = json_object_get(r->json, "ids"), *filter = json_object_get(r->json, "filter");
   if (!ids_in && !filter) lp_fail_field(&r->err, "ids", "give ids or a filter");
+  if (ids_in && filter) lp_fail_field(&r->err, "filter", "give ids or a filter, not both");
+  if (json_is_array(ids_in) && json_array_size(ids_in) == 0) lp_fail_field(&r->err, "ids", "must hold at least one lead id");
   if (ids_in && !json_is_array(ids_in)) lp_fail_field(&r->err, "ids", "must be an array of lead ids");
   if (filter && !json_is_object(filter)) lp_fail_field(&r->err, "filter", "must be an object of list filters");
   size_t i;

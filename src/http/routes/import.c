@@ -22,6 +22,18 @@ lp_code h_import_leads(lp_req *r) {
   const char *ct = lp_req_header(r, "Content-Type");
   if (!ct || strncasecmp(ct, "text/csv", 8) != 0) return lp_fail(&r->err, LP_EMEDIA, "Send the leads as CSV with Content-Type: text/csv");
   if (r->body.len == 0 || !memchr(r->body.data, '\n', r->body.len)) return lp_fail_field(&r->err, "file", "needs a header line and at least one row");
+  /* A header with no row (blank lines do not count) starts no job. */
+  lp_csv csv;
+  lp_csv_init(&csv, r->body.data, r->body.len);
+  char **fields = NULL;
+  int n = lp_csv_next(&csv, &fields);
+  lp_csv_fields_free(fields, n > 0 ? n : 0);
+  if (n > 0) {
+    n = lp_csv_next(&csv, &fields);
+    lp_csv_fields_free(fields, n > 0 ? n : 0);
+  }
+  if (n < 0) return lp_fail_field(&r->err, "file", "is not valid CSV (a quote is not closed)");
+  if (n == 0) return lp_fail_field(&r->err, "file", "needs a header line and at least one row");
   int dry = lp_req_flag(r, "dry_run");
   json_t *payload = json_pack("{s:s%, s:b}", "csv", r->body.data, r->body.len, "dry_run", dry);
   if (!payload) return lp_fail_field(&r->err, "file", "must be UTF-8 text");

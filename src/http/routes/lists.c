@@ -162,7 +162,9 @@ lp_code h_role_patch(lp_req *r) {
   json_t *patch = json_object_get(r->json, "policy");
   if (!patch) return lp_fail_field(&r->err, "policy", "required");
   if (lp_policy_check(patch, &r->err) != LP_OK) return r->err.code;
-  if (lp_role_patch(r->app->store, r->ids[0], patch, r->actor.id, r->now, &r->err) != LP_OK) return r->err.code;
+  int64_t expect;
+  if (lp_req_if_match(r, &expect) != LP_OK) return r->err.code;
+  if (lp_role_patch(r->app->store, r->ids[0], patch, expect, r->actor.id, r->now, &r->err) != LP_OK) return r->err.code;
   lp_auth_forget_all();
   json_t *rows = roles_rows(r, r->ids[0]);
   if (!rows) return r->err.code;
