@@ -1,7 +1,10 @@
 /* lists.c — configurable lists, settings, timeline and the events feed (see lists.h). */
 #include "store/leads.h"
 #include <sodium.h>
+#include <ctype.h>
 #include "store/lists.h"
+#include "util/tz.h"
+#include "util/valid.h"
 #include "store/rows.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
@@ -221,6 +224,15 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
         lp_fail_field(err, k, "must be none, starttls or tls");
         continue;
       }
+      /* the company's defaults (docs/admin.md): "" unsets; a country is stored in capitals */
+      const char *sv = json_string_value(v);
+      if (!strcmp(k, "default_country") && *sv) {
+        if (!lp_country_valid(sv)) { lp_fail_field(err, k, "must be a two-letter ISO 3166 country code, e.g. GB"); continue; }
+        char up[3] = {(char)toupper((unsigned char)sv[0]), (char)toupper((unsigned char)sv[1]), 0};
+        v = json_string(up);
+        json_object_set_new(c->patch, k, v);  /* same key: the iteration goes on safely */
+      }
+      if (!strcmp(k, "time_zone") && *sv && !lp_tz_valid(sv)) { lp_fail_field(err, k, "must be a time zone name such as Europe/London"); continue; }
     } else if (sp->type == JSON_ARRAY) {
       /* chat_origins: up to max origins, each "scheme://host[:port]" */
       int ok = json_is_array(v) && (int64_t)json_array_size(v) <= sp->max;

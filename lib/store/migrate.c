@@ -280,6 +280,11 @@ TEMPLATE_SEEDS}}},
 {.sql =
 "ALTER TABLE threads ADD COLUMN chat_token_hash TEXT;"
 "CREATE INDEX threads_open_channel ON threads(channel, status, last_message_at);"}}},
+{14, "approvals: a lead's pending request found by lead", {
+/* A close or reopen asks whether a request of the lead waits already (one at a time), and the
+ * lead page and the approval inbox list a lead's requests. */
+{.sql =
+"CREATE INDEX approvals_lead ON approvals(lead_id, status);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 
