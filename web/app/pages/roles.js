@@ -47,7 +47,7 @@ function RoleCard({ role, admin, onSaved }) {
   const changed = Object.fromEntries(Object.entries(d).filter(([k, v]) => !same(base[k], v)));
   const save = async (e) => {
     e.preventDefault(); setBusy(true); setError(null); setMsg('');
-    try { await api.roles.update(role.id, changed); setMsg('Saved.'); onSaved(); }
+    try { await api.roles.update(role.id, changed); setMsg('Saved.'); onSaved(`The role ${role.name} was saved.`); }
     catch (err) { setError(err); }
     setBusy(false);
   };
