@@ -166,6 +166,12 @@ static int opted_out(json_t *lead, const char *channel) {
   return iget(lead, !strcmp(channel, "email") ? "email_opt_out" : "sms_opt_out") != 0;
 }
 
+/* A second request while one waits would only pile up: the approver decides one at a time. */
+static lp_code pending_refusal(const lp_plan_in *in, lp_err *err) {
+  return lp_fail(err, LP_ECONFLICT, "A request for this lead is already waiting for approval (request %lld); wait for the decision",
+                 (long long)in->pending_approval);
+}
+
 lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   lp_plan_init(plan, LP_PLAN_CLOSE);
   json_t *req = in->req;
@@ -256,7 +262,10 @@ lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
     free(notes_buf);
     return LP_EVALIDATION;
   }
-  if (in->actor->perm[act] == LP_REQUEST) plan->approval_required = 1;
+  if (in->actor->perm[act] == LP_REQUEST) {
+    if (in->pending_approval) { free(notes_buf); return pending_refusal(in, err); }
+    plan->approval_required = 1;
+  }
 
   /* The lead itself. */
   json_t *lead = plan->lead;
@@ -360,7 +369,10 @@ lp_code lp_plan_reopen(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   json_t *jn = in->req ? json_object_get(in->req, "notes") : NULL;
   if (jn && !json_is_null(jn) && !json_is_string(jn)) return lp_fail_field(err, "notes", "must be a string");
   if (in->actor->perm[LP_ACT_REOPEN] == LP_DENY) return lp_fail(err, LP_EFORBIDDEN, "Your role may not reopen leads");
-  if (in->actor->perm[LP_ACT_REOPEN] == LP_REQUEST) plan->approval_required = 1;
+  if (in->actor->perm[LP_ACT_REOPEN] == LP_REQUEST) {
+    if (in->pending_approval) return pending_refusal(in, err);
+    plan->approval_required = 1;
+  }
   json_t *lead = plan->lead;
   json_object_set_new(lead, "status", json_string("open"));
   json_object_set_new(lead, "outcome", json_null());

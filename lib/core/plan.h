@@ -33,6 +33,7 @@ typedef struct lp_plan_in {
   json_t *cur_stage;     /* stage moves and closes: the lead's current stage row (may be NULL) */
   json_t *thread;        /* conversations: the thread named by the request (any status), or NULL */
   int64_t review_gap_days; /* review requests: the least days between two (settings) */
+  int64_t pending_approval; /* closes and reopens: a request of the lead still waiting for approval (id), 0 none */
 } lp_plan_in;
 
 /* What a plan is for; the applier writes the lead row accordingly. */
@@ -97,9 +98,10 @@ lp_code lp_plan_create(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err
 lp_code lp_plan_update(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err *err);
 /* Close (POST /leads/{id}/close). Refusals: 409 already closed; 422 unknown outcome, missing
  * mandatory fields (err->fields and plan->missing say which; plan->made is set), bad options;
- * 403 policy deny. Policy "request" is not a refusal: the plan says approval_required. */
+ * 403 policy deny. Policy "request" is not a refusal: the plan says approval_required — unless
+ * a request of the lead is waiting already (in->pending_approval): 409, one at a time. */
 lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err);
-/* Reopen: 409 if open; 403 if denied; approval_required for "request". */
+/* Reopen: 409 if open; 403 if denied; approval_required for "request" (409 while one waits). */
 lp_code lp_plan_reopen(const lp_plan_in *in, lp_plan *plan, lp_err *err);
 /* Stage move: 409 if the lead is closed; sets sold_at on an is_sale stage; tracks waiting time. */
 lp_code lp_plan_stage(const lp_plan_in *in, lp_plan *plan, lp_err *err);

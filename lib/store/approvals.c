@@ -33,6 +33,36 @@ static json_t *present(json_t *row) {
 
 static json_t *note_data(int64_t id) { return json_pack("{s:I}", "approval_id", (json_int_t)id); }
 
+/* The words a person reads a request by, into d: the lead's name, the outcome's name and kind,
+ * the lost reason's name (a query fails quietly: the words are a courtesy, ids stay). */
+static void add_words(lp_db *db, json_t *d, int64_t lead_id, json_t *params, lp_err *err) {
+  (void)err;
+  lp_err e = LP_ERR_INIT;
+  json_t *args = json_pack("[I]", (json_int_t)lead_id);
+  json_t *lead = lp_query_one(db, "SELECT full_name FROM leads WHERE id = $1", args, &e);
+  json_decref(args);
+  if (lead) json_object_set(d, "full_name", json_object_get(lead, "full_name"));
+  json_decref(lead);
+  const char *outcome = json_string_value(json_object_get(params, "outcome"));
+  if (outcome) {
+    json_object_set_new(d, "outcome", json_string(outcome));
+    args = json_pack("[s]", outcome);
+    json_t *o = lp_query_one(db, "SELECT name, kind FROM outcomes WHERE key = $1", args, &e);
+    json_decref(args);
+    if (o) { json_object_set(d, "outcome_name", json_object_get(o, "name")); json_object_set(d, "outcome_kind", json_object_get(o, "kind")); }
+    json_decref(o);
+  }
+  json_t *reason = json_object_get(params, "reason_id");
+  if (json_is_integer(reason)) {
+    args = json_pack("[O]", reason);
+    json_t *o = lp_query_one(db, "SELECT name FROM lost_reasons WHERE id = $1", args, &e);
+    json_decref(args);
+    if (o) json_object_set(d, "reason_name", json_object_get(o, "name"));
+    json_decref(o);
+  }
+  lp_err_release(&e);
+}
+
 lp_code lp_approval_request(lp_db *db, const lp_actor *a, int64_t lead_id, const char *action, json_t *params,
                             int64_t now, int64_t *id, lp_err *err) {
   json_t *none = params ? NULL : json_object();
@@ -52,6 +82,10 @@ lp_code lp_approval_request(lp_db *db, const lp_actor *a, int64_t lead_id, const
   json_decref(none);
   if (rc == LP_OK && a->manager_id) {
     json_t *d = note_data(*id);
+    json_object_set_new(d, "action", json_string(action));
+    json_object_set_new(d, "requested_by", json_integer(a->id));
+    json_object_set_new(d, "requested_by_name", json_string(a->name));
+    add_words(db, d, lead_id, params, err);
     rc = lp_notify(db, a->manager_id, "approval_requested", lead_id, d, now, err);
     json_decref(d);
   }
@@ -69,18 +103,22 @@ lp_code lp_approval_mark(lp_db *db, int64_t id, const lp_actor *decider, const c
   json_decref(args);
   if (rc == LP_OK && lp_db_changes(db) == 0) rc = lp_fail(err, LP_ECONFLICT, "The approval was already decided");
   int64_t lead = iget(row, "lead_id");
-  if (rc == LP_OK) {
-    json_t *data = json_pack("{s:I, s:s, s:o}", "approval_id", (json_int_t)id, "decision", decision, "note", note ? json_string(note) : json_null());
-    rc = lp_event(db, now, lead, decider->id, "approval_decided", "approval", id, data, err);
-    json_decref(data);
-  }
+  /* What was asked, in words, travels with the decision: the requester reads "Morgan declined
+   * your request to close Jane Doe as Lost: 'call them again next week'" (docs/admin.md). */
+  json_t *params = json_loads(sget(row, "params") ? sget(row, "params") : "{}", 0, NULL);
+  json_t *words = json_pack("{s:I, s:s, s:o, s:O, s:I, s:s, s:O}", "approval_id", (json_int_t)id, "decision", decision,
+                            "note", note ? json_string(note) : json_null(), "action", json_object_get(row, "action"),
+                            "decided_by", (json_int_t)decider->id, "decided_by_name", decider->name,
+                            "requested_by", json_object_get(row, "requested_by"));
+  add_words(db, words, lead, params, err);
+  json_decref(params);
+  if (rc == LP_OK) rc = lp_event(db, now, lead, decider->id, "approval_decided", "approval", id, words, err);
   if (rc == LP_OK) {
     char kind[40];
     snprintf(kind, sizeof kind, "approval_%s", decision);
-    json_t *d = note_data(id);
-    rc = lp_notify(db, iget(row, "requested_by"), kind, lead, d, now, err);
-    json_decref(d);
+    rc = lp_notify(db, iget(row, "requested_by"), kind, lead, words, now, err);
   }
+  json_decref(words);
   json_decref(row);
   return rc;
 }
@@ -166,20 +204,81 @@ json_t *lp_approval_get(lp_db *db, int64_t id, lp_err *err) {
   return row ? present(row) : NULL;
 }
 
-json_t *lp_approvals_list(lp_db *db, const lp_actor *a, const char *status, lp_err *err) {
+/* Names, words and the lead's open tasks on one listed approval (in place). outcomes and reasons:
+ * every row of those small tables, read once per list. */
+static void enrich(lp_db *db, json_t *row, json_t *outcomes, json_t *reasons, int64_t now, lp_err *err) {
+  json_t *params = json_object_get(row, "params");
+  const char *ok = json_string_value(json_object_get(params, "outcome"));
+  size_t i;
+  json_t *v;
+  json_object_set_new(row, "outcome_name", json_null());
+  json_object_set_new(row, "outcome_kind", json_null());
+  json_object_set_new(row, "reason_name", json_null());
+  if (ok) json_array_foreach(outcomes, i, v) if (!strcmp(sget(v, "key"), ok)) {
+    json_object_set(row, "outcome_name", json_object_get(v, "name"));
+    json_object_set(row, "outcome_kind", json_object_get(v, "kind"));
+  }
+  json_t *rid = json_object_get(params, "reason_id");
+  if (json_is_integer(rid)) json_array_foreach(reasons, i, v) if (iget(v, "id") == json_integer_value(rid))
+    json_object_set(row, "reason_name", json_object_get(v, "name"));
+  json_t *args = json_pack("[I]", (json_int_t)iget(row, "lead_id"));
+  json_t *tasks = lp_query(db, "SELECT id, title, type, due_at, assignee_id FROM tasks WHERE lead_id = $1 AND status = 'open'"
+                               " ORDER BY due_at IS NULL, due_at, id LIMIT 50", args, err);
+  json_decref(args);
+  int overdue = 0;
+  json_array_foreach(tasks, i, v) {
+    json_t *due = json_object_get(v, "due_at");
+    int late = json_is_integer(due) && json_integer_value(due) < now;
+    overdue += late;
+    json_object_set_new(v, "overdue", json_boolean(late));
+    json_object_set_new(v, "due_at", lp_json_time(due));
+  }
+  json_object_set_new(row, "open_tasks", tasks ? tasks : json_array());
+  json_object_set_new(row, "overdue_tasks", json_integer(overdue));
+}
+
+json_t *lp_approvals_list(lp_db *db, const lp_actor *a, const char *status, int64_t lead_id, int mine, int64_t now, lp_err *err) {
   if (strcmp(status, "pending") && strcmp(status, "approved") && strcmp(status, "declined") && strcmp(status, "cancelled") && strcmp(status, "all")) {
     lp_fail_field(err, "status", "must be pending, approved, declined, cancelled or all");
     return NULL;
   }
-  json_t *args = json_pack("[s, I, i]", status, (json_int_t)a->id, a->is_admin);
-  json_t *rows = lp_query(db, "SELECT a.*, l.full_name AS lead_name FROM approvals a JOIN leads l ON l.id = a.lead_id"
-                              " WHERE ($1 = 'all' OR a.status = $1) AND ($3 = 1 OR a.approver_id = $2 OR a.requested_by = $2)"
+  /* A lead's requests: whoever may see the lead sees them (the lead page says one waits). */
+  int by_lead = 0;
+  if (lead_id) {
+    json_t *lead = lp_lead_row(db, lead_id, err);
+    if (!lead) return NULL;
+    lp_code rc = lp_lead_visible(db, a, lead, err);
+    json_decref(lead);
+    if (rc != LP_OK) return NULL;
+    by_lead = 1;
+  }
+  json_t *args = json_pack("[s, I, i, I, i, i]", status, (json_int_t)a->id, a->is_admin, (json_int_t)lead_id, by_lead, mine);
+  json_t *rows = lp_query(db, "SELECT a.*, l.full_name AS lead_name, l.status AS lead_status, l.owner_id AS lead_owner_id,"
+                              " ru.name AS requested_by_name, au.name AS approver_name, du.name AS decided_by_name"
+                              " FROM approvals a JOIN leads l ON l.id = a.lead_id"
+                              " LEFT JOIN users ru ON ru.id = a.requested_by LEFT JOIN users au ON au.id = a.approver_id"
+                              " LEFT JOIN users du ON du.id = a.decided_by"
+                              " WHERE ($1 = 'all' OR a.status = $1) AND l.deleted_at IS NULL"
+                              " AND ($5 = 1 OR $3 = 1 OR a.approver_id = $2 OR a.requested_by = $2)"
+                              " AND ($5 = 0 OR a.lead_id = $4) AND ($6 = 0 OR a.requested_by = $2)"
                               " ORDER BY a.id DESC LIMIT 500", args, err);
   json_decref(args);
   if (!rows) return NULL;
+  json_t *outcomes = lp_query(db, "SELECT key, name, kind FROM outcomes", NULL, err);
+  json_t *reasons = lp_query(db, "SELECT id, name FROM lost_reasons", NULL, err);
   size_t i;
   json_t *row;
-  json_array_foreach(rows, i, row) present(row);  /* in place */
+  json_array_foreach(rows, i, row) {
+    present(row);  /* in place */
+    enrich(db, row, outcomes, reasons, now, err);
+    /* may the caller decide it? (the server's rule, so a client need not guess) */
+    int64_t approver = iget(row, "approver_id");
+    json_object_set_new(row, "can_decide", json_boolean(!strcmp(sget(row, "status"), "pending") && iget(row, "requested_by") != a->id &&
+                                                        (a->is_admin || (approver && approver == a->id))));
+  }
+  json_decref(outcomes);
+  json_decref(reasons);
+  if (err->code != LP_OK) { json_decref(rows); return NULL; }
   return json_pack("{s:o, s:n}", "items", rows, "next_cursor");
 }
 

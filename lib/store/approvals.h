@@ -27,8 +27,13 @@ lp_code lp_approvals_escalate(lp_db *db, int64_t now, int *sent, lp_err *err);
 /* The API form of one approval (new reference) or NULL (LP_ENOTFOUND). */
 json_t *lp_approval_get(lp_db *db, int64_t id, lp_err *err);
 /* {items, next_cursor}: status pending|approved|declined|cancelled|all; admins see every request,
- * others the ones they decide and the ones they made. */
-json_t *lp_approvals_list(lp_db *db, const lp_actor *a, const char *status, lp_err *err);
+ * others the ones they decide and the ones they made; lead_id (0: any) lists one lead's requests
+ * to whoever may see the lead (else LP_ENOTFOUND); mine: only the caller's own requests. Each
+ * item carries the names (lead_name, requested_by_name, approver_name, decided_by_name), the
+ * words of what was asked (outcome_name, outcome_kind, reason_name), the lead's open tasks
+ * (open_tasks: [{id, title, type, due_at, assignee_id, overdue}], overdue_tasks: n, at `now`)
+ * and can_decide. */
+json_t *lp_approvals_list(lp_db *db, const lp_actor *a, const char *status, int64_t lead_id, int mine, int64_t now, lp_err *err);
 /* Approves or declines (note: may be NULL). Answers the decided approval (new reference).
  * 404 when not the caller's to see, 403 for one's own request, 412 when if_version (>= 0, from
  * If-Match) is not the approval's version, 409 when already decided. A pending approval's

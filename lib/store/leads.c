@@ -458,6 +458,9 @@ static void plan_inputs(lp_db *db, lp_plan_in *in, json_t *row, json_t *req, lp_
   json_decref(args);
   in->known_groups = ids_of(db, "SELECT id FROM contact_groups WHERE active = 1", err);
   in->default_group = lp_setting_int(db, "close_lost_default_group_id", 0, err);
+  args = json_pack("[I]", (json_int_t)iget(row, "id"));
+  in->pending_approval = lp_query_int(db, "SELECT id FROM approvals WHERE lead_id = $1 AND status = 'pending' ORDER BY id LIMIT 1", args, 0, err);
+  json_decref(args);
   if (req && json_is_string(json_object_get(req, "outcome"))) {
     args = json_pack("[s]", sget(req, "outcome"));
     in->outcome = lp_query_one(db, "SELECT * FROM outcomes WHERE key = $1", args, err);
@@ -551,6 +554,11 @@ json_t *lp_lead_update(lp_store *s, const lp_actor *a, int64_t id, json_t *cols,
   if (lp_store_write(s, update_fn, &c, err) != LP_OK) return NULL;
   lp_db *db = lp_store_reader(s, err);
   return db ? lp_lead_get(db, a, id, now, err) : NULL;
+}
+
+lp_code lp_lead_update_tx(lp_db *db, const lp_actor *a, int64_t id, json_t *cols, int64_t now, lp_err *err) {
+  update_ctx c = {a, id, -1, now, cols};
+  return update_fn(db, &c, err);
 }
 
 static lp_code delete_fn(lp_db *db, void *p, lp_err *err) {

@@ -54,6 +54,9 @@ int lp_lead_create_raw(lp_store *s, const lp_actor *a, json_t *cols, int64_t now
 int lp_lead_create_many(lp_store *s, const lp_actor *a, json_t **cols, int n, int64_t now, lp_err *errs, int64_t *ids);
 /* Patches a lead (expect = If-Match version or -1). A stage_id change goes through the planner. */
 json_t *lp_lead_update(lp_store *s, const lp_actor *a, int64_t id, json_t *cols, int64_t expect, int64_t now, lp_err *err);
+/* Inside a write: the same change as lp_lead_update (any version), e.g. reassigning the leads of
+ * a user who leaves (store/people.c). */
+lp_code lp_lead_update_tx(lp_db *db, const lp_actor *a, int64_t id, json_t *cols, int64_t now, lp_err *err);
 lp_code lp_lead_delete(lp_store *s, const lp_actor *a, int64_t id, int64_t expect, int64_t now, lp_err *err);
 
 typedef enum { LP_MOVE_CLOSE, LP_MOVE_REOPEN } lp_move;

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <ctype.h>
 #include "store/lists.h"
+#include "util/tz.h"
+#include "util/valid.h"
 #include "store/rows.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
@@ -276,15 +279,15 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
         lp_fail_field(err, k, "must be none, starttls or tls");
         continue;
       }
+      /* the company's defaults (docs/admin.md): "" unsets; a country is stored in capitals */
       const char *sv = json_string_value(v);
-      if (!strcmp(k, "time_zone") && *sv && !time_zone_ok(sv)) {
-        lp_fail_field(err, k, "must be an IANA time zone such as Europe/Berlin");
-        continue;
+      if (!strcmp(k, "default_country") && *sv) {
+        if (!lp_country_valid(sv)) { lp_fail_field(err, k, "must be a two-letter ISO 3166 country code, e.g. GB"); continue; }
+        char up[3] = {(char)toupper((unsigned char)sv[0]), (char)toupper((unsigned char)sv[1]), 0};
+        v = json_string(up);
+        json_object_set_new(c->patch, k, v);  /* same key: the iteration goes on safely */
       }
-      if (!strcmp(k, "default_country") && *sv && !(isupper((unsigned char)sv[0]) && isupper((unsigned char)sv[1]) && !sv[2])) {
-        lp_fail_field(err, k, "must be an ISO 3166 country code such as DE");
-        continue;
-      }
+      if (!strcmp(k, "time_zone") && *sv && !time_zone_ok(sv)) { lp_fail_field(err, k, "must be a time zone name such as Europe/London"); continue; }
     } else if (sp->type == JSON_ARRAY) {
       /* chat_origins: up to max origins, each "scheme://host[:port]" */
       int ok = json_is_array(v) && (int64_t)json_array_size(v) <= sp->max;

@@ -290,6 +290,11 @@ TEMPLATE_SEEDS}}},
 "ALTER TABLE webhooks ADD COLUMN retry_at {{int64}};"
 "ALTER TABLE webhooks ADD COLUMN last_error TEXT;"
 "ALTER TABLE webhooks ADD COLUMN paused_at {{int64}};"}}},
+{15, "approvals: a lead's pending request found by lead", {
+/* A close or reopen asks whether a request of the lead waits already (one at a time), and the
+ * lead page and the approval inbox list a lead's requests. */
+{.sql =
+"CREATE INDEX approvals_lead ON approvals(lead_id, status);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

@@ -98,9 +98,13 @@ lp_code lp_actor_load(lp_db *db, int64_t user_id, lp_actor *actor, lp_err *err) 
 
 json_t *lp_user_present(json_t *row) {
   json_t *mg = json_object_get(row, "manager_id");
-  return json_pack("{s:O, s:O, s:O, s:O, s:O, s:b}", "id", json_object_get(row, "id"), "email", json_object_get(row, "email"),
-                   "name", json_object_get(row, "name"), "role", json_object_get(row, "role") ?: json_null(),
-                   "manager_id", mg ? mg : json_null(), "active", json_integer_value(json_object_get(row, "active")) != 0);
+  json_t *o = json_pack("{s:O, s:O, s:O, s:O, s:O, s:b}", "id", json_object_get(row, "id"), "email", json_object_get(row, "email"),
+                        "name", json_object_get(row, "name"), "role", json_object_get(row, "role") ?: json_null(),
+                        "manager_id", mg ? mg : json_null(), "active", json_integer_value(json_object_get(row, "active")) != 0);
+  /* the version (If-Match of PATCH /users/{id}) and the role's id, where the row has them */
+  if (json_is_integer(json_object_get(row, "version"))) json_object_set(o, "version", json_object_get(row, "version"));
+  if (json_is_integer(json_object_get(row, "role_id"))) json_object_set(o, "role_id", json_object_get(row, "role_id"));
+  return o;
 }
 
 typedef struct { int64_t user_id, now; const char *hash, *csrf; } sess_ctx;
@@ -167,7 +171,7 @@ lp_code lp_logout(lp_store *s, const char *token, lp_err *err) {
 
 /* ---------------------------------------------------------------- users and roles for the API */
 
-#define USER_SELECT "SELECT u.id, u.email, u.name, u.manager_id, u.active, r.name AS role FROM users u JOIN roles r ON r.id = u.role_id"
+#define USER_SELECT "SELECT u.id, u.email, u.name, u.manager_id, u.active, u.version, u.role_id, r.name AS role FROM users u JOIN roles r ON r.id = u.role_id"
 
 json_t *lp_users_list(lp_db *db, lp_err *err) {
   json_t *rows = lp_query(db, USER_SELECT " ORDER BY u.name, u.id", NULL, err);

@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include "http/auth.h"
 #include "http/routes/handlers.h"
+#include "store/people.h"
 #include "store/rows.h"
 #include "store/users.h"
 #include "util/secret.h"
@@ -176,5 +177,9 @@ lp_code h_me(lp_req *r) {
   lp_actor *a = &r->actor;
   json_t *user = json_pack("{s:I, s:s, s:s, s:s, s:o, s:b}", "id", (json_int_t)a->id, "email", a->email, "name", a->name,
                            "role", a->role, "manager_id", a->manager_id ? json_integer(a->manager_id) : json_null(), "active", 1);
-  return lp_reply(r, 200, json_pack("{s:o, s:s}", "user", user, "csrf_token", csrf_buf));
+  /* what the caller may do, so a client shows only what works (store/people.h) */
+  lp_db *db = lp_req_db(r);
+  json_t *can = db ? lp_actor_rights(db, a, &r->err) : NULL;
+  if (!can) { json_decref(user); return r->err.code; }
+  return lp_reply(r, 200, json_pack("{s:o, s:s, s:o}", "user", user, "csrf_token", csrf_buf, "can", can));
 }

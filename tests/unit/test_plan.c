@@ -108,6 +108,7 @@ typedef struct {
     lp_actor actor;
     json_t *lead, *req, *outcome, *reason, *tasks, *threads, *known_groups, *stage, *cur_stage;
     int64_t default_group;
+    int64_t pending;       /* a request of the lead waiting for approval */
     json_t *plan;
     lp_err err;
 } fx;
@@ -212,6 +213,7 @@ static lp_plan_in plan_in(void)
     in.threads = F.threads;
     in.known_groups = F.known_groups;
     in.default_group = F.default_group;
+    in.pending_approval = F.pending;
     in.stage = F.stage;
     in.cur_stage = F.cur_stage;
     return in;
@@ -628,6 +630,28 @@ static void test_close_policy_request(void **state)
     /* request does not excuse missing fields */
     assert_int_equal(close_req("{\"outcome\": \"lost\"}"), LP_EVALIDATION);
     assert_true(has_string(json_object_get(F.plan, "missing"), "reason_id"));
+}
+
+/* One request at a time: while one waits, a move that needs approval is refused (409) and
+ * plans nothing; a move the policy allows still goes (a manager closing directly). */
+static void test_close_request_while_one_waits(void **state)
+{
+    (void)state;
+    actor_policy("agent", "{\"close_won\": \"request\", \"reopen\": \"request\"}");
+    outcome("won", "won");
+    F.pending = 77;
+    assert_int_equal(close_req("{\"outcome\": \"won\"}"), LP_ECONFLICT);
+    assert_int_equal(lp_code_status(F.err.code), 409);
+    assert_non_null(strstr(F.err.message, "already waiting for approval (request 77)"));
+    assert_null(F.plan);
+    outcome("treated", "neutral");
+    assert_int_equal(close_req("{\"outcome\": \"treated\"}"), LP_OK);
+    assert_false(json_is_true(json_object_get(F.plan, "approval_required")));
+    close_lead();
+    assert_int_equal(reopen_req("{}"), LP_ECONFLICT);
+    F.pending = 0;
+    assert_int_equal(reopen_req("{}"), LP_OK);
+    assert_true(json_is_true(json_object_get(F.plan, "approval_required")));
 }
 
 /* ---- close: tasks ----------------------------------------------------------------------- */
@@ -1470,7 +1494,7 @@ int main(void)
         T(test_close_reason_unknown_or_inactive),
         T(test_close_lost_lead_changes),     T(test_close_neutral_lead_changes),
         T(test_close_won_sold_at),           T(test_close_waiting_time),
-        T(test_close_policy_deny),           T(test_close_policy_request),
+        T(test_close_policy_deny),           T(test_close_policy_request), T(test_close_request_while_one_waits),
         T(test_close_tasks_defaults),        T(test_close_tasks_explicit),
         T(test_close_tasks_bad_value),       T(test_close_follow_up_explicit),
         T(test_close_follow_up_invalid),     T(test_close_follow_up_from_reason),

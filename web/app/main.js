@@ -46,13 +46,15 @@ function App() {
   // answer: the login's or /me's ({user, csrf_token})
   const start = useCallback(async (answer) => {
     setCsrf(answer.csrf_token);
-    if (refsLoaded.current) { setSession({ state: 'in', user: answer.user }); return; }   // signed in again: all is loaded
+    // what the caller may do comes from /me (the login answer has only the user)
+    if (!answer.can) answer = { ...answer, can: (await api.auth.me().catch(() => ({}))).can || {} };
+    if (refsLoaded.current) { setSession({ state: 'in', user: answer.user, can: answer.can }); return; }   // signed in again: all is loaded
     refsLoaded.current = true;
     // the record catalogue and the settings come first (screens word things with them), in
     // parallel; the reference lists after the screen's own first request, as the browser
     // opens only six connections at once
     await Promise.all([api.meta.load().then(setMeta, () => setMeta(emptyMeta)), loadSettings()]);
-    setSession({ state: 'in', user: answer.user });
+    setSession({ state: 'in', user: answer.user, can: answer.can });
     if (location.pathname === '/login') navigate('/', { replace: true });
     setTimeout(() => { loadRefs(); }, 0);
   }, []);
@@ -74,7 +76,7 @@ function App() {
 
   if (session.state === 'loading') return html`<${Spinner} label="Loading leadpath…" />`;
   if (session.state === 'out') return html`<${Login} onLogin=${start} />`;
-  const ctx = { user: session.user, refs, reloadRef: (n) => loadRefs([n]), settings, reloadSettings: loadSettings, meta: meta || emptyMeta };
+  const ctx = { user: session.user, can: session.can || {}, reloadMe: () => api.auth.me().then(start, () => {}), refs, reloadRef: (n) => loadRefs([n]), settings, reloadSettings: loadSettings, meta: meta || emptyMeta };
   const { page: Page, props, key } = match(loc.path);
   return html`<${AppContext.Provider} value=${ctx}>
     <${Shell} user=${session.user} onLogout=${logout}><${Page} key=${key} ...${props} /><//>

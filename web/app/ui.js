@@ -35,6 +35,17 @@ export function Link({ href, children, class: cls, ...rest }) {
 export const AppContext = createContext(null);
 export const useApp = () => useContext(AppContext);
 
+// What the caller may do, as the server says (GET /me "can"): view own|team|all, allow|request|deny
+// per action (bulk, delete, close_lost, ...), manage_lists, manage_users, approve, people (the
+// users whose leads it may see). Screens hide what would only be refused.
+export const useCan = () => (useApp() || {}).can || {};
+// The users the caller may see leads of (all users while /me has not said).
+export function peopleOf(users, can) {
+  if (!can || !Array.isArray(can.people)) return users || [];
+  const ids = new Set(can.people.map(String));
+  return (users || []).filter((u) => ids.has(String(u.id)));
+}
+
 export function nameOf(list, id, fallback = '') {
   if (id === null || id === undefined || id === '') return fallback;
   if (!list || !list.length) return '';   // the list is still loading: show nothing rather than an id

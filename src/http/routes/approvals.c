@@ -7,7 +7,11 @@ lp_code h_approvals_list(lp_req *r) {
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
   const char *status = lp_req_query(r, "status") ? lp_req_query(r, "status") : "pending";
-  json_t *o = lp_approvals_list(db, &r->actor, status, &r->err);
+  const char *lead = lp_req_query(r, "lead");
+  char *end = NULL;
+  long long lead_id = lead ? strtoll(lead, &end, 10) : 0;
+  if (lead && (end == lead || *end || lead_id <= 0)) return lp_fail_field(&r->err, "lead", "must be a lead id");
+  json_t *o = lp_approvals_list(db, &r->actor, status, lead_id, lp_req_flag(r, "mine"), r->now, &r->err);
   return o ? lp_reply(r, 200, o) : r->err.code;
 }
 

@@ -47,6 +47,12 @@ lp_code h_user_get(lp_req *r);
 lp_code h_roles_list(lp_req *r);
 lp_code h_meta(lp_req *r);
 lp_code h_role_patch(lp_req *r);
+/* Running the team (routes/people.c). */
+lp_code h_user_patch(lp_req *r);
+lp_code h_user_deactivate(lp_req *r);
+lp_code h_user_reactivate(lp_req *r);
+lp_code h_roles_create(lp_req *r);
+lp_code h_role_get(lp_req *r);
 /* Configurable lists: one handler set, the list chosen by the URL. */
 lp_code h_list_all(lp_req *r);
 lp_code h_list_create(lp_req *r);

@@ -7,6 +7,7 @@ export * as leads from './leads.js';
 export * as tasks from './tasks.js';
 export * as lists from './lists.js';
 export * as users from './users.js';
+export * as roles from './roles.js';
 export * as settings from './settings.js';
 export * as meta from './meta.js';
 export * as dashboard from './dashboard.js';

@@ -5,6 +5,7 @@ import { html, useCallback, useEffect, useLayoutEffect, useRef, useState, create
 import * as api from '../api/index.js';
 import { Link, ErrorBox, Spinner } from '../ui.js';
 import { fmtDateTime, fmtRelative, humanize, useId } from '../util.js';
+import { askedWords } from './approvals.js';
 
 const POLL_MS = 30000;
 const MAX = 200;   // the server answers at most 200 notifications
@@ -58,9 +59,14 @@ export function noteText(n) {
     case 'task_due': return `Task due: ${d.title || 'a task'}`;
     case 'sla_breached': return `${d.full_name || 'A lead'} has been open ${d.breach_days ?? 'too many'} days`;
     case 'approval_escalated': return `An approval to ${words(d.action) || 'act'} has waited over ${d.hours ?? 'some'} hours`;
-    case 'approval_requested': return 'An approval is waiting for you';
-    case 'approval_approved': return 'Your request was approved';
-    case 'approval_declined': return 'Your request was declined';
+    case 'approval_requested': return `${d.requested_by_name || 'Someone'} asks to ${askedWords(d, d.full_name)}`;
+    case 'approval_approved':
+    case 'approval_declined': {
+      const who = d.decided_by_name || 'Your approver';
+      const how = n.kind === 'approval_approved' ? 'approved' : 'declined';
+      return `${who} ${how} your request to ${askedWords(d, d.full_name)}${d.note ? `: “${d.note}”` : ''}`;
+    }
+    case 'approval_cancelled': return 'Your request was cancelled: the lead moved another way';
     default: break;
   }
   const m = /^lead_closed_(.+)$/.exec(n.kind || '');

@@ -3,8 +3,9 @@
 // settings' warning and breach days.
 import { html, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
-import { useApp, useSlaDays, slaText, Link, ErrorBox, Spinner, nameOf } from '../ui.js';
+import { useApp, useSlaDays, slaText, Link, ErrorBox, Spinner } from '../ui.js';
 import { LeadsTable } from '../components/leads-table.js';
+import { ApprovalCard } from '../components/approvals.js';
 import { useNotes } from '../components/notifications.js';
 import { fmtDateTime, fmtRelative, addDays, useLoader, humanize, plural } from '../util.js';
 
@@ -24,32 +25,17 @@ function TaskList({ items, empty, overdue }) {
     onClick=${() => setAll(!all)}>${all ? 'Show fewer' : `Show all ${items.length}`}</button>` : null}`;
 }
 
-// Approvals waiting for the caller (a manager's team asking to close, reopen, delete, ...).
+// Approvals waiting for the caller (a manager's team asking to close or reopen), each named in
+// words with the lead's tasks; declining asks for a note in a dialog (components/approvals.js).
 function Approvals({ onDecided }) {
-  const { refs } = useApp();
-  const [state, reload] = useLoader(() => api.approvals.pending(), []);
-  const [busy, setBusy] = useState(null);
-  const [error, setError] = useState(null);
-  const items = (state.data && state.data.items) || [];
-  const decide = async (a, how) => {
-    let note;
-    if (how === 'decline') { note = prompt('Why is it declined? (optional)'); if (note === null) return; }
-    setBusy(a.id); setError(null);
-    try { await (how === 'decline' ? api.approvals.decline(a.id, note) : api.approvals.approve(a.id)); reload(); onDecided(); }
-    catch (e) { setError(e); }
-    setBusy(null);
-  };
+  const [state, reload] = useLoader(() => api.approvals.list({ status: 'pending' }), []);
+  const items = (state.data || []).filter((a) => a.can_decide);
   if (!items.length && !state.error) return null;
   return html`<section class="card" aria-labelledby="approvals-h">
     <h2 id="approvals-h">Waiting for your approval</h2>
-    <${ErrorBox} error=${state.error || error} />
-    <ul class="task-mini">${items.map((a) => html`<li key=${a.id}>
-      <div>${a.lead_id ? html`<${Link} href=${'/leads/' + a.lead_id}>${humanize(a.action)} lead #${a.lead_id}<//>` : humanize(a.action)}
-        <span class="sub">${nameOf(refs.users, a.requested_by, 'Someone')} asked${a.requested_at ? ' ' + fmtRelative(a.requested_at) : ''}${a.params && a.params.outcome ? ' · outcome ' + a.params.outcome : ''}</span></div>
-      <div class="task-actions">
-        <button type="button" class="btn btn-small btn-primary" disabled=${busy === a.id} onClick=${() => decide(a, 'approve')}>Approve</button>
-        <button type="button" class="btn btn-small btn-ghost" disabled=${busy === a.id} onClick=${() => decide(a, 'decline')}>Decline</button>
-      </div></li>`)}</ul>
+    <${ErrorBox} error=${state.error} />
+    <div class="approval-list">${items.slice(0, 5).map((a) => html`<${ApprovalCard} key=${a.id} a=${a} onDecided=${() => { reload(); onDecided(); }} />`)}</div>
+    ${items.length > 5 ? html`<p class="more"><${Link} href="/approvals">All ${items.length} requests →<//></p>` : null}
   </section>`;
 }
 

@@ -6,12 +6,13 @@
 // lead_fields); this file only says how each is shown.
 import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
-import { useApp, Link, navigate, Input, Select, Textarea, Check, ErrorBox, Notice, Spinner, Dialog, Menu,
+import { useApp, useCan, Link, navigate, Input, Select, Textarea, Check, ErrorBox, Notice, Spinner, Dialog, Menu,
   SlaBadge, StatusBadge, nameOf, optionsOf, fieldMessage, FieldError } from '../ui.js';
 import { conflictMessage, conflictOr, isConflict } from '../conflict.js';
 import { fmtDateTime, toLocalInput, fromLocalInput, money, humanize, useLoader, useId, addDays } from '../util.js';
 import { CloseDialog } from '../components/close-dialog.js';
 import { Conversations } from '../components/conversations.js';
+import { ApprovalBanner, askedWords } from '../components/approvals.js';
 
 // ---------- how fields are shown ----------
 // Labels, widgets and order of the editable fields on the page. A field the server adds is
@@ -314,6 +315,12 @@ function describe(item, app) {
     case 'group_added': return html`added the lead to <b>${nameOf(refs.groups, d.group_id ?? d.group, '')}</b>`;
     case 'message_in': return html`received a ${d.channel || ''} message`;
     case 'message_out': return html`sent a ${d.channel || ''} message`;
+    case 'approval_requested': return html`asked for approval to <b>${askedWords({ action: d.action, outcome_name: showValue('outcome', d.params && d.params.outcome, app), params: d.params })}</b>${d.params && d.params.reason_id ? html` (${nameOf(refs.lostReasons, d.params.reason_id)})` : ''}`;
+    case 'approval_decided': {
+      const what = askedWords({ action: d.action, outcome_name: d.outcome_name, params: { outcome: d.outcome } });
+      if (d.decision === 'cancelled') return html`cancelled the request to <b>${what}</b>${d.note ? ` (${d.note})` : ''}`;
+      return html`<b>${d.decision === 'approved' ? 'approved' : 'declined'}</b> the request to ${what}`;
+    }
     default: return humanize(item.kind).toLowerCase();
   }
 }
@@ -339,6 +346,7 @@ function TimelineItem({ item }) {
       ${changes.length ? html`<ul class="changes">${changes.map(([k, c]) => html`<li>
         <span class="conf-field">${fieldLabel(k)}:</span>${' '}<del>${showValue(k, c && c.old, app)}</del>${' '}<span aria-label="changed to">→</span>${' '}<ins>${showValue(k, c && c.new, app)}</ins></li>`)}</ul>` : null}
       ${(item.kind === 'closed' || item.kind === 'reopened') && d.notes ? html`<p class="tl-comment">${d.notes}</p>` : null}
+      ${item.kind === 'approval_decided' && d.decision !== 'cancelled' ? html`<p class=${'tl-comment tl-decision tl-' + d.decision}>${d.decision === 'approved' ? 'Approved' : 'Declined'} by ${d.decided_by_name || who}${d.note ? html`: “${d.note}”` : ''}</p>` : null}
       ${item.kind === 'message_in' || item.kind === 'message_out' ? html`<p class="tl-comment">${d.subject ? html`<b>${d.subject}</b> ` : null}${d.body || ''}</p>` : null}
     </div>
   </li>`;
@@ -534,6 +542,9 @@ export function LeadPage({ id }) {
   // every page: the order of the pages is the server's, the timeline sorts newest first itself
   const [tl, reloadTl] = useLoader(async () => ({ items: await api.leads.timeline(id) }), [id]);
   const [tasks, reloadTasks] = useLoader(() => api.tasks.listAll({ lead: id, status: 'all', assignee: 'any' }), [id]);
+  // a request of this lead waiting for approval: the banner says so (and the approver decides there)
+  const [waiting, reloadWaiting] = useLoader(() => api.approvals.list({ status: 'pending', lead: id }).catch(() => []), [id]);
+  const can = useCan();
   const [dialog, setDialog] = useState(null);
   const [notice, setNotice] = useState('');
   const titleRef = useRef(null);
@@ -541,7 +552,7 @@ export function LeadPage({ id }) {
   const leadRef = useRef(null);
   leadRef.current = lead;
 
-  const refreshAll = () => { reloadTrans(); reloadTl(); reloadTasks(); };
+  const refreshAll = () => { reloadTrans(); reloadTl(); reloadTasks(); reloadWaiting(); };
   const setLead = (l) => { setLeadData(l); reloadTrans(); };
   const save = async (changes) => {
     const cur = leadRef.current;
@@ -577,11 +588,12 @@ export function LeadPage({ id }) {
           !closed && { label: 'Close lead…', onSelect: () => setDialog('close') },
           closed && { label: 'Reopen…', onSelect: () => setDialog('reopen') },
           { label: 'New task', onSelect: newTask },
-          { label: 'Delete…', danger: true, onSelect: () => setDialog('delete') },
+          can.delete !== 'deny' && { label: 'Delete…', danger: true, onSelect: () => setDialog('delete') },
         ]} />
       </div>
     </div>
     <${Notice} text=${notice} />
+    <${ApprovalBanner} requests=${waiting.data} onDecided=${(how) => { reloadLead(); refreshAll(); setNotice(how === 'approved' ? 'Approved: the request was carried out.' : 'Declined: the requester was told, with your note.'); }} />
     <${ClosedSummary} lead=${lead} />
     <${StatusPath} lead=${lead} transitions=${trans.data} save=${save} setLead=${setLead} onClose=${() => setDialog('close')} />
     <div class="lead-grid">

@@ -3,7 +3,7 @@
 import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, useSlaDays, slaText, navigate, useLocation, Input, Select, ErrorBox, Notice, Dialog,
-  Check, optionsOf } from '../ui.js';
+  Check, optionsOf, useCan, peopleOf } from '../ui.js';
 import { LeadsTable } from '../components/leads-table.js';
 import { useDebounced, dayToIso, plural } from '../util.js';
 
@@ -101,7 +101,10 @@ function slaOptions(days) {
 }
 
 function Filters({ filters, set }) {
-  const { refs } = useApp();
+  const { refs, user } = useApp();
+  // the owner filter offers only the people whose leads the caller may see (the server's /me)
+  const can = useCan();
+  const people = peopleOf(refs.users, can);
   const days = useSlaDays();
   const [q, setQ] = useState(filters.q || '');
   const dq = useDebounced(q, 250);
@@ -118,7 +121,8 @@ function Filters({ filters, set }) {
       <${Input} id="lead-search" type="search" label="Search" value=${q} onInput=${setQ} class="grow"
         placeholder="Name, company, email, phone, request…" autocomplete="off" />
       ${sel('status', 'Status', [{ value: 'open', label: 'Open' }, { value: 'closed', label: 'Closed' }, { value: 'all', label: 'All' }], null)}
-      ${sel('owner', 'Owner', [{ value: 'me', label: 'Me' }, { value: 'any', label: 'Anyone' }, ...optionsOf(refs.users)], null)}
+      ${people.length > 1 ? sel('owner', 'Owner', [{ value: 'me', label: 'Me' }, { value: 'any', label: can.view === 'all' ? 'Anyone' : 'Anyone I may see' },
+        ...optionsOf(people.filter((p) => p.id !== user.id))], null) : null}
       ${sel('sort', 'Sort', SORTS, null)}
       <button type="button" class="btn btn-ghost filters-toggle" aria-expanded=${more ? 'true' : 'false'} aria-controls="more-filters"
         onClick=${() => setMore(!more)}>${more ? 'Fewer filters' : 'More filters'}${activeCount ? ` (${activeCount})` : ''}</button>
@@ -141,6 +145,7 @@ function Filters({ filters, set }) {
 
 function BulkBar({ ids, onDone, clear }) {
   const { refs } = useApp();
+  const can = useCan();
   const [action, setAction] = useState('');
   const [value, setValue] = useState('');
   const [busy, setBusy] = useState(false);
@@ -148,7 +153,7 @@ function BulkBar({ ids, onDone, clear }) {
   const [result, setResult] = useState('');
   const [reason, setReason] = useState('');
   const lostKind = action === 'close' && ((refs.outcomes || []).find((o) => o.key === value) || {}).kind === 'lost';
-  const needs = { set_stage: ['stage_id', 'Stage', optionsOf(refs.stages)], assign: ['owner_id', 'Owner', optionsOf(refs.users)],
+  const needs = { set_stage: ['stage_id', 'Stage', optionsOf(refs.stages)], assign: ['owner_id', 'Owner', optionsOf(peopleOf(refs.users, can).filter((u) => u.active !== false))],
     add_to_group: ['group_id', 'Group', optionsOf(refs.groups)],
     close: ['outcome', 'Outcome', (refs.outcomes || []).filter((o) => o.active !== false).map((o) => ({ value: o.key, label: o.name }))] }[action];
   const params = () => {
@@ -177,7 +182,8 @@ function BulkBar({ ids, onDone, clear }) {
     <strong>${plural(ids.length, 'lead')} selected</strong>
     <${Select} label="Action" value=${action} empty="Choose…" onChange=${(v) => { setAction(v); setValue(''); }}
       options=${[{ value: 'set_stage', label: 'Move to stage' }, { value: 'assign', label: 'Assign owner' },
-        { value: 'add_to_group', label: 'Add to group' }, { value: 'close', label: 'Close' }, { value: 'delete', label: 'Delete' }]} />
+        { value: 'add_to_group', label: 'Add to group' }, { value: 'close', label: 'Close' },
+        ...(can.delete !== 'deny' ? [{ value: 'delete', label: 'Delete' }] : [])]} />
     ${needs ? html`<${Select} label=${needs[1]} value=${value} empty="Choose…" options=${needs[2]} onChange=${setValue} />` : null}
     ${lostKind ? html`<${Select} label="Lost reason" value=${reason} empty="Choose…" onChange=${setReason}
       options=${(refs.lostReasons || []).filter((r) => r.active !== false).map((r) => ({ value: r.id, label: r.name }))} />` : null}
@@ -226,6 +232,7 @@ export function NewLeadDialog({ open, onClose }) {
 }
 
 export function LeadsPage() {
+  const can = useCan();
   const loc = useLocation();
   const filters = readFilters(loc.search);
   const key = JSON.stringify(filters);
@@ -263,6 +270,8 @@ export function LeadsPage() {
   const toggle = (id) => setSelected((s) => { const n = new Set(s); n.has(id) ? n.delete(id) : n.add(id); return n; });
   const toggleAll = (on) => setSelected((s) => { const n = new Set(s); page.items.forEach((l) => (on ? n.add(l.id) : n.delete(l.id))); return n; });
   const pageNo = cursors.length;
+  // no selection and no bulk bar where the caller's role denies bulk actions (GET /me "can")
+  const bulkOk = can.bulk !== 'deny';
   return html`<section class="page">
     <div class="page-head"><h1>Leads</h1>
       <div class="head-actions">
@@ -271,14 +280,14 @@ export function LeadsPage() {
         <button type="button" class="btn btn-primary" onClick=${() => setNewOpen(true)}>New lead</button>
       </div></div>
     <${Filters} filters=${filters} set=${set} />
-    <${BulkBar} ids=${[...selected]} onDone=${load} clear=${() => setSelected(new Set())} />
+    ${bulkOk ? html`<${BulkBar} ids=${[...selected]} onDone=${load} clear=${() => setSelected(new Set())} />` : null}
     <${ErrorBox} error=${page.error} />
     <div class="list-meta" aria-live="polite">
       ${page.loading ? html`<span class="spinner" aria-hidden="true"></span> Loading…` :
         page.total !== null ? plural(page.total, 'lead') + (page.total ? ` · page ${pageNo}` : '') : `Page ${pageNo}`}
     </div>
     <div class=${page.loading && page.items.length ? 'dim' : ''}>
-      ${page.loading && !page.items.length ? null : html`<${LeadsTable} items=${page.items} selected=${selected} onToggle=${toggle}
+      ${page.loading && !page.items.length ? null : html`<${LeadsTable} items=${page.items} selected=${selected} onToggle=${bulkOk ? toggle : undefined}
         onToggleAll=${toggleAll} caption="Leads" />`}
     </div>
     <nav class="pager" aria-label="Pages">

@@ -10,6 +10,12 @@ import { useLoader, humanize } from '../util.js';
 import { WebhooksSettings } from './webhooks.js';
 import { TemplatesSettings } from './templates.js';
 import { MessagingSettings } from './messaging.js';
+import { UsersSettings } from './users.js';
+import { RolesSettings } from './roles.js';
+import { CompanySettings } from './company.js';
+
+// Admin screens (each reads for everyone, changes for admins; see docs/admin.md).
+const ADMIN = { users: ['Users', UsersSettings], roles: ['Roles & policies', RolesSettings], company: ['Company', CompanySettings] };
 
 // Each list: its API name (api/lists.js), its key in the app's reference lists, and the fields
 // edited here. A select's options may come from the server's /meta (optionsFrom).
@@ -193,12 +199,16 @@ export function SettingsPage({ list }) {
     <div class="settings-grid">
       <nav class="subnav" aria-label="Settings lists">
         ${Object.entries(LISTS).map(([k, c]) => html`<${Link} href=${'/settings/' + k}>${c.title}<//>`)}
-        <${Link} href="/settings/general">Age rule & defaults<//>
+${Object.entries(ADMIN).map(([k, [title]]) => html`<${Link} href=${'/settings/' + k}>${title}<//>`)}
+                <${Link} href="/settings/general">Age rule & defaults<//>
         <${Link} href="/settings/templates">Templates<//>
         ${isAdmin ? html`<${Link} href="/settings/messaging">Messaging<//>` : null}
         ${isAdmin ? html`<${Link} href="/settings/webhooks">Webhooks<//>` : null}
       </nav>
-      ${list === 'webhooks' ? html`<section class="settings-body" aria-labelledby="webhooks-h">
+      ${ADMIN[list] ? html`<section class="settings-body" aria-labelledby="admin-h">
+        <h2 class="list-title" id="admin-h">${ADMIN[list][0]}</h2>
+        <${ADMIN[list][1]} />
+      </section>` : list === 'webhooks' ? html`<section class="settings-body" aria-labelledby="webhooks-h">
         <h2 class="list-title" id="webhooks-h">Webhooks</h2>
         ${isAdmin ? html`<${WebhooksSettings} />` : html`<p class="notice notice-warn">Only admins may manage webhooks.</p>`}
       </section>` : list === 'messaging' ? html`<section class="settings-body" aria-labelledby="messaging-h">
