@@ -142,6 +142,7 @@ static lp_code refused(lp_req *r, int plain) {
   const char *title = c == LP_EVALIDATION ? "Please correct the form" : c == LP_ERATE ? "Please wait a moment"
                     : c == LP_ECONFLICT ? "You already have an account" : "Your form could not be sent";
   const char *text = c == LP_EVALIDATION ? "Some fields are missing or not valid:" : r->err.message[0] ? r->err.message : lp_code_message(c);
+  if (c == LP_ERATE) lp_reply_header(r, "Retry-After", "60");
   lp_code rc = page(r, lp_code_status(c), title, text, c == LP_EVALIDATION ? r->err.fields : NULL);
   lp_err_release(&r->err);
   return rc;
