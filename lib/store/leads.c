@@ -309,8 +309,14 @@ static json_t *create_write(lp_store *s, lp_db *db, const lp_actor *a, json_t *i
 }
 
 lp_code lp_lead_create_tx(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, int64_t *id, lp_err *err) {
+  return lp_lead_create_tx_via(db, a, cols, now, NULL, id, err);
+}
+
+lp_code lp_lead_create_tx_via(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, json_t *via, int64_t *id, lp_err *err) {
   lp_plan plan;
   lp_code rc = lead_prepare(db, a, cols, now, &plan, err);
+  for (size_t i = 0; rc == LP_OK && via && i < plan.timeline.n; i++)
+    if (!strcmp(plan.timeline.v[i].kind, "created")) json_object_set(plan.timeline.v[i].data, "via", via);
   lp_applied out = {0};
   if (rc == LP_OK) rc = lp_apply(db, a, NULL, &plan, NULL, now, &out, err);
   *id = out.lead_id;

@@ -39,6 +39,9 @@ int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_bu
 json_t *lp_lead_create(lp_store *s, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
 /* Inside a write: prepares, plans and applies a new lead from cols (changed: completed); *id is its id. */
 lp_code lp_lead_create_tx(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, int64_t *id, lp_err *err);
+/* The same, with via (borrowed, may be NULL) as the `via` of its `created` event: where the lead
+ * came from, e.g. {"form_id", "form"} for a web form. */
+lp_code lp_lead_create_tx_via(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, json_t *via, int64_t *id, lp_err *err);
 /* Every check lp_lead_create makes of cols (references, history fields), writing nothing. */
 lp_code lp_lead_check(lp_db *db, const lp_actor *a, json_t *cols, int64_t now, lp_err *err);
 /* The same, answering the new lead as JSON text in out (as lp_lead_get_raw writes it) and its id.

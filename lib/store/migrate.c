@@ -295,6 +295,23 @@ TEMPLATE_SEEDS}}},
  * lead page and the approval inbox list a lead's requests. */
 {.sql =
 "CREATE INDEX approvals_lead ON approvals(lead_id, status);"}}},
+{16, "web forms and customer-portal logins", {
+/* A web form (store/forms.c) takes submissions at /public/v1/forms/{key}: `fields` is the JSON
+ * list of the lead fields it asks for ({name, label, required}); kind lead or portal_signup. A
+ * portal login belongs to a lead: its login (the e-mail, unique) and an Argon2id hash of the
+ * password (libsodium crypto_pwhash_str); the password itself is never stored. form_id records
+ * the form it came from (not a reference: deleting a form keeps its logins). */
+{.sql =
+"CREATE TABLE forms(id {{id}}, version {{int64}} NOT NULL DEFAULT 1, key TEXT NOT NULL, name TEXT NOT NULL,"
+"  kind TEXT NOT NULL DEFAULT 'lead', source_id {{int64}} REFERENCES sources(id), owner_id {{int64}} REFERENCES users(id),"
+"  fields TEXT NOT NULL DEFAULT '[]', thank_you TEXT, redirect_url TEXT, active INTEGER NOT NULL DEFAULT 1,"
+"  created_by {{int64}} REFERENCES users(id), created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"
+"CREATE UNIQUE INDEX forms_key ON forms(key);"
+"CREATE TABLE portal_logins(id {{id}}, version {{int64}} NOT NULL DEFAULT 1, login TEXT NOT NULL,"
+"  lead_id {{int64}} NOT NULL REFERENCES leads(id), password_hash TEXT NOT NULL, form_id {{int64}},"
+"  created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"
+"CREATE UNIQUE INDEX portal_logins_login ON portal_logins(login);"
+"CREATE INDEX portal_logins_lead ON portal_logins(lead_id);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

@@ -1,96 +1,23 @@
 /* chat.c — the public web chat under /public/v1 (store/chat.h holds the rules;
  * docs/conversations.md the behaviour) and the widget script that a company's site embeds.
  *
- * Every public chat call passes one gate first:
- *  - CORS: a request with an Origin must come from one of the chat_origins setting; it gets
- *    Access-Control-Allow-Origin for that origin only, any other origin is refused (403) before
- *    anything is stored. A call without Origin (not a browser's cross-site call) passes.
- *  - a per-client-address token bucket (BURST calls, refilled at RATE per second): past it, 429.
- *  - a smaller body cap than the server's 1 MiB (PUBLIC_BODY_MAX; a message is at most 4 KB).
+ * Every public chat call passes the public gate first (routes/gate.h: allowed origins and CORS,
+ * a per-address token bucket, a 16 KB body cap; a message is at most 4 KB).
  * The chat token travels in X-Leadpath-Chat-Token (or ?token=, for navigator.sendBeacon, which
  * cannot set headers). A filled honeypot field `website` answers a believable 201 with a chat
  * that does not exist and stores nothing, so a form-filling bot learns nothing. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include "http/assets.h"
 #include "http/internal.h"
+#include "http/routes/gate.h"
 #include "http/routes/handlers.h"
 #include "store/chat.h"
 #include "util/secret.h"
 
-#define PUBLIC_BODY_MAX (16 * 1024)
-#define BURST 30.0
-#define RATE 1.0          /* calls per second: the widget polls every 3 s */
-#define BUCKETS 4096
-
-/* ---------------------------------------------------------------- rate limit */
-
-typedef struct { char addr[48]; double tokens, at; } bucket;
-static bucket buckets[BUCKETS];
-static pthread_mutex_t bucket_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void client_address(lp_req *r, char *out, size_t n) {
-  snprintf(out, n, "unknown");
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  if (!ci || !ci->client_addr) return;
-  const struct sockaddr *sa = ci->client_addr;
-  if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)n);
-  else if (sa->sa_family == AF_INET6) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)n);
-}
-
-/* 1 when the address may make one more call now. A bucket slot is chosen by a hash of the
- * address; a different address in the slot starts afresh (a crowded table forgets, never blocks
- * a stranger). */
-static int rate_take(const char *addr) {
-  unsigned char h[8];
-  crypto_generichash(h, sizeof h, (const unsigned char *)addr, strlen(addr), NULL, 0);
-  uint64_t k = 0;
-  memcpy(&k, h, sizeof k);
-  double now = http_mono();
-  pthread_mutex_lock(&bucket_lock);
-  bucket *b = &buckets[k % BUCKETS];
-  if (strcmp(b->addr, addr)) {
-    snprintf(b->addr, sizeof b->addr, "%s", addr);
-    b->tokens = BURST;
-    b->at = now;
-  }
-  b->tokens += (now - b->at) * RATE;
-  if (b->tokens > BURST) b->tokens = BURST;
-  b->at = now;
-  int ok = b->tokens >= 1.0;
-  if (ok) b->tokens -= 1.0;
-  pthread_mutex_unlock(&bucket_lock);
-  return ok;
-}
-
-/* ---------------------------------------------------------------- the gate */
-
-static lp_code gate(lp_req *r) {
-  const char *origin = lp_req_header(r, "Origin");
-  if (origin) {
-    lp_db *db = lp_req_db(r);
-    if (!db) return r->err.code;
-    json_t *list = lp_chat_origins(db, &r->err);
-    if (!list) return r->err.code;
-    int ok = 0;
-    size_t i;
-    json_t *o;
-    json_array_foreach(list, i, o) if (json_is_string(o) && !strcmp(json_string_value(o), origin)) ok = 1;
-    json_decref(list);
-    if (!ok) return lp_fail(&r->err, LP_EFORBIDDEN, "This site may not use the chat (its origin is not in chat_origins)");
-    lp_reply_header(r, "Access-Control-Allow-Origin", origin);
-    lp_reply_header(r, "Vary", "Origin");
-  }
-  char addr[48];
-  client_address(r, addr, sizeof addr);
-  if (!rate_take(addr)) return lp_fail(&r->err, LP_ERATE, "Too many chat requests from this address; try again in a minute");
-  if (r->body.len > PUBLIC_BODY_MAX) return lp_fail(&r->err, LP_ETOOLARGE, "A chat request is at most 16 KB");
-  return LP_OK;
-}
+/* Every public chat call passes the shared gate first (routes/gate.c). */
+static lp_code gate(lp_req *r) { return lp_public_gate(r, "chat"); }
 
 static const char *chat_token(lp_req *r) {
   const char *t = lp_req_header(r, "X-Leadpath-Chat-Token");

@@ -84,6 +84,15 @@ lp_code h_public_chat_start(lp_req *r);
 lp_code h_public_chat_messages(lp_req *r);
 lp_code h_public_chat_post(lp_req *r);
 lp_code h_public_chat_close(lp_req *r);
+/* Web forms and the customer portal (routes/forms.c). */
+lp_code h_forms_list(lp_req *r);
+lp_code h_forms_create(lp_req *r);
+lp_code h_form_get(lp_req *r);
+lp_code h_form_patch(lp_req *r);
+lp_code h_form_delete(lp_req *r);
+lp_code h_form_snippet(lp_req *r);
+lp_code h_public_form_submit(lp_req *r);
+lp_code h_portal_session(lp_req *r);
 lp_code h_public_widget(lp_req *r);
 /* Shared by handlers (routes/jobs.c): starts a background job of `kind` as the caller and answers
  * 202 `answer` + {job_id, status: "queued"} with Location (answer is stolen); the contract's

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "core/record.h"
 #include "http/routes/handlers.h"
+#include "msg/formhtml.h"
 
 static const char *type_name(lp_ftype t) {
   switch (t) {
@@ -67,7 +68,8 @@ static json_t *fields_of(const lp_rectype *t) {
 lp_code h_meta(lp_req *r) {
   const lp_field *type = lp_rec_field(&lp_rt_task, "type");
   const lp_field *kind = lp_rec_field(&lp_rt_outcome, "kind");
-  return lp_reply(r, 200, json_pack("{s:o, s:o, s:o}", "lead_fields", fields_of(&lp_rt_lead),
+  return lp_reply(r, 200, json_pack("{s:o, s:o, s:o, s:o}", "lead_fields", fields_of(&lp_rt_lead),
                                     "task_types", split_values(type ? type->extra : NULL),
-                                    "outcome_kinds", split_values(kind ? kind->extra : NULL)));
+                                    "outcome_kinds", split_values(kind ? kind->extra : NULL),
+                                    "form_fields", lp_form_catalogue()));
 }

@@ -17,3 +17,4 @@ export * as webhooks from './webhooks.js';
 export * as jobs from './jobs.js';
 export * as conversations from './conversations.js';
 export * as templates from './templates.js';
+export * as forms from './forms.js';

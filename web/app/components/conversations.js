@@ -17,7 +17,8 @@ const channelLabel = (c) => (CHANNELS[c] || { label: c }).label;
 const STATUS = { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', failed: 'Failed', received: 'Received' };
 // how an inbound message found its thread (the server's matched_by)
 const MATCHED = { reply_token: 'matched by reply address', header: 'matched by email headers', address: 'matched by sender address',
-  new_thread: 'new conversation from a known sender', new_lead: 'new lead from an unknown sender' };
+  new_thread: 'new conversation from a known sender', new_lead: 'new lead from an unknown sender',
+  form_email: 'web form, matched by e-mail', form_phone: 'web form, matched by phone' };
 const KINDS = { close_notification: 'closing notification', review_request: 'review request' };
 
 // The words of a refusal: each field's message (opted out, no address, ...), else the message.

@@ -1,10 +1,11 @@
 // pages/messaging.js — Settings → Messaging (admins): how leadpath sends and receives e-mail and
-// SMS, and the company details templates use ({{company.*}}); api/settings.js. Passwords and
+// SMS, the company details templates use ({{company.*}}), and the web chat and forms (the sites
+// allowed to use them, chat_origins; when an idle chat closes, chat_idle_minutes); api/settings.js. Passwords and
 // tokens are write-only: the server answers only whether one is set (smtp_password_set), so
 // their fields start empty, an empty field leaves the saved one alone, and "Remove" clears it.
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
-import { useApp, Input, Select, ErrorBox } from '../ui.js';
+import { useApp, Input, Select, Textarea, ErrorBox } from '../ui.js';
 import { conflictOr, isConflict } from '../conflict.js';
 
 // The settings this screen edits, in groups; secret: write-only.
@@ -26,10 +27,17 @@ const GROUPS = [
     { key: 'company_phone', label: 'Company phone' }, { key: 'company_website', label: 'Website' },
     { key: 'company_address', label: 'Address' },
     { key: 'review_request_days', label: 'Days between review requests', type: 'number' }] },
+  { title: 'Web chat and forms', fields: [
+    { key: 'chat_origins', label: 'Your website addresses (one per line)', type: 'lines',
+      hint: 'e.g. https://www.example.com — only pages from these sites may use the chat widget and the web forms.' },
+    { key: 'chat_idle_minutes', label: 'Close an idle chat after (minutes)', type: 'number', min: 1, placeholder: '30' }] },
 ];
 const FIELDS = GROUPS.flatMap((g) => g.fields);
 
-const fromSettings = (s) => Object.fromEntries(FIELDS.map((f) => [f.key, f.secret ? '' : s[f.key] === null || s[f.key] === undefined ? '' : String(s[f.key])]));
+// A field's text in the form: a list (chat_origins) one item per line.
+const textOf = (f, v) => (v === null || v === undefined ? '' : f.type === 'lines' ? (Array.isArray(v) ? v.join('\n') : '') : String(v));
+const fromSettings = (s) => Object.fromEntries(FIELDS.map((f) => [f.key, f.secret ? '' : textOf(f, s[f.key])]));
+const linesOf = (text) => [...new Set(String(text).split(/[\s,]+/).map((x) => x.trim().replace(/\/+$/, '')).filter(Boolean))];
 
 export function MessagingSettings() {
   const { settings, reloadSettings } = useApp();
@@ -44,8 +52,10 @@ export function MessagingSettings() {
     for (const f of FIELDS) {
       const v = d[f.key];
       if (f.secret) { if (v) out[f.key] = v; else if (forget[f.key]) out[f.key] = ''; continue; }
-      const was = settings[f.key] === null || settings[f.key] === undefined ? '' : String(settings[f.key]);
+      const was = textOf(f, settings[f.key]);
       if (v === was) continue;
+      if (f.type === 'lines') { const l = linesOf(v); if (JSON.stringify(l) !== JSON.stringify(settings[f.key] || [])) out[f.key] = l; continue; }
+      if (f.type === 'number' && f.min && v === '') continue;   // empty keeps the server's default
       out[f.key] = f.type === 'number' ? (v === '' ? 0 : Number(v)) : v.trim();
     }
     return out;
@@ -78,7 +88,9 @@ export function MessagingSettings() {
           onClick=${() => { setForget({ ...forget, [f.key]: !forget[f.key] }); setMsg(''); }}>${forget[f.key] ? 'Keep the saved one' : `Remove the ${f.label.toLowerCase()}`}</button>` : null}
       </div>`;
     }
-    return html`<${Input} id=${'msg-' + f.key} type=${f.type === 'number' ? 'number' : 'text'} min=${f.type === 'number' ? '0' : undefined}
+    if (f.type === 'lines') return html`<div class="wide"><${Textarea} id=${'msg-' + f.key} label=${f.label} value=${d[f.key]} onInput=${set} rows="3" error=${err}
+      spellcheck="false" /><p class="hint">${f.hint}</p></div>`;
+    return html`<${Input} id=${'msg-' + f.key} type=${f.type === 'number' ? 'number' : 'text'} min=${f.type === 'number' ? String(f.min || 0) : undefined} placeholder=${f.placeholder}
       label=${f.label} value=${d[f.key]} onInput=${set} hint=${f.hint} error=${err} />`;
   };
   return html`<form class="card messaging" onSubmit=${submit} aria-label="Messaging settings">

@@ -1,7 +1,7 @@
 // pages/settings.js — the configurable lists: stages (order, is_sale, waiting, guidance), outcomes,
 // lost reasons, sources, locations, partners, groups (api/lists.js); the age rule and defaults
 // (api/settings.js); message templates (pages/templates.js). Admins also see Messaging
-// (pages/messaging.js) and Webhooks (pages/webhooks.js).
+// (pages/messaging.js), Webhooks (pages/webhooks.js) and Forms (pages/forms.js).
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, useSlaDays, Link, Input, Select, Textarea, Check, ErrorBox, Spinner, FieldError, optionsOf } from '../ui.js';
@@ -16,6 +16,7 @@ import { CompanySettings } from './company.js';
 
 // Admin screens (each reads for everyone, changes for admins; see docs/admin.md).
 const ADMIN = { users: ['Users', UsersSettings], roles: ['Roles & policies', RolesSettings], company: ['Company', CompanySettings] };
+import { FormsSettings } from './forms.js';
 
 // Each list: its API name (api/lists.js), its key in the app's reference lists, and the fields
 // edited here. A select's options may come from the server's /meta (optionsFrom).
@@ -204,10 +205,14 @@ ${Object.entries(ADMIN).map(([k, [title]]) => html`<${Link} href=${'/settings/' 
         <${Link} href="/settings/templates">Templates<//>
         ${isAdmin ? html`<${Link} href="/settings/messaging">Messaging<//>` : null}
         ${isAdmin ? html`<${Link} href="/settings/webhooks">Webhooks<//>` : null}
+        ${isAdmin ? html`<${Link} href="/settings/forms">Forms<//>` : null}
       </nav>
       ${ADMIN[list] ? html`<section class="settings-body" aria-labelledby="admin-h">
         <h2 class="list-title" id="admin-h">${ADMIN[list][0]}</h2>
         <${ADMIN[list][1]} />
+      </section>` :       ${list === 'forms' ? html`<section class="settings-body" aria-labelledby="forms-h">
+        <h2 class="list-title" id="forms-h">Forms</h2>
+        ${isAdmin ? html`<${FormsSettings} />` : html`<p class="notice notice-warn">Only admins may manage web forms.</p>`}
       </section>` : list === 'webhooks' ? html`<section class="settings-body" aria-labelledby="webhooks-h">
         <h2 class="list-title" id="webhooks-h">Webhooks</h2>
         ${isAdmin ? html`<${WebhooksSettings} />` : html`<p class="notice notice-warn">Only admins may manage webhooks.</p>`}
