@@ -4,12 +4,12 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-      libsodium-dev libcurl4-openssl-dev libssl-dev libgmime-3.0-dev python3)
+      libsodium-dev libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libhpdf-dev python3)
 if [ "$what" = test ]; then
   # python3-aiosmtpd, dovecot-imapd and curl: the loopback SMTP and IMAP servers of the
   # conversation tests (tests/e2e/mailservers.mjs) and the client that talks to them;
-  # sqlite3: the kill -9 test's integrity checks.
-  pkgs+=(libcmocka-dev chromium postgresql wrk python3-aiosmtpd dovecot-imapd curl sqlite3)
+  # sqlite3: the kill -9 test's integrity checks; poppler-utils: pdftotext reads the invoice PDFs.
+  pkgs+=(libcmocka-dev chromium postgresql wrk python3-aiosmtpd dovecot-imapd curl sqlite3 poppler-utils)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -163,6 +163,11 @@ static const setting_spec settings_table[] = {
   /* web chat (docs/conversations.md) */
   {"chat_idle_minutes", JSON_INTEGER, 1, 10080, NULL, 0},
   {"chat_origins", JSON_ARRAY, 0, 50, NULL, 0},
+  /* quotes and invoices (docs/customers.md) */
+  {"currency", JSON_STRING, 0, 3, NULL, 0},
+  {"quote_valid_days", JSON_INTEGER, 1, 3650, NULL, 0},
+  {"quote_accepted_stage_id", JSON_INTEGER, 0, 0, "stages", 0},
+  {"invoice_due_days", JSON_INTEGER, 0, 365, NULL, 0},
 };
 
 static const setting_spec *setting_find(const char *k) {
