@@ -226,6 +226,11 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
         lp_fail_field(err, k, "must be none, starttls or tls");
         continue;
       }
+      const char *cv = json_string_value(v);
+      if (!strcmp(k, "currency") && (strlen(cv) != 3 || cv[0] < 'A' || cv[0] > 'Z' || cv[1] < 'A' || cv[1] > 'Z' || cv[2] < 'A' || cv[2] > 'Z')) {
+        lp_fail_field(err, k, "must be an ISO 4217 code such as EUR");
+        continue;
+      }
     } else if (sp->type == JSON_ARRAY) {
       /* chat_origins: up to max origins, each "scheme://host[:port]" */
       int ok = json_is_array(v) && (int64_t)json_array_size(v) <= sp->max;

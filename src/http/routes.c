@@ -53,7 +53,7 @@ const lp_route lp_routes[] = {
   {"GET", "/api/v1/invoices/{id}", h_invoice_get, 0, "invoices.get"},
   {"GET", "/api/v1/invoices/{id}/print", h_invoice_print, 0, "invoices.print"},
   {"POST", "/api/v1/invoices/{id}/finalize", h_invoice_finalize, R_BODY, "invoices.finalize"},
-  {"GET", "/api/v1/invoices/{key}", h_invoice_pdf, 0, "invoices.pdf"},
+  {"GET", "/api/v1/invoices/{id}.pdf", h_invoice_pdf, 0, "invoices.pdf"},
   {"GET", "/api/v1/customers", h_customers_list, R_LONG, "customers.list"},
   {"GET", "/api/v1/customers/{id}", h_customer_get, 0, "customers.get"},
   {"PATCH", "/api/v1/customers/{id}", h_customer_patch, R_BODY, "customers.patch"},

@@ -90,14 +90,7 @@ lp_code h_invoice_get(lp_req *r) {
   return reply_or_err(r, 200, db ? lp_invoice_get(db, &r->actor, r->ids[0], &r->err) : NULL);
 }
 
-/* /invoices/{id}.pdf (the path parameter is text: "12.pdf"). */
-lp_code h_invoice_pdf(lp_req *r) {
-  const char *k = r->param ? r->param : "";
-  char *end;
-  long long id = strtoll(k, &end, 10);
-  if (end == k || strcmp(end, ".pdf") || id <= 0) return lp_fail(&r->err, LP_ENOTFOUND, "Not found");
-  return invoice_doc(r, id, 1);
-}
+lp_code h_invoice_pdf(lp_req *r) { return invoice_doc(r, r->ids[0], 1); }
 
 lp_code h_invoice_print(lp_req *r) { return invoice_doc(r, r->ids[0], 0); }
 
