@@ -8,6 +8,7 @@ import { Dashboard } from './pages/dashboard.js';
 import { LeadsPage } from './pages/leads.js';
 import { LeadPage } from './pages/lead.js';
 import { SettingsPage } from './pages/settings.js';
+import { CustomersPage, CustomerPage } from './pages/customers.js';
 import { NotFound } from './pages/not-found.js';
 
 export const ROUTES = [
@@ -15,6 +16,8 @@ export const ROUTES = [
   { path: '/dashboard', page: Dashboard },
   { path: '/leads', page: LeadsPage },
   { path: '/leads/:id(\\d+)', page: LeadPage, props: (p) => ({ id: Number(p.id) }), remount: true },
+  { path: '/customers', page: CustomersPage },
+  { path: '/customers/:id(\\d+)', page: CustomerPage, props: (p) => ({ id: Number(p.id) }), remount: true },
   { path: '/settings', page: SettingsPage, props: () => ({ list: 'stages' }) },
   { path: '/settings/:list([a-z-]+)', page: SettingsPage },
 ];

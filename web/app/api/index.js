@@ -16,3 +16,5 @@ export * as webhooks from './webhooks.js';
 export * as jobs from './jobs.js';
 export * as conversations from './conversations.js';
 export * as templates from './templates.js';
+export * as quotes from './quotes.js';
+export * as customers from './customers.js';
