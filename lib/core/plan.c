@@ -743,6 +743,7 @@ lp_code lp_plan_convert(const lp_plan_in *in, const lp_convert *cv, lp_plan *pla
   ci.actor = &as;
   json_t *creq = json_pack("{s:s}", "outcome", sget(in->outcome, "key"));
   ci.req = creq;
+  lp_plan_release(plan);  /* the close planner starts the plan afresh */
   lp_code rc = lp_plan_close(&ci, plan, err);
   json_decref(creq);
   if (rc != LP_OK) { json_decref(services); return rc; }
