@@ -783,17 +783,9 @@ static lp_code convert_fn(lp_db *db, void *p, lp_err *err) {
     rc = lp_plan_convert(&in, &cv, &plan, err);
   }
   if (rc == LP_OK && c->dry_run) {
-    json_t *pv = lp_plan_json(&plan);
-    json_object_del(pv, "timeline");
-    json_object_set_new(pv, "lead", lp_lead_present(row, c->now, lp_sla_settings(db, c->now)));
-    const char *k;
-    json_t *v;
-    json_object_foreach(plan.lead, k, v) {
-      const lp_field *f = lp_rec_field(&lp_rt_lead, k);
-      if (f && !(f->flags & FF_HIDDEN)) json_object_set_new(json_object_get(pv, "lead"), k, lp_rec_value_out(f, v));
-    }
+    c->result = lp_lead_preview(db, row, &plan, c->now);
     /* the number it would take now (another conversion may take it first) */
-    json_t *inv = json_object_get(pv, "invoice");
+    json_t *inv = json_object_get(json_object_get(c->result, "plan"), "invoice");
     args = json_pack("[s, i]", sget(inv, "series"), (int)iget(inv, "year"));
     int64_t last = lp_query_int(db, "SELECT last_number FROM number_series WHERE series = $1 AND year = $2", args, 0, err);
     json_decref(args);
@@ -802,7 +794,6 @@ static lp_code convert_fn(lp_db *db, void *p, lp_err *err) {
     json_object_set_new(inv, "number_preview", json_string(number));
     json_object_set_new(inv, "issued_at", lp_json_time(json_object_get(inv, "issued_at")));
     json_object_set_new(inv, "due_at", lp_json_time(json_object_get(inv, "due_at")));
-    c->result = json_pack("{s:b, s:o}", "dry_run", 1, "plan", pv);
     c->status = 200;
   } else if (rc == LP_OK) {
     if (c->approval_id) rc = lp_approval_mark(db, c->approval_id, c->decider, "approved", NULL, c->now, err);
