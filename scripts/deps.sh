@@ -4,15 +4,15 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-      libsodium-dev libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libphonenumber-dev g++ python3)
+      libsodium-dev libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libphonenumber-dev libhpdf-dev g++ python3)
 # tzdata: the time zone names the company's time_zone setting is checked against (lib/util/tz.c).
 pkgs+=(tzdata)
 if [ "$what" = test ]; then
   # python3-aiosmtpd, dovecot-imapd and curl: the loopback SMTP and IMAP servers of the
   # conversation tests (tests/e2e/mailservers.mjs) and the client that talks to them;
   # sqlite3: the kill -9 and backup tests' integrity checks; clang: the libFuzzer targets
-  # (tests/fuzz, scripts/fuzz.sh), which gcc cannot build.
-  pkgs+=(libcmocka-dev chromium postgresql wrk python3-aiosmtpd dovecot-imapd curl sqlite3 clang)
+  # (tests/fuzz, scripts/fuzz.sh), which gcc cannot build; poppler-utils: pdftotext reads the invoice PDFs.
+  pkgs+=(libcmocka-dev chromium postgresql wrk python3-aiosmtpd dovecot-imapd curl sqlite3 clang poppler-utils)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <string.h>
 #include <stdlib.h>
+#include "core/billing.h"
 #include "core/plan.h"
 #include "core/record.h"
 #include "util/timefmt.h"
@@ -55,6 +56,9 @@ void lp_plan_release(lp_plan *p) {
   free(p->notifications.v);
   for (size_t i = 0; i < p->timeline.n; i++) json_decref(p->timeline.v[i].data);
   free(p->timeline.v);
+  json_decref(p->convert.customer);
+  json_decref(p->convert.services);
+  json_decref(p->convert.invoice);
   memset(p, 0, sizeof *p);
 }
 
@@ -100,6 +104,20 @@ json_t *lp_plan_json(const lp_plan *p) {
   }
   json_object_set_new(o, "timeline", tl);
   json_object_set_new(o, "events", ev);
+  if (p->kind == LP_PLAN_CONVERT) {
+    json_t *cust = json_deep_copy(p->convert.customer);
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(cust, tmp, k, v)  /* the API's form of the lists */
+      if (json_is_string(v) && (!strcmp(k, "emails") || !strcmp(k, "phones")))
+        json_object_set_new(cust, k, json_loads(json_string_value(v), 0, NULL));
+    json_object_set_new(o, "customer", cust);
+    json_object_set_new(o, "services", lp_lines_present(p->convert.services));
+    json_t *inv = json_deep_copy(p->convert.invoice);
+    json_object_set_new(inv, "lines", lp_lines_present(json_object_get(p->convert.invoice, "lines")));
+    json_object_set_new(o, "invoice", inv);
+  }
   return o;
 }
 
@@ -366,6 +384,9 @@ lp_code lp_plan_reopen(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   lp_plan_init(plan, LP_PLAN_REOPEN);
   if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "closed") != 0)
     return lp_fail(err, LP_ECONFLICT, "The lead is open already");
+  if (is_set(in->lead, "customer_id"))
+    return lp_fail(err, LP_ECONFLICT, "The lead was converted to customer %lld; it stays closed (work on the customer instead)",
+                   (long long)iget(in->lead, "customer_id"));
   json_t *jn = in->req ? json_object_get(in->req, "notes") : NULL;
   if (jn && !json_is_null(jn) && !json_is_string(jn)) return lp_fail_field(err, "notes", "must be a string");
   if (in->actor->perm[LP_ACT_REOPEN] == LP_DENY) return lp_fail(err, LP_EFORBIDDEN, "Your role may not reopen leads");
@@ -421,8 +442,23 @@ lp_code lp_plan_stage(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   return rc;
 }
 
+/* A converted lead's contact details live on its customer from then on. */
+static const char *const contact_fields[] = {"full_name", "company", "login", "emails", "phones", "partner_id",
+                                             "location_id", "country", "region", "city", "email_opt_out", "sms_opt_out"};
+
 lp_code lp_plan_update(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err *err) {
   lp_plan_init(plan, LP_PLAN_UPDATE);
+  if (is_set(in->lead, "customer_id")) {
+    json_t *set = json_object(), *changes = json_object();
+    lp_rec_diff(&lp_rt_lead, in->lead, cols, NULL, set, changes);
+    for (size_t i = 0; i < sizeof contact_fields / sizeof *contact_fields; i++)
+      if (json_object_get(changes, contact_fields[i])) lp_fail_field(err, contact_fields[i], "read-only: the lead was converted");
+    json_decref(set);
+    json_decref(changes);
+    if (err->code)
+      return lp_fail(err, LP_ECONFLICT, "The lead was converted to customer %lld: its contact details are read-only here; change them on the customer",
+                     (long long)iget(in->lead, "customer_id"));
+  }
   json_t *changes = json_object();
   lp_rec_diff(&lp_rt_lead, in->lead, cols, "stage_id", plan->lead, changes);  /* the stage is planned below */
   if (json_object_size(changes)) {
@@ -650,6 +686,107 @@ lp_code lp_plan_inbound(const lp_plan_in *in, json_t *facts, int64_t thread_id, 
       add_event(plan, "opt_out_changed", json_pack("{s:s, s:b, s:s}", "channel", "sms", "opt_out", k == 1, "source", "inbound SMS keyword"));
     }
   }
+  plan->made = 1;
+  return LP_OK;
+}
+
+/* ---------------------------------------------------------------- conversion */
+
+/* The lead's columns a customer takes over (contact details, consent, who looks after it). */
+static const char *const customer_cols[] = {"full_name", "company", "login", "emails", "phones", "partner_id", "location_id",
+                                            "owner_id", "country", "region", "city", "email_opt_out", "sms_opt_out"};
+
+lp_code lp_plan_convert(const lp_plan_in *in, const lp_convert *cv, lp_plan *plan, lp_err *err) {
+  lp_plan_init(plan, LP_PLAN_CONVERT);
+  const char *mode = cv->mode ? cv->mode : "";
+  int active = !strcmp(mode, "active_invoice");
+  if (!active && strcmp(mode, "inactive_proforma")) return lp_fail_field(err, "mode", "must be active_invoice or inactive_proforma");
+  if (is_set(in->lead, "customer_id"))
+    return lp_fail(err, LP_ECONFLICT, "The lead was converted already (customer %lld)", (long long)iget(in->lead, "customer_id"));
+  if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "open"))
+    return lp_fail(err, LP_ECONFLICT, "The lead is closed; reopen it before converting it");
+  if (in->actor->perm[LP_ACT_CONVERT] == LP_DENY) return lp_fail(err, LP_EFORBIDDEN, "Your role may not convert leads");
+  if (!in->outcome) return lp_fail(err, LP_EINTERNAL, "The outcome converted is missing");
+
+  /* The quotes: the lead's own, not declined, one currency. */
+  const char *currency = NULL;
+  size_t i;
+  json_t *q;
+  json_array_foreach(cv->quotes, i, q) {
+    const char *st = sget(q, "status") ? sget(q, "status") : "";
+    if (!strcmp(st, "declined")) {
+      char why[80];
+      snprintf(why, sizeof why, "quote %lld was declined", (long long)iget(q, "id"));
+      return lp_fail_field(err, "quote_ids", why);
+    }
+    if (currency && strcmp(currency, sget(q, "currency"))) return lp_fail_field(err, "quote_ids", "the quotes are in different currencies");
+    currency = sget(q, "currency");
+  }
+  if (!currency) currency = cv->currency && *cv->currency ? cv->currency : "EUR";
+  json_t *services;
+  if (cv->services) {
+    services = json_deep_copy(cv->services);
+  } else {
+    char today[11];
+    lp_date_of(in->now, today);
+    services = json_array();
+    json_array_foreach(cv->quotes, i, q) {
+      json_t *lines = json_loads(sget(q, "lines") ? sget(q, "lines") : "[]", 0, NULL);
+      size_t j;
+      json_t *l;
+      json_array_foreach(lines, j, l) {
+        json_t *sv = json_deep_copy(l);
+        json_object_set_new(sv, "start_date", json_string(today));
+        json_object_set_new(sv, "quote_id", json_integer(iget(q, "id")));
+        json_array_append_new(services, sv);
+      }
+      json_decref(lines);
+    }
+  }
+  if (!json_array_size(services)) {
+    json_decref(services);
+    return lp_fail_field(err, "services", "nothing to convert: choose a quote with lines or give services");
+  }
+
+  /* The close itself, as a close of kind won would make it (tasks, threads), under the convert policy. */
+  lp_actor as = *in->actor;
+  as.perm[LP_ACT_CLOSE_WON] = as.perm[LP_ACT_CLOSE_LOST] = as.perm[LP_ACT_CLOSE_OTHER] = LP_ALLOW;
+  lp_plan_in ci = *in;
+  ci.actor = &as;
+  json_t *creq = json_pack("{s:s}", "outcome", sget(in->outcome, "key"));
+  ci.req = creq;
+  lp_plan_release(plan);  /* the close planner starts the plan afresh */
+  lp_code rc = lp_plan_close(&ci, plan, err);
+  json_decref(creq);
+  if (rc != LP_OK) { json_decref(services); return rc; }
+  plan->kind = LP_PLAN_CONVERT;
+  plan->approval_required = in->actor->perm[LP_ACT_CONVERT] == LP_REQUEST;
+
+  /* The customer: the lead's details and consent; active with an invoice. */
+  json_t *cust = json_object();
+  for (size_t k = 0; k < sizeof customer_cols / sizeof *customer_cols; k++) {
+    json_t *v = json_object_get(in->lead, customer_cols[k]);
+    json_object_set_new(cust, customer_cols[k], v ? json_incref(v) : json_null());
+  }
+  json_object_set_new(cust, "active", json_integer(active));
+  json_object_set_new(cust, "currency", json_string(currency));
+  json_object_set_new(cust, "lead_id", json_integer(iget(in->lead, "id")));
+  plan->convert.customer = cust;
+
+  lp_totals t;
+  lp_lines_totals(services, &t);
+  plan->convert.services = services;
+  plan->convert.invoice = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:I, s:I, s:i}",
+    "kind", active ? "invoice" : "proforma", "series", active ? "INV" : "PRO", "status", "issued", "currency", currency,
+    "lines", services, "subtotal_cents", (json_int_t)t.subtotal_cents, "tax_cents", (json_int_t)t.tax_cents,
+    "total_cents", (json_int_t)t.total_cents, "issued_at", (json_int_t)in->now,
+    "due_at", (json_int_t)(in->now + cv->due_days * 86400), "year", lp_year_of(in->now));
+  json_object_set_new(plan->lead, "updated_at", json_integer(in->now));
+  add_event(plan, "converted", json_pack("{s:s, s:o, s:I, s:I, s:s, s:I}", "mode", mode, "quote_ids", json_array(),
+                                         "services", (json_int_t)json_array_size(services), "total_cents", (json_int_t)t.total_cents,
+                                         "currency", currency, "customer_id", (json_int_t)0));
+  json_t *qids = json_object_get(plan->timeline.v[plan->timeline.n - 1].data, "quote_ids");
+  json_array_foreach(cv->quotes, i, q) json_array_append_new(qids, json_integer(iget(q, "id")));
   plan->made = 1;
   return LP_OK;
 }

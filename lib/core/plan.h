@@ -49,6 +49,7 @@ typedef enum {
   LP_PLAN_SEND,     /* a message to the lead (queued in the outbox), maybe on a new thread */
   LP_PLAN_THREAD_CLOSE, /* one engagement ends (threads_closed), maybe with the closing notification */
   LP_PLAN_INBOUND,  /* a message from the lead, stored on its thread (maybe a new one) */
+  LP_PLAN_CONVERT,  /* closes as converted and makes the customer, its services and an invoice (convert) */
 } lp_plan_kind;
 
 typedef struct { int64_t *v; size_t n, cap; } lp_ids;
@@ -77,6 +78,11 @@ typedef struct lp_plan {
   int reindex;             /* searchable text changes: the search entry is written again */
   struct { int wanted; const char *channel; json_t *subject;
            const char *chat_token_hash; } thread_open;  /* a new thread (subject owned; a chat's token hash borrowed) */
+  /* A conversion (LP_PLAN_CONVERT), all owned: the customer's columns (from the lead), its
+   * services (lines in stored form with start_date, quote_id), and the invoice or proforma
+   * {kind, series, status, currency, lines, subtotal_cents, tax_cents, total_cents, issued_at,
+   * due_at, year}, numbered by the applier from the series' counter. */
+  struct { json_t *customer, *services, *invoice; } convert;
 } lp_plan;
 
 void lp_plan_init(lp_plan *p, lp_plan_kind kind);
@@ -133,6 +139,22 @@ lp_code lp_plan_thread_close(const lp_plan_in *in, int notify, lp_plan *plan, lp
  * clears it. */
 lp_code lp_plan_inbound(const lp_plan_in *in, json_t *facts, int64_t thread_id, int64_t after_thread_id,
                         lp_plan *plan, lp_err *err);
+/* Conversion (POST /leads/{id}/convert): the lead closes with outcome `converted` (in->outcome:
+ * its row; tasks and threads as a close of kind won) and becomes a customer with services and an
+ * invoice (mode active_invoice: an active customer, the invoice adds to its balance) or a proforma
+ * (inactive_proforma: an inactive customer, no balance change until paid). quotes: the chosen
+ * quote rows (lines in stored form as JSON text); services: the lines to make services of, checked
+ * already (core/billing.h, with start_date), or NULL for the quotes' lines starting today.
+ * Refusals: 409 closed or converted already; 422 bad mode, declined or unknown quote, nothing to
+ * convert, mixed currencies; 403 when the role's `convert` is deny; approval_required for request. */
+typedef struct lp_convert {
+  const char *mode;
+  json_t *quotes;
+  json_t *services;
+  const char *currency;    /* settings: used when no quote gives one */
+  int64_t due_days;        /* settings: days an invoice is due after it is issued */
+} lp_convert;
+lp_code lp_plan_convert(const lp_plan_in *in, const lp_convert *cv, lp_plan *plan, lp_err *err);
 /* The moves open to the caller now: {kind, stage_id|outcome, allowed, approval_required, missing}.
  * stages and outcomes are arrays of rows. New reference. */
 json_t *lp_plan_transitions(const lp_plan_in *in, json_t *stages, json_t *outcomes);

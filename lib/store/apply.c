@@ -4,6 +4,7 @@
 #include <string.h>
 #include "store/apply.h"
 #include "store/approvals.h"
+#include "store/billing.h"
 #include "store/internal.h"
 #include "store/leads.h"
 #include "store/notify.h"
@@ -125,7 +126,7 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
   memset(out, 0, sizeof *out);
   out->lead_id = id;
   if (plan->approval_required) {
-    const char *action = plan->kind == LP_PLAN_REOPEN ? "reopen" : "close";
+    const char *action = plan->kind == LP_PLAN_REOPEN ? "reopen" : plan->kind == LP_PLAN_CONVERT ? "convert" : "close";
     return lp_approval_request(db, a, id, action, params, now, &out->approval_id, err);
   }
   /* A plan that changes nothing (a PATCH with the values the lead has) writes nothing. */
@@ -165,6 +166,11 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
     json_decref(args);
     if (rc) return rc;
   }
+  /* A conversion: the customer, its services and the numbered invoice or proforma. */
+  char number[32] = "";
+  if (plan->kind == LP_PLAN_CONVERT &&
+      (rc = lp__convert_write(db, a, id, plan, now, &out->customer_id, &out->invoice_id, number, sizeof number, err)))
+    return rc;
   json_t *who = lead ? lead : plan->lead;
   /* Conversations: the thread this plan opens, then its messages (each with its event). */
   int64_t new_thread = 0;
@@ -189,10 +195,15 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
     const char *kind = plan->timeline.v[i].kind;
     if (fu_id && !strcmp(kind, "task_created")) json_object_set_new(data, "task_id", json_integer(fu_id));
     if (new_thread && !strcmp(kind, "thread_opened")) json_object_set_new(data, "thread_id", json_integer(new_thread));
+    if (out->customer_id && !strcmp(kind, "converted")) {
+      json_object_set_new(data, "customer_id", json_integer(out->customer_id));
+      json_object_set_new(data, "invoice_id", json_integer(out->invoice_id));
+      json_object_set_new(data, "invoice_number", json_string(number));
+    }
     if ((rc = lp_event(db, now, id, a->id, kind, "lead", id, data, err))) return rc;
   }
   /* A request waiting for approval is moot once the lead moved another way. */
-  if (plan->kind == LP_PLAN_CLOSE || plan->kind == LP_PLAN_REOPEN || plan->kind == LP_PLAN_DELETE)
+  if (plan->kind == LP_PLAN_CLOSE || plan->kind == LP_PLAN_REOPEN || plan->kind == LP_PLAN_DELETE || plan->kind == LP_PLAN_CONVERT)
     if ((rc = lp_approvals_cancel(db, id, a->id, plan->kind == LP_PLAN_DELETE ? "The lead was deleted" : "The lead was closed or reopened meanwhile", now, err)))
       return rc;
   if ((rc = write_search(db, plan, id, err))) return rc;

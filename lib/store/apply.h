@@ -29,6 +29,7 @@ typedef struct lp_applied {
   int64_t lead_id;       /* a create: the new lead's id */
   int64_t approval_id;   /* approval_required: the request recorded instead of the change */
   int64_t thread_id, message_id;  /* the last message written, and its thread */
+  int64_t customer_id, invoice_id;  /* a conversion: what it made */
 } lp_applied;
 
 /* Applies plan to lead (its row as read in this transaction, with "groups"; NULL for a create).

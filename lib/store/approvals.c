@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store/approvals.h"
+#include "store/billing.h"
 #include "store/leads.h"
 #include "store/notify.h"
 #include "store/rows.h"
@@ -318,8 +319,11 @@ json_t *lp_approval_decide(lp_store *s, const lp_actor *decider, int64_t id, int
     rc = lp_actor_load(db, requested_by, &requester, err);
     if (rc == LP_OK) {
       json_t *params = json_loads(sget(row, "params") ? sget(row, "params") : "{}", 0, NULL);
-      lp_move move = !strcmp(sget(row, "action") ? sget(row, "action") : "", "reopen") ? LP_MOVE_REOPEN : LP_MOVE_CLOSE;
-      json_t *lead = lp_lead_move_approved(s, &requester, decider, id, iget(row, "lead_id"), move, params, now, err);
+      const char *action = sget(row, "action") ? sget(row, "action") : "";
+      lp_move move = !strcmp(action, "reopen") ? LP_MOVE_REOPEN : LP_MOVE_CLOSE;
+      json_t *lead = !strcmp(action, "convert")
+        ? lp_lead_convert_approved(s, &requester, decider, id, iget(row, "lead_id"), params, now, err)
+        : lp_lead_move_approved(s, &requester, decider, id, iget(row, "lead_id"), move, params, now, err);
       json_decref(params);
       rc = lead ? LP_OK : err->code;
       json_decref(lead);

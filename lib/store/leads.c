@@ -640,8 +640,7 @@ typedef struct {
   json_t *result;
 } move_ctx;
 
-/* The preview a dry run answers: the plan with the lead as it would be. */
-static json_t *preview(lp_db *db, json_t *row, const lp_plan *plan, int64_t now) {
+json_t *lp_lead_preview(lp_db *db, json_t *row, const lp_plan *plan, int64_t now) {
   json_t *pv = lp_plan_json(plan);
   json_object_del(pv, "timeline");
   json_t *lead = lp_lead_present(row, now, lp_sla_settings(db, now));
@@ -673,7 +672,7 @@ static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
   plan_inputs_release(&in);
   if (c->dry_run && plan.made) {
     /* The preview answers even when fields are missing: it says which. */
-    c->result = preview(db, row, &plan, c->now);
+    c->result = lp_lead_preview(db, row, &plan, c->now);
     c->res = LP_MOVE_PREVIEW;
     lp_err_release(err);
     rc = LP_OK;

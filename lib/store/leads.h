@@ -8,6 +8,8 @@
 #include "store/db.h"
 #include "util/buf.h"
 
+struct lp_plan;  /* core/plan.h */
+
 typedef struct lp_sla_cfg { int64_t warn_days, breach_days; } lp_sla_cfg;
 /* The SLA targets (cached for a second of `now`); lp_sla_forget() drops the cache. */
 lp_sla_cfg lp_sla_settings(lp_db *db, int64_t now);
@@ -23,6 +25,9 @@ lp_code lp_lead_visible(lp_db *db, const lp_actor *a, json_t *row, lp_err *err);
 char *lp_lead_country(lp_db *db, int64_t id);
 /* The API form of a row (new reference). */
 json_t *lp_lead_present(json_t *row, int64_t now, lp_sla_cfg sla);
+/* The preview a dry run answers, {dry_run: true, plan}: the plan's wire form (core/plan.h) with
+ * the lead as it would be (row: the lead as it is). New reference. */
+json_t *lp_lead_preview(lp_db *db, json_t *row, const struct lp_plan *plan, int64_t now);
 /* Loads, checks visibility and presents. */
 json_t *lp_lead_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
 

@@ -173,6 +173,11 @@ static const setting_spec settings_table[] = {
   /* webhooks (docs/webhooks.md): an endpoint failing this long is paused; deliveries in flight per endpoint and server */
   {"webhook_pause_hours", JSON_INTEGER, 1, 720, NULL, 0},
   {"webhook_max_in_flight", JSON_INTEGER, 1, 32, NULL, 0},
+  /* quotes and invoices (docs/customers.md) */
+  {"currency", JSON_STRING, 0, 3, NULL, 0},
+  {"quote_valid_days", JSON_INTEGER, 1, 3650, NULL, 0},
+  {"quote_accepted_stage_id", JSON_INTEGER, 0, 0, "stages", 0},
+  {"invoice_due_days", JSON_INTEGER, 0, 365, NULL, 0},
 };
 
 /* An IANA time zone name: "UTC", or Area[/Location...] of letters, digits, '_', '+', '-' that
@@ -288,6 +293,11 @@ static lp_code settings_fn(lp_db *db, void *p, lp_err *err) {
         json_object_set_new(c->patch, k, v);  /* same key: the iteration goes on safely */
       }
       if (!strcmp(k, "time_zone") && *sv && !time_zone_ok(sv)) { lp_fail_field(err, k, "must be a time zone name such as Europe/London"); continue; }
+      const char *cv = json_string_value(v);
+      if (!strcmp(k, "currency") && (strlen(cv) != 3 || cv[0] < 'A' || cv[0] > 'Z' || cv[1] < 'A' || cv[1] > 'Z' || cv[2] < 'A' || cv[2] > 'Z')) {
+        lp_fail_field(err, k, "must be an ISO 4217 code such as EUR");
+        continue;
+      }
     } else if (sp->type == JSON_ARRAY) {
       /* chat_origins: up to max origins, each "scheme://host[:port]" */
       int ok = json_is_array(v) && (int64_t)json_array_size(v) <= sp->max;

@@ -312,6 +312,44 @@ TEMPLATE_SEEDS}}},
 "  created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL);"
 "CREATE UNIQUE INDEX portal_logins_login ON portal_logins(login);"
 "CREATE INDEX portal_logins_lead ON portal_logins(lead_id);"}}},
+{17, "quotes, customers, services, invoices and their number series", {
+/* Quotes belong to a lead; a conversion makes a customer (linked both ways with its lead), its
+ * services (from the quotes' lines) and one invoice or proforma. Lines are JSON text; money is
+ * integer cents, tax rates basis points. number_series holds the last number given per series and
+ * year: a conversion takes the next one inside its own transaction, so numbers have no gaps. */
+{.sql =
+"CREATE TABLE quotes(id {{id}}, version {{int64}} NOT NULL DEFAULT 1, lead_id {{int64}} NOT NULL REFERENCES leads(id),"
+"  status TEXT NOT NULL DEFAULT 'new', currency TEXT NOT NULL, lines TEXT NOT NULL DEFAULT '[]',"
+"  subtotal_cents {{int64}} NOT NULL DEFAULT 0, tax_cents {{int64}} NOT NULL DEFAULT 0, total_cents {{int64}} NOT NULL DEFAULT 0,"
+"  one_time_cents {{int64}} NOT NULL DEFAULT 0, monthly_cents {{int64}} NOT NULL DEFAULT 0, notes TEXT,"
+"  valid_until {{int64}} NOT NULL, sent_at {{int64}}, decided_at {{int64}}, created_at {{int64}} NOT NULL,"
+"  created_by {{int64}}, updated_at {{int64}} NOT NULL);"
+"CREATE INDEX quotes_lead ON quotes(lead_id, id);"
+"CREATE TABLE customers(id {{id}}, version {{int64}} NOT NULL DEFAULT 1, lead_id {{int64}} REFERENCES leads(id),"
+"  full_name TEXT NOT NULL, company TEXT, login TEXT, emails TEXT NOT NULL DEFAULT '[]', phones TEXT NOT NULL DEFAULT '[]',"
+"  partner_id {{int64}} REFERENCES partners(id), location_id {{int64}} REFERENCES locations(id),"
+"  owner_id {{int64}} REFERENCES users(id), country TEXT, region TEXT, city TEXT,"
+"  email_opt_out INTEGER NOT NULL DEFAULT 0, sms_opt_out INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1,"
+"  balance_cents {{int64}} NOT NULL DEFAULT 0, currency TEXT NOT NULL, search TEXT NOT NULL DEFAULT '',"
+"  created_at {{int64}} NOT NULL, created_by {{int64}}, updated_at {{int64}} NOT NULL);"
+"CREATE UNIQUE INDEX customers_login ON customers(login) WHERE login IS NOT NULL;"
+"CREATE INDEX customers_lead ON customers(lead_id);"
+"CREATE TABLE services(id {{id}}, version {{int64}} NOT NULL DEFAULT 1, customer_id {{int64}} NOT NULL REFERENCES customers(id),"
+"  quote_id {{int64}} REFERENCES quotes(id), description TEXT NOT NULL, quantity {{int64}} NOT NULL,"
+"  unit_price_cents {{int64}} NOT NULL, period TEXT NOT NULL, tax_rate_bp {{int64}} NOT NULL DEFAULT 0,"
+"  start_date TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active', created_at {{int64}} NOT NULL);"
+"CREATE INDEX services_customer ON services(customer_id, id);"
+"CREATE TABLE number_series(series TEXT NOT NULL, year INTEGER NOT NULL, last_number {{int64}} NOT NULL,"
+"  PRIMARY KEY(series, year));"
+"CREATE TABLE invoices(id {{id}}, version {{int64}} NOT NULL DEFAULT 1, customer_id {{int64}} NOT NULL REFERENCES customers(id),"
+"  lead_id {{int64}} REFERENCES leads(id), kind TEXT NOT NULL, series TEXT NOT NULL, year INTEGER NOT NULL,"
+"  seq {{int64}} NOT NULL, number TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL, lines TEXT NOT NULL,"
+"  subtotal_cents {{int64}} NOT NULL, tax_cents {{int64}} NOT NULL, total_cents {{int64}} NOT NULL,"
+"  issued_at {{int64}} NOT NULL, due_at {{int64}}, paid_at {{int64}}, proforma_id {{int64}} REFERENCES invoices(id),"
+"  invoice_id {{int64}} REFERENCES invoices(id), created_at {{int64}} NOT NULL, updated_at {{int64}} NOT NULL,"
+"  UNIQUE(series, year, seq));"
+"CREATE INDEX invoices_customer ON invoices(customer_id, id);"
+"ALTER TABLE leads ADD COLUMN customer_id {{int64}} REFERENCES customers(id);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

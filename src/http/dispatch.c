@@ -20,6 +20,10 @@ static int match(const char *pattern, const char *url, lp_req *r) {
       const char *pe = strchr(p, '}');
       const char *ue = strchr(u, '/');
       if (!ue) ue = u + strlen(u);
+      if (!strncmp(p, "{id}", 4)) {  /* digits, which a literal may follow ("{id}.pdf") */
+        ue = u;
+        while (*ue >= '0' && *ue <= '9') ue++;
+      }
       if (ue == u) return 0;
       if (!strncmp(p, "{id}", 4)) {
         int64_t v = 0;

@@ -9,6 +9,7 @@ import { LeadsPage } from './pages/leads.js';
 import { LeadPage } from './pages/lead.js';
 import { SettingsPage } from './pages/settings.js';
 import { ApprovalsPage } from './pages/approvals.js';
+import { CustomersPage, CustomerPage } from './pages/customers.js';
 import { NotFound } from './pages/not-found.js';
 
 export const ROUTES = [
@@ -17,6 +18,8 @@ export const ROUTES = [
   { path: '/leads', page: LeadsPage },
   { path: '/leads/:id(\\d+)', page: LeadPage, props: (p) => ({ id: Number(p.id) }), remount: true },
   { path: '/approvals', page: ApprovalsPage },
+  { path: '/customers', page: CustomersPage },
+  { path: '/customers/:id(\\d+)', page: CustomerPage, props: (p) => ({ id: Number(p.id) }), remount: true },
   { path: '/settings', page: SettingsPage, props: () => ({ list: 'stages' }) },
   { path: '/settings/:list([a-z-]+)', page: SettingsPage },
 ];

@@ -18,3 +18,5 @@ export * as jobs from './jobs.js';
 export * as conversations from './conversations.js';
 export * as templates from './templates.js';
 export * as forms from './forms.js';
+export * as quotes from './quotes.js';
+export * as customers from './customers.js';

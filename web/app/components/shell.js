@@ -11,6 +11,7 @@ const NAV = [
   { href: '/', label: 'Dashboard' },
   { href: '/leads', label: 'Leads' },
   { href: '/approvals', label: 'Approvals' },
+  { href: '/customers', label: 'Customers' },
   { href: '/settings', label: 'Settings' },
 ];
 

@@ -13,6 +13,7 @@ import { fmtDateTime, toLocalInput, fromLocalInput, money, humanize, useLoader, 
 import { CloseDialog } from '../components/close-dialog.js';
 import { Conversations } from '../components/conversations.js';
 import { ApprovalBanner, askedWords } from '../components/approvals.js';
+import { Quotes, ConvertWizard, useQuotes } from '../components/quotes.js';
 
 // ---------- how fields are shown ----------
 // Labels, widgets and order of the editable fields on the page. A field the server adds is
@@ -492,6 +493,7 @@ function ClosedSummary({ lead }) {
       <dt>When</dt><dd><time datetime=${lead.closed_at}>${fmtDateTime(lead.closed_at)}</time></dd>
       ${lead.close_notes ? html`<dt>Notes</dt><dd class="pre">${lead.close_notes}</dd>` : null}
       ${lead.sold_at ? html`<dt>Sold</dt><dd>${fmtDateTime(lead.sold_at)}</dd>` : null}
+      ${lead.customer_id ? html`<dt>Customer</dt><dd><${Link} href=${`/customers/${lead.customer_id}`}>Open the customer<//> (contact details are kept there now)</dd>` : null}
     </dl>
   </section>`;
 }
@@ -545,6 +547,7 @@ export function LeadPage({ id }) {
   // a request of this lead waiting for approval: the banner says so (and the approver decides there)
   const [waiting, reloadWaiting] = useLoader(() => api.approvals.list({ status: 'pending', lead: id }).catch(() => []), [id]);
   const can = useCan();
+  const [quotes, reloadQuotes] = useQuotes(id);
   const [dialog, setDialog] = useState(null);
   const [notice, setNotice] = useState('');
   const titleRef = useRef(null);
@@ -586,6 +589,7 @@ export function LeadPage({ id }) {
         ${!closed ? html`<button type="button" class="btn btn-primary" onClick=${() => setDialog('close')}>Close lead…</button>` : null}
         <${Menu} label="Actions" items=${[
           !closed && { label: 'Close lead…', onSelect: () => setDialog('close') },
+          !closed && { label: 'Convert to customer…', onSelect: () => setDialog('convert') },
           closed && { label: 'Reopen…', onSelect: () => setDialog('reopen') },
           { label: 'New task', onSelect: newTask },
           can.delete !== 'deny' && { label: 'Delete…', danger: true, onSelect: () => setDialog('delete') },
@@ -608,6 +612,7 @@ export function LeadPage({ id }) {
             ${lead.updated_at ? html`<dt>Last changed</dt><dd>${fmtDateTime(lead.updated_at)}</dd>` : null}
           </dl>` : null}
         </section>
+        <${Quotes} lead=${lead} quotes=${quotes} reload=${reloadQuotes} onChanged=${() => { reloadLead(); reloadTl(); }} />
         <${Conversations} lead=${lead} onActivity=${() => { reloadLead(); reloadTl(); }} />
         <${Timeline} leadId=${id} tl=${tl} reload=${reloadTl} />
       </div>
@@ -623,5 +628,7 @@ export function LeadPage({ id }) {
     <${ReopenDialog} open=${dialog === 'reopen'} lead=${lead} onClose=${() => setDialog(null)}
       onDone=${(r) => { setDialog(null); if (r && r.id) setLeadData(r); else reloadLead(); refreshAll(); setNotice(r ? 'Lead reopened.' : ''); }} />
     <${DeleteDialog} open=${dialog === 'delete'} lead=${lead} onClose=${() => setDialog(null)} />
+    <${ConvertWizard} open=${dialog === 'convert'} lead=${lead} quotes=${quotes.data || []} onClose=${() => setDialog(null)}
+      onDone=${(r) => { setDialog(null); reloadLead(); refreshAll(); reloadQuotes(); setNotice(r && r.approval ? 'Conversion sent for approval.' : ''); }} />
   </section>`;
 }
