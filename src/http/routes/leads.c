@@ -25,6 +25,8 @@ static char *lead_country(lp_req *r, int64_t id) {
 lp_code h_leads_create(lp_req *r) {
   json_t *cols;
   if (lp_rec_input(&lp_rt_lead, r->json, 1, r->actor.is_admin, NULL, &cols, &r->err) != LP_OK) return r->err.code;
+  lp_code dup;
+  if (lp_req_flag(r, "check_duplicates") && lp_duplicates_refuse(r, cols, &dup)) { json_decref(cols); return dup; }
   lp_buf b = LP_BUF_INIT(8 << 20);
   int64_t id = 0;
   int rc = lp_lead_create_raw(r->app->store, &r->actor, cols, r->now, &b, &id, &r->err);
