@@ -207,10 +207,10 @@ lp_code lp_plan_merge(const lp_plan_in *in, const lp_merge_in *m, lp_plan *plan,
     json_t *s = json_object_get(src, fk);
     if (json_is_string(s)) {  /* all of them: the survivor's own first (its primary address stays), then by rank */
       json_t *order[MAX_MERGE];
-      size_t m = 0;
-      order[m++] = surv;
-      for (size_t r = 0; r < n; r++) if (rows[r] != surv) order[m++] = rows[r];
-      json_object_set_new(cols, fk, list_union(order, m, fk));
+      size_t no2 = 0;
+      order[no2++] = surv;
+      for (size_t r = 0; r < n; r++) if (rows[r] != surv) order[no2++] = rows[r];
+      json_object_set_new(cols, fk, list_union(order, no2, fk));
       continue;
     }
     json_t *from = row_by_id(rows, n, json_integer_value(s));
