@@ -82,7 +82,7 @@ describe('web UI: related leads, duplicates, merge', { skip: skip || false, time
   it('merges a related lead and a searched one: choices, preview, confirm; the others close as merged', async () => {
     await page.goto(srv.base + `/leads/${ann.id}`);
     const card = page.locator('section.related-card');
-    await card.getByRole('button', { name: 'Merge Annie Archer into this lead' }).click();
+    await card.getByRole('button', { name: 'Merge into this lead: Annie Archer' }).click();
     const dlg = page.getByRole('dialog', { name: 'Merge leads into Ann Archer' });
     await dlg.locator('.merge-picked li', { hasText: 'Annie Archer' }).waitFor();
     // a lead found by search

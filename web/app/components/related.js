@@ -28,7 +28,7 @@ export function RelatedCard({ lead, onMerge, version }) {
         · created ${fmtDate(r.created_at)}${r.closed_at ? ' · closed ' + fmtDate(r.closed_at) : ''}</div>
       <div class="small related-why">Same ${matchedText(r.matched)}</div>
       ${!r.merged_into && !lead.merged_into ? html`<button type="button" class="btn btn-ghost btn-small" onClick=${() => onMerge([r.id])}
-        aria-label=${'Merge ' + r.full_name + ' into this lead'}>Merge into this lead</button>` : null}
+        aria-label=${'Merge into this lead: ' + r.full_name}>Merge into this lead</button>` : null}
     </li>`)}</ul>` : null}
     ${st.data && st.data.truncated ? html`<p class="muted small">Showing the first ${items.length}; more leads share the company.</p>` : null}
   </section>`;
