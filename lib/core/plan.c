@@ -59,6 +59,13 @@ void lp_plan_release(lp_plan *p) {
   json_decref(p->convert.customer);
   json_decref(p->convert.services);
   json_decref(p->convert.invoice);
+  for (size_t i = 0; i < p->merge.n; i++) {
+    lp_plan_release(&p->merge.subs[i]);
+    json_decref(p->merge.rows[i]);
+  }
+  free(p->merge.subs);
+  free(p->merge.rows);
+  json_decref(p->merge.moved);
   memset(p, 0, sizeof *p);
 }
 
@@ -414,8 +421,8 @@ lp_code lp_plan_reopen(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   return LP_OK;
 }
 
-/* A stage move into plan (shared by stage moves and updates that change stage_id). */
-static lp_code stage_into(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
+/* A stage move into plan (shared by stage moves, updates that change stage_id, merges). */
+lp_code lp_plan_stage_into(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   if (!in->stage || !iget(in->stage, "active")) return lp_fail_field(err, "stage_id", "not found");
   if (strcmp(sget(in->lead, "status") ? sget(in->lead, "status") : "", "open") != 0)
     return lp_fail(err, LP_ECONFLICT, "The lead is closed; reopen it to move it along the path");
@@ -437,7 +444,7 @@ static lp_code stage_into(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
 
 lp_code lp_plan_stage(const lp_plan_in *in, lp_plan *plan, lp_err *err) {
   lp_plan_init(plan, LP_PLAN_STAGE);
-  lp_code rc = stage_into(in, plan, err);
+  lp_code rc = lp_plan_stage_into(in, plan, err);
   plan->made = rc == LP_OK;
   return rc;
 }
@@ -470,7 +477,7 @@ lp_code lp_plan_update(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err
   }
   json_t *stage = json_object_get(cols, "stage_id");
   if (stage && json_integer_value(stage) != iget(in->lead, "stage_id")) {
-    lp_code rc = stage_into(in, plan, err);
+    lp_code rc = lp_plan_stage_into(in, plan, err);
     if (rc != LP_OK) return rc;
   }
   plan->made = 1;

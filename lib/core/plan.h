@@ -50,6 +50,7 @@ typedef enum {
   LP_PLAN_THREAD_CLOSE, /* one engagement ends (threads_closed), maybe with the closing notification */
   LP_PLAN_INBOUND,  /* a message from the lead, stored on its thread (maybe a new one) */
   LP_PLAN_CONVERT,  /* closes as converted and makes the customer, its services and an invoice (convert) */
+  LP_PLAN_MERGE,    /* other leads go into this one (core/merge.h): merge.subs close them, their records move here */
 } lp_plan_kind;
 
 typedef struct { int64_t *v; size_t n, cap; } lp_ids;
@@ -83,6 +84,11 @@ typedef struct lp_plan {
    * {kind, series, status, currency, lines, subtotal_cents, tax_cents, total_cents, issued_at,
    * due_at, year}, numbered by the applier from the series' counter. */
   struct { json_t *customer, *services, *invoice; } convert;
+  /* LP_PLAN_MERGE: one plan per lead merged into this one (closing it as merged, or only linking
+   * it when it was closed already) with its row as it was; the applier moves their records here
+   * (tasks, threads, messages, the timeline: store/related.c) and applies each. moved: the counts
+   * the preview shows. All owned. */
+  struct { size_t n; struct lp_plan *subs; json_t **rows; json_t *moved; } merge;
 } lp_plan;
 
 void lp_plan_init(lp_plan *p, lp_plan_kind kind);
@@ -109,6 +115,9 @@ lp_code lp_plan_update(const lp_plan_in *in, json_t *cols, lp_plan *plan, lp_err
 lp_code lp_plan_close(const lp_plan_in *in, lp_plan *plan, lp_err *err);
 /* Reopen: 409 if open; 403 if denied; approval_required for "request" (409 while one waits). */
 lp_code lp_plan_reopen(const lp_plan_in *in, lp_plan *plan, lp_err *err);
+/* The stage move of an update or a merge into plan (in->stage: the target, in->cur_stage: the
+ * current stage): 409 if the lead is closed; nothing when the stage stays. */
+lp_code lp_plan_stage_into(const lp_plan_in *in, lp_plan *plan, lp_err *err);
 /* Stage move: 409 if the lead is closed; sets sold_at on an is_sale stage; tracks waiting time. */
 lp_code lp_plan_stage(const lp_plan_in *in, lp_plan *plan, lp_err *err);
 /* Delete: 403 unless the policy allows it. */

@@ -3,7 +3,7 @@
 #include "core/policy.h"
 
 static const char *action_names[LP_ACT_COUNT] = {"close_won", "close_lost", "close_other", "reopen",
-                                                 "delete", "bulk", "convert"};
+                                                 "delete", "bulk", "convert", "merge"};
 const char *lp_action_name(lp_action a) { return a < LP_ACT_COUNT ? action_names[a] : "?"; }
 const char *lp_perm_name(lp_perm p) { return p == LP_ALLOW ? "allow" : p == LP_REQUEST ? "request" : "deny"; }
 

@@ -13,7 +13,7 @@
 typedef enum { LP_ALLOW = 0, LP_REQUEST = 1, LP_DENY = 2 } lp_perm;
 typedef enum { LP_VIEW_OWN = 0, LP_VIEW_TEAM = 1, LP_VIEW_ALL = 2 } lp_view;
 typedef enum { LP_ACT_CLOSE_WON, LP_ACT_CLOSE_LOST, LP_ACT_CLOSE_OTHER, LP_ACT_REOPEN, LP_ACT_DELETE,
-               LP_ACT_BULK, LP_ACT_CONVERT, LP_ACT_COUNT } lp_action;
+               LP_ACT_BULK, LP_ACT_CONVERT, LP_ACT_MERGE, LP_ACT_COUNT } lp_action;
 enum { LP_REQ_REASON = 1, LP_REQ_NOTES = 2, LP_REQ_FOLLOW_UP = 4 };
 
 typedef struct lp_actor {

@@ -40,6 +40,7 @@ static const lp_field lead_fields[] = {
   {"review_requested_at", FT_TIME, 0, 0, NULL},
   {"needs_reply", FT_BOOL, FF_NOTNULL, 0, NULL},
   {"customer_id", FT_REF, 0, 0, "customers"},  /* set by a conversion */
+  {"merged_into", FT_REF, 0, 0, "leads"},  /* the lead this one was merged into (store/related.c) */
   {"created_at", FT_TIME, FF_ADMIN | FF_CREATE | FF_NOTNULL, 0, NULL},
   {"updated_at", FT_TIME, 0, 0, NULL},
   {"created_by", FT_REF, FF_HIDDEN, 0, "users"},

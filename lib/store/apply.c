@@ -9,6 +9,7 @@
 #include "store/leads.h"
 #include "store/notify.h"
 #include "store/outbox.h"
+#include "store/related.h"
 #include "store/rows.h"
 #include "util/buf.h"
 
@@ -133,9 +134,18 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
   if (plan->kind != LP_PLAN_CREATE && !json_object_size(plan->lead) && !plan->timeline.n && !plan->messages.n &&
       !plan->groups.n && !plan->threads_closed.n)
     return LP_OK;
-  lp_code rc = write_row(db, lead, plan, now, &id, err);
+  lp_code rc = LP_OK;
+  /* A merge: the records of the leads merged in move here, then each closes (its own plan). */
+  for (size_t i = 0; i < plan->merge.n; i++) {
+    lp_applied sub;
+    int64_t from = iget(plan->merge.rows[i], "id");
+    if ((rc = lp__merge_move(db, from, id, now, err))) return rc;
+    if ((rc = lp_apply(db, a, plan->merge.rows[i], &plan->merge.subs[i], NULL, now, &sub, err))) return rc;
+  }
+  rc = write_row(db, lead, plan, now, &id, err);
   if (rc != LP_OK) return rc;
   out->lead_id = id;
+  if ((rc = lp__keys_follow(db, plan, id, lead, err))) return rc;
   if ((rc = task_status(db, &plan->tasks_completed, "done", a, now, err))) return rc;
   if ((rc = task_status(db, &plan->tasks_cancelled, "cancelled", a, now, err))) return rc;
   int64_t fu_id = 0;
@@ -247,7 +257,8 @@ lp_code lp_apply_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, in
   if (n <= 0) return LP_OK;
   int64_t *event_ids = calloc((size_t)n, sizeof *event_ids);
   lp_search_doc *docs = calloc((size_t)n, sizeof *docs);
-  lp_buf leads = LP_BUF_INIT((size_t)1 << 30), events = LP_BUF_INIT((size_t)1 << 30), jobs = LP_BUF_INIT((size_t)1 << 28);
+  lp_buf leads = LP_BUF_INIT((size_t)1 << 30), events = LP_BUF_INIT((size_t)1 << 30), jobs = LP_BUF_INIT((size_t)1 << 28),
+         keys = LP_BUF_INIT((size_t)1 << 28);
   lp_code rc = event_ids && docs ? LP_OK : lp_fail(err, LP_EINTERNAL, "out of memory");
   if (rc == LP_OK) rc = lp_db_reserve_ids(db, "leads", n, ids, err);
   if (rc == LP_OK) rc = lp_db_reserve_ids(db, "events", n, event_ids, err);
@@ -278,15 +289,20 @@ lp_code lp_apply_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, in
                     (long long)event_ids[i], (long long)now, (long long)now, (long long)now);
     }
     docs[i] = (lp_search_doc){ids[i], 1, 0, row, doc_body, doc_addresses};
+    lp__keys_copy(ids[i], row, &keys);  /* related leads and duplicates (store/related.c) */
   }
   json_decref(wh);
-  if (rc == LP_OK && (leads.overflow || events.overflow || jobs.overflow)) rc = lp_fail(err, LP_EINTERNAL, "import batch too large");
+  if (rc == LP_OK && (leads.overflow || events.overflow || jobs.overflow || keys.overflow)) rc = lp_fail(err, LP_EINTERNAL, "import batch too large");
   if (rc == LP_OK) {
     const char *cols[NCOPY];
     for (size_t j = 0; j < NCOPY; j++) cols[j] = copy_cols[j].name;
     rc = lp_db_bulk_insert(db, "leads", cols, (int)NCOPY, leads.data, leads.len, err);
   }
   if (rc == LP_OK) rc = lp_db_search_put(db, docs, n, err);
+  if (rc == LP_OK && keys.len) {
+    static const char *const kcols[] = {"value", "lead_id"};
+    rc = lp_db_bulk_insert(db, "lead_keys", kcols, 2, keys.data, keys.len, err);
+  }
   if (rc == LP_OK) {
     static const char *const ecols[] = {"id", "at", "lead_id", "actor_id", "kind", "entity", "entity_id", "data"};
     rc = lp_db_bulk_insert(db, "events", ecols, 8, events.data, events.len, err);
@@ -302,6 +318,7 @@ lp_code lp_apply_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, in
   lp_buf_release(&leads);
   lp_buf_release(&events);
   lp_buf_release(&jobs);
+  lp_buf_release(&keys);
   free(docs);
   free(event_ids);
   return rc;

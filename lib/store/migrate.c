@@ -350,6 +350,34 @@ TEMPLATE_SEEDS}}},
 "  UNIQUE(series, year, seq));"
 "CREATE INDEX invoices_customer ON invoices(customer_id, id);"
 "ALTER TABLE leads ADD COLUMN customer_id {{int64}} REFERENCES customers(id);"}}},
+{18, "related leads, duplicates and merge", {
+/* Exact lookups for related leads and duplicates (store/related.c): one row per key of a lead,
+ * 'e:' + e-mail, 'p:' + phone in E.164, 'c:' + company normalised (trimmed, runs of white space
+ * made one space, ASCII letters lower-cased), written by the applier with the lead (deleted leads
+ * have none). One B-tree ordered by key (WITHOUT ROWID on SQLite), so a lookup is one seek and a
+ * create pays one insert per key. merged_into: the lead a merged lead went into; outcome merged. */
+EACH(
+"CREATE TABLE lead_keys(value TEXT NOT NULL, lead_id INTEGER NOT NULL, PRIMARY KEY(value, lead_id)) WITHOUT ROWID;"
+"INSERT OR IGNORE INTO lead_keys(value, lead_id) SELECT 'e:' || j.value, l.id FROM leads l, json_each(l.emails) j"
+"  WHERE l.deleted_at IS NULL AND j.type = 'text';"
+"INSERT OR IGNORE INTO lead_keys(value, lead_id) SELECT 'p:' || j.value, l.id FROM leads l, json_each(l.phones) j"
+"  WHERE l.deleted_at IS NULL AND j.type = 'text';"
+"INSERT OR IGNORE INTO lead_keys(value, lead_id) SELECT 'c:' || k, id FROM (SELECT id, lower(replace(replace(replace(replace("
+"  trim(replace(replace(replace(company, char(9), ' '), char(10), ' '), char(13), ' ')), '  ', ' '), '  ', ' '), '  ', ' '), '  ', ' ')) AS k"
+"  FROM leads WHERE deleted_at IS NULL AND company IS NOT NULL) WHERE k <> '';",
+"CREATE TABLE lead_keys(value TEXT NOT NULL, lead_id BIGINT NOT NULL, PRIMARY KEY(value, lead_id));"
+"INSERT INTO lead_keys(value, lead_id) SELECT DISTINCT 'e:' || e, id FROM leads, jsonb_array_elements_text(emails::jsonb) e"
+"  WHERE deleted_at IS NULL ON CONFLICT DO NOTHING;"
+"INSERT INTO lead_keys(value, lead_id) SELECT DISTINCT 'p:' || p, id FROM leads, jsonb_array_elements_text(phones::jsonb) p"
+"  WHERE deleted_at IS NULL ON CONFLICT DO NOTHING;"
+"INSERT INTO lead_keys(value, lead_id) SELECT DISTINCT 'c:' || k, id FROM (SELECT id, translate(trim(regexp_replace(company,"
+"  '[[:space:]]+', ' ', 'g')), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AS k"
+"  FROM leads WHERE deleted_at IS NULL AND company IS NOT NULL) x WHERE k <> '' ON CONFLICT DO NOTHING;"
+),
+{.sql =
+"ALTER TABLE leads ADD COLUMN merged_into {{int64}};"
+"INSERT INTO outcomes(key, name, kind) VALUES ('merged', 'Merged into another lead', 'neutral') ON CONFLICT(key) DO NOTHING;"
+}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

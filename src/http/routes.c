@@ -24,6 +24,8 @@ const lp_route lp_routes[] = {
   {"POST", "/api/v1/leads/{id}/close", h_lead_close, R_BODY, "leads.close"},
   {"POST", "/api/v1/leads/{id}/reopen", h_lead_reopen, R_BODY, "leads.reopen"},
   {"GET", "/api/v1/leads/{id}/transitions", h_lead_transitions, 0, "leads.transitions"},
+  {"GET", "/api/v1/leads/{id}/related", h_lead_related, 0, "leads.related"},
+  {"POST", "/api/v1/leads/{id}/merge", h_lead_merge, R_BODY, "leads.merge"},
   {"GET", "/api/v1/leads/{id}/threads", h_lead_threads, 0, "leads.threads"},
   {"POST", "/api/v1/leads/{id}/messages", h_lead_message_send, R_BODY | R_IDEM, "leads.messages.send"},
   {"POST", "/api/v1/leads/{id}/review-request", h_lead_review_request, R_BODY | R_IDEM, "leads.review_request"},

@@ -299,8 +299,8 @@ static void test_migrate_twice(void **state)
     assert_int_equal(lp_migrate(F.s, T0 + 10, &applied, &err), LP_OK);
     assert_int_equal(applied, 0);
     assert_int_equal(qint("SELECT count(*) FROM schema_migrations", NULL), lp_schema_version());
-    /* the seeds ran once */
-    assert_int_equal(qint("SELECT count(*) FROM outcomes", NULL), 7);
+    /* the seeds ran once (seven outcomes, and `merged` of the merge migration) */
+    assert_int_equal(qint("SELECT count(*) FROM outcomes", NULL), 8);
 
     /* and again after reopening the file */
     lp_store_close(F.s);
@@ -352,9 +352,10 @@ static void test_seeded_defaults(void **state)
 
     /* outcomes and their kinds */
     json_t *oc = qrows("SELECT key, kind, active FROM outcomes", NULL);
-    assert_int_equal(json_array_size(oc), 7);
+    assert_int_equal(json_array_size(oc), 8);
     json_t *want = J("{\"won\": \"won\", \"lost\": \"lost\", \"converted\": \"won\", \"treated\": \"neutral\","
-                     " \"passed_to_distribution\": \"neutral\", \"abandoned\": \"lost\", \"completed\": \"neutral\"}");
+                     " \"passed_to_distribution\": \"neutral\", \"abandoned\": \"lost\", \"completed\": \"neutral\","
+                     " \"merged\": \"neutral\"}");
     size_t i;
     json_t *r;
     json_array_foreach(oc, i, r) {

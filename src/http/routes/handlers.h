@@ -18,6 +18,12 @@ lp_code h_lead_close(lp_req *r);
 lp_code h_lead_reopen(lp_req *r);
 lp_code h_lead_transitions(lp_req *r);
 lp_code h_lead_timeline(lp_req *r);
+/* related.c: related leads, duplicates, merge */
+lp_code h_lead_related(lp_req *r);
+lp_code h_lead_merge(lp_req *r);
+/* With ?check_duplicates=1: 1 when an open lead shares an address of cols and the 409 answer is
+ * made (*rc is the handler's code), 0 to go on with the create. */
+int lp_duplicates_refuse(lp_req *r, json_t *cols, lp_code *rc);
 /* conversations.c */
 lp_code h_lead_threads(lp_req *r);
 lp_code h_thread_messages(lp_req *r);

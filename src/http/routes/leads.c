@@ -30,6 +30,8 @@ lp_code h_leads_create(lp_req *r) {
   lp_code vrc = lp_rec_input(&lp_rt_lead, r->json, 1, r->actor.is_admin, country, &cols, &r->err);
   free(country);
   if (vrc != LP_OK) return r->err.code;
+  lp_code dup;
+  if (lp_req_flag(r, "check_duplicates") && lp_duplicates_refuse(r, cols, &dup)) { json_decref(cols); return dup; }
   lp_buf b = LP_BUF_INIT(8 << 20);
   int64_t id = 0;
   int rc = lp_lead_create_raw(r->app->store, &r->actor, cols, r->now, &b, &id, &r->err);

@@ -38,3 +38,15 @@ export async function importCsv(text, dryRun) {
   const r = await request('POST', '/import/leads', { raw: text, contentType: 'text/csv', query: dryRun ? { dry_run: 1 } : {} });
   return r.data.job_id;
 }
+
+// Related leads, duplicates, merge (docs/merge.md).
+// -> {lead_id, items: [{id, full_name, status, stage_name, outcome, owner_name, created_at, closed_at, matched}], customers, truncated}
+export const related = (id) => get(`/leads/${id}/related`);
+// A create that refuses (409, err.body.duplicates) when an open lead has the same e-mail or phone.
+export const createChecked = (lead, idem) => post('/leads', lead, { idem, query: { check_duplicates: 1 } });
+// body {other_ids, fields: {field: lead id}, versions}; the plan (dry run) or {lead, merged_ids, moved}.
+export async function mergePreview(id, body, version) {
+  const r = await request('POST', `/leads/${id}/merge`, { query: { dry_run: 1 }, body, ifMatch: version });
+  return (r.data && r.data.plan) || {};
+}
+export const merge = (id, body, version) => post(`/leads/${id}/merge`, body, { ifMatch: version });

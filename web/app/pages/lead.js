@@ -14,6 +14,7 @@ import { CloseDialog } from '../components/close-dialog.js';
 import { Conversations } from '../components/conversations.js';
 import { ApprovalBanner, askedWords } from '../components/approvals.js';
 import { Quotes, ConvertWizard, useQuotes } from '../components/quotes.js';
+import { RelatedCard, MergeDialog } from '../components/related.js';
 
 // ---------- how fields are shown ----------
 // Labels, widgets and order of the editable fields on the page. A field the server adds is
@@ -322,6 +323,8 @@ function describe(item, app) {
       if (d.decision === 'cancelled') return html`cancelled the request to <b>${what}</b>${d.note ? ` (${d.note})` : ''}`;
       return html`<b>${d.decision === 'approved' ? 'approved' : 'declined'}</b> the request to ${what}`;
     }
+    case 'merged': return html`merged ${(d.from || []).map((x, i) => html`${i ? ', ' : ''}<${Link} href=${'/leads/' + x}>lead #${x}<//>`)} into this lead`;
+    case 'merged_into': return html`merged this lead into <${Link} href=${'/leads/' + d.into}>${d.into_name || 'lead #' + d.into}<//>`;
     default: return humanize(item.kind).toLowerCase();
   }
 }
@@ -336,7 +339,7 @@ function TimelineItem({ item }) {
   const custom = isComment && !color && /^#[0-9a-f]{3,8}$/i.test(d.color || '') ? d.color : null;
   const iconRef = useRef(null);
   useEffect(() => { if (iconRef.current) iconRef.current.style.borderColor = custom || ''; }, [custom]);
-  const changes = item.kind === 'updated' ? Object.entries(d.changes || {}) : [];
+  const changes = item.kind === 'updated' || item.kind === 'merged' ? Object.entries(d.changes || {}) : [];
   const who = item.actor_id ? nameOf(refs.users, item.actor_id, 'Someone') : 'leadpath';
   return html`<li class=${'tl-item tl-k-' + item.kind + (color ? ' c-' + color : '')}>
     <span class="tl-icon" aria-hidden="true" ref=${iconRef}>${isComment ? (ICONS[d.icon] || d.icon || ICONS.note) : (KIND_ICON[item.kind] || '•')}</span>
@@ -550,6 +553,7 @@ export function LeadPage({ id }) {
   const [quotes, reloadQuotes] = useQuotes(id);
   const [dialog, setDialog] = useState(null);
   const [notice, setNotice] = useState('');
+  const [mergeWith, setMergeWith] = useState([]);
   const titleRef = useRef(null);
   const lead = leadState.data;
   const leadRef = useRef(null);
@@ -592,6 +596,7 @@ export function LeadPage({ id }) {
           !closed && { label: 'Convert to customer…', onSelect: () => setDialog('convert') },
           closed && { label: 'Reopen…', onSelect: () => setDialog('reopen') },
           { label: 'New task', onSelect: newTask },
+          !lead.merged_into && { label: 'Merge…', onSelect: () => { setMergeWith([]); setDialog('merge'); } },
           can.delete !== 'deny' && { label: 'Delete…', danger: true, onSelect: () => setDialog('delete') },
         ]} />
       </div>
@@ -618,6 +623,7 @@ export function LeadPage({ id }) {
       </div>
       <div class="lead-side">
         <${Tasks} lead=${lead} tasks=${tasks} reload=${() => { reloadTasks(); reloadTl(); }} titleRef=${titleRef} />
+        <${RelatedCard} lead=${lead} version=${lead.version} onMerge=${(ids) => { setMergeWith(ids); setDialog('merge'); }} />
         ${lead.groups && lead.groups.length ? html`<section class="card"><h2>Groups</h2>
           <ul class="chips">${lead.groups.map((g) => html`<li>${nameOf(refs.groups, g)}</li>`)}</ul></section>` : null}
       </div>
@@ -630,5 +636,9 @@ export function LeadPage({ id }) {
     <${DeleteDialog} open=${dialog === 'delete'} lead=${lead} onClose=${() => setDialog(null)} />
     <${ConvertWizard} open=${dialog === 'convert'} lead=${lead} quotes=${quotes.data || []} onClose=${() => setDialog(null)}
       onDone=${(r) => { setDialog(null); reloadLead(); refreshAll(); reloadQuotes(); setNotice(r && r.approval ? 'Conversion sent for approval.' : ''); }} />
+    <${MergeDialog} open=${dialog === 'merge'} lead=${lead} preselect=${mergeWith} onClose=${() => setDialog(null)}
+      showValue=${showValue} fieldLabel=${fieldLabel}
+      onDone=${(r) => { setDialog(null); if (r && r.lead) setLeadData(r.lead); else reloadLead(); refreshAll();
+        setNotice(r && r.merged_ids ? `Merged ${r.merged_ids.length === 1 ? 'one lead' : r.merged_ids.length + ' leads'} into this one.` : ''); }} />
   </section>`;
 }

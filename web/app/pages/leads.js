@@ -3,7 +3,7 @@
 import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, useSlaDays, slaText, navigate, useLocation, Input, Select, ErrorBox, Notice, Dialog,
-  Check, optionsOf, useCan, peopleOf } from '../ui.js';
+  Check, optionsOf, useCan, peopleOf, Link } from '../ui.js';
 import { LeadsTable } from '../components/leads-table.js';
 import { useDebounced, dayToIso, plural } from '../util.js';
 
@@ -199,23 +199,31 @@ export function NewLeadDialog({ open, onClose }) {
   const [f, setF] = useState(blank);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [dups, setDups] = useState(null);
   const key = useRef(String(Date.now()) + Math.random());
-  useEffect(() => { if (open) { setF(blank); setError(null); key.current = String(Date.now()) + Math.random(); } }, [open]);
+  useEffect(() => { if (open) { setF(blank); setError(null); setDups(null); key.current = String(Date.now()) + Math.random(); } }, [open]);
   const fe = (error && error.fields) || {};
-  const submit = async (e) => {
-    e.preventDefault();
+  const submit = async (e, anyway = false) => {
+    if (e) e.preventDefault();
     setBusy(true); setError(null);
     const body = { full_name: f.full_name.trim(), company: f.company || undefined,
       emails: f.email ? [f.email.trim()] : [], phones: f.phone ? [f.phone.trim()] : [],
       source_id: f.source_id ? Number(f.source_id) : undefined, owner_id: f.owner_id ? Number(f.owner_id) : undefined };
     try {
-      const lead = await api.leads.create(body, key.current);
+      // first ask whether an open lead has the same e-mail or phone; "Create anyway" skips that
+      const lead = anyway ? await api.leads.create(body, key.current) : await api.leads.createChecked(body, key.current);
       onClose();
       navigate('/leads/' + lead.id);
-    } catch (err) { setError(err); }
+    } catch (err) {
+      if (err.status === 409 && err.body && err.body.duplicates) {
+        setDups(err.body.duplicates);
+        key.current = String(Date.now()) + Math.random();  /* the refusal used up the key */
+      } else setError(err);
+    }
     setBusy(false);
   };
-  const up = (k) => (v) => setF({ ...f, [k]: v });
+  const up = (k) => (v) => { setF({ ...f, [k]: v }); if (k === 'email' || k === 'phone') setDups(null); };
+  const same = (d) => (d.matched || []).map((m) => (m.key === 'email' ? 'e-mail ' : 'phone ') + m.value).join(', ');
   return html`<${Dialog} open=${open} title="New lead" onClose=${onClose}>
     <form onSubmit=${submit} class="form-grid" novalidate>
       <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
@@ -225,8 +233,15 @@ export function NewLeadDialog({ open, onClose }) {
       <${Input} label="Phone" type="tel" value=${f.phone} onInput=${up('phone')} error=${fe.phones || fe['phones[0]'] || fe['phones.0']} />
       <${Select} label="Source" value=${f.source_id} empty="—" options=${optionsOf(refs.sources)} onChange=${up('source_id')} error=${fe.source_id} />
       <${Select} label="Owner" value=${f.owner_id} options=${optionsOf(refs.users.length ? refs.users : [user])} onChange=${up('owner_id')} error=${fe.owner_id} />
+      ${dups ? html`<div class="dup-warning" role="alert">
+        <p><b>${dups.length === 1 ? 'An open lead has' : dups.length + ' open leads have'} the same details.</b> Open it instead of creating a duplicate?</p>
+        <ul>${dups.map((d) => html`<li key=${d.id}>${d.visible
+          ? html`<${Link} href=${'/leads/' + d.id} onClick=${onClose}>Open ${d.full_name}<//> <span class="muted small">(${d.owner_name || 'no owner'}, same ${same(d)})</span>`
+          : html`Lead #${d.id} of ${d.owner_name || 'another user'} <span class="muted small">(same ${same(d)})</span>`}</li>`)}</ul>
+        <button type="button" class="btn btn-ghost" disabled=${busy} onClick=${() => submit(null, true)}>Create anyway</button>
+      </div>` : null}
       <div class="actions"><button type="button" class="btn btn-ghost" onClick=${onClose}>Cancel</button>
-        <button class="btn btn-primary" type="submit" disabled=${busy || !f.full_name.trim()}>Create lead</button></div>
+        <button class="btn btn-primary" type="submit" disabled=${busy || !f.full_name.trim() || !!dups}>Create lead</button></div>
     </form>
   <//>`;
 }
