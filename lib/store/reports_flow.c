@@ -257,7 +257,8 @@ static aging_row *row_for(json_t *map, json_t *owner) {
 }
 
 static json_t *aging_json(const aging_row *r, json_t *owner_id, json_t *name) {
-  return json_pack("{s:O, s:O, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}",
+  /* owner_id and name are taken over */
+  return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}",
                    "owner_id", owner_id, "owner_name", name, "open", (json_int_t)r->open,
                    "age_ok", (json_int_t)r->b0, "age_warning", (json_int_t)r->b1, "age_over", (json_int_t)r->b2,
                    "sla_ok", (json_int_t)r->ok, "sla_warning", (json_int_t)r->warn, "sla_breached", (json_int_t)r->breach,
@@ -371,8 +372,8 @@ json_t *lp_report_aging(lp_db *db, const lp_actor *a, const lp_flow_q *q, int64_
   json_object_foreach(map, k, v) {
     aging_row *o = (aging_row *)(intptr_t)json_integer_value(v);
     long long id = strtoll(k, NULL, 10);
-    json_array_append_new(items, aging_json(o, id ? json_integer(id) : json_null(),
-                                            json_object_get(names, k) ? json_object_get(names, k) : json_null()));
+    json_t *name = json_object_get(names, k);
+    json_array_append_new(items, aging_json(o, id ? json_integer(id) : json_null(), name ? json_incref(name) : json_null()));
     total.open += o->open; total.b0 += o->b0; total.b1 += o->b1; total.b2 += o->b2;
     total.ok += o->ok; total.warn += o->warn; total.breach += o->breach;
     total.closed += o->closed; total.within += o->within;

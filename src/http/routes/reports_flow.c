@@ -75,7 +75,8 @@ static lp_code answer(lp_req *r, json_t *o, const char *const *cols, const char 
   }
   json_t *t = json_object_get(o, "total");
   if (t) {
-    for (int c = 0; cols[c]; c++) cell(&b, c == 0 ? json_string("total") : json_object_get(t, cols[c]), c == 0);
+    lp_csv_field(&b, "total", 1);
+    for (int c = 1; cols[c]; c++) cell(&b, json_object_get(t, cols[c]), 0);
     lp_buf_puts(&b, "\r\n");
   }
   json_decref(o);
