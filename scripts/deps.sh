@@ -5,7 +5,7 @@ set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
       libsodium-dev libcurl4-openssl-dev libssl-dev libgmime-3.0-dev libphonenumber-dev libhpdf-dev g++ python3)
-# tzdata: the time zone names the company's time_zone setting is checked against (lib/util/tz.c).
+# tzdata: the time zones of the company's settings, checked when saved and read by the SLA clock (lib/util/tz.c).
 pkgs+=(tzdata)
 if [ "$what" = test ]; then
   # python3-aiosmtpd, dovecot-imapd and curl: the loopback SMTP and IMAP servers of the

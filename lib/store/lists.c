@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <ctype.h>
 #include "store/lists.h"
+#include "core/slaclock.h"
+#include "util/timefmt.h"
 #include "util/tz.h"
 #include "util/valid.h"
 #include "store/rows.h"
 #include "util/buf.h"
-#include "util/timefmt.h"
 
 static const char *order_of(const lp_rectype *t) {
   if (t == &lp_rt_stage) return "position, id";
@@ -211,7 +211,8 @@ static const char *business_hours_problem(json_t *v) {
   const char *k;
   json_t *x;
   json_object_foreach(v, k, x)
-    if (strcmp(k, "days") && strcmp(k, "start") && strcmp(k, "end") && strcmp(k, "time_zone")) return "takes only days, start, end and time_zone";
+    if (strcmp(k, "days") && strcmp(k, "start") && strcmp(k, "end") && strcmp(k, "time_zone") && strcmp(k, "holidays"))
+      return "takes only days, start, end, time_zone and holidays";
   json_t *days = json_object_get(v, "days");
   if (!json_is_array(days) || json_array_size(days) > 7) return "days must be a list of ISO weekdays, 1 = Monday ... 7 = Sunday";
   int seen[8] = {0};
@@ -225,6 +226,15 @@ static const char *business_hours_problem(json_t *v) {
   if (strcmp(start, end) >= 0) return "start must be before end";
   const char *tz = json_string_value(json_object_get(v, "time_zone"));
   if (!tz || !time_zone_ok(tz)) return "time_zone must be an IANA time zone such as Europe/Berlin";
+  json_t *hol = json_object_get(v, "holidays");  /* optional: dates that are not business days */
+  if (hol) {
+    if (!json_is_array(hol) || json_array_size(hol) > LP_BIZ_MAX_HOLIDAYS) return "holidays must be a list of dates such as 2026-12-25";
+    json_array_foreach(hol, i, x) {
+      const char *d = json_string_value(x);
+      int64_t t;
+      if (!d || strlen(d) != 10 || d[4] != '-' || d[7] != '-' || lp_time_parse(d, &t) != 0) return "holidays must be a list of dates such as 2026-12-25";
+    }
+  }
   return NULL;
 }
 

@@ -378,6 +378,57 @@ EACH(
 "ALTER TABLE leads ADD COLUMN merged_into {{int64}};"
 "INSERT INTO outcomes(key, name, kind) VALUES ('merged', 'Merged into another lead', 'neutral') ON CONFLICT(key) DO NOTHING;"
 }}},
+{19, "reports: stays in stages and losses of leads", {
+/* Kept by the change hook of store/reports_flow.c in the transaction of each change: one row per
+ * stay of a lead in a stage (left_at NULL while it is there; a close ends it, a reopen starts
+ * one) and one per time a lead was lost (when it was reopened, when it was won after). The
+ * funnel reads the spells of the leads created in a range, win-back the losses in a range.
+ * Filled from the timeline: stage_changed events give the stays (the first from the created
+ * time in the stage the first move left, or the lead's stage), closed events the losses;
+ * close/reopen cycles before this version are not split into stays. */
+{.sql =
+"CREATE TABLE lead_stage_spells(id {{id}}, lead_id {{int64}} NOT NULL, stage_id {{int64}} NOT NULL,"
+"  entered_at {{int64}} NOT NULL, left_at {{int64}}, lead_created_at {{int64}} NOT NULL);"
+"CREATE INDEX lead_stage_spells_lead ON lead_stage_spells(lead_id, entered_at);"
+"CREATE INDEX lead_stage_spells_cohort ON lead_stage_spells(lead_created_at);"
+"CREATE TABLE lead_losses(id {{id}}, lead_id {{int64}} NOT NULL, reason_id {{int64}}, lost_at {{int64}} NOT NULL,"
+"  reopened_at {{int64}}, won_at {{int64}});"
+"CREATE INDEX lead_losses_lead ON lead_losses(lead_id);"
+"CREATE INDEX lead_losses_at ON lead_losses(lost_at);"
+"CREATE TABLE lp_tmp_moves(id {{int64}} PRIMARY KEY, lead_id {{int64}} NOT NULL, at {{int64}} NOT NULL, f {{int64}}, t {{int64}});"
+"CREATE TABLE lp_tmp_closes(id {{int64}} PRIMARY KEY, lead_id {{int64}} NOT NULL, at {{int64}} NOT NULL, kind TEXT, reason_id {{int64}});"},
+EACH(
+"INSERT INTO lp_tmp_moves SELECT id, lead_id, at, CAST(json_extract(data, '$.from') AS INTEGER), CAST(json_extract(data, '$.to') AS INTEGER)"
+"  FROM events WHERE kind = 'stage_changed' AND lead_id IS NOT NULL;"
+"INSERT INTO lp_tmp_closes SELECT id, lead_id, at, json_extract(data, '$.kind'), CAST(json_extract(data, '$.reason_id') AS INTEGER)"
+"  FROM events WHERE kind = 'closed' AND lead_id IS NOT NULL;",
+"INSERT INTO lp_tmp_moves SELECT id, lead_id, at, (data::json->>'from')::bigint, (data::json->>'to')::bigint"
+"  FROM events WHERE kind = 'stage_changed' AND lead_id IS NOT NULL;"
+"INSERT INTO lp_tmp_closes SELECT id, lead_id, at, data::json->>'kind', (data::json->>'reason_id')::bigint"
+"  FROM events WHERE kind = 'closed' AND lead_id IS NOT NULL;"),
+{.sql =
+"CREATE INDEX lp_tmp_moves_lead ON lp_tmp_moves(lead_id, id);"
+"INSERT INTO lead_stage_spells(lead_id, stage_id, entered_at, left_at, lead_created_at)"
+"  SELECT l.id, COALESCE(fm.f, l.stage_id), l.created_at,"
+"    COALESCE(fm.at, CASE WHEN l.status = 'closed' THEN l.closed_at END), l.created_at"
+"  FROM leads l LEFT JOIN (SELECT lead_id, MIN(id) AS id FROM lp_tmp_moves GROUP BY lead_id) m ON m.lead_id = l.id"
+"  LEFT JOIN lp_tmp_moves fm ON fm.id = m.id"
+"  WHERE l.deleted_at IS NULL AND COALESCE(fm.f, l.stage_id) IS NOT NULL;"
+"INSERT INTO lead_stage_spells(lead_id, stage_id, entered_at, left_at, lead_created_at)"
+"  SELECT x.lead_id, x.t, x.at, COALESCE(x.next_at, CASE WHEN x.status = 'closed' THEN x.closed_at END), x.created_at"
+"  FROM (SELECT mv.lead_id, mv.t, mv.at, l.status, l.closed_at, l.created_at,"
+"    LEAD(mv.at) OVER (PARTITION BY mv.lead_id ORDER BY mv.id) AS next_at"
+"    FROM lp_tmp_moves mv JOIN leads l ON l.id = mv.lead_id WHERE l.deleted_at IS NULL) x WHERE x.t IS NOT NULL;"
+"INSERT INTO lead_losses(lead_id, reason_id, lost_at, reopened_at, won_at)"
+"  SELECT c.lead_id, c.reason_id, c.at,"
+"    (SELECT MIN(e.at) FROM events e WHERE e.lead_id = c.lead_id AND e.kind = 'reopened' AND e.id > c.id),"
+"    (SELECT MIN(w.at) FROM lp_tmp_closes w WHERE w.lead_id = c.lead_id AND w.kind = 'won' AND w.id > c.id)"
+"  FROM lp_tmp_closes c JOIN leads l ON l.id = c.lead_id WHERE c.kind = 'lost' AND l.deleted_at IS NULL;"
+"INSERT INTO lead_losses(lead_id, reason_id, lost_at)"
+"  SELECT l.id, l.lost_reason_id, l.closed_at FROM leads l JOIN outcomes o ON o.key = l.outcome"
+"  WHERE l.status = 'closed' AND o.kind = 'lost' AND l.deleted_at IS NULL AND l.closed_at IS NOT NULL"
+"  AND NOT EXISTS (SELECT 1 FROM lp_tmp_closes c WHERE c.lead_id = l.id);"
+"DROP TABLE lp_tmp_moves; DROP TABLE lp_tmp_closes;"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

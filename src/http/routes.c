@@ -1,6 +1,7 @@
 /* routes.c — the route table: method, path pattern, handler, flags (R_* in http.h: public, JSON
  * body, Idempotency-Key, long read, search), metrics name. The first route that matches wins. */
 #include "http/routes/handlers.h"
+#include "http/routes/reports_flow.h"
 
 #define LIST(path, name)                                                        \
   {"GET", "/api/v1/" path, h_list_all, 0, name ".list"},                       \
@@ -100,6 +101,9 @@ const lp_route lp_routes[] = {
   {"POST", "/api/v1/notifications/read-all", h_notifications_read_all, R_BODY, "notifications.read_all"},
   {"POST", "/api/v1/notifications/{id}/read", h_notification_read, R_BODY, "notifications.read"},
   {"GET", "/api/v1/export/leads", h_export_leads, R_LONG | R_SEARCH, "export.leads"},
+  {"GET", "/api/v1/reports/aging", h_report_aging, R_LONG, "reports.aging"},
+  {"GET", "/api/v1/reports/funnel", h_report_funnel, R_LONG, "reports.funnel"},
+  {"GET", "/api/v1/reports/win-back", h_report_winback, R_LONG, "reports.win_back"},
   {"POST", "/api/v1/import/leads", h_import_leads, R_RAWBODY | R_IDEM, "import.leads"},
   {"GET", "/api/v1/jobs", h_jobs_list, 0, "jobs.list"},
   {"GET", "/api/v1/jobs/{id}", h_job_get, 0, "jobs.get"},

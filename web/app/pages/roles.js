@@ -13,7 +13,7 @@ const PERM = [{ value: 'allow', label: 'Allow' }, { value: 'request', label: 'As
 // The policy's actions, in the order a person thinks of them (the keys are the server's).
 export const ACTIONS = [
   ['close_won', 'Close as won'], ['close_lost', 'Close as lost'], ['close_other', 'Close with another outcome'],
-  ['reopen', 'Reopen a closed lead'], ['convert', 'Convert to a customer'], ['bulk', 'Bulk actions'], ['delete', 'Delete leads'],
+  ['reopen', 'Reopen a closed lead'], ['convert', 'Convert to a customer'], ['merge', 'Merge leads'], ['bulk', 'Bulk actions'], ['delete', 'Delete leads'],
 ];
 const REQUIRED = [['reason_id', 'Lost reason (always)'], ['notes', 'Notes'], ['follow_up', 'A follow-up']];
 
