@@ -70,6 +70,8 @@ const lp_route lp_routes[] = {
   {"GET", "/api/v1/notifications", h_notifications_list, R_LONG, "notifications.list"},
   {"POST", "/api/v1/notifications/read-all", h_notifications_read_all, R_BODY, "notifications.read_all"},
   {"POST", "/api/v1/notifications/{id}/read", h_notification_read, R_BODY, "notifications.read"},
+  {"GET", "/api/v1/reports/outcomes", h_report_outcomes, R_LONG, "reports.outcomes"},
+  {"GET", "/api/v1/reports/lost-reasons", h_report_lost_reasons, R_LONG, "reports.lost_reasons"},
   {"GET", "/api/v1/export/leads", h_export_leads, R_LONG | R_SEARCH, "export.leads"},
   {"POST", "/api/v1/import/leads", h_import_leads, R_RAWBODY | R_IDEM, "import.leads"},
   {"GET", "/api/v1/jobs", h_jobs_list, 0, "jobs.list"},
