@@ -578,7 +578,7 @@ json_t *lp_report_lost_reasons(lp_db *db, const lp_actor *a, lp_report_param_fn 
   json_t *rows = NULL;
   if (build_filters(db, a, get, ctx, &q, err) == 0) {
     lp_buf_add(&sql, q.where.data, q.where.len);
-    lp_buf_printf(&sql, "%s GROUP BY %s, reason_id", extra, gcol);
+    lp_buf_printf(&sql, "%s GROUP BY %s%sreason_id", extra, gb ? gcol : "", gb ? ", " : "");
     rows = lp_query(db, sql.data, q.args, err);
   }
   lp_buf_release(&sql);

@@ -6,6 +6,7 @@
 // Also: CSV, leads.view (agent: own leads; manager: team), API tokens, the drill-down filters.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { startWorld, request, expectStatus, expectError, items, byName, runCli, until, FILE_TIMEOUT_MS, DAY } from './lib.mjs';
 
 let w;
@@ -266,9 +267,18 @@ describe('reports', { timeout: FILE_TIMEOUT_MS * 3 }, () => {
     assert.match(lr.text, /,\(no reason\),\d+,/);
   });
 
-  it('`leadpath reports rebuild` puts back counters that went wrong', async () => {
-    const res = await runCli(['reports', 'rebuild', '--db', w.srv.db]);
+  it('`leadpath reports check` finds counters that went wrong and `rebuild` puts them back', async () => {
+    const sql = 'UPDATE report_counts SET n = n + 5 WHERE dim = 0 AND kind = 0 AND grain = 0';
+    if (w.srv.db.startsWith('sqlite:')) execFileSync('sqlite3', [w.srv.db.slice(7), sql]);
+    else execFileSync('psql', [w.srv.db, '-qAt', '-c', sql]);
+    let res = await runCli(['reports', 'check', '--db', w.srv.db]);
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, /^[1-9]\d* rows differ/);
+    res = await runCli(['reports', 'rebuild', '--db', w.srv.db]);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /rebuilt \(0 rows differed/);
+    assert.match(res.stdout, /rebuilt \([1-9]\d* rows differed/);
+    res = await runCli(['reports', 'check', '--db', w.srv.db]);
+    assert.equal(res.code, 0, res.stdout);
+    await check('after a rebuild', w.users.admin.c, { groups: ['owner'] });
   });
 });
