@@ -8,6 +8,7 @@ import { Dashboard } from './pages/dashboard.js';
 import { LeadsPage } from './pages/leads.js';
 import { LeadPage } from './pages/lead.js';
 import { SettingsPage } from './pages/settings.js';
+import { ReportsPage } from './pages/reports.js';
 import { NotFound } from './pages/not-found.js';
 
 export const ROUTES = [
@@ -15,6 +16,7 @@ export const ROUTES = [
   { path: '/dashboard', page: Dashboard },
   { path: '/leads', page: LeadsPage },
   { path: '/leads/:id(\\d+)', page: LeadPage, props: (p) => ({ id: Number(p.id) }), remount: true },
+  { path: '/reports', page: ReportsPage },
   { path: '/settings', page: SettingsPage, props: () => ({ list: 'stages' }) },
   { path: '/settings/:list([a-z-]+)', page: SettingsPage },
 ];

@@ -16,3 +16,4 @@ export * as webhooks from './webhooks.js';
 export * as jobs from './jobs.js';
 export * as conversations from './conversations.js';
 export * as templates from './templates.js';
+export * as reports from './reports.js';

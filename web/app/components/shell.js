@@ -10,6 +10,7 @@ import { NotesContext, NotificationsButton, useNotifications } from './notificat
 const NAV = [
   { href: '/', label: 'Dashboard' },
   { href: '/leads', label: 'Leads' },
+  { href: '/reports', label: 'Reports' },
   { href: '/settings', label: 'Settings' },
 ];
 
