@@ -140,6 +140,19 @@ describe('reports', { timeout: FILE_TIMEOUT_MS * 3 }, () => {
     r = expectStatus(await manager.c.post('/api/v1/leads/bulk', { ids: [x.id], action: 'assign', params: { owner_id: manager.id } }), 200);
     assert.equal(r.succeeded, 1);
     await check('after delete and bulk');
+    // a close that needs approval counts only once the manager approves it
+    const role = items(await admin.c.get('/api/v1/roles')).find((x) => x.name === 'agent');
+    expectStatus(await admin.c.patch(`/api/v1/roles/${role.id}`, { policy: { close_lost: 'request' } }), 200);
+    try {
+      const ap = await mk(agent.c, { full_name: 'R approve me', source_id: src('Referral') });
+      const asked = expectStatus(await agent.c.post(`/api/v1/leads/${ap.id}/close`, { outcome: 'lost', reason_id: reason('Timing') }), 202);
+      await check('after an approval was asked');
+      expectStatus(await manager.c.post(`/api/v1/approvals/${asked.approval.id}/approve`, {}), 200);
+      assert.equal(expectStatus(await admin.c.get(`/api/v1/leads/${ap.id}`), 200).status, 'closed');
+      await check('after the approval was carried out', admin.c, { groups: ['source', 'lost_reason'] });
+    } finally {
+      expectStatus(await admin.c.patch(`/api/v1/roles/${role.id}`, { policy: { close_lost: 'allow' } }), 200);
+    }
     const csv = 'full_name,source_id,owner_email,value_cents\r\n' +
       `R imported 1,${src('Partner')},agent@e2e.test,400\r\n` +
       `R imported 2,${src('Partner')},agent2@e2e.test,\r\n` +
