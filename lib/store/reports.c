@@ -232,24 +232,30 @@ static void day_text(int64_t day, char out[11]) {
   out[10] = 0;
 }
 
-/* The WHERE for rows of [d1, d2]: whole blocks, then the edge days. Adds the bounds to args. */
-static void range_sql(lp_buf *b, json_t *args, range r) {
+/* "FROM (...) rc WHERE 1 = 1" over the rows of dimension $1, kind $2 in [d1, d2]: whole blocks,
+ * then the edge days, each part a range of the primary key (dim, kind, grain, period). Adds the
+ * bounds to args. */
+static void from_sql(lp_buf *b, json_t *args, range r) {
   int64_t b1 = (r.d1 + LP_REPORT_BLOCK_DAYS - 1) / LP_REPORT_BLOCK_DAYS, b2 = (r.d2 + 1) / LP_REPORT_BLOCK_DAYS - 1;
-  int n = (int)json_array_size(args);
+  int64_t parts[3][3];
+  int np = 0;
   if (b1 <= b2) {
-    lp_buf_printf(b, "((grain = 1 AND period BETWEEN $%d AND $%d) OR (grain = 0 AND period BETWEEN $%d AND $%d)"
-                     " OR (grain = 0 AND period BETWEEN $%d AND $%d))", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6);
-    json_array_append_new(args, json_integer(b1));
-    json_array_append_new(args, json_integer(b2));
-    json_array_append_new(args, json_integer(r.d1));
-    json_array_append_new(args, json_integer(b1 * LP_REPORT_BLOCK_DAYS - 1));
-    json_array_append_new(args, json_integer((b2 + 1) * LP_REPORT_BLOCK_DAYS));
-    json_array_append_new(args, json_integer(r.d2));
+    parts[np][0] = 1; parts[np][1] = b1; parts[np++][2] = b2;
+    if (r.d1 <= b1 * LP_REPORT_BLOCK_DAYS - 1) { parts[np][0] = 0; parts[np][1] = r.d1; parts[np++][2] = b1 * LP_REPORT_BLOCK_DAYS - 1; }
+    if ((b2 + 1) * LP_REPORT_BLOCK_DAYS <= r.d2) { parts[np][0] = 0; parts[np][1] = (b2 + 1) * LP_REPORT_BLOCK_DAYS; parts[np++][2] = r.d2; }
   } else {
-    lp_buf_printf(b, "grain = 0 AND period BETWEEN $%d AND $%d", n + 1, n + 2);
-    json_array_append_new(args, json_integer(r.d1));
-    json_array_append_new(args, json_integer(r.d2));
+    parts[np][0] = 0; parts[np][1] = r.d1; parts[np++][2] = r.d2;
   }
+  lp_buf_puts(b, "FROM (");
+  for (int i = 0; i < np; i++) {
+    int n = (int)json_array_size(args);
+    lp_buf_printf(b, "%sSELECT key, owner_id, reason_id, outcome, n, value_cents FROM report_counts"
+                     " WHERE dim = $1 AND kind = $2 AND grain = %d AND period BETWEEN $%d AND $%d",
+                  i ? " UNION ALL " : "", (int)parts[i][0], n + 1, n + 2);
+    json_array_append_new(args, json_integer(parts[i][1]));
+    json_array_append_new(args, json_integer(parts[i][2]));
+  }
+  lp_buf_puts(b, ") rc WHERE 1 = 1");
 }
 
 static int parse_id(const char *s, int64_t *out) {
@@ -335,6 +341,36 @@ static int build_filters(lp_db *db, const lp_actor *a, lp_report_param_fn get, v
   return 0;
 }
 
+/* Runs sql (columns: group key, outcome, n, value) and sums n and value by key and outcome here:
+ * SQLite's GROUP BY sorts the rows first (15 ms for the 20,000 rows of a two-year report by source
+ * over 100k leads), a hash of the few groups takes 2. Answers rows {k, outcome, n, v}. */
+static json_t *sum_rows(lp_db *db, const char *sql, json_t *args, lp_err *err) {
+  lp_stmt *st = lp_db_prep(db, sql, err);
+  if (!st) return NULL;
+  for (size_t i = 0; i < json_array_size(args); i++) lp_bind_json(st, (int)i + 1, json_array_get(args, i));
+  json_t *index = json_object(), *rows = json_array();
+  lp_buf key = LP_BUF_INIT(1 << 16);
+  int rc;
+  while ((rc = lp_step(st, err)) == 1) {
+    const char *k = lp_col_text(st, 0), *oc = lp_col_text(st, 1);
+    lp_buf_reset(&key);
+    lp_buf_printf(&key, "%s\x1f%s", k ? k : "", oc ? oc : "");
+    json_t *r = json_object_get(index, key.data);
+    if (!r) {
+      r = json_pack("{s:s, s:s, s:I, s:I}", "k", k ? k : "", "outcome", oc ? oc : "", "n", (json_int_t)0, "v", (json_int_t)0);
+      json_object_set_new(index, key.data, r);
+      json_array_append(rows, r);
+    }
+    json_integer_set(json_object_get(r, "n"), json_integer_value(json_object_get(r, "n")) + lp_col_int(st, 2));
+    json_integer_set(json_object_get(r, "v"), json_integer_value(json_object_get(r, "v")) + lp_col_int(st, 3));
+  }
+  lp_stmt_done(st);
+  lp_buf_release(&key);
+  json_decref(index);
+  if (rc < 0) { json_decref(rows); return NULL; }
+  return rows;
+}
+
 /* Rows {k, outcome, n, v} of the report's dimension over range r, grouped by the group key. */
 static json_t *read_counts(lp_db *db, const lp_actor *a, lp_report_param_fn get, void *ctx, int g, int kind, range r,
                            const char *extra, lp_err *err) {
@@ -342,15 +378,13 @@ static json_t *read_counts(lp_db *db, const lp_actor *a, lp_report_param_fn get,
   lp_buf sql = LP_BUF_INIT(1 << 16);
   json_array_append_new(q.args, json_integer(groups[g].dim));
   json_array_append_new(q.args, json_integer(kind));
-  lp_buf_printf(&sql, "SELECT CAST(%s AS TEXT) AS k, outcome, CAST(sum(n) AS BIGINT) AS n, CAST(sum(value_cents) AS BIGINT) AS v FROM report_counts"
-                      " WHERE dim = $1 AND kind = $2 AND ", groups[g].col);
-  range_sql(&sql, q.args, r);
+  lp_buf_printf(&sql, "SELECT CAST(%s AS TEXT) AS k, outcome, n, value_cents ", groups[g].col);
+  from_sql(&sql, q.args, r);
   json_t *rows = NULL;
   if (build_filters(db, a, get, ctx, &q, err) == 0) {
     lp_buf_add(&sql, q.where.data, q.where.len);
     if (extra) lp_buf_puts(&sql, extra);
-    lp_buf_printf(&sql, " GROUP BY %s, outcome", groups[g].col);
-    rows = lp_query(db, sql.data, q.args, err);
+    rows = sum_rows(db, sql.data, q.args, err);
   }
   lp_buf_release(&sql);
   lp_buf_release(&q.where);
@@ -572,9 +606,8 @@ json_t *lp_report_lost_reasons(lp_db *db, const lp_actor *a, lp_report_param_fn 
   json_array_append_new(q.args, json_integer(groups[g].dim));
   json_array_append_new(q.args, json_integer(1));
   const char *gcol = gb ? (!strcmp(gb, "owner") ? "owner_id" : "key") : "''";
-  lp_buf_printf(&sql, "SELECT CAST(%s AS TEXT) AS g, CAST(reason_id AS TEXT) AS reason, CAST(sum(n) AS BIGINT) AS n FROM report_counts"
-                      " WHERE dim = $1 AND kind = $2 AND ", gcol);
-  range_sql(&sql, q.args, r);
+  lp_buf_printf(&sql, "SELECT CAST(%s AS TEXT) AS g, CAST(reason_id AS TEXT) AS reason, CAST(sum(n) AS BIGINT) AS n ", gcol);
+  from_sql(&sql, q.args, r);
   json_t *rows = NULL;
   if (build_filters(db, a, get, ctx, &q, err) == 0) {
     lp_buf_add(&sql, q.where.data, q.where.len);
