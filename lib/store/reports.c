@@ -4,7 +4,8 @@
  * Why this shape (figures in docs/reports.md and the branch report): a wide row of every
  * dimension per day would hold about one row per lead (1M leads: ~1M rows to read for a two-year
  * report); one dimension per row keeps a period's rows to owners x values x outcomes, and the
- * 32-day blocks keep a two-year range to ~23 blocks plus at most 62 edge days. Each change writes
+ * 32-day blocks keep a two-year range to ~23 blocks plus at most 62 edge days. The primary key
+ * starts with (grain, kind, period): the rows of one change sit on a few pages (see migrate.c). Each change writes
  * multi-row UPSERTs of the netted differences (6 rows a statement, the most 64 parameters take;
  * sorted so that concurrent writers on PostgreSQL take row locks in the same order); a change that touches no counted column
  * writes nothing.
@@ -39,11 +40,11 @@ typedef struct {
 #define MAX_CELLS (2 * 3 * 2 * NDIMS)
 
 static int cell_cmp(const void *pa, const void *pb) {
-  const cell *a = pa, *b = pb;
-  if (a->dim != b->dim) return a->dim - b->dim;
-  if (a->kind != b->kind) return a->kind - b->kind;
+  const cell *a = pa, *b = pb;  /* the primary key's order */
   if (a->grain != b->grain) return a->grain - b->grain;
+  if (a->kind != b->kind) return a->kind - b->kind;
   if (a->period != b->period) return a->period < b->period ? -1 : 1;
+  if (a->dim != b->dim) return a->dim - b->dim;
   if (!a->key_s != !b->key_s) return a->key_s ? 1 : -1;
   if (a->key_s) { int c = strcmp(a->key_s, b->key_s); if (c) return c; }
   else if (a->key_i != b->key_i) return a->key_i < b->key_i ? -1 : 1;
@@ -91,7 +92,7 @@ static void upsert_make(void) {
       lp_buf_printf(&b, "%s($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", i ? ", " : "", p + 1, p + 2, p + 3, p + 4,
                     p + 5, p + 6, p + 7, p + 8, p + 9, p + 10);
     }
-    lp_buf_puts(&b, " ON CONFLICT(dim, kind, grain, period, key, owner_id, reason_id, outcome) DO UPDATE SET"
+    lp_buf_puts(&b, " ON CONFLICT(grain, kind, period, dim, key, owner_id, reason_id, outcome) DO UPDATE SET"
                     " n = report_counts.n + excluded.n, value_cents = report_counts.value_cents + excluded.value_cents");
     upsert_sql[m] = strdup(b.data);
     lp_buf_release(&b);
