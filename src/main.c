@@ -27,6 +27,7 @@ static void usage(FILE *f) {
     "  leadpath export --db URL [--format csv|json] > FILE\n"
     "  leadpath import --db URL FILE.csv\n"
     "  leadpath copy --from URL --to URL      (every row, e.g. SQLite to PostgreSQL)\n"
+    "  leadpath reports rebuild|check --db URL (report counters recomputed from the leads)\n"
     "  leadpath version\n\n"
     "URL is sqlite:PATH (default sqlite:leadpath.db); also from LEADPATH_DB. Default listen 127.0.0.1:8080\n"
     "(LEADPATH_LISTEN). See docs/configuration.md.\n", LP_VERSION);
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
     {"db-pool", required_argument, 0, 'p'}, {"from", required_argument, 0, 'F'}, {"to", required_argument, 0, 'T'},
     {"password-stdin", no_argument, 0, 'P'}, {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
-  int sub = !strcmp(cmd, "user") ? 2 : 1;  /* "user add" has a sub-command */
+  int sub = !strcmp(cmd, "user") || !strcmp(cmd, "reports") ? 2 : 1;  /* "user add" has a sub-command */
   optind = sub + 1;
   int c;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -109,6 +110,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "export")) return cmd_export(&o);
   if (!strcmp(cmd, "import")) return cmd_import(&o);
   if (!strcmp(cmd, "copy")) return cmd_copy(&o);
+  if (!strcmp(cmd, "reports")) return cmd_reports(&o, argc > 2 ? argv[2] : "");
   if (!strcmp(cmd, "user")) {
     if (argc < 3 || strcmp(argv[2], "add")) { fprintf(stderr, "leadpath: usage: leadpath user add ...\n"); return 2; }
     return cmd_user(&o);

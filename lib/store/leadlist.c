@@ -135,20 +135,43 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     const char *v = get(ctx, idf[i].param);
     int64_t id;
     if (!v) continue;
+    if (!strcmp(v, "none") && strcmp(idf[i].param, "group")) {  /* reports drill down to leads without one */
+      lp_buf_printf(&q.where, " AND %.*s IS NULL", (int)(strchr(idf[i].sql, ' ') - idf[i].sql), idf[i].sql);
+      continue;
+    }
     if (parse_id(v, &id) != 0) lp_fail_field(err, idf[i].param, "must be an id");
     else cond(&q, idf[i].sql, json_integer(id));
   }
   const char *outcome = get(ctx, "outcome");
   if (outcome) cond(&q, "outcome = $%d", json_string(outcome));
   const char *service = get(ctx, "service");
-  if (service) cond(&q, "service = $%d", json_string(service));
+  if (service && !strcmp(service, "none")) lp_buf_puts(&q.where, " AND service IS NULL");
+  else if (service) cond(&q, "service = $%d", json_string(service));
   const char *country = get(ctx, "country");
-  if (country) cond(&q, "country = upper($%d)", json_string(country));
+  if (country && !strcmp(country, "none")) lp_buf_puts(&q.where, " AND country IS NULL");
+  else if (country) cond(&q, "country = upper($%d)", json_string(country));
+  /* What the reports drill down to (store/reports.c): outcomes of a kind, a manager's team, sales
+   * by date, and only the leads the reports count (not those closed with a reason left out). */
+  const char *okind = get(ctx, "outcome_kind");
+  if (okind && !strcmp(okind, "open")) lp_buf_puts(&q.where, " AND status = 'open'");
+  else if (okind && (!strcmp(okind, "won") || !strcmp(okind, "lost") || !strcmp(okind, "neutral")))
+    cond(&q, "status = 'closed' AND outcome IN (SELECT key FROM outcomes WHERE kind = $%d)", json_string(okind));
+  else if (okind) lp_fail_field(err, "outcome_kind", "must be open, won, lost or neutral");
+  const char *team = get(ctx, "team");
+  int64_t tid;
+  if (team && parse_id(team, &tid) == 0)
+    cond(&q, "(owner_id = $%d OR owner_id IN (SELECT id FROM users WHERE manager_id = $%d))", json_integer(tid));
+  else if (team) lp_fail_field(err, "team", "must be a manager's user id");
+  const char *inr = get(ctx, "in_reports");
+  if (inr && (!strcmp(inr, "1") || !strcmp(inr, "true")))
+    lp_buf_puts(&q.where, " AND (lost_reason_id IS NULL OR lost_reason_id NOT IN (SELECT id FROM lost_reasons WHERE counts_in_reports = 0))");
   int64_t t;
   if (time_param(get, ctx, "created_from", &t, err)) cond(&q, "created_at >= $%d", json_integer(t));
   if (time_param(get, ctx, "created_to", &t, err)) cond(&q, "created_at <= $%d", json_integer(t));
   if (time_param(get, ctx, "closed_from", &t, err)) cond(&q, "closed_at >= $%d", json_integer(t));
   if (time_param(get, ctx, "closed_to", &t, err)) cond(&q, "closed_at <= $%d", json_integer(t));
+  if (time_param(get, ctx, "sold_from", &t, err)) cond(&q, "sold_at >= $%d", json_integer(t));
+  if (time_param(get, ctx, "sold_to", &t, err)) cond(&q, "sold_at <= $%d", json_integer(t));
   if (time_param(get, ctx, "contacted_from", &t, err)) cond(&q, "last_contacted_at >= $%d", json_integer(t));
   if (time_param(get, ctx, "contacted_to", &t, err)) cond(&q, "last_contacted_at <= $%d", json_integer(t));
   const char *nr = get(ctx, "needs_reply");

@@ -14,6 +14,7 @@
  */
 #include "store/migrate.h"
 #include "store/rows.h"
+#include "store/reports.h"
 
 /* One step of a migration: sql runs on every engine; otherwise sqlite and pg are each engine's
  * own text (NULL: nothing there). All go through lp_db_ddl. */
@@ -429,6 +430,24 @@ EACH(
 "  WHERE l.status = 'closed' AND o.kind = 'lost' AND l.deleted_at IS NULL AND l.closed_at IS NOT NULL"
 "  AND NOT EXISTS (SELECT 1 FROM lp_tmp_closes c WHERE c.lead_id = l.id);"
 "DROP TABLE lp_tmp_moves; DROP TABLE lp_tmp_closes;"}}},
+{20, "report counters", {
+/* Counts are kept, not scanned (store/reports.h): one row per dimension, date kind, period (a UTC
+ * day, or a block of 32 days), dimension value, owner, lost reason and outcome, kept by the
+ * applier's change hook in the same transaction as every change; filled here from the leads.
+ * The key starts with the period, so the rows one change writes (every dimension of a day) sit
+ * together on a few pages: dimension first made a close dirty ~30 pages and cost 60% of the
+ * close throughput. */
+EACH(
+"CREATE TABLE report_counts(dim INTEGER NOT NULL, kind INTEGER NOT NULL, grain INTEGER NOT NULL, period INTEGER NOT NULL,"
+"  key TEXT NOT NULL, owner_id INTEGER NOT NULL, reason_id INTEGER NOT NULL, outcome TEXT NOT NULL,"
+"  n INTEGER NOT NULL, value_cents INTEGER NOT NULL,"
+"  PRIMARY KEY(grain, kind, period, dim, key, owner_id, reason_id, outcome)) WITHOUT ROWID;",
+"CREATE TABLE report_counts(dim INTEGER NOT NULL, kind INTEGER NOT NULL, grain INTEGER NOT NULL, period BIGINT NOT NULL,"
+"  key TEXT NOT NULL, owner_id BIGINT NOT NULL, reason_id BIGINT NOT NULL, outcome TEXT NOT NULL,"
+"  n BIGINT NOT NULL, value_cents BIGINT NOT NULL,"
+"  PRIMARY KEY(grain, kind, period, dim, key, owner_id, reason_id, outcome));"),
+{.sql = "INSERT INTO report_counts(dim, kind, grain, period, key, owner_id, reason_id, outcome, n, value_cents)"
+        " SELECT * FROM (" LP_REPORT_RECOMPUTE_SQL ") r;"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

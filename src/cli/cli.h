@@ -24,5 +24,6 @@ int cmd_backup(lp_opts *o);
 int cmd_export(lp_opts *o);
 int cmd_import(lp_opts *o);
 int cmd_copy(lp_opts *o);
+int cmd_reports(lp_opts *o, const char *sub);   /* reports rebuild|check */
 int lp_demo_fill(lp_store *s, int64_t now);   /* 0 ok; prints the demo logins */
 #endif

@@ -100,6 +100,8 @@ const lp_route lp_routes[] = {
   {"GET", "/api/v1/notifications", h_notifications_list, R_LONG, "notifications.list"},
   {"POST", "/api/v1/notifications/read-all", h_notifications_read_all, R_BODY, "notifications.read_all"},
   {"POST", "/api/v1/notifications/{id}/read", h_notification_read, R_BODY, "notifications.read"},
+  {"GET", "/api/v1/reports/outcomes", h_report_outcomes, R_LONG, "reports.outcomes"},
+  {"GET", "/api/v1/reports/lost-reasons", h_report_lost_reasons, R_LONG, "reports.lost_reasons"},
   {"GET", "/api/v1/export/leads", h_export_leads, R_LONG | R_SEARCH, "export.leads"},
   {"GET", "/api/v1/reports/aging", h_report_aging, R_LONG, "reports.aging"},
   {"GET", "/api/v1/reports/funnel", h_report_funnel, R_LONG, "reports.funnel"},

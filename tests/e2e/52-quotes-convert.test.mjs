@@ -11,7 +11,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startWorld, startServer, login, client, expectStatus, expectError, items, byName, walk, FILE_TIMEOUT_MS, DAY, isoNow,
+  startWorld, startServer, login, client, expectStatus, expectError, items, byName, walk, FILE_TIMEOUT_MS, DAY, isoNow, runCli,
 } from './lib.mjs';
 
 let w;
@@ -452,5 +452,12 @@ describe('customers', { timeout: FILE_TIMEOUT_MS }, () => {
     const ev = (await timeline(lead.id)).find((e) => e.kind === 'customer_updated');
     assert.ok(ev);
     assert.equal(ev.data.changes.company.new, 'Sam Solar AG');
+  });
+});
+
+describe('report counters', { timeout: FILE_TIMEOUT_MS }, () => {
+  it('equal the recomputed ones after every conversion above', async () => {
+    const res = await runCli(['reports', 'check', '--db', w.srv.db]);
+    assert.equal(res.code, 0, `reports check: ${res.stdout}${res.stderr}`);
   });
 });

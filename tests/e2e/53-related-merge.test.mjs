@@ -8,7 +8,7 @@
 // LEADPATH_TEST_PG_URL.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld, expectError, expectStatus, items, u, until, request, FILE_TIMEOUT_MS } from './lib.mjs';
+import { startWorld, expectError, expectStatus, items, u, until, request, runCli, FILE_TIMEOUT_MS } from './lib.mjs';
 
 const SECRET = 'inbound-secret-for-merge-tests-1';
 
@@ -286,5 +286,10 @@ describe('related leads, duplicates and merge', { timeout: FILE_TIMEOUT_MS * 2 }
     } finally {
       expectStatus(await admin.patch(`/api/v1/roles/${agentRole.id}`, { policy: { merge: 'allow' } }), 200, 'allow merge');
     }
+  });
+
+  it('the report counters equal the recomputed ones after the merges above', async () => {
+    const res = await runCli(['reports', 'check', '--db', w.srv.db]);
+    assert.equal(res.code, 0, `reports check: ${res.stdout}${res.stderr}`);
   });
 });

@@ -88,6 +88,9 @@ lp_code h_approvals_list(lp_req *r);
 lp_code h_approval_approve(lp_req *r);
 lp_code h_approval_decline(lp_req *r);
 lp_code h_export_leads(lp_req *r);
+/* reports.c */
+lp_code h_report_outcomes(lp_req *r);
+lp_code h_report_lost_reasons(lp_req *r);
 lp_code h_import_leads(lp_req *r);
 lp_code h_job_get(lp_req *r);
 lp_code h_jobs_list(lp_req *r);

@@ -8,7 +8,9 @@ import { LeadsTable } from '../components/leads-table.js';
 import { useDebounced, dayToIso, plural } from '../util.js';
 
 const FILTER_KEYS = ['status', 'owner', 'stage', 'source', 'location', 'partner', 'outcome', 'group',
-  'created_from', 'created_to', 'closed_from', 'closed_to', 'sla', 'needs_reply', 'q', 'sort'];
+  'created_from', 'created_to', 'closed_from', 'closed_to', 'sla', 'needs_reply', 'q', 'sort',
+  // what a report drills down to (pages/reports.js): kept in the address and sent to the server
+  'lost_reason', 'outcome_kind', 'team', 'sold_from', 'sold_to', 'in_reports', 'service', 'country'];
 const SORTS = [
   { value: '-created_at', label: 'Newest first' }, { value: 'created_at', label: 'Oldest first' },
   { value: '-updated_at', label: 'Recently updated' }, { value: 'updated_at', label: 'Least recently updated' },
