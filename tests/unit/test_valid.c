@@ -241,6 +241,7 @@ static void test_phone_lengths(void **state)
     phone_bad("+4470123456", NULL);                          /* UK personal numbers have 10 digits */
     phone_bad("+123456789012345", NULL);                     /* +1 234 ...: too long for North America */
     phone_bad("+999 1234 5678", NULL);                       /* no such calling code */
+    phone_bad("+44 (00)20 7946 098", "DE");                  /* a leading zero E.164 cannot hold (fuzz finding) */
     phone_bad("+1234567", NULL);
     phone_bad("0123", "GB");
     phone_bad("01234", "GB");
