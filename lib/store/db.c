@@ -192,6 +192,7 @@ lp_code lp_db_search_put(lp_db *db, const lp_search_doc *docs, int n, lp_err *er
 lp_code lp_db_contacts_rebuild(lp_db *db, lp_err *err) {
   return db->ops->contacts_rebuild ? db->ops->contacts_rebuild(db, err) : LP_OK;
 }
+const char *lp_db_address_leads_sql(lp_db *db) { return db->ops->address_leads_sql; }
 lp_code lp_store_backup(lp_store *s, const char *file, const char **format, lp_err *err) {
   return s->ops->store_backup(s, file, format, err);
 }

@@ -204,9 +204,14 @@ typedef struct lp_search_doc {
  * reads them, a deleted one by its deleted_at). PostgreSQL: replaced now (n new leads: by COPY);
  * SQLite: each id is added to fts_log for the indexer (see leads.c: lp_lead_index_sync). */
 lp_code lp_db_search_put(lp_db *db, const lp_search_doc *docs, int n, lp_err *err);
-/* PostgreSQL's address rows made again from the leads' emails and phones, into a database that
- * has none (after a copy). SQLite keeps no address rows: nothing to do. */
+/* The address rows (PostgreSQL: lead_contacts, SQLite: lead_addresses) made again from the leads'
+ * emails and phones, into a database that has none (after a copy). */
 lp_code lp_db_contacts_rebuild(lp_db *db, lp_err *err);
+/* The query that finds the leads with an address (the one parameter: the address, e-mails
+ * lower-cased, phones in E.164) through the exact address rows (SQLite: lead_addresses,
+ * PostgreSQL: lead_contacts), not deleted, most recently changed first: columns id, emails,
+ * phones. The rows may name an address a lead no longer has; the caller checks each candidate. */
+const char *lp_db_address_leads_sql(lp_db *db);
 
 /* Writes a consistent copy of the database to file while the server keeps writing (SQLite: the
  * online backup API, a database file; PostgreSQL: pg_dump's custom format, for pg_restore).
@@ -268,6 +273,7 @@ typedef struct lp_db_ops {
   lp_code (*search_cond)(lp_db *db, const char *text, const char **cond, char **param, lp_err *err);
   lp_code (*search_put)(lp_db *db, const lp_search_doc *docs, int n, lp_err *err);
   lp_code (*contacts_rebuild)(lp_db *db, lp_err *err);         /* may be NULL: none kept */
+  const char *address_leads_sql;  /* lp_db_address_leads_sql */
   lp_code (*store_backup)(lp_store *s, const char *file, const char **format, lp_err *err);
 } lp_db_ops;
 

@@ -280,6 +280,18 @@ TEMPLATE_SEEDS}}},
 {.sql =
 "ALTER TABLE threads ADD COLUMN chat_token_hash TEXT;"
 "CREATE INDEX threads_open_channel ON threads(channel, status, last_message_at);"}}},
+{14, "exact address lookup on SQLite", {
+/* SQLite: a lead's addresses (lower-cased e-mails, E.164 phones) as the key of a small table
+ * without rowids, so an inbound message finds its sender's leads with one index probe instead of
+ * a full-text query (whose common tokens, "example" and "com", read long doclists) and without
+ * waiting for the search indexer. Written with the lead (sqlite.c: sq_search_put); rows are only
+ * added, and a lookup checks each candidate's own columns, so an address a lead no longer has is
+ * harmless. PostgreSQL already keeps lead_contacts with its value index. */
+EACH(
+"CREATE TABLE lead_addresses(address TEXT NOT NULL, lead_id INTEGER NOT NULL, PRIMARY KEY(address, lead_id)) WITHOUT ROWID;"
+"INSERT OR IGNORE INTO lead_addresses(address, lead_id)"
+"  SELECT lower(j.value), l.id FROM leads l, json_each(l.emails) j WHERE l.deleted_at IS NULL AND j.type = 'text'"
+"  UNION ALL SELECT j.value, l.id FROM leads l, json_each(l.phones) j WHERE l.deleted_at IS NULL AND j.type = 'text';", NULL)}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

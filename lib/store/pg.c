@@ -881,5 +881,7 @@ const lp_db_ops lp_pg_ops = {
   .step_insert = op_step_insert, .dialect_word = pg_dialect_word, .schema_lock = op_schema_lock,
   .schema_unlock = op_schema_unlock, .bulk_insert = op_bulk_insert, .ids_follow = op_ids_follow,
   .reserve_ids = op_reserve_ids, .search_cond = op_search_cond, .search_put = op_search_put,
-  .contacts_rebuild = op_contacts_rebuild, .store_backup = op_store_backup,
+  .contacts_rebuild = op_contacts_rebuild,
+  .address_leads_sql = "SELECT DISTINCT l.id, l.emails, l.phones, l.updated_at FROM lead_contacts a JOIN leads l ON l.id = a.lead_id"
+                       " WHERE a.value = $1 AND l.deleted_at IS NULL ORDER BY l.updated_at DESC, l.id DESC LIMIT 50", .store_backup = op_store_backup,
 };

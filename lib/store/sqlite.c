@@ -734,8 +734,30 @@ static lp_code sq_search_cond(sq_db *db, const char *text, const char **cond, ch
   return LP_OK;
 }
 
+typedef struct { sq_db *db; int64_t id; lp_err *err; } addr_ctx;
+
+/* One exact address row (migration 14: lead_addresses): e-mails lower-cased (ASCII, as
+ * lp_email_normalize does), phones as they are (E.164). Only added: a row already there is left
+ * alone (no page written), and one for an address the lead no longer has is checked away by the
+ * lookup (search.c: lp_leads_by_address_in). */
+static lp_code addr_put(const char *kind, const char *value, void *p) {
+  addr_ctx *c = p;
+  char low[512];
+  size_t n = strlen(value);
+  if (n >= sizeof low) return LP_OK;  /* longer than any address the record accepts */
+  for (size_t i = 0; i <= n; i++) low[i] = kind[0] == 'e' && value[i] >= 'A' && value[i] <= 'Z' ? (char)(value[i] + 32) : value[i];
+  sq_stmt *st = sq_db_prep_static(c->db, "INSERT OR IGNORE INTO lead_addresses(address, lead_id) VALUES ($1, $2)", c->err);
+  if (!st) return c->err->code;
+  sq_bind_text(st, 1, low);
+  sq_bind_int(st, 2, c->id);
+  int rc = sq_step(st, c->err);
+  sq_stmt_done(st);
+  return rc < 0 ? c->err->code : LP_OK;
+}
+
 /* Each lead's id into fts_log, in the lead's own transaction; the indexer writes the entries in
- * batches beside the writer (leads.c: lp_lead_index_sync). */
+ * batches beside the writer (leads.c: lp_lead_index_sync). The exact address rows are written
+ * now, with the lead. */
 static lp_code sq_search_put(sq_db *db, const lp_search_doc *docs, int n, lp_err *err) {
   for (int i = 0; i < n; i++) {
     sq_stmt *st = sq_db_prep_static(db, "INSERT INTO fts_log(lead_id) VALUES ($1)", err);
@@ -744,8 +766,18 @@ static lp_code sq_search_put(sq_db *db, const lp_search_doc *docs, int n, lp_err
     int rc = sq_step(st, err);
     sq_stmt_done(st);
     if (rc < 0) return err->code;
+    if (docs[i].gone) continue;
+    addr_ctx c = {db, docs[i].id, err};
+    lp_code ac = docs[i].addresses(docs[i].ctx, addr_put, &c);
+    if (ac != LP_OK) return ac;
   }
   return LP_OK;
+}
+
+static lp_code sq_contacts_rebuild(sq_db *db, lp_err *err) {
+  return sq_db_exec(db, "INSERT OR IGNORE INTO lead_addresses(address, lead_id)"
+                        " SELECT lower(j.value), l.id FROM leads l, json_each(l.emails) j WHERE l.deleted_at IS NULL AND j.type = 'text'"
+                        " UNION ALL SELECT j.value, l.id FROM leads l, json_each(l.phones) j WHERE l.deleted_at IS NULL AND j.type = 'text'", err);
 }
 
 /* The online backup API copies a consistent snapshot while the server keeps writing. */
@@ -817,6 +849,7 @@ static lp_code op_search_cond(lp_db *db, const char *text, const char **cond, ch
   return sq_search_cond(SQD(db), text, cond, param, err);
 }
 static lp_code op_search_put(lp_db *db, const lp_search_doc *docs, int n, lp_err *err) { return sq_search_put(SQD(db), docs, n, err); }
+static lp_code op_contacts_rebuild(lp_db *db, lp_err *err) { return sq_contacts_rebuild(SQD(db), err); }
 static lp_code op_store_backup(lp_store *s, const char *file, const char **format, lp_err *err) {
   return sq_store_backup((sq_store *)s, file, format, err);
 }
@@ -833,5 +866,8 @@ const lp_db_ops lp_sqlite_ops = {
   .read_begin = op_read_begin, .read_end = op_read_end, .prep_insert = op_prep_insert, .step_insert = op_step_insert,
   .dialect_word = sq_dialect_word, .bulk_insert = op_bulk_insert, .reserve_ids = op_reserve_ids,
   .search_cond = op_search_cond, .search_put = op_search_put, .store_backup = op_store_backup,
-  /* no COPY, no schema lock (each migration's write lock), ids follow rowids, no address rows */
+  .contacts_rebuild = op_contacts_rebuild,
+  .address_leads_sql = "SELECT l.id, l.emails, l.phones FROM lead_addresses a JOIN leads l ON l.id = a.lead_id"
+                       " WHERE a.address = $1 AND l.deleted_at IS NULL ORDER BY l.updated_at DESC, l.id DESC LIMIT 50",
+  /* no COPY, no schema lock (each migration's write lock), ids follow rowids */
 };
