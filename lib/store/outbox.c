@@ -94,6 +94,20 @@ lp_code lp_outbox_put(lp_db *db, const lp_actor *a, json_t *lead, int64_t lead_i
       json_object_set_new(cols, "error", json_string(why));
     }
   }
+  /* An e-mail has its Message-ID from the start (the domain the outbox will send it under:
+   * inbound_domain, else mail_from's), so delivery needs no write of its own before the first
+   * attempt, and every attempt sends the same one (jobs/deliver.c). */
+  if (out && !strcmp(m->channel, "email") && !strcmp(sget(cols, "status"), "queued") && !sget(cols, "message_id")) {
+    char *domain = lp_setting_text(db, "inbound_domain", err);
+    char *from = domain && *domain ? NULL : lp_setting_text(db, "mail_from", err);
+    const char *at = from ? strchr(from, '@') : NULL;
+    char msgid[LP_MSGID_MAX];
+    if (lp_mail_message_id(domain && *domain ? domain : at ? at + 1 : "localhost", msgid) == 0)
+      json_object_set_new(cols, "message_id", json_string(msgid));
+    free(domain);
+    free(from);
+    if (err->code != LP_OK) { json_decref(cols); return err->code; }
+  }
   int64_t id = 0;
   lp_code rc = lp_insert(db, "messages", cols, &id, err);
   if (msg_id) *msg_id = id;
