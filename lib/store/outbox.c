@@ -158,11 +158,17 @@ lp_code lp_outbox_mark(lp_db *db, int64_t id, const char *status, const char *me
                      " sent_at = CASE WHEN $2 = 'sent' THEN $6 ELSE sent_at END,"
                      " delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END WHERE id = $1", a, err);
     json_decref(a);
-    if (rc == LP_OK && !strcmp(status, "failed")) {
+    /* Each new state is an event of the lead (message_sent, message_delivered, message_failed),
+     * so the timeline, webhooks and the live stream (store/stream.c) follow it. */
+    int failed = !strcmp(status, "failed");
+    if (rc == LP_OK && (failed || !strcmp(status, "sent") || !strcmp(status, "delivered"))) {
       json_t *d = json_pack("{s:I, s:I, s:s, s:s}", "message_id", (json_int_t)id, "thread_id", (json_int_t)iget(row, "thread_id"),
-                            "channel", sget(row, "channel"), "error", error ? error : "");
-      rc = lp_event(db, now, iget(row, "lead_id"), 0, "message_failed", "message", id, d, err);
-      if (rc == LP_OK && iget(row, "created_by") > 0) rc = lp_notify(db, iget(row, "created_by"), "message_failed", iget(row, "lead_id"), d, now, err);
+                            "channel", sget(row, "channel"), "status", status);
+      if (failed) json_object_set_new(d, "error", json_string(error ? error : ""));
+      char kind[32];
+      snprintf(kind, sizeof kind, "message_%s", status);
+      rc = lp_event(db, now, iget(row, "lead_id"), 0, kind, "message", id, d, err);
+      if (rc == LP_OK && failed && iget(row, "created_by") > 0) rc = lp_notify(db, iget(row, "created_by"), "message_failed", iget(row, "lead_id"), d, now, err);
       json_decref(d);
     }
   }

@@ -307,6 +307,9 @@ function describe(item, app) {
     case 'group_added': return html`added the lead to <b>${nameOf(refs.groups, d.group_id ?? d.group, '')}</b>`;
     case 'message_in': return html`received a ${d.channel || ''} message`;
     case 'message_out': return html`sent a ${d.channel || ''} message`;
+    case 'message_sent': return html`handed a ${d.channel || ''} message over for delivery`;
+    case 'message_delivered': return html`delivered a ${d.channel || ''} message`;
+    case 'message_failed': return html`could not deliver a ${d.channel || ''} message${d.error ? html`: ${d.error}` : ''}`;
     default: return humanize(item.kind).toLowerCase();
   }
 }
