@@ -299,6 +299,20 @@ int main(int argc, char **argv) {
   double ti = now_s();
   exec("BEGIN");
   for (int i = 0; i < nidx; i++) { exec(idx_sql[i]); free(idx_sql[i]); free(idx_name[i]); }
+  /* The exact keys (lead_keys: related leads, duplicates, inbound matching), as the server's
+   * applier writes them with each lead (store/related.c). */
+  sqlite3_stmt *lk = prep("SELECT count(*) FROM main.sqlite_master WHERE name = 'lead_keys'");
+  sqlite3_step(lk);
+  int has_lk = sqlite3_column_int(lk, 0);
+  sqlite3_finalize(lk);
+  if (has_lk) {
+    exec("INSERT OR IGNORE INTO lead_keys(value, lead_id) SELECT 'e:' || j.value, l.id FROM leads l, json_each(l.emails) j"
+         " WHERE l.deleted_at IS NULL AND j.type = 'text'");
+    exec("INSERT OR IGNORE INTO lead_keys(value, lead_id) SELECT 'p:' || j.value, l.id FROM leads l, json_each(l.phones) j"
+         " WHERE l.deleted_at IS NULL AND j.type = 'text'");
+    exec("INSERT OR IGNORE INTO lead_keys(value, lead_id) SELECT 'c:' || lower(trim(company)), id FROM leads"
+         " WHERE deleted_at IS NULL AND company IS NOT NULL AND trim(company) <> ''");
+  }
   exec("COMMIT");
   double tidx = now_s() - ti;
 

@@ -31,17 +31,37 @@ static const char *str(json_t *settings, const char *k) {
   return s && *s ? s : NULL;
 }
 
-typedef struct { lp_store *s; int64_t id, now; const char *status, *message_id, *provider_id, *error; } mark_ctx;
+typedef struct { int64_t id, now; char *status, *message_id, *provider_id, *error; } mark_ctx;
 
+/* The message's new state, written with the job's outcome (jobs.c: with the rest of the batch).
+ * A message that is not there any more has nothing to record. */
 static lp_code mark_fn(lp_db *db, void *p, lp_err *err) {
   mark_ctx *c = p;
-  return lp_outbox_mark(db, c->id, c->status, c->message_id, c->provider_id, c->error, c->now, err);
+  lp_code rc = lp_outbox_mark(db, c->id, c->status, c->message_id, c->provider_id, c->error, c->now, err);
+  if (rc == LP_ENOTFOUND) { lp_err_release(err); return LP_OK; }
+  return rc;
 }
 
-static lp_code mark(lp_store *s, int64_t id, const char *status, const char *message_id, const char *provider_id,
+static void mark_free(void *p) {
+  mark_ctx *c = p;
+  free(c->status);
+  free(c->message_id);
+  free(c->provider_id);
+  free(c->error);
+  free(c);
+}
+
+static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
+
+static lp_code mark(lp_job *job, int64_t id, const char *status, const char *message_id, const char *provider_id,
                     const char *error, int64_t now, lp_err *err) {
-  mark_ctx c = {s, id, now, status, message_id, provider_id, error};
-  return lp_store_write(s, mark_fn, &c, err);
+  mark_ctx *c = calloc(1, sizeof *c);
+  if (!c) return lp_fail(err, LP_EUNAVAILABLE, "out of memory");
+  *c = (mark_ctx){id, now, dup0(status), dup0(message_id), dup0(provider_id), dup0(error)};
+  job->outcome = mark_fn;
+  job->outcome_ctx = c;
+  job->outcome_free = mark_free;
+  return LP_OK;
 }
 
 typedef struct { int64_t id; const char *message_id; } msgid_ctx;
@@ -58,7 +78,7 @@ static lp_code msgid_fn(lp_db *db, void *p, lp_err *err) {
 static lp_code fail(lp_store *s, lp_job *job, int64_t id, int permanent, int64_t now, lp_err *err, const char *why) {
   if (permanent || job->attempts >= job->max_attempts) {
     lp_err e = LP_ERR_INIT;
-    lp_code rc = mark(s, id, "failed", NULL, NULL, why, now, &e);
+    lp_code rc = mark(job, id, "failed", NULL, NULL, why, now, &e);
     lp_err_release(&e);
     if (rc != LP_OK) return lp_fail(err, LP_EUNAVAILABLE, "could not record the failure: %s", why);
     job->result = json_pack("{s:s, s:s}", "status", "failed", "error", why);
@@ -205,7 +225,7 @@ static lp_code send_email(lp_store *s, lp_db *db, lp_job *job, json_t *msg, json
   curl_slist_free_all(rcpt);
   lp_buf_release(&raw);
   if (cc == CURLE_OK) {
-    rc = mark(s, id, "sent", msgid, NULL, NULL, now, err);
+    rc = mark(job, id, "sent", msgid, NULL, NULL, now, err);
     if (rc == LP_OK) job->result = json_pack("{s:s, s:s}", "status", "sent", "message_id", msgid);
     return rc == LP_OK ? LP_OK : LP_EUNAVAILABLE;
   }
@@ -258,7 +278,7 @@ static lp_code send_sms(lp_store *s, lp_job *job, json_t *msg, json_t *settings,
   json_t *j = json_loads(lp_buf_str(&answer), 0, NULL);
   lp_code rc;
   if (cc == CURLE_OK && code >= 200 && code < 300 && json_is_string(json_object_get(j, "sid"))) {
-    rc = mark(s, id, "sent", NULL, sget(j, "sid"), NULL, now, err);
+    rc = mark(job, id, "sent", NULL, sget(j, "sid"), NULL, now, err);
     if (rc == LP_OK) job->result = json_pack("{s:s, s:s}", "status", "sent", "sid", sget(j, "sid"));
     rc = rc == LP_OK ? LP_OK : LP_EUNAVAILABLE;
   } else {

@@ -35,20 +35,71 @@ lp_code lp_job_enqueue(lp_db *db, const char *kind, const char *ref, int64_t sub
   return rc < 0 ? err->code : LP_OK;
 }
 
-/* ---------------------------------------------------------------- claiming */
+/* ---------------------------------------------------------------- claiming and finishing */
 
-typedef struct { const char *worker; int64_t now; int max; json_t *rows; } claim_ctx;
+/* A job's outcome, waiting to be written: with the outcome of the others of its batch and the
+ * claim of the next batch, in one write (lp_jobs_work). */
+typedef struct {
+  int64_t id, now, run_at;
+  const char *status;  /* done, failed, queued (a retry); "release": not run, handed back */
+  char *error;
+  json_t *result;
+  lp_job_outcome_fn outcome;  /* the handler's own record of it (may be NULL) */
+  void *outcome_ctx;
+  void (*outcome_free)(void *);
+  int unused;  /* 1: the attempt was not made (deferred, e.g. a webhook endpoint's breaker); it is given back */
+} finish_item;
 
-static lp_code claim_fn(lp_db *db, void *p, lp_err *err) {
-  claim_ctx *c = p;
+typedef struct {
+  const char *worker;
+  int64_t now;
+  int max;                  /* jobs to claim after the finishes (0: none) */
+  finish_item *fin;
+  int nfin;
+  json_t *rows;             /* claimed */
+} step_ctx;
+
+/* Due: queued and its time has come, or claimed by a worker whose lease ran out. */
+static const char claim_sql[] =
+  "UPDATE jobs SET status = 'running', locked_by = $2, locked_until = $3, attempts = attempts + 1, updated_at = $1"
+  " WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND run_at <= $1"
+  " AND (status = 'queued' OR locked_until < $1) ORDER BY run_at, id LIMIT $4{{skip_locked}})"
+  " RETURNING id, kind, ref, subject_id, payload, attempts, max_attempts, created_by";
+
+static lp_code finish_one(lp_db *db, const char *worker, finish_item *f, lp_err *err) {
+  if (!strcmp(f->status, "release")) {  /* claimed, never started: back to the queue as it was */
+    json_t *args = json_pack("[I, s]", (json_int_t)f->id, worker);
+    lp_code rc = lp_exec(db, "UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_by = NULL, locked_until = NULL"
+                             " WHERE id = $1 AND locked_by = $2 AND status = 'running'", args, err);
+    json_decref(args);
+    return rc;
+  }
+  if (f->outcome) {
+    lp_code rc = f->outcome(db, f->outcome_ctx, err);
+    if (rc != LP_OK) return rc;
+  }
+  char *res = f->result ? json_dumps(f->result, JSON_COMPACT) : NULL;
+  int final = strcmp(f->status, "queued") != 0;
+  json_t *args = json_pack("[I, s, s?, s?, I, I, o, s, i]", (json_int_t)f->id, f->status, res, f->error, (json_int_t)f->now,
+                           (json_int_t)f->run_at, final ? json_integer(f->now) : json_null(), worker, f->unused);
+  free(res);
+  /* Only while the lease is ours: a worker that overran it leaves the row to its new owner. */
+  lp_code rc = lp_exec(db, "UPDATE jobs SET status = $2, result = COALESCE($3, result), last_error = $4, updated_at = $5,"
+                           " run_at = $6, finished_at = $7, locked_by = NULL, locked_until = NULL, attempts = attempts - $9"
+                           " WHERE id = $1 AND locked_by = $8 AND status = 'running'", args, err);
+  json_decref(args);
+  return rc;
+}
+
+/* One write: the outcomes of the batch that ran, then the claim of the next batch. Should it
+ * fail, nothing of it is written: the batch's leases run out and its jobs run again. */
+static lp_code step_fn(lp_db *db, void *p, lp_err *err) {
+  step_ctx *c = p;
   json_decref(c->rows);  /* a retried transaction starts over */
   c->rows = NULL;
-  /* Due: queued and its time has come, or claimed by a worker whose lease ran out. */
-  static const char claim_sql[] =
-    "UPDATE jobs SET status = 'running', locked_by = $2, locked_until = $3, attempts = attempts + 1, updated_at = $1"
-    " WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') AND run_at <= $1"
-    " AND (status = 'queued' OR locked_until < $1) ORDER BY run_at, id LIMIT $4{{skip_locked}})"
-    " RETURNING id, kind, ref, subject_id, payload, attempts, max_attempts, created_by";
+  for (int i = 0; i < c->nfin; i++)
+    if (finish_one(db, c->worker, &c->fin[i], err) != LP_OK) return err->code;
+  if (c->max <= 0) return LP_OK;
   lp_buf sql = LP_BUF_INIT(4096);
   if (lp_db_dialect(db, claim_sql, &sql, err) != LP_OK) { lp_buf_release(&sql); return err->code; }
   json_t *args = json_pack("[I, s, I, i]", (json_int_t)c->now, c->worker, (json_int_t)(c->now + LEASE_SECONDS), c->max);
@@ -58,26 +109,13 @@ static lp_code claim_fn(lp_db *db, void *p, lp_err *err) {
   return c->rows ? LP_OK : err->code;
 }
 
-typedef struct {
-  int64_t id, now, run_at;
-  const char *worker, *status, *error;
-  json_t *result;
-  int unused;  /* 1: the attempt was not made (deferred); it is given back */
-} finish_ctx;
-
-static lp_code finish_fn(lp_db *db, void *p, lp_err *err) {
-  finish_ctx *c = p;
-  char *res = c->result ? json_dumps(c->result, JSON_COMPACT) : NULL;
-  int final = strcmp(c->status, "queued") != 0;
-  json_t *args = json_pack("[I, s, s?, s?, I, I, o, s, i]", (json_int_t)c->id, c->status, res, c->error, (json_int_t)c->now,
-                           (json_int_t)c->run_at, final ? json_integer(c->now) : json_null(), c->worker, c->unused);
-  free(res);
-  /* Only while the lease is ours: a worker that overran it leaves the row to its new owner. */
-  lp_code rc = lp_exec(db, "UPDATE jobs SET status = $2, result = COALESCE($3, result), last_error = $4, updated_at = $5,"
-                            " run_at = $6, finished_at = $7, locked_by = NULL, locked_until = NULL, attempts = attempts - $9"
-                           " WHERE id = $1 AND locked_by = $8 AND status = 'running'", args, err);
-  json_decref(args);
-  return rc;
+static void finish_items_free(finish_item *fin, int n) {
+  for (int i = 0; i < n; i++) {
+    free(fin[i].error);
+    json_decref(fin[i].result);
+    if (fin[i].outcome_free) fin[i].outcome_free(fin[i].outcome_ctx);
+  }
+  free(fin);
 }
 
 static int64_t backoff(int attempts) {
@@ -86,7 +124,8 @@ static int64_t backoff(int attempts) {
   return d < BACKOFF_MAX ? d : BACKOFF_MAX;
 }
 
-static void run_one(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now, json_t *row) {
+/* Runs one claimed job; its outcome goes into *f, to be written with the batch's. */
+static void run_one(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now, json_t *row, finish_item *f) {
   lp_job job = {
     .id = json_integer_value(json_object_get(row, "id")),
     .kind = json_string_value(json_object_get(row, "kind")),
@@ -108,37 +147,59 @@ static void run_one(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const 
   /* which server and thread ran it, for whoever reads the job later */
   if (!job.result) job.result = json_object();
   if (json_is_object(job.result)) json_object_set_new(job.result, "worker", json_string(worker));
-  finish_ctx f = {job.id, now, now, worker, "done", NULL, job.result, 0};
+  *f = (finish_item){job.id, now, now, "done", NULL, job.result, job.outcome, job.outcome_ctx, job.outcome_free, 0};
   if (rc != LP_OK) {
-    f.error = e.message[0] ? e.message : lp_code_message(rc);
+    f->error = strdup(e.message[0] ? e.message : lp_code_message(rc));
     if (rc == LP_EUNAVAILABLE && job.deferred && job.retry_at > now) {
-      f.status = "queued";
-      f.run_at = job.retry_at;
-      f.unused = 1;
+      f->status = "queued";
+      f->run_at = job.retry_at;
+      f->unused = 1;
     } else if (rc == LP_EUNAVAILABLE && job.attempts < job.max_attempts) {
-      f.status = "queued";
-      f.run_at = job.retry_at > now ? job.retry_at : now + backoff(job.attempts);
+      f->status = "queued";
+      f->run_at = job.retry_at > now ? job.retry_at : now + backoff(job.attempts);
     } else {
-      f.status = "failed";
+      f->status = "failed";
     }
   }
-  lp_err fe = LP_ERR_INIT;
-  lp_store_write(s, finish_fn, &f, &fe);  /* if this fails the lease runs out and the job runs again */
-  lp_err_release(&fe);
   lp_err_release(&e);
-  json_decref(job.result);
   json_decref(job.payload);
 }
 
-int lp_jobs_work(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now, int max, lp_err *err) {
-  claim_ctx c = {worker, now, max, NULL};
-  if (lp_store_write(s, claim_fn, &c, err) != LP_OK) { json_decref(c.rows); return -1; }
-  size_t i;
-  json_t *row;
-  json_array_foreach(c.rows, i, row) run_one(s, kinds, nkinds, worker, now, row);
-  int n = (int)json_array_size(c.rows);
+int lp_jobs_work(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t (*clock)(void), int max,
+                 int rounds, lp_err *err) {
+  step_ctx c = {worker, 0, max, NULL, 0, NULL};
+  int total = 0;
+  for (int round = 0;; round++) {
+    c.now = clock();
+    c.max = round < rounds ? max : 0;
+    lp_code rc = lp_store_write(s, step_fn, &c, err);
+    finish_items_free(c.fin, c.nfin);
+    c.fin = NULL;
+    c.nfin = 0;
+    /* if the write failed, the outcomes are lost with it: the leases run out and the jobs run again */
+    if (rc != LP_OK) { json_decref(c.rows); return total ? total : -1; }
+    size_t n = json_array_size(c.rows);
+    if (n == 0) break;
+    c.fin = calloc(n, sizeof *c.fin);
+    if (!c.fin) { json_decref(c.rows); return total; }
+    int64_t claimed = c.now;
+    size_t i;
+    json_t *row;
+    json_array_foreach(c.rows, i, row) {
+      int64_t now = clock();
+      if (now - claimed > LEASE_SECONDS / 2) {  /* the lease would run out under the rest: hand them back */
+        c.fin[c.nfin++] = (finish_item){.id = json_integer_value(json_object_get(row, "id")), .status = "release"};
+        continue;
+      }
+      run_one(s, kinds, nkinds, worker, now, row, &c.fin[c.nfin++]);
+      lp_store_release(s);
+      total++;
+    }
+    json_decref(c.rows);
+    c.rows = NULL;
+  }
   json_decref(c.rows);
-  return n;
+  return total;
 }
 
 /* ---------------------------------------------------------------- periodic work */

@@ -31,7 +31,13 @@ typedef struct lp_job {
   int64_t retry_at;       /* when the handler asks for a retry at a given time (0: backoff) */
   int deferred;           /* the handler did not try (e.g. its endpoint's breaker is open): with
                              LP_EUNAVAILABLE, the job waits for retry_at without using an attempt */
+  /* The handler's own record of what it did (e.g. a message marked sent), written in the same
+   * transaction as the job's outcome, with its batch's (lp_jobs_work); outcome_free(ctx) after. */
+  lp_code (*outcome)(lp_db *db, void *ctx, lp_err *err);
+  void *outcome_ctx;
+  void (*outcome_free)(void *ctx);
 } lp_job;
+typedef lp_code (*lp_job_outcome_fn)(lp_db *db, void *ctx, lp_err *err);
 
 /* A handler. LP_OK: done. LP_EUNAVAILABLE: try again later (with backoff) until max_attempts,
  * then failed. Any other code: failed now. The message in err is kept as the job's last_error. */
@@ -44,9 +50,16 @@ lp_code lp_job_enqueue(lp_db *db, const char *kind, const char *ref, int64_t sub
                        int64_t run_at, int64_t now, int64_t created_by, int total, const char *unique_key,
                        int64_t *id, lp_err *err);
 
-/* Claims up to `max` due jobs for `worker` (a name unique to this thread and process) and runs
- * them one after the other. Returns how many ran, or -1 with err set when claiming failed. */
-int lp_jobs_work(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now, int max, lp_err *err);
+/* Claims up to `max` due jobs for `worker` (a name unique to this thread and process), runs them
+ * one after the other, then writes their outcomes and claims the next batch in one write; up to
+ * `rounds` batches, then a last write of the outcomes. So a busy queue costs one commit per
+ * batch, not two or three per job. A crash loses the outcomes of the batch that ran (at most
+ * `max` jobs): their leases run out and they run again, which is why whatever talks to the
+ * outside world carries a delivery id. Jobs of a batch not started before half the lease has
+ * passed are handed back. clock gives the time (seconds; lib/ reads no clock). Returns how many
+ * ran, or -1 with err set when the first claim failed. */
+int lp_jobs_work(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t (*clock)(void), int max,
+                 int rounds, lp_err *err);
 
 /* The periodic jobs: offers the slot containing `now` of each sweep kind (every `period`
  * seconds) once. Cheap to call often; writes only when the slot is new to this process. */

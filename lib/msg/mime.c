@@ -338,6 +338,15 @@ static void add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char *na
   free(n);
 }
 
+int lp_mail_message_id(const char *domain, char msgid[LP_MSGID_MAX]) {
+  msgid[0] = 0;
+  if (!domain_ok(domain)) return -1;
+  char tok[LP_REPLY_TOKEN_LEN];
+  lp_reply_token_new(tok);
+  snprintf(msgid, LP_MSGID_MAX, "%s@%s", tok, domain);
+  return 0;
+}
+
 lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX], lp_err *err) {
   char tmp[LP_EMAIL_BUFSZ];
   msgid[0] = 0;

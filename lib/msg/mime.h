@@ -51,6 +51,9 @@ typedef struct lp_mail_out {
  * LP_EVALIDATION (fields named) for a missing or malformed address, a missing body or domain;
  * LP_ETOOLARGE when out's cap is reached; LP_EINTERNAL if GMime fails. */
 lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX], lp_err *err);
+/* A new Message-ID `<random@domain>` (without brackets) into msgid, as lp_mail_build makes them;
+ * -1 (msgid empty) when domain is not a domain name. */
+int lp_mail_message_id(const char *domain, char msgid[LP_MSGID_MAX]);
 
 /* ---- inbound --------------------------------------------------------------------------- */
 

@@ -92,8 +92,11 @@ lp_code lp_lead_add_group(lp_store *s, const lp_actor *a, int64_t id, int64_t gr
 lp_code lp_lead_index_sync(lp_store *s, int wait_ms, lp_err *err);
 int lp_lead_index_step(lp_store *s, lp_err *err);
 /* Leads with exactly this address (kind "email" or "phone"), most recently changed first: up to
- * max ids into ids; the count, or -1 with err (LP_EUNAVAILABLE while the index is rebuilt). */
+ * max ids into ids; the count, or -1 with err. Found through the exact address rows (one index
+ * probe; no wait for the search indexer). _in: on db, e.g. inside a write, where leads created
+ * earlier in the same transaction are seen. */
 int lp_leads_by_address(lp_store *s, const char *kind, const char *address, int64_t *ids, int max, lp_err *err);
+int lp_leads_by_address_in(lp_db *db, const char *kind, const char *address, int64_t *ids, int max, lp_err *err);
 /* Carries out an approved request (approval_id, pending) as the requester would have, and
  * decides the approval, in one transaction. Answers the lead as the decider sees it. */
 json_t *lp_lead_move_approved(lp_store *s, const lp_actor *requester, const lp_actor *decider, int64_t approval_id,

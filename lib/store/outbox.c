@@ -94,6 +94,20 @@ lp_code lp_outbox_put(lp_db *db, const lp_actor *a, json_t *lead, int64_t lead_i
       json_object_set_new(cols, "error", json_string(why));
     }
   }
+  /* An e-mail has its Message-ID from the start (the domain the outbox will send it under:
+   * inbound_domain, else mail_from's), so delivery needs no write of its own before the first
+   * attempt, and every attempt sends the same one (jobs/deliver.c). */
+  if (out && !strcmp(m->channel, "email") && !strcmp(sget(cols, "status"), "queued") && !sget(cols, "message_id")) {
+    char *domain = lp_setting_text(db, "inbound_domain", err);
+    char *from = domain && *domain ? NULL : lp_setting_text(db, "mail_from", err);
+    const char *at = from ? strchr(from, '@') : NULL;
+    char msgid[LP_MSGID_MAX];
+    if (lp_mail_message_id(domain && *domain ? domain : at ? at + 1 : "localhost", msgid) == 0)
+      json_object_set_new(cols, "message_id", json_string(msgid));
+    free(domain);
+    free(from);
+    if (err->code != LP_OK) { json_decref(cols); return err->code; }
+  }
   int64_t id = 0;
   lp_code rc = lp_insert(db, "messages", cols, &id, err);
   if (msg_id) *msg_id = id;
@@ -144,11 +158,17 @@ lp_code lp_outbox_mark(lp_db *db, int64_t id, const char *status, const char *me
                      " sent_at = CASE WHEN $2 = 'sent' THEN $6 ELSE sent_at END,"
                      " delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END WHERE id = $1", a, err);
     json_decref(a);
-    if (rc == LP_OK && !strcmp(status, "failed")) {
+    /* Each new state is an event of the lead (message_sent, message_delivered, message_failed),
+     * so the timeline, webhooks and the live stream (store/stream.c) follow it. */
+    int failed = !strcmp(status, "failed");
+    if (rc == LP_OK && (failed || !strcmp(status, "sent") || !strcmp(status, "delivered"))) {
       json_t *d = json_pack("{s:I, s:I, s:s, s:s}", "message_id", (json_int_t)id, "thread_id", (json_int_t)iget(row, "thread_id"),
-                            "channel", sget(row, "channel"), "error", error ? error : "");
-      rc = lp_event(db, now, iget(row, "lead_id"), 0, "message_failed", "message", id, d, err);
-      if (rc == LP_OK && iget(row, "created_by") > 0) rc = lp_notify(db, iget(row, "created_by"), "message_failed", iget(row, "lead_id"), d, now, err);
+                            "channel", sget(row, "channel"), "status", status);
+      if (failed) json_object_set_new(d, "error", json_string(error ? error : ""));
+      char kind[32];
+      snprintf(kind, sizeof kind, "message_%s", status);
+      rc = lp_event(db, now, iget(row, "lead_id"), 0, kind, "message", id, d, err);
+      if (rc == LP_OK && failed && iget(row, "created_by") > 0) rc = lp_notify(db, iget(row, "created_by"), "message_failed", iget(row, "lead_id"), d, now, err);
       json_decref(d);
     }
   }

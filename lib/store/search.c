@@ -265,30 +265,21 @@ lp_code lp__index_lead(lp_db *db, int64_t id, lp_err *err) {
 
 
 
-/* Leads with exactly this address, most recently changed first (up to max ids). The search
- * index finds the candidates (on SQLite brought up to date first, so every acknowledged lead is
- * seen; on PostgreSQL the address rows), then each candidate's own columns are compared. */
-int lp_leads_by_address(lp_store *s, const char *kind, const char *address, int64_t *ids, int max, lp_err *err) {
-  if (lp_lead_index_sync(s, LP_SEARCH_WAIT_MS, err) != LP_OK) return -1;
-  lp_db *db = lp_store_reader(s, err);
-  if (!db) return -1;
-  const char *cond = NULL;
-  char *param = NULL;
-  if (lp_db_search_cond(db, address, &cond, &param, err) != LP_OK) return -1;
-  if (!param) return 0;  /* nothing searchable in it */
-  lp_buf q = LP_BUF_INIT(4096);
-  lp_buf_puts(&q, "SELECT id, emails, phones FROM leads WHERE deleted_at IS NULL AND ");
-  const char *at = strstr(cond, "$%d");  /* the backend's condition names its one parameter $%d */
-  if (!at) { lp_buf_release(&q); free(param); lp_fail(err, LP_EINTERNAL, "search condition without its parameter"); return -1; }
-  lp_buf_add(&q, cond, (size_t)(at - cond));
-  lp_buf_puts(&q, "$1");
-  lp_buf_puts(&q, at + 3);
-  lp_buf_puts(&q, " ORDER BY updated_at DESC, id DESC LIMIT 50");
-  json_t *args = json_pack("[s]", param);
-  free(param);
-  json_t *rows = lp_query(db, lp_buf_str(&q), args, err);
+/* Leads with exactly this address, most recently changed first (up to max ids), as db sees them
+ * (inside a write: the leads of the same transaction too). The exact keys the applier keeps with
+ * every lead (lead_keys, store/related.c: "e:" + e-mail, "p:" + E.164 phone) find the candidates
+ * with one index probe on both engines; each candidate's own columns are then compared. */
+int lp_leads_by_address_in(lp_db *db, const char *kind, const char *address, int64_t *ids, int max, lp_err *err) {
+  char key[520];
+  size_t len = strlen(address);
+  if (len + 3 >= sizeof key) return 0;
+  key[0] = !strcmp(kind, "email") ? 'e' : 'p';
+  key[1] = ':';
+  for (size_t i = 0; i <= len; i++) key[i + 2] = key[0] == 'e' && address[i] >= 'A' && address[i] <= 'Z' ? (char)(address[i] + 32) : address[i];
+  json_t *args = json_pack("[s]", key);
+  json_t *rows = lp_query(db, "SELECT l.id, l.emails, l.phones FROM lead_keys k JOIN leads l ON l.id = k.lead_id"
+                              " WHERE k.value = $1 AND l.deleted_at IS NULL ORDER BY l.updated_at DESC, l.id DESC LIMIT 50", args, err);
   json_decref(args);
-  lp_buf_release(&q);
   if (!rows) return -1;
   int n = 0;
   size_t i;
@@ -306,4 +297,9 @@ int lp_leads_by_address(lp_store *s, const char *kind, const char *address, int6
   }
   json_decref(rows);
   return n;
+}
+
+int lp_leads_by_address(lp_store *s, const char *kind, const char *address, int64_t *ids, int max, lp_err *err) {
+  lp_db *db = lp_store_reader(s, err);
+  return db ? lp_leads_by_address_in(db, kind, address, ids, max, err) : -1;
 }

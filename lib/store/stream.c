@@ -16,11 +16,13 @@ json_t *lp_stream_events(lp_db *db, const lp_actor *a, int64_t after, int limit,
   const char *sql;
   if (a->view == LP_VIEW_ALL) {
     args = json_pack("[I, i]", (json_int_t)after, limit);
-    sql = "SELECT id, lead_id, kind, entity, entity_id, at FROM events WHERE id > $1 AND lead_id IS NOT NULL "
+    sql = "SELECT id, lead_id, kind, entity, entity_id, at, CASE WHEN entity = 'message' THEN data END AS data"
+          " FROM events WHERE id > $1 AND lead_id IS NOT NULL "
           "ORDER BY id LIMIT $2";
   } else {
     args = json_pack("[I, i, I, i]", (json_int_t)after, limit, (json_int_t)a->id, a->view == LP_VIEW_TEAM);
-    sql = "SELECT e.id, e.lead_id, e.kind, e.entity, e.entity_id, e.at FROM events e JOIN leads l ON l.id = e.lead_id "
+    sql = "SELECT e.id, e.lead_id, e.kind, e.entity, e.entity_id, e.at, CASE WHEN e.entity = 'message' THEN e.data END AS data"
+          " FROM events e JOIN leads l ON l.id = e.lead_id "
           "WHERE e.id > $1 AND (l.owner_id = $3 OR ($4 = 1 AND l.owner_id IN (SELECT id FROM users WHERE manager_id = $3))) "
           "ORDER BY e.id LIMIT $2";
   }

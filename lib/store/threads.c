@@ -274,8 +274,9 @@ typedef struct {
   const lp_actor *a;          /* who delivered it, or NULL */
   const lp_mail_in *m;        /* e-mail, or NULL for a text */
   const char *channel, *from, *to, *body, *subject, *provider_id;
-  int64_t leads[CANDIDATES];  /* leads with the sender's address, found before the write */
-  int nleads;
+  const char *kind;           /* of the sender's address: "email" or "phone" */
+  int64_t leads[CANDIDATES];  /* leads with the sender's address, found in the write when first asked */
+  int nleads;                 /* -1: not looked up yet */
   int64_t now;
   /* answered */
   json_t *result;
@@ -309,12 +310,26 @@ static lp_code by_message_id(void *p, const char *mid, lp_match_thread *out) {
                           " ORDER BY m.id DESC LIMIT 1", mid, out, l->err);
 }
 
+/* The leads with the sender's address, looked up once per write (an index probe on the exact
+ * address rows: store/search.c), inside the write so a lead made earlier in the same group commit
+ * (a new sender's first two messages) is found. */
+static lp_code candidates(look_ctx *l) {
+  if (l->c->nleads >= 0) return LP_OK;
+  int n = lp_leads_by_address_in(l->db, l->c->kind, l->c->from, l->c->leads, CANDIDATES, l->err);
+  if (n < 0) return l->err->code;
+  l->c->nleads = n;
+  return LP_OK;
+}
+
 static lp_code open_by_address(void *p, const char *address, lp_match_thread *out) {
   look_ctx *l = p;
-  (void)address;  /* the candidates were found by it before the write */
+  (void)address;  /* the same as c->from */
+  if (candidates(l) != LP_OK) return l->err->code;
   for (int i = 0; i < l->c->nleads; i++) {
     json_t *args = json_pack("[I, s]", (json_int_t)l->c->leads[i], l->c->channel);
-    json_t *r = lp_query_one(l->db, "SELECT id, lead_id FROM threads WHERE lead_id = $1 AND channel = $2 AND status = 'open'"
+    /* channel || '': not the (channel, status, last_message_at) index, which SQLite would otherwise
+     * walk through every open thread of the channel for the ORDER BY; threads_lead finds the lead's few */
+    json_t *r = lp_query_one(l->db, "SELECT id, lead_id FROM threads WHERE lead_id = $1 AND channel || '' = $2 AND status = 'open'"
                                     " ORDER BY last_message_at DESC, id DESC LIMIT 1", args, l->err);
     json_decref(args);
     if (!r && l->err->code) return l->err->code;
@@ -332,6 +347,7 @@ static lp_code open_by_address(void *p, const char *address, lp_match_thread *ou
 static lp_code lead_by_address(void *p, const char *address, int64_t *lead_id) {
   look_ctx *l = p;
   (void)address;
+  if (candidates(l) != LP_OK) return l->err->code;
   for (int i = 0; i < l->c->nleads; i++) {
     json_t *row = lp_lead_row(l->db, l->c->leads[i], l->err);
     if (row) { json_decref(row); *lead_id = l->c->leads[i]; return LP_OK; }
@@ -354,6 +370,7 @@ static lp_code inbound_fn(lp_db *db, void *p, lp_err *err) {
   json_decref(c->result);
   c->result = NULL;
   c->message_id = 0;
+  c->nleads = -1;
   const lp_mail_in *m = c->m;
   lp_mail_in text = {0};
   if (!m) {  /* an SMS or chat line goes through the same rules, by address alone */
@@ -448,8 +465,7 @@ static lp_code inbound_fn(lp_db *db, void *p, lp_err *err) {
 }
 
 static json_t *inbound_run(lp_store *s, inbound_ctx *c, const char *kind, lp_err *err) {
-  c->nleads = lp_leads_by_address(s, kind, c->from, c->leads, CANDIDATES, err);
-  if (c->nleads < 0) return NULL;
+  c->kind = kind;
   if (lp_store_write(s, inbound_fn, c, err) != LP_OK) { json_decref(c->result); return NULL; }
   json_t *o = c->result;
   if (c->message_id) {

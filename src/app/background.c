@@ -60,7 +60,7 @@ static void *worker_main(void *p) {
   while (!c->stop) {
     pthread_mutex_unlock(&c->mu);
     lp_err e = LP_ERR_INIT;
-    int n = lp_jobs_work(c->s, lp_job_kinds, lp_job_kinds_count, w->name, lp_clock_now(), 4, &e);
+    int n = lp_jobs_work(c->s, lp_job_kinds, lp_job_kinds_count, w->name, lp_clock_now, 4, 8, &e);
     lp_err_release(&e);
     lp_store_release(c->s);
     pthread_mutex_lock(&c->mu);

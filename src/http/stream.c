@@ -12,7 +12,9 @@
  *
  * Every message: `id: E.N` (the event and notification positions after it; Last-Event-ID with
  * either "E.N" or "E" resumes there), `event: <kind>`, `data: {id, lead_id, kind, entity,
- * entity_id, at}` (a notification: entity "notification"). Without Last-Event-ID a stream starts
+ * entity_id, at}` (a notification: entity "notification"; an event of a message also `message:
+ * {id, thread_id, status, channel, error?}`, its state then: queued, sent, delivered, failed,
+ * received). Without Last-Event-ID a stream starts
  * at the newest ids. At most STREAMS_PER_USER streams per user and STREAMS_MAX in all (429).
  * On SIGTERM the server ends every stream (http_streams_stop) so the drain is not held up.
  *
@@ -71,6 +73,17 @@ static void put_message(sse *s, json_t *row, int notification) {
                         "entity_id", notification ? json_object_get(row, "id") : json_object_get(row, "entity_id"), "at",
                         json_object_get(row, "at"));
   if (!d) return;
+  /* an event of a message carries the message's state, so a page updates it without reading it */
+  const char *data = notification ? NULL : json_string_value(json_object_get(row, "data"));
+  json_t *ed = data ? json_loads(data, 0, NULL) : NULL;
+  if (json_is_integer(json_object_get(ed, "message_id")) && json_is_string(json_object_get(ed, "status"))) {
+    json_t *m = json_pack("{s:O, s:O, s:O}", "id", json_object_get(ed, "message_id"), "thread_id",
+                          json_object_get(ed, "thread_id") ? json_object_get(ed, "thread_id") : json_null(), "status", json_object_get(ed, "status"));
+    if (m && json_is_string(json_object_get(ed, "error"))) json_object_set(m, "error", json_object_get(ed, "error"));
+    if (m && json_is_string(json_object_get(ed, "channel"))) json_object_set(m, "channel", json_object_get(ed, "channel"));
+    if (m) json_object_set_new(d, "message", m);
+  }
+  json_decref(ed);
   char *text = json_dumps(d, JSON_COMPACT);
   json_decref(d);
   const char *kind = json_string_value(json_object_get(row, "kind"));

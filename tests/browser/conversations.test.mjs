@@ -4,11 +4,13 @@
 // banner on its thread; a reply posted through the inbound API appears without a reload while
 // the composer keeps its text; a lead who opted out of SMS gets the refusal beside the
 // composer; a closed conversation greys the composer out; a second review request too soon is
-// refused with the server's words; the templates screen refuses an
+// refused with the server's words; an SMS reported delivered by the provider shows "Delivered"
+// straight from the live stream, without the card reading the messages again; the templates screen refuses an
 // unknown placeholder; the messaging screen keeps passwords write-only.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, watchPage, shot, skipReason, MOCK, signIn } from './helpers.mjs';
+import { startSmsGateway } from '../e2e/mailservers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (message delivery)' : null);
 const T = 15000;
@@ -224,5 +226,36 @@ describe('web UI: conversations', { skip: skip || false, timeout: 180000 }, () =
     const threads = (await srv.api('GET', `/leads/${r.body.id}/threads`)).body.items;
     assert.equal(threads.length, 1, 'a new conversation on the closed lead');
     assert.equal(threads[0].channel, 'email');
+  });
+  it('an SMS reported delivered shows "Delivered" from the live stream, without reading the messages again', async () => {
+    const sms = await startSmsGateway();
+    try {
+      const st = await srv.api('PATCH', '/settings', { sms_gateway_url: sms.messagesUrl, sms_account: sms.accountSid,
+        sms_token: sms.authToken, sms_from: '+15005550006', public_url: `${srv.base}/` });
+      assert.equal(st.status, 200, JSON.stringify(st.body));
+      const r = await srv.api('POST', '/leads', { full_name: 'Dana Delivered', phones: ['+1 415 555 0188'], owner_id: srv.user.id });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      await page.goto(srv.base + `/leads/${r.body.id}`);
+      await section().getByRole('heading', { name: 'Conversations' }).waitFor();
+      const m = await srv.api('POST', `/leads/${r.body.id}/messages`, { channel: 'sms', body: 'Your quote is ready' });
+      assert.equal(m.status, 202, JSON.stringify(m.body));
+      const msg = section().locator(`.msg[data-message-id="${m.body.id}"]`);
+      await msg.and(page.locator('[data-status="sent"]')).waitFor();
+      // Right after one of the card's 5-second reads: from here on, a read of the thread's messages
+      // would be the poll or a reload; the state must come from the stream's event alone.
+      await page.waitForResponse((res) => res.url().endsWith(`/api/v1/threads/${m.body.thread_id}/messages`), { timeout: 8000 });
+      const reads = [];
+      const onReq = (req) => { if (req.url().includes(`/api/v1/threads/${m.body.thread_id}/messages`)) reads.push(req.url()); };
+      page.on('request', onReq);
+      const gw = sms.messages.find((x) => x.body === 'Your quote is ready');
+      assert.equal(await sms.sendStatus(gw.sid, 'delivered'), 200);
+      await msg.and(page.locator('[data-status="delivered"]')).waitFor({ timeout: 3000 });
+      assert.match(await msg.locator('.msg-state').innerText(), /Delivered/);
+      page.off('request', onReq);
+      assert.deepEqual(reads, [], 'the state came from the stream, not from reading the messages');
+      assert.deepEqual(problems, [], 'no page errors or CSP violations');
+    } finally {
+      await sms.stop();
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { get, post, apiUrl } from './client.js';
 
 // The kinds of event that change what the Conversations card shows.
-export const LIVE_KINDS = ['message_in', 'message_out', 'message_failed', 'thread_opened', 'thread_closed'];
+export const LIVE_KINDS = ['message_in', 'message_out', 'message_sent', 'message_delivered', 'message_failed', 'thread_opened', 'thread_closed'];
 // The live stream (GET /stream, Server-Sent Events): calls onEvent(data) for every event of
 // LIVE_KINDS the user may see; answers a function that closes it, or null where EventSource is
 // missing. The browser reconnects by itself and resumes with Last-Event-ID.

@@ -3,8 +3,9 @@
 // inbound message was matched), a banner on a thread with a failed message, a composer (channel,
 // template, subject, body; a new conversation; the server's refusals shown beside it), closing a
 // conversation (with the closing notification for e-mail) and asking for a review. While the
-// page is open it reads the threads again on every event of the lead from the live stream
-// (GET /stream) and every few seconds; the composer keeps its text.
+// page is open it follows the live stream (GET /stream): a message's new delivery state (sent,
+// delivered, failed with the reason) is applied to the message shown, any other event of the lead
+// reads the threads again (as a poll every few seconds does); the composer keeps its text.
 import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, Select, Input, Textarea, Check, ErrorBox, Notice, Spinner, Dialog, nameOf } from '../ui.js';
@@ -15,6 +16,9 @@ export const REFRESH_MS = 5000;
 const CHANNELS = { email: { label: 'Email', icon: '✉' }, sms: { label: 'SMS', icon: '💬' }, chat: { label: 'Chat', icon: '🗨' } };
 const channelLabel = (c) => (CHANNELS[c] || { label: c }).label;
 const STATUS = { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', failed: 'Failed', received: 'Received' };
+// the stream's events of a message's new state, and the order states move in
+const STATE_KINDS = ['message_sent', 'message_delivered', 'message_failed'];
+const RANK = { queued: 0, sent: 1, delivered: 2, failed: 2 };
 // how an inbound message found its thread (the server's matched_by)
 const MATCHED = { reply_token: 'matched by reply address', header: 'matched by email headers', address: 'matched by sender address',
   new_thread: 'new conversation from a known sender', new_lead: 'new lead from an unknown sender',
@@ -170,6 +174,8 @@ export function Conversations({ lead, onActivity }) {
   const alive = useRef(true);
   const threadsRef = useRef(null);
   threadsRef.current = threads;
+  const msgsRef = useRef({});
+  msgsRef.current = msgs;
 
   // newest open thread of a channel (or none: a new conversation)
   const pick = (list, channel) => { const t = (list || []).find((x) => x.channel === channel && x.status === 'open'); return { threadId: t ? t.id : null, channel }; };
@@ -203,9 +209,29 @@ export function Conversations({ lead, onActivity }) {
     api.templates.list().then((t) => alive.current && setTemplates(t), () => {});
     const timer = setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
     // the live stream makes the card follow at once; the polling above stays as the fallback
-    const stop = api.conversations.live((ev) => { if (ev.lead_id === lead.id && alive.current) load(); });
+    const stop = api.conversations.live((ev) => {
+      if (ev.lead_id !== lead.id || !alive.current) return;
+      if (STATE_KINDS.includes(ev.kind) && ev.message && applyState(ev.message)) return;
+      load();
+    });
     return () => { alive.current = false; clearInterval(timer); if (stop) stop(); };
   }, [lead.id]);
+
+  // A message's new state from the stream (sent, delivered, failed with the reason), applied where
+  // the message is shown, without reading the threads again; false when it is not shown (yet).
+  const applyState = (m) => {
+    const list = msgsRef.current[m.thread_id];
+    const old = list && list.find((x) => x.id === m.id);
+    if (!old) return false;
+    if ((RANK[m.status] ?? 0) <= (RANK[old.status] ?? 0) && m.status !== 'failed') return true;   // states only move forward
+    const upd = { ...old, status: m.status, error: m.status === 'failed' ? (m.error || old.error) : old.error };
+    const next = { ...msgsRef.current, [m.thread_id]: list.map((x) => (x.id === m.id ? upd : x)) };
+    msgsRef.current = next;
+    setMsgs(next);
+    if (threadsRef.current) sig.current = signature(threadsRef.current, next);
+    if (onActivity) onActivity();
+    return true;
+  };
 
   const thread = target && target.threadId ? (threads || []).find((t) => t.id === target.threadId) : null;
   const sent = async (m) => {

@@ -325,6 +325,9 @@ function describe(item, app) {
     }
     case 'merged': return html`merged ${(d.from || []).map((x, i) => html`${i ? ', ' : ''}<${Link} href=${'/leads/' + x}>lead #${x}<//>`)} into this lead`;
     case 'merged_into': return html`merged this lead into <${Link} href=${'/leads/' + d.into}>${d.into_name || 'lead #' + d.into}<//>`;
+    case 'message_sent': return html`handed a ${d.channel || ''} message over for delivery`;
+    case 'message_delivered': return html`delivered a ${d.channel || ''} message`;
+    case 'message_failed': return html`could not deliver a ${d.channel || ''} message${d.error ? html`: ${d.error}` : ''}`;
     default: return humanize(item.kind).toLowerCase();
   }
 }
