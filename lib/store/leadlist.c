@@ -165,7 +165,28 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   const char *inr = get(ctx, "in_reports");
   if (inr && (!strcmp(inr, "1") || !strcmp(inr, "true")))
     lp_buf_puts(&q.where, " AND (lost_reason_id IS NULL OR lost_reason_id NOT IN (SELECT id FROM lost_reasons WHERE counts_in_reports = 0))");
+  /* The flow reports' drill-downs (store/reports_flow.c): leads that were ever in a stage (the
+   * funnel's `reached`), and leads closed as lost in a range, with the reason given then
+   * (win-back: a lead reopened since has no lost reason any more). */
+  const char *reached = get(ctx, "reached_stage");
+  int64_t rid;
+  if (reached && parse_id(reached, &rid) == 0)
+    cond(&q, "EXISTS (SELECT 1 FROM lead_stage_spells s WHERE s.lead_id = leads.id AND s.stage_id = $%d)", json_integer(rid));
+  else if (reached) lp_fail_field(err, "reached_stage", "must be a stage id");
   int64_t t;
+  const char *lr = get(ctx, "loss_reason");
+  int lf = time_param(get, ctx, "lost_from", &t, err);
+  int64_t lost_from = t;
+  int lt = time_param(get, ctx, "lost_to", &t, err);
+  if (lf || lt || lr) {
+    lp_buf_puts(&q.where, " AND id IN (SELECT lead_id FROM lead_losses WHERE 1 = 1");
+    if (lf) lp_buf_printf(&q.where, " AND lost_at >= $%d", add_param(&q, json_integer(lost_from)));
+    if (lt) lp_buf_printf(&q.where, " AND lost_at <= $%d", add_param(&q, json_integer(t)));
+    if (lr && !strcmp(lr, "none")) lp_buf_puts(&q.where, " AND reason_id IS NULL");
+    else if (lr && parse_id(lr, &rid) == 0) lp_buf_printf(&q.where, " AND reason_id = $%d", add_param(&q, json_integer(rid)));
+    else if (lr) lp_fail_field(err, "loss_reason", "must be a lost reason id or none");
+    lp_buf_puts(&q.where, ")");
+  }
   if (time_param(get, ctx, "created_from", &t, err)) cond(&q, "created_at >= $%d", json_integer(t));
   if (time_param(get, ctx, "created_to", &t, err)) cond(&q, "created_at <= $%d", json_integer(t));
   if (time_param(get, ctx, "closed_from", &t, err)) cond(&q, "closed_at >= $%d", json_integer(t));

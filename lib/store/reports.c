@@ -525,6 +525,110 @@ static json_t *range_json(range r) {
   return json_pack("{s:s, s:s}", "from", d1, "to", d2);
 }
 
+/* ---------------------------------------------------------------- the trend (interval=) */
+
+/* Days since 1970-01-01 <-> civil dates (proleptic Gregorian, H. Hinnant's algorithms). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+static void civil_from_days(int64_t z, int64_t *y, int64_t *m) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *m = mp + (mp < 10 ? 3 : -9);
+  *y = yoe + era * 400 + (*m <= 2);
+}
+/* The first day of the period (0 day, 1 ISO week from Monday, 2 calendar month) holding day d,
+ * and the first day of the next one. */
+static int64_t period_start(int iv, int64_t d) {
+  if (iv == 1) return d - ((d % 7 + 7 + 3) % 7);  /* 1970-01-01 was a Thursday */
+  if (iv == 2) { int64_t y, m; civil_from_days(d, &y, &m); return days_from_civil(y, m, 1); }
+  return d;
+}
+static int64_t period_next(int iv, int64_t start) {
+  if (iv == 1) return start + 7;
+  if (iv == 2) { int64_t y, m; civil_from_days(start, &y, &m); return m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1); }
+  return start + 1;
+}
+
+#define MAX_POINTS 1000
+
+/* The series: per period of the range, leads created (`new`) and leads closed by the kind of
+ * their outcome (won, lost, neutral) with the value won, from the kept day counters of one
+ * dimension (all, or the report's when its own filter is given), with the report's filters. */
+static json_t *trend(lp_db *db, const lp_actor *a, lp_report_param_fn get, void *ctx, int g, int iv, range r,
+                     json_t *kinds, lp_err *err) {
+  int64_t first = period_start(iv, r.d1);
+  size_t np = 0;
+  for (int64_t p = first; p <= r.d2 && np <= MAX_POINTS; p = period_next(iv, p)) np++;
+  if (np > MAX_POINTS) { lp_fail_field(err, "interval", "too many points for this range (at most 1000): choose a longer interval"); return NULL; }
+  int64_t *starts = calloc(np + 1, sizeof *starts);
+  tally *pts = calloc(np + 1, sizeof *pts);
+  int64_t *fresh = calloc(np + 1, sizeof *fresh);
+  size_t i = 0;
+  for (int64_t p = first; i < np; p = period_next(iv, p)) starts[i++] = p;
+  starts[np] = period_next(iv, starts[np - 1]);
+  const char *own = groups[g].dim != DIM_ALL ? get(ctx, groups[g].filter) : NULL;
+  query q = {g, 0, json_array(), LP_BUF_INIT(1 << 16)};
+  json_array_append_new(q.args, json_integer(own ? groups[g].dim : DIM_ALL));
+  json_array_append_new(q.args, json_integer(r.d1));
+  json_array_append_new(q.args, json_integer(r.d2));
+  lp_buf sql = LP_BUF_INIT(1 << 16);
+  lp_buf_puts(&sql, "SELECT kind, period, outcome, n, value_cents FROM report_counts"
+                    " WHERE dim = $1 AND kind IN (0, 1) AND grain = 0 AND period BETWEEN $2 AND $3");
+  int ok = 0;
+  if (build_filters(db, a, get, ctx, &q, err) == 0) {
+    lp_buf_add(&sql, q.where.data, q.where.len);
+    lp_stmt *st = lp_db_prep(db, lp_buf_str(&sql), err);
+    if (st) {
+      for (size_t k = 0; k < json_array_size(q.args); k++) lp_bind_json(st, (int)k + 1, json_array_get(q.args, k));
+      int rc;
+      size_t at;
+      while ((rc = lp_step(st, err)) == 1) {
+        int64_t day = lp_col_int(st, 1);
+        /* rows come in any order: find the period (binary search over the starts) */
+        size_t lo = 0, hi = np;
+        while (hi - lo > 1) { size_t mid = (lo + hi) / 2; if (starts[mid] <= day) lo = mid; else hi = mid; }
+        at = lo;
+        int64_t n = lp_col_int(st, 3), v = lp_col_int(st, 4);
+        if (lp_col_int(st, 0) == 0) { fresh[at] += n; continue; }
+        const char *oc = lp_col_text(st, 2);
+        if (!oc || !*oc) continue;  /* closed-date rows are closed leads: always an outcome */
+        const char *kind = sget(kinds, oc);
+        if (kind && !strcmp(kind, "won")) { pts[at].won += n; pts[at].value_won += v; }
+        else if (kind && !strcmp(kind, "lost")) pts[at].lost += n;
+        else pts[at].neutral += n;
+      }
+      lp_stmt_done(st);
+      ok = rc == 0;
+    }
+  }
+  lp_buf_release(&sql);
+  lp_buf_release(&q.where);
+  json_decref(q.args);
+  json_t *out = NULL;
+  if (ok) {
+    out = json_array();
+    for (size_t k = 0; k < np; k++) {
+      char d1[11], d2[11];
+      day_text(starts[k] < r.d1 ? r.d1 : starts[k], d1);
+      day_text(starts[k + 1] - 1 > r.d2 ? r.d2 : starts[k + 1] - 1, d2);
+      json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "from", d1, "to", d2,
+                                           "new", (json_int_t)fresh[k], "won", (json_int_t)pts[k].won,
+                                           "lost", (json_int_t)pts[k].lost, "neutral", (json_int_t)pts[k].neutral,
+                                           "value_won_cents", (json_int_t)pts[k].value_won));
+    }
+  }
+  free(starts);
+  free(pts);
+  free(fresh);
+  return out;
+}
+
 json_t *lp_report_outcomes(lp_db *db, const lp_actor *a, lp_report_param_fn get, void *ctx, int64_t now, lp_err *err) {
   const char *gb = get(ctx, "group_by") ? get(ctx, "group_by") : "source";
   const char *dk = get(ctx, "date") ? get(ctx, "date") : "created";
@@ -534,6 +638,13 @@ json_t *lp_report_outcomes(lp_db *db, const lp_actor *a, lp_report_param_fn get,
   if (g < 0) lp_fail_field(err, "group_by", "must be source, owner, team, location, partner, country, service, stage or lost_reason");
   if (kind < 0) lp_fail_field(err, "date", "must be created, closed or sold");
   if (cmp && strcmp(cmp, "previous") && strcmp(cmp, "none")) lp_fail_field(err, "compare", "must be previous or none");
+  const char *ivs = get(ctx, "interval");
+  int iv = -1;
+  if (ivs) {
+    static const char *const names[] = {"day", "week", "month"};
+    for (int i = 0; i < 3; i++) if (!strcmp(ivs, names[i])) iv = i;
+    if (iv < 0) lp_fail_field(err, "interval", "must be day, week or month");
+  }
   if (parse_range(get, ctx, now, &r, err) != 0 || err->code != LP_OK) return NULL;
   int compare = cmp && !strcmp(cmp, "previous");
   range pr = {r.d1 - (r.d2 - r.d1 + 1), r.d1 - 1};
@@ -541,6 +652,8 @@ json_t *lp_report_outcomes(lp_db *db, const lp_actor *a, lp_report_param_fn get,
   json_t *prows = rows && compare ? read_counts(db, a, get, ctx, g, kind, pr, NULL, err) : NULL;
   if (!rows || (compare && !prows)) { json_decref(rows); return NULL; }
   json_t *kinds = outcome_kinds(db, err);
+  json_t *series = iv >= 0 ? trend(db, a, get, ctx, g, iv, r, kinds, err) : NULL;
+  if (iv >= 0 && !series) { json_decref(rows); json_decref(prows); json_decref(kinds); return NULL; }
   json_t *labels = labels_for(db, gb, err);
   json_t *teams = !strcmp(gb, "team") ? teams_of(db, err) : NULL;
   tallies cur = {json_object(), NULL, NULL, 0, 0}, prev = {json_object(), NULL, NULL, 0, 0};
@@ -583,6 +696,10 @@ json_t *lp_report_outcomes(lp_db *db, const lp_actor *a, lp_report_param_fn get,
   json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "group_by", gb, "date", dk, "range", range_json(r), "items", items,
                           "totals", totals);
   if (compare) json_object_set_new(out, "previous_range", range_json(pr));
+  if (series) {
+    json_object_set_new(out, "interval", json_string(ivs));
+    json_object_set_new(out, "series", series);
+  }
   tallies_release(&cur);
   tallies_release(&prev);
   json_decref(rows);

@@ -16,6 +16,7 @@
 #include "store/leads.h"
 #include "store/rows.h"
 #include "util/buf.h"
+#include "util/timefmt.h"
 
 static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
@@ -256,14 +257,53 @@ static aging_row *row_for(json_t *map, json_t *owner) {
   return r;
 }
 
-static json_t *aging_json(const aging_row *r, json_t *owner_id, json_t *name) {
-  /* owner_id and name are taken over */
-  return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}",
+/* The leads-list queries (GET /leads parameters) behind an aging row's figures: its open leads,
+ * each age bucket (created_at limits from the same now), the SLA states when the calendar clock
+ * counted (the list's `sla` filter is that clock), and the leads closed in the range. owner: a
+ * user id, 0 for leads without one, -1 for the total row (the report's owner filter, else any). */
+typedef struct { int64_t a1, a2, from, to; int calendar; } aging_cut;
+static json_t *aging_leads(const lp_flow_q *q, const aging_cut *c, int64_t owner) {
+  char own[24], src[24], t1[LP_TIME_LEN], t2[LP_TIME_LEN];
+  if (owner < 0) { if (q->owner > 0) snprintf(own, sizeof own, "%lld", (long long)q->owner); else snprintf(own, sizeof own, "any"); }
+  else if (owner == 0) snprintf(own, sizeof own, "none");
+  else snprintf(own, sizeof own, "%lld", (long long)owner);
+  snprintf(src, sizeof src, "%lld", (long long)q->source);
+  json_t *out = json_object();
+  static const char *const keys[] = {"open", "age_ok", "age_warning", "age_over", "sla_ok", "sla_warning", "sla_breached", "closed"};
+  for (int k = 0; k < 8; k++) {
+    if (k >= 4 && k <= 6 && !c->calendar) continue;
+    json_t *f = json_pack("{s:s, s:s}", "status", k == 7 ? "closed" : "open", "owner", own);
+    if (q->source > 0) json_object_set_new(f, "source", json_string(src));
+    if (k == 1) { lp_time_format(c->a1 + 1, t1); json_object_set_new(f, "created_from", json_string(t1)); }
+    if (k == 2) {
+      lp_time_format(c->a2 + 1, t1); lp_time_format(c->a1, t2);
+      json_object_set_new(f, "created_from", json_string(t1));
+      json_object_set_new(f, "created_to", json_string(t2));
+    }
+    if (k == 3) { lp_time_format(c->a2, t2); json_object_set_new(f, "created_to", json_string(t2)); }
+    if (k == 4) json_object_set_new(f, "sla", json_string("ok"));
+    if (k == 5) json_object_set_new(f, "sla", json_string("warning"));
+    if (k == 6) json_object_set_new(f, "sla", json_string("breached"));
+    if (k == 7) {
+      lp_time_format(c->from, t1); lp_time_format(c->to - 1, t2);
+      json_object_set_new(f, "closed_from", json_string(t1));
+      json_object_set_new(f, "closed_to", json_string(t2));
+      json_object_set_new(f, "in_reports", json_string("1"));
+    }
+    json_object_set_new(out, keys[k], f);
+  }
+  return out;
+}
+
+static json_t *aging_json(const aging_row *r, json_t *owner_id, json_t *name, json_t *leads) {
+  /* owner_id, name and leads are taken over */
+  return json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}",
                    "owner_id", owner_id, "owner_name", name, "open", (json_int_t)r->open,
                    "age_ok", (json_int_t)r->b0, "age_warning", (json_int_t)r->b1, "age_over", (json_int_t)r->b2,
                    "sla_ok", (json_int_t)r->ok, "sla_warning", (json_int_t)r->warn, "sla_breached", (json_int_t)r->breach,
                    "closed", (json_int_t)r->closed, "median_days_to_close", median_of(r->days),
-                   "closed_within_target", (json_int_t)r->within, "share_closed_within_target", share(r->within, r->closed));
+                   "closed_within_target", (json_int_t)r->within, "share_closed_within_target", share(r->within, r->closed),
+                   "leads", leads);
 }
 
 json_t *lp_report_aging(lp_db *db, const lp_actor *a, const lp_flow_q *q, int64_t now, lp_err *err) {
@@ -278,6 +318,7 @@ json_t *lp_report_aging(lp_db *db, const lp_actor *a, const lp_flow_q *q, int64_
   int64_t cw = lp_biz_latest_start(h, now, tw), cb = lp_biz_latest_start(h, now, tb);
   /* age_days = whole days open: 0..warn, warn+1..breach, more */
   int64_t a1 = now - (cfg.warn_days + 1) * 86400, a2 = now - (cfg.breach_days + 1) * 86400;
+  aging_cut cut = {a1, a2, q->from, q->to, !h};
 
   json_t *map = json_object();
   aging_row total = {0};
@@ -373,7 +414,8 @@ json_t *lp_report_aging(lp_db *db, const lp_actor *a, const lp_flow_q *q, int64_
     aging_row *o = (aging_row *)(intptr_t)json_integer_value(v);
     long long id = strtoll(k, NULL, 10);
     json_t *name = json_object_get(names, k);
-    json_array_append_new(items, aging_json(o, id ? json_integer(id) : json_null(), name ? json_incref(name) : json_null()));
+    json_array_append_new(items, aging_json(o, id ? json_integer(id) : json_null(), name ? json_incref(name) : json_null(),
+                                            aging_leads(q, &cut, id)));
     total.open += o->open; total.b0 += o->b0; total.b1 += o->b1; total.b2 += o->b2;
     total.ok += o->ok; total.warn += o->warn; total.breach += o->breach;
     total.closed += o->closed; total.within += o->within;
@@ -394,7 +436,7 @@ json_t *lp_report_aging(lp_db *db, const lp_actor *a, const lp_flow_q *q, int64_
                           "clock", h ? "business" : "calendar", "warn_days", (json_int_t)cfg.warn_days,
                           "breach_days", (json_int_t)cfg.breach_days,
                           "buckets", "key", "age_ok", "label", l0, "key", "age_warning", "label", l1, "key", "age_over", "label", l2,
-                          "items", items, "total", aging_json(&total, json_null(), json_string("All")));
+                          "items", items, "total", aging_json(&total, json_null(), json_string("All"), aging_leads(q, &cut, -1)));
   json_decref(total.days);
   return out;
 }

@@ -22,6 +22,7 @@ export const ROUTES = [
   { path: '/customers', page: CustomersPage },
   { path: '/customers/:id(\\d+)', page: CustomerPage, props: (p) => ({ id: Number(p.id) }), remount: true },
   { path: '/reports', page: ReportsPage },
+  { path: '/reports/:kind(aging|funnel|win-back)', page: ReportsPage },
   { path: '/settings', page: SettingsPage, props: () => ({ list: 'stages' }) },
   { path: '/settings/:list([a-z-]+)', page: SettingsPage },
 ];

@@ -55,6 +55,23 @@ lp_code h_report_outcomes(lp_req *r) {
   json_t *o = db ? lp_report_outcomes(db, &r->actor, param, r, r->now, &r->err) : NULL;
   if (!o) return r->err.code ? r->err.code : LP_EINTERNAL;
   if (!csv) return lp_reply(r, 200, o);
+  json_t *series = json_object_get(o, "series");
+  if (series) {  /* ?interval=: the CSV is the time series, one line per period */
+    static const char *const cols[] = {"new", "won", "lost", "neutral", "value_won_cents"};
+    lp_buf b = LP_BUF_INIT((size_t)64 << 20);
+    lp_buf_puts(&b, "from,to,new,won,lost,neutral,value_won_cents\r\n");
+    size_t i;
+    json_t *p;
+    json_array_foreach(series, i, p) {
+      csv_text(&b, json_string_value(json_object_get(p, "from")));
+      lp_buf_add(&b, ",", 1);
+      csv_text(&b, json_string_value(json_object_get(p, "to")));
+      for (size_t k = 0; k < sizeof cols / sizeof *cols; k++) { lp_buf_add(&b, ",", 1); csv_num(&b, json_object_get(p, cols[k])); }
+      lp_buf_puts(&b, "\r\n");
+    }
+    json_decref(o);
+    return reply_csv(r, &b, "outcomes-trend");
+  }
   int compare = json_object_get(o, "previous_range") != NULL;
   lp_buf b = LP_BUF_INIT((size_t)64 << 20);
   lp_buf_puts(&b, "key,label");

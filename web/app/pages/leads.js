@@ -10,7 +10,9 @@ import { useDebounced, dayToIso, plural } from '../util.js';
 const FILTER_KEYS = ['status', 'owner', 'stage', 'source', 'location', 'partner', 'outcome', 'group',
   'created_from', 'created_to', 'closed_from', 'closed_to', 'sla', 'needs_reply', 'q', 'sort',
   // what a report drills down to (pages/reports.js): kept in the address and sent to the server
-  'lost_reason', 'outcome_kind', 'team', 'sold_from', 'sold_to', 'in_reports', 'service', 'country'];
+  'lost_reason', 'outcome_kind', 'team', 'sold_from', 'sold_to', 'in_reports', 'service', 'country',
+  // and the flow reports (pages/reports-flow.js): ever in a stage, lost in a range with a reason
+  'reached_stage', 'lost_from', 'lost_to', 'loss_reason'];
 const SORTS = [
   { value: '-created_at', label: 'Newest first' }, { value: 'created_at', label: 'Oldest first' },
   { value: '-updated_at', label: 'Recently updated' }, { value: 'updated_at', label: 'Least recently updated' },
@@ -87,8 +89,9 @@ function exportHref(f) {
 }
 function apiQuery(f) {
   const q = { ...f };
-  for (const k of ['created_from', 'closed_from']) if (q[k]) q[k] = dayToIso(q[k]);
-  for (const k of ['created_to', 'closed_to']) if (q[k]) q[k] = dayToIso(q[k], true);
+  // a day typed in the form is the local day; a full time (a report's drill-down) goes as it is
+  for (const k of ['created_from', 'closed_from']) if (q[k] && q[k].length === 10) q[k] = dayToIso(q[k]);
+  for (const k of ['created_to', 'closed_to']) if (q[k] && q[k].length === 10) q[k] = dayToIso(q[k], true);
   if (!q.status) q.status = 'open';
   if (!q.owner) q.owner = 'me';
   return q;
@@ -116,7 +119,7 @@ function Filters({ filters, set }) {
   const DEFAULTS = { status: 'open', owner: 'me', sort: '-created_at' };
   const sel = (key, label, options, empty = 'Any') => html`<${Select} label=${label} value=${filters[key] || DEFAULTS[key] || ''} empty=${empty}
     options=${options} onChange=${(v) => set({ ...filters, [key]: v })} />`;
-  const date = (key, label) => html`<${Input} type="date" label=${label} value=${filters[key] || ''} onInput=${(v) => set({ ...filters, [key]: v })} />`;
+  const date = (key, label) => html`<${Input} type="date" label=${label} value=${(filters[key] || '').slice(0, 10)} onInput=${(v) => set({ ...filters, [key]: v })} />`;
   const activeCount = FILTER_KEYS.filter((k) => filters[k] && !['q', 'sort', 'status', 'owner'].includes(k)).length;
   return html`<form class="filters card" role="search" onSubmit=${(e) => e.preventDefault()} aria-label="Filter leads">
     <div class="filters-main">
