@@ -1,7 +1,7 @@
 // pages/settings.js — the configurable lists: stages (order, is_sale, waiting, guidance), outcomes,
 // lost reasons, sources, locations, partners, groups (api/lists.js); the age rule and defaults
 // (api/settings.js); message templates (pages/templates.js). Admins also see Messaging
-// (pages/messaging.js), Webhooks (pages/webhooks.js) and Forms (pages/forms.js).
+// (pages/messaging.js), Webhooks (pages/webhooks.js), Forms (pages/forms.js) and Scoring (pages/scoring.js).
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, useSlaDays, Link, Input, Select, Textarea, Check, ErrorBox, Spinner, FieldError, optionsOf } from '../ui.js';
@@ -13,9 +13,11 @@ import { MessagingSettings } from './messaging.js';
 import { UsersSettings } from './users.js';
 import { RolesSettings } from './roles.js';
 import { CompanySettings } from './company.js';
+import { ScoringSettings } from './scoring.js';
 
 // Admin screens (each reads for everyone, changes for admins; see docs/admin.md).
-const ADMIN = { users: ['Users', UsersSettings], roles: ['Roles & policies', RolesSettings], company: ['Company', CompanySettings] };
+const ADMIN = { users: ['Users', UsersSettings], roles: ['Roles & policies', RolesSettings], company: ['Company', CompanySettings],
+  scoring: ['Scoring', ScoringSettings] };
 import { FormsSettings } from './forms.js';
 
 // Each list: its API name (api/lists.js), its key in the app's reference lists, and the fields
@@ -200,8 +202,8 @@ export function SettingsPage({ list }) {
     <div class="settings-grid">
       <nav class="subnav" aria-label="Settings lists">
         ${Object.entries(LISTS).map(([k, c]) => html`<${Link} href=${'/settings/' + k}>${c.title}<//>`)}
-${Object.entries(ADMIN).map(([k, [title]]) => html`<${Link} href=${'/settings/' + k}>${title}<//>`)}
-                <${Link} href="/settings/general">Age rule & defaults<//>
+        ${Object.entries(ADMIN).map(([k, [title]]) => html`<${Link} href=${'/settings/' + k}>${title}<//>`)}
+        <${Link} href="/settings/general">Age rule & defaults<//>
         <${Link} href="/settings/templates">Templates<//>
         ${isAdmin ? html`<${Link} href="/settings/messaging">Messaging<//>` : null}
         ${isAdmin ? html`<${Link} href="/settings/webhooks">Webhooks<//>` : null}
@@ -210,7 +212,7 @@ ${Object.entries(ADMIN).map(([k, [title]]) => html`<${Link} href=${'/settings/' 
       ${ADMIN[list] ? html`<section class="settings-body" aria-labelledby="admin-h">
         <h2 class="list-title" id="admin-h">${ADMIN[list][0]}</h2>
         <${ADMIN[list][1]} />
-      </section>` :       ${list === 'forms' ? html`<section class="settings-body" aria-labelledby="forms-h">
+      </section>` : list === 'forms' ? html`<section class="settings-body" aria-labelledby="forms-h">
         <h2 class="list-title" id="forms-h">Forms</h2>
         ${isAdmin ? html`<${FormsSettings} />` : html`<p class="notice notice-warn">Only admins may manage web forms.</p>`}
       </section>` : list === 'webhooks' ? html`<section class="settings-body" aria-labelledby="webhooks-h">
