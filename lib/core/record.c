@@ -48,6 +48,9 @@ static const lp_field lead_fields[] = {
   {"stage_entered_at", FT_TIME, FF_HIDDEN, 0, NULL},
   {"waiting_since", FT_TIME, FF_HIDDEN, 0, NULL},
   {"waiting_seconds", FT_INT, FF_HIDDEN, 0, NULL},
+  /* written by scoring (store/scoring.c), shown as win_probability and win_factors (leadjson.c) */
+  {"win_bp", FT_INT, FF_HIDDEN, 0, NULL},
+  {"win_factors", FT_JSON, FF_HIDDEN, 0, NULL},
   {NULL, 0, 0, 0, NULL}};
 
 static const lp_field task_fields[] = {

@@ -12,7 +12,7 @@
  *    the approver has none (or none was named): `approval_escalated`, once per approval;
  *  - idle web chats: an open chat thread with no message for chat_idle_minutes (default 30)
  *    closes with thread_closed (by "idle"), through the planner like every thread close;
- *  - finished jobs older than a week are removed. */
+ *  - finished jobs older than a week are removed, and the hourly scoring run is offered (store/scoring.h). */
 #include <string.h>
 #include "core/plan.h"
 #include "jobs/jobs.h"
@@ -21,6 +21,7 @@
 #include "store/leads.h"
 #include "store/notify.h"
 #include "store/rows.h"
+#include "store/scoring.h"
 #include "util/timefmt.h"
 
 #define REMIND_WINDOW 86400
@@ -185,7 +186,11 @@ static lp_code idle_fn(lp_db *db, void *p, lp_err *err) {
 
 /* ---------------------------------------------------------------- the job */
 
-static lp_code prune_fn(lp_db *db, void *p, lp_err *err) { return lp_jobs_prune(db, *(int64_t *)p, err); }
+/* ... and the hourly scoring run (store/scoring.h) is offered */
+static lp_code prune_fn(lp_db *db, void *p, lp_err *err) {
+  lp_code rc = lp_jobs_prune(db, *(int64_t *)p, err);
+  return rc == LP_OK ? lp_scoring_offer(db, *(int64_t *)p, err) : rc;
+}
 
 lp_code lp_job_sweep(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   remind_ctx r = {now, 0, 0};

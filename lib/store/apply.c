@@ -11,6 +11,7 @@
 #include "store/outbox.h"
 #include "store/related.h"
 #include "store/rows.h"
+#include "store/scoring.h"
 #include "util/buf.h"
 
 static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
@@ -142,6 +143,8 @@ lp_code lp_apply(lp_db *db, const lp_actor *a, json_t *lead, const lp_plan *plan
     if ((rc = lp__merge_move(db, from, id, now, err))) return rc;
     if ((rc = lp_apply(db, a, plan->merge.rows[i], &plan->merge.subs[i], NULL, now, &sub, err))) return rc;
   }
+  /* score and win probability follow the change (store/scoring.c): columns added to the plan's */
+  if ((rc = lp__score_plan(db, lead, plan, now, err))) return rc;
   rc = write_row(db, lead, plan, now, &id, err);
   if (rc != LP_OK) return rc;
   out->lead_id = id;
@@ -233,7 +236,7 @@ static const struct { const char *name, *dflt; } copy_cols[] = {
   {"email_opt_out", "0"}, {"sms_opt_out", "0"}, {"status", "open"}, {"outcome", NULL}, {"lost_reason_id", NULL},
   {"close_notes", NULL}, {"closed_at", NULL}, {"closed_by", NULL}, {"sold_at", NULL}, {"review_requested_at", NULL},
   {"created_at", NULL}, {"updated_at", NULL}, {"created_by", NULL}, {"stage_entered_at", NULL},
-  {"waiting_since", NULL}, {"waiting_seconds", "0"}};
+  {"waiting_since", NULL}, {"waiting_seconds", "0"}, {"win_bp", "-1"}, {"win_factors", NULL}};
 #define NCOPY (sizeof copy_cols / sizeof *copy_cols)
 
 int lp__copy_col_known(const char *k) {
@@ -265,6 +268,7 @@ lp_code lp_apply_creates(lp_db *db, const lp_actor *a, lp_plan *plans, int n, in
   /* the webhooks that hear of `created`, as lp_event finds them for one event */
   json_t *wh = rc == LP_OK ? lp_query(db, "SELECT id, events FROM webhooks WHERE active = 1 ORDER BY id", NULL, err) : NULL;
   if (rc == LP_OK && !wh) rc = err->code;
+  for (int i = 0; rc == LP_OK && i < n; i++) rc = lp__score_plan(db, NULL, &plans[i], now, err);
   for (int i = 0; rc == LP_OK && i < n; i++) {
     json_t *row = plans[i].lead;
     json_object_set_new(row, "id", json_integer(ids[i]));

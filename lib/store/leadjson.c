@@ -9,7 +9,7 @@
 #include "util/timefmt.h"
 
 static char one_sql[4400];  /* the same text on both engines */
-static int nfields, c_status, c_created, c_closed, c_ws, c_wsince;
+static int nfields, c_status, c_created, c_closed, c_ws, c_wsince, c_winbp, c_winf;
 #define MAX_FIELDS 128
 static char keys[MAX_FIELDS][48];  /* ,"name": for each field, written once */
 static size_t key_len[MAX_FIELDS];
@@ -32,6 +32,8 @@ static void build(void) {
     else if (!strcmp(f->name, "closed_at")) c_closed = i;
     else if (!strcmp(f->name, "waiting_seconds")) c_ws = i;
     else if (!strcmp(f->name, "waiting_since")) c_wsince = i;
+    else if (!strcmp(f->name, "win_bp")) c_winbp = i;
+    else if (!strcmp(f->name, "win_factors")) c_winf = i;
   }
 }
 
@@ -178,6 +180,14 @@ void lp_lead_json_body(lp_buf *b, lp_stmt *st) {
   const char *groups = lp_col_text(st, nfields + 1);
   lp_buf_puts(b, ",\"groups\":");
   lp_buf_puts(b, groups && *groups ? groups : "[]");
+  /* scoring's estimate (store/scoring.c): basis points, -1 for none */
+  int64_t bp = lp_col_null(st, c_winbp) ? -1 : lp_col_int(st, c_winbp);
+  const char *factors = lp_col_text(st, c_winf);
+  lp_buf_puts(b, ",\"win_probability\":");
+  if (bp < 0) lp_buf_puts(b, "null");
+  else lp_buf_printf(b, "%lld.%04lld", (long long)(bp / 10000), (long long)(bp % 10000));
+  lp_buf_puts(b, ",\"win_factors\":");
+  lp_buf_puts(b, bp >= 0 && factors && *factors ? factors : "[]");
 }
 
 void lp_lead_json_tail(lp_buf *b, int open, int64_t created, int64_t closed, int64_t waiting_seconds,

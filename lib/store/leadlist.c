@@ -18,6 +18,8 @@ static const sort_spec sorts[] = {
   {"-created_at", "created_at", 1, 0}, {"created_at", "created_at", 0, 0},
   {"-updated_at", "updated_at", 1, 0}, {"updated_at", "updated_at", 0, 0},
   {"-score", "score", 1, 0}, {"score", "score", 0, 0},
+  /* win_bp: basis points, -1 without an estimate (NOT NULL, so a plain index serves it) */
+  {"-win_probability", "win_bp", 1, 0}, {"win_probability", "win_bp", 0, 0},
   {"full_name", "full_name", 0, 1}, {"-full_name", "full_name", 1, 1},
   {"id", "id", 0, 0}, {"-id", "id", 1, 0},
   /* nullable columns sort as 0 (never): one expression in the SELECT, the cursor and the ORDER BY */
@@ -235,7 +237,7 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
   const char *sort = get(ctx, "sort") ? get(ctx, "sort") : "-created_at";
   const sort_spec *ss = NULL;
   for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++) if (!strcmp(sorts[i].name, sort)) ss = &sorts[i];
-  if (!ss) lp_fail_field(err, "sort", "must be created_at, updated_at, closed_at, last_contacted_at, score, full_name or id, with - for descending");
+  if (!ss) lp_fail_field(err, "sort", "must be created_at, updated_at, closed_at, last_contacted_at, score, win_probability, full_name or id, with - for descending");
   long limit = 50;
   const char *ls = get(ctx, "limit");
   if (ls) {

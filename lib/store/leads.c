@@ -137,6 +137,13 @@ json_t *lp_lead_present(json_t *row, int64_t now, lp_sla_cfg sla) {
     if (s) json_array_append_new(shown, json_string(lp_phone_format(s, buf, sizeof buf) == 0 ? buf : s));
   }
   json_object_set_new(o, "phones_display", shown);
+  /* scoring's estimate, as leadjson.c writes it */
+  json_t *bp = json_object_get(row, "win_bp");
+  int has = json_is_integer(bp) && json_integer_value(bp) >= 0;
+  json_object_set_new(o, "win_probability", has ? json_real((double)json_integer_value(bp) / 10000) : json_null());
+  json_t *wf = has && json_string_value(json_object_get(row, "win_factors")) ? json_loads(json_string_value(json_object_get(row, "win_factors")), 0, NULL) : NULL;
+  json_object_set_new(o, "win_factors", json_is_array(wf) ? wf : json_array());
+  if (wf && !json_is_array(wf)) json_decref(wf);
   json_object_set_new(o, "age_days", json_integer(lp_lead_age_days(row, now)));
   json_object_set_new(o, "sla", json_string(lp_lead_sla(row, now, sla.warn_days, sla.breach_days)));
   return o;

@@ -448,6 +448,23 @@ EACH(
 "  PRIMARY KEY(grain, kind, period, dim, key, owner_id, reason_id, outcome));"),
 {.sql = "INSERT INTO report_counts(dim, kind, grain, period, key, owner_id, reason_id, outcome, n, value_cents)"
         " SELECT * FROM (" LP_REPORT_RECOMPUTE_SQL ") r;"}}},
+{21, "scoring: rules, the win model, a lead's win probability", {
+/* store/scoring.c: the admin's scoring rules (one row, versioned), the naive Bayes model trained
+ * from the closed history by the `scoring` job (the newest row is the one in use), and on each
+ * lead its estimate written by that job: win_bp in basis points (0..10000; -1: no estimate, so
+ * the column stays NOT NULL and the list sorts on it through a plain index on both engines) and
+ * win_factors, the top features as JSON. Score and win sorts read these indexes. */
+{.sql =
+"CREATE TABLE scoring_rules(id {{int64}} PRIMARY KEY, version {{int64}} NOT NULL DEFAULT 1, rules TEXT NOT NULL,"
+"  updated_at {{int64}}, updated_by {{int64}});"
+"INSERT INTO scoring_rules(id, version, rules) VALUES (1, 1, '{\"enabled\":false}');"
+"CREATE TABLE win_models(id {{id}}, trained_at {{int64}} NOT NULL, closed_count {{int64}} NOT NULL, model TEXT NOT NULL);"
+"ALTER TABLE leads ADD COLUMN win_bp {{int64}} NOT NULL DEFAULT -1;"
+"ALTER TABLE leads ADD COLUMN win_factors TEXT;"
+"CREATE INDEX leads_status_score ON leads(status, score, id) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_owner_status_score ON leads(owner_id, status, score, id) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_status_win ON leads(status, win_bp, id) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_owner_status_win ON leads(owner_id, status, win_bp, id) WHERE deleted_at IS NULL;"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

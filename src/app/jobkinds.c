@@ -3,6 +3,7 @@
  * code of their routes (src/http/routes/bulk.c, import.c). A new kind is one line here. */
 #include "app/background.h"
 #include "http/routes/handlers.h"
+#include "store/scoring.h"
 
 const lp_job_kind lp_job_kinds[] = {
   {"webhook", lp_job_webhook},
@@ -12,5 +13,6 @@ const lp_job_kind lp_job_kinds[] = {
   {"import", lp_job_import},
   {"message", lp_job_message},
   {"imap_poll", lp_job_imap_poll},
+  {"scoring", lp_job_scoring},
 };
 const size_t lp_job_kinds_count = sizeof lp_job_kinds / sizeof *lp_job_kinds;

@@ -2,6 +2,7 @@
  * body, Idempotency-Key, long read, search), metrics name. The first route that matches wins. */
 #include "http/routes/handlers.h"
 #include "http/routes/reports_flow.h"
+#include "http/routes/scoring.h"
 
 #define LIST(path, name)                                                        \
   {"GET", "/api/v1/" path, h_list_all, 0, name ".list"},                       \
@@ -106,6 +107,10 @@ const lp_route lp_routes[] = {
   {"GET", "/api/v1/reports/aging", h_report_aging, R_LONG, "reports.aging"},
   {"GET", "/api/v1/reports/funnel", h_report_funnel, R_LONG, "reports.funnel"},
   {"GET", "/api/v1/reports/win-back", h_report_winback, R_LONG, "reports.win_back"},
+  {"GET", "/api/v1/scoring/rules", h_scoring_rules_get, 0, "scoring.rules.get"},
+  {"PUT", "/api/v1/scoring/rules", h_scoring_rules_put, R_BODY, "scoring.rules.put"},
+  {"GET", "/api/v1/scoring/model", h_scoring_model_get, 0, "scoring.model.get"},
+  {"POST", "/api/v1/scoring/run", h_scoring_run, 0, "scoring.run"},
   {"POST", "/api/v1/import/leads", h_import_leads, R_RAWBODY | R_IDEM, "import.leads"},
   {"GET", "/api/v1/jobs", h_jobs_list, 0, "jobs.list"},
   {"GET", "/api/v1/jobs/{id}", h_job_get, 0, "jobs.get"},

@@ -29,7 +29,7 @@ describe('GET /api/v1/meta', { timeout: FILE_TIMEOUT_MS }, () => {
     const names = meta.lead_fields.map((f) => f.name);
     assert.equal(new Set(names).size, names.length, 'no field twice');
     for (const n of names) assert.ok(n in lead, `lead answers ${n}`);
-    const computed = new Set(['id', 'version', 'age_days', 'sla', 'groups', 'phones_display']);
+    const computed = new Set(['id', 'version', 'age_days', 'sla', 'groups', 'phones_display', 'win_probability', 'win_factors']);  // win_*: scoring's (docs/scoring.md)
     for (const k of Object.keys(lead)) if (!computed.has(k)) assert.ok(names.includes(k), `meta lists ${k}`);
     for (const f of meta.lead_fields) {
       for (const k of ['editable', 'required', 'nullable']) assert.equal(typeof f[k], 'boolean', `${f.name}.${k}`);

@@ -47,7 +47,7 @@ lp_code h_job_get(lp_req *r) {
   /* a job is its starter's (and any admin's); to others it does not exist */
   json_t *by = json_object_get(o, "created_by");
   const char *kind = json_string_value(json_object_get(o, "kind"));
-  int user_kind = kind && (!strcmp(kind, "bulk") || !strcmp(kind, "import"));
+  int user_kind = kind && (!strcmp(kind, "bulk") || !strcmp(kind, "import") || !strcmp(kind, "scoring"));
   if (!user_kind || (!r->actor.is_admin && (!json_is_integer(by) || json_integer_value(by) != r->actor.id))) {
     json_decref(o);
     return lp_fail(&r->err, LP_ENOTFOUND, "No job %lld", (long long)r->ids[0]);

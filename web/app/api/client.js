@@ -73,6 +73,7 @@ export async function request(method, path, opts = {}) {
 export const get = async (path, query, opts = {}) => (await request('GET', path, { ...opts, query })).data;
 export const post = async (path, body, opts = {}) => (await request('POST', path, { ...opts, body })).data;
 export const patch = async (path, body, opts = {}) => (await request('PATCH', path, { ...opts, body })).data;
+export const put = async (path, body, opts = {}) => (await request('PUT', path, { ...opts, body })).data;
 export const del = async (path, opts = {}) => (await request('DELETE', path, opts)).data;
 
 // Reads every page of a small configuration list (stages, users, ...).

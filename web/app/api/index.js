@@ -21,3 +21,4 @@ export * as forms from './forms.js';
 export * as quotes from './quotes.js';
 export * as customers from './customers.js';
 export * as reports from './reports.js';
+export * as scoring from './scoring.js';

@@ -15,6 +15,7 @@ import { Conversations } from '../components/conversations.js';
 import { ApprovalBanner, askedWords } from '../components/approvals.js';
 import { Quotes, ConvertWizard, useQuotes } from '../components/quotes.js';
 import { RelatedCard, MergeDialog } from '../components/related.js';
+import { ScoreCard } from '../components/score-card.js';
 
 // ---------- how fields are shown ----------
 // Labels, widgets and order of the editable fields on the page. A field the server adds is
@@ -47,7 +48,7 @@ const LABELS = { ...Object.fromEntries(SHOWN.map((f) => [f.key, f.label])), stag
   close_notes: 'Close notes', status: 'Status', outcome: 'Outcome', currency: 'Currency', last_contacted_at: 'Last contacted',
   closed_at: 'Closed at', sold_at: 'Sold at' };
 const fieldLabel = (k) => LABELS[k] || humanize(k);
-const IGNORED = new Set(['version', 'updated_at', 'age_days', 'sla', 'groups']);
+const IGNORED = new Set(['version', 'updated_at', 'age_days', 'sla', 'groups', 'win_probability', 'win_factors']);
 // "lost-reasons" (an API list) -> "lostReasons" (its key in the app's reference lists)
 const refKey = (list) => list.replace(/-(\w)/g, (_, c) => c.toUpperCase());
 
@@ -626,6 +627,7 @@ export function LeadPage({ id }) {
       </div>
       <div class="lead-side">
         <${Tasks} lead=${lead} tasks=${tasks} reload=${() => { reloadTasks(); reloadTl(); }} titleRef=${titleRef} />
+        <${ScoreCard} lead=${lead} />
         <${RelatedCard} lead=${lead} version=${lead.version} onMerge=${(ids) => { setMergeWith(ids); setDialog('merge'); }} />
         ${lead.groups && lead.groups.length ? html`<section class="card"><h2>Groups</h2>
           <ul class="chips">${lead.groups.map((g) => html`<li>${nameOf(refs.groups, g)}</li>`)}</ul></section>` : null}

@@ -16,7 +16,8 @@ const FILTER_KEYS = ['status', 'owner', 'stage', 'source', 'location', 'partner'
 const SORTS = [
   { value: '-created_at', label: 'Newest first' }, { value: 'created_at', label: 'Oldest first' },
   { value: '-updated_at', label: 'Recently updated' }, { value: 'updated_at', label: 'Least recently updated' },
-  { value: '-score', label: 'Highest score' }, { value: 'score', label: 'Lowest score' }, { value: 'full_name', label: 'Name A–Z' },
+  { value: '-score', label: 'Highest score' }, { value: 'score', label: 'Lowest score' },
+  { value: '-win_probability', label: 'Most likely to win' }, { value: 'win_probability', label: 'Least likely to win' }, { value: 'full_name', label: 'Name A–Z' },
   { value: '-last_contacted_at', label: 'Recently contacted' }, { value: 'last_contacted_at', label: 'Longest without contact' },
 ];
 

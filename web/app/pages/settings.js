@@ -1,7 +1,7 @@
 // pages/settings.js — the configurable lists: stages (order, is_sale, waiting, guidance), outcomes,
 // lost reasons, sources, locations, partners, groups (api/lists.js); the age rule and defaults
 // (api/settings.js); message templates (pages/templates.js). Admins also see Messaging
-// (pages/messaging.js), Webhooks (pages/webhooks.js) and Forms (pages/forms.js).
+// (pages/messaging.js), Webhooks (pages/webhooks.js), Forms (pages/forms.js) and Scoring (pages/scoring.js).
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, useSlaDays, Link, Input, Select, Textarea, Check, ErrorBox, Spinner, FieldError, optionsOf } from '../ui.js';
@@ -13,9 +13,11 @@ import { MessagingSettings } from './messaging.js';
 import { UsersSettings } from './users.js';
 import { RolesSettings } from './roles.js';
 import { CompanySettings } from './company.js';
+import { ScoringSettings } from './scoring.js';
 
 // Admin screens (each reads for everyone, changes for admins; see docs/admin.md).
-const ADMIN = { users: ['Users', UsersSettings], roles: ['Roles & policies', RolesSettings], company: ['Company', CompanySettings] };
+const ADMIN = { users: ['Users', UsersSettings], roles: ['Roles & policies', RolesSettings], company: ['Company', CompanySettings],
+  scoring: ['Scoring', ScoringSettings] };
 import { FormsSettings } from './forms.js';
 
 // Each list: its API name (api/lists.js), its key in the app's reference lists, and the fields
