@@ -448,6 +448,25 @@ EACH(
 "  PRIMARY KEY(grain, kind, period, dim, key, owner_id, reason_id, outcome));"),
 {.sql = "INSERT INTO report_counts(dim, kind, grain, period, key, owner_id, reason_id, outcome, n, value_cents)"
         " SELECT * FROM (" LP_REPORT_RECOMPUTE_SQL ") r;"}}},
+{21, "pipeline board", {
+/* The board's figures are kept, not scanned (store/board.c): open leads by owner, stage, source
+ * and currency (0 / '' for none), kept by a change hook in the same transaction as every change;
+ * filled here from the leads. The two indexes give each column's first cards as an index range
+ * (all owners, or one owner). */
+EACH(
+"CREATE TABLE board_counts(owner_id INTEGER NOT NULL, stage_id INTEGER NOT NULL, source_id INTEGER NOT NULL,"
+"  currency TEXT NOT NULL, n INTEGER NOT NULL, value_cents INTEGER NOT NULL,"
+"  PRIMARY KEY(owner_id, stage_id, source_id, currency)) WITHOUT ROWID;",
+"CREATE TABLE board_counts(owner_id BIGINT NOT NULL, stage_id BIGINT NOT NULL, source_id BIGINT NOT NULL,"
+"  currency TEXT NOT NULL, n BIGINT NOT NULL, value_cents BIGINT NOT NULL,"
+"  PRIMARY KEY(owner_id, stage_id, source_id, currency));"),
+{.sql =
+"INSERT INTO board_counts(owner_id, stage_id, source_id, currency, n, value_cents)"
+"  SELECT COALESCE(owner_id, 0), COALESCE(stage_id, 0), COALESCE(source_id, 0), COALESCE(currency, ''), count(*),"
+"    COALESCE(SUM(value_cents), 0) FROM leads WHERE status = 'open' AND deleted_at IS NULL"
+"  GROUP BY COALESCE(owner_id, 0), COALESCE(stage_id, 0), COALESCE(source_id, 0), COALESCE(currency, '');"
+"CREATE INDEX leads_board_stage ON leads(stage_id, status, created_at, id) WHERE deleted_at IS NULL;"
+"CREATE INDEX leads_board_owner_stage ON leads(owner_id, stage_id, status, created_at, id) WHERE deleted_at IS NULL;"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 
