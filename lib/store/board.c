@@ -132,11 +132,12 @@ static int parse_id(const char *s, int64_t *out) {
   return 0;
 }
 
-/* Figures from the kept rows: {stage_id: {currency: [n, value]}} into figs. */
+/* Figures from the kept rows: rows {stage_id, currency, n, value_cents} (sums cast: PostgreSQL's SUM of a bigint is numeric). */
 static lp_code kept_figures(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, json_t **rows, lp_err *err) {
   lp_buf sql = LP_BUF_INIT(4096);
   json_t *params = json_array();
-  lp_buf_puts(&sql, "SELECT stage_id, currency, SUM(n) AS n, SUM(value_cents) AS value_cents FROM board_counts WHERE n <> 0");
+  lp_buf_puts(&sql, "SELECT stage_id, currency, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(value_cents) AS BIGINT) AS value_cents"
+                  " FROM board_counts WHERE n <> 0");
   const char *owner = get(ctx, "owner") ? get(ctx, "owner") : "me";
   int64_t id;
   if (!strcmp(owner, "me")) { json_array_append_new(params, json_integer(a->id)); lp_buf_printf(&sql, " AND owner_id = $%zu", json_array_size(params)); }
@@ -167,7 +168,7 @@ static lp_code matched_figures(lp_db *db, const lp_actor *a, lp_param_fn get, vo
   if (lp__lead_where(db, a, col_get, &cc, now, &where, params, err) == 0) {
     lp_buf sql = LP_BUF_INIT(1 << 16);
     lp_buf_printf(&sql, "SELECT COALESCE(stage_id, 0) AS stage_id, COALESCE(currency, '') AS currency, count(*) AS n,"
-                        " COALESCE(SUM(value_cents), 0) AS value_cents FROM leads WHERE %s GROUP BY stage_id, currency",
+                        " CAST(COALESCE(SUM(value_cents), 0) AS BIGINT) AS value_cents FROM leads WHERE %s GROUP BY stage_id, currency",
                   lp_buf_str(&where));
     *rows = lp_query(db, lp_buf_str(&sql), params, err);
     lp_buf_release(&sql);
