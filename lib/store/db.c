@@ -9,6 +9,7 @@
 #include "store/db.h"
 #include "store/reports_flow.h"
 #include "store/reports.h"
+#include "store/board.h"
 
 static int is_pg_url(const char *url) {
   return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
@@ -18,6 +19,7 @@ lp_store *lp_store_open(const char *url, lp_err *err) {
   if (!url) { lp_fail(err, LP_EBADREQ, "no database URL"); return NULL; }
   lp_reports_flow_install();  /* the change hook that keeps stage stays and losses (reports_flow.c) */
   lp_reports_install();  /* every store keeps the report counters (store/reports.h) */
+  lp_board_install();  /* and the pipeline board's counts (store/board.c) */
   return is_pg_url(url) ? lp_pg_ops.store_open(url, err) : lp_sqlite_ops.store_open(url, err);
 }
 void lp_store_close(lp_store *s) { if (s) s->ops->store_close(s); }

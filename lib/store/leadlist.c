@@ -110,8 +110,10 @@ static int phone_normalize_plus(const char *s, char *out, size_t outsz) {
   return n > 0 && (size_t)n < sizeof b ? lp_phone_normalize(b, NULL, out, outsz) : -1;
 }
 
-int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, lp_buf *out, lp_err *err) {
-  q_t q = {LP_BUF_INIT(1 << 16), json_array()};
+/* The WHERE text and its parameters for the list's filters (visibility included); field errors
+ * go to err (the caller checks err->code). */
+static void list_where(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, q_t *qp, lp_err *err) {
+  q_t q = *qp;
   lp_buf_puts(&q.where, "deleted_at IS NULL");
   const char *status = get(ctx, "status") ? get(ctx, "status") : "open";
   if (!strcmp(status, "open") || !strcmp(status, "closed")) cond(&q, "status = $%d", json_string(status));
@@ -234,6 +236,20 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     if (lp_db_search_cond(db, text, &fmt, &fq, err) == LP_OK && fq) cond(&q, fmt, json_string(fq));
     free(fq);
   }
+  *qp = q;
+}
+
+int lp__lead_where(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, lp_buf *where, json_t *params,
+                   lp_err *err) {
+  q_t q = {*where, params};
+  list_where(db, a, get, ctx, now, &q, err);
+  *where = q.where;
+  return err->code == LP_OK ? 0 : -1;
+}
+
+int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, lp_buf *out, lp_err *err) {
+  q_t q = {LP_BUF_INIT(1 << 16), json_array()};
+  list_where(db, a, get, ctx, now, &q, err);
   const char *sort = get(ctx, "sort") ? get(ctx, "sort") : "-created_at";
   const sort_spec *ss = NULL;
   for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++) if (!strcmp(sorts[i].name, sort)) ss = &sorts[i];

@@ -647,9 +647,44 @@ typedef struct {
   json_t *result;
 } move_ctx;
 
+/* The plan's task ids as the preview names them: [{id, title, type, due_at}] (ids of the lead's
+ * own open tasks, read in the plan's transaction). */
+static json_t *tasks_named(lp_db *db, const lp_ids *ids) {
+  json_t *out = json_array();
+  for (size_t i = 0; i < ids->n; i++) {
+    lp_err e = LP_ERR_INIT;
+    json_t *pa = json_pack("[I]", (json_int_t)ids->v[i]);
+    json_t *t = lp_query_one(db, "SELECT id, title, type, due_at FROM tasks WHERE id = $1", pa, &e);
+    json_decref(pa);
+    if (!t) t = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ids->v[i], "title", "", "type", "");
+    json_object_set_new(t, "due_at", lp_json_time(json_object_get(t, "due_at")));
+    json_array_append_new(out, t);
+    lp_err_release(&e);
+  }
+  return out;
+}
+
+/* Groups by name: [{id, name}]. */
+static json_t *groups_named(lp_db *db, const lp_ids *ids) {
+  json_t *out = json_array();
+  for (size_t i = 0; i < ids->n; i++) {
+    lp_err e = LP_ERR_INIT;
+    json_t *pa = json_pack("[I]", (json_int_t)ids->v[i]);
+    json_t *g = lp_query_one(db, "SELECT id, name FROM contact_groups WHERE id = $1", pa, &e);
+    json_decref(pa);
+    json_array_append_new(out, g ? g : json_pack("{s:I, s:s}", "id", (json_int_t)ids->v[i], "name", ""));
+    lp_err_release(&e);
+  }
+  return out;
+}
+
 json_t *lp_lead_preview(lp_db *db, json_t *row, const lp_plan *plan, int64_t now) {
   json_t *pv = lp_plan_json(plan);
   json_object_del(pv, "timeline");
+  /* Any client can say what will happen: tasks by title, groups by name (the plan holds ids). */
+  json_object_set_new(pv, "tasks_completed", tasks_named(db, &plan->tasks_completed));
+  json_object_set_new(pv, "tasks_cancelled", tasks_named(db, &plan->tasks_cancelled));
+  json_object_set_new(pv, "groups", groups_named(db, &plan->groups));
   json_t *lead = lp_lead_present(row, now, lp_sla_settings(db, now));
   const char *k;
   json_t *v;

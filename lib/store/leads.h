@@ -37,6 +37,11 @@ typedef const char *(*lp_param_fn)(void *ctx, const char *name);
 json_t *lp_lead_list(lp_db *db, const lp_actor *a, lp_param_fn q, void *ctx, int64_t now, lp_err *err);
 /* The same written as JSON text into out (the fast path for HTTP). 0 or -1 with err. */
 int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn q, void *ctx, int64_t now, lp_buf *out, lp_err *err);
+/* The list's filters as SQL: appends the WHERE text to where (which must start empty) and its
+ * parameters to params (a JSON array), for store code that aggregates over the same leads the
+ * list shows (store/board.c). 0, or -1 with field errors in err. */
+int lp__lead_where(lp_db *db, const lp_actor *a, lp_param_fn q, void *ctx, int64_t now, lp_buf *where, json_t *params,
+                   lp_err *err);
 /* GET one lead as JSON text into out (checks visibility). 0 or -1 with err. */
 int lp_lead_get_raw(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_buf *out, int64_t *version, lp_err *err);
 

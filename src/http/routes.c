@@ -20,6 +20,7 @@ const lp_route lp_routes[] = {
   {"GET", "/api/v1/leads", h_leads_list, R_LONG | R_SEARCH, "leads.list"},
   {"POST", "/api/v1/leads", h_leads_create, R_BODY | R_IDEM, "leads.create"},
   {"POST", "/api/v1/leads/bulk", h_leads_bulk, R_BODY, "leads.bulk"},
+  {"GET", "/api/v1/leads/board", h_leads_board, R_LONG | R_SEARCH, "leads.board"},
   {"GET", "/api/v1/leads/{id}", h_lead_get, 0, "leads.get"},
   {"PATCH", "/api/v1/leads/{id}", h_lead_patch, R_BODY, "leads.patch"},
   {"DELETE", "/api/v1/leads/{id}", h_lead_delete, 0, "leads.delete"},

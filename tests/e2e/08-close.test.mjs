@@ -319,14 +319,16 @@ describe('dry run', { timeout: FILE_TIMEOUT_MS }, () => {
     assert.equal(b.dry_run, true);
     const p = b.plan;
     for (const k of PLAN_KEYS) assert.ok(k in p, `plan.${k}`);
-    assert.deepEqual(p.tasks_completed, [overdue.id], 'would complete the overdue task');
+    assert.deepEqual(p.tasks_completed.map((t) => t.id), [overdue.id], 'would complete the overdue task');
+    assert.equal(p.tasks_completed[0].title, overdue.title, 'named by its title');
+    assert.equal(p.tasks_completed[0].due_at, overdue.due_at);
     assert.deepEqual(p.tasks_cancelled, []);
-    assert.ok(!p.tasks_completed.includes(future.id));
+    assert.ok(!p.tasks_completed.some((t) => t.id === future.id));
     assert.ok(p.follow_up && typeof p.follow_up === 'object', 'a follow-up is planned');
     assert.equal(p.follow_up.type, 'closed_lost_follow_up');
     assert.equal(p.follow_up.assignee_id ?? agent.id, agent.id);
     assert.equal(p.follow_up.due_at, due, 'the planned follow-up is due as asked (RFC 3339)');
-    assert.deepEqual(p.groups, [ref.live.id], 'would join Live Leads');
+    assert.deepEqual(p.groups, [{ id: ref.live.id, name: 'Live Leads' }], 'would join Live Leads, named');
     assert.equal(p.approval_required, false);
     assert.deepEqual(p.missing, []);
     assert.ok(Array.isArray(p.events) && p.events.includes('closed'), `events include closed: ${JSON.stringify(p.events)}`);
@@ -350,7 +352,7 @@ describe('dry run', { timeout: FILE_TIMEOUT_MS }, () => {
   it('dry_run=1 on won previews the cancelled future tasks; no follow-up when none is asked', async () => {
     const { lead: l, future } = await fixture('Dry Won');
     const b = expectStatus(await admin.c.post(`/api/v1/leads/${l.id}/close?dry_run=1`, { outcome: 'won' }), 200);
-    assert.deepEqual(b.plan.tasks_cancelled, [future.id]);
+    assert.deepEqual(b.plan.tasks_cancelled.map((t) => t.id), [future.id]);
     assert.deepEqual(b.plan.tasks_completed, []);
     assert.equal(b.plan.follow_up, null);
     assert.deepEqual(b.plan.groups, []);

@@ -1015,7 +1015,8 @@ static void test_lead_close_dry_run(void **state)
     assert_string_equal(sget(pl, "closed_at"), t2);
     assert_int_equal(iget(pl, "lost_reason_id"), w.price);
     assert_int_equal(json_array_size(json_object_get(plan, "tasks_completed")), 1);
-    assert_int_equal(json_integer_value(json_array_get(json_object_get(plan, "tasks_completed"), 0)), w.task_overdue);
+    assert_int_equal(iget(json_array_get(json_object_get(plan, "tasks_completed"), 0), "id"), w.task_overdue);
+    assert_non_null(sget(json_array_get(json_object_get(plan, "tasks_completed"), 0), "title")); /* named for any client */
     assert_int_equal(json_array_size(json_object_get(plan, "tasks_cancelled")), 0);
     json_t *fu = json_object_get(plan, "follow_up");
     assert_true(json_is_object(fu));
@@ -1025,8 +1026,8 @@ static void test_lead_close_dry_run(void **state)
     assert_int_equal(iget(fu, "assignee_id"), w.agent_id);
     json_t *groups = json_object_get(plan, "groups");
     assert_int_equal(json_array_size(groups), 2);
-    assert_int_equal(json_integer_value(json_array_get(groups, 0)), w.winback);
-    assert_int_equal(json_integer_value(json_array_get(groups, 1)), w.live);
+    assert_int_equal(iget(json_array_get(groups, 0), "id"), w.winback); /* named: {id, name} */
+    assert_int_equal(iget(json_array_get(groups, 1), "id"), w.live);
     json_t *threads = json_object_get(plan, "threads_closed");
     assert_int_equal(json_array_size(threads), 2);
     json_t *msgs = json_object_get(plan, "messages");

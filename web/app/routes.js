@@ -7,6 +7,7 @@
 import { Dashboard } from './pages/dashboard.js';
 import { LeadsPage } from './pages/leads.js';
 import { LeadPage } from './pages/lead.js';
+import { BoardPage } from './pages/board.js';
 import { SettingsPage } from './pages/settings.js';
 import { ApprovalsPage } from './pages/approvals.js';
 import { CustomersPage, CustomerPage } from './pages/customers.js';
@@ -17,6 +18,7 @@ export const ROUTES = [
   { path: '/', page: Dashboard },
   { path: '/dashboard', page: Dashboard },
   { path: '/leads', page: LeadsPage },
+  { path: '/board', page: BoardPage },
   { path: '/leads/:id(\\d+)', page: LeadPage, props: (p) => ({ id: Number(p.id) }), remount: true },
   { path: '/approvals', page: ApprovalsPage },
   { path: '/customers', page: CustomersPage },

@@ -59,6 +59,18 @@ static json_t *filter_ids(lp_req *r, json_t *filter) {
   return ids;
 }
 
+/* The lead's name when the caller may see it (a failed lead is listed by name), else NULL. */
+static json_t *visible_name(lp_db *db, const lp_actor *a, int64_t id) {
+  if (!db) return json_null();
+  lp_err e = LP_ERR_INIT;
+  json_t *row = lp_lead_row(db, id, &e), *name = NULL;
+  if (row && lp_lead_visible(db, a, row, &e) == LP_OK && json_is_string(json_object_get(row, "full_name")))
+    name = json_incref(json_object_get(row, "full_name"));
+  json_decref(row);
+  lp_err_release(&e);
+  return name ? name : json_null();
+}
+
 /* Runs action over ids as actor a; returns the per-lead results (with a job: only the failures,
  * up to JOB_ERRORS_KEPT, and progress recorded every 100 leads). */
 static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, json_t *params, json_t *cols, json_t *ids,
@@ -94,8 +106,13 @@ static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, jso
       }
     } else {
       bad_n++;
-      if (!job_id || json_array_size(results) < JOB_ERRORS_KEPT)
-        json_array_append_new(results, json_pack("{s:I, s:b, s:o}", "id", (json_int_t)id, "ok", 0, "error", lp_error_json(&e)));
+      if (!job_id || json_array_size(results) < JOB_ERRORS_KEPT) {
+        lp_err re = LP_ERR_INIT;
+        json_t *name = visible_name(lp_store_reader(st, &re), a, id);
+        lp_err_release(&re);
+        json_array_append_new(results, json_pack("{s:I, s:o, s:b, s:o}", "id", (json_int_t)id, "full_name", name, "ok", 0,
+                                                 "error", lp_error_json(&e)));
+      }
     }
     json_decref(out);
     lp_err_release(&e);
@@ -108,6 +125,94 @@ static json_t *bulk_run(lp_store *st, const lp_actor *a, const char *action, jso
   *ok_out = ok_n;
   *bad_out = bad_n;
   return results;
+}
+
+/* ---------------------------------------------------------------- the preview (?dry_run=1) */
+
+/* Adds n to the count of the entry of arr whose key equals val (a new entry {key: val, name, leads}). */
+static void tally(json_t *arr, const char *key, json_t *val, json_t *name) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(arr, i, x) if (json_equal(json_object_get(x, key), val)) {
+    json_object_set_new(x, "leads", json_integer(json_integer_value(json_object_get(x, "leads")) + 1));
+    return;
+  }
+  json_t *o = json_pack("{s:O, s:i}", key, val, "leads", 1);
+  if (name) json_object_set(o, key[0] == 'c' ? "message" : "name", name);
+  json_array_append_new(arr, o);
+}
+
+static void append_all(json_t *dst, json_t *src, int64_t lead_id) {
+  size_t i;
+  json_t *t;
+  json_array_foreach(src, i, t) {
+    json_t *c = json_pack("{s:O, s:I, s:O, s:O}", "id", json_object_get(t, "id"), "lead_id", (json_int_t)lead_id,
+                          "title", json_object_get(t, "title"), "due_at", json_object_get(t, "due_at"));
+    json_array_append_new(dst, c);
+  }
+}
+
+/* Every lead's close planned, nothing changed: what would close, wait for approval or be refused
+ * (and why), and the side effects summed up. Each lead: its own dry run (POST /leads/{id}/close
+ * ?dry_run=1), in the caller's read snapshot. */
+static json_t *bulk_preview(lp_req *r, json_t *params, json_t *ids) {
+  lp_store *st = r->app->store;
+  int close_n = 0, approval_n = 0, refused_n = 0, follow_n = 0, msg_n = 0, note_n = 0;
+  json_t *items = json_array(), *done = json_array(), *cancelled = json_array(), *groups = json_array(), *reasons = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(ids, i, v) {
+    int64_t id = json_integer_value(v);
+    lp_err e = LP_ERR_INIT;
+    lp_move_result res = LP_MOVED;
+    json_t *out = lp_lead_move(st, &r->actor, id, LP_MOVE_CLOSE, params, 1, -1, r->now, &res, &e);
+    json_t *plan = out ? json_object_get(out, "plan") : NULL;
+    json_t *item;
+    if (plan && json_array_size(json_object_get(plan, "missing")) == 0) {
+      int appr = json_is_true(json_object_get(plan, "approval_required"));
+      appr ? approval_n++ : close_n++;
+      json_t *lead = json_object_get(plan, "lead");
+      item = json_pack("{s:I, s:O, s:s, s:O, s:O, s:O}", "id", (json_int_t)id, "full_name", json_object_get(lead, "full_name"),
+                       "result", appr ? "approval" : "close", "tasks_completed", json_object_get(plan, "tasks_completed"),
+                       "tasks_cancelled", json_object_get(plan, "tasks_cancelled"), "follow_up", json_object_get(plan, "follow_up"));
+      if (!appr) {  /* what an approval would bring is counted when it is approved */
+        append_all(done, json_object_get(plan, "tasks_completed"), id);
+        append_all(cancelled, json_object_get(plan, "tasks_cancelled"), id);
+        if (json_is_object(json_object_get(plan, "follow_up"))) follow_n++;
+        msg_n += (int)json_array_size(json_object_get(plan, "messages"));
+        note_n += (int)json_array_size(json_object_get(plan, "notifications"));
+        size_t k;
+        json_t *g;
+        json_array_foreach(json_object_get(plan, "groups"), k, g) tally(groups, "id", json_object_get(g, "id"), json_object_get(g, "name"));
+      }
+    } else {
+      refused_n++;
+      json_t *err;
+      if (plan) {  /* planned, but a field the policy makes mandatory is missing: a real close answers 422 */
+        json_t *fields = json_object();
+        size_t k;
+        json_t *m;
+        json_array_foreach(json_object_get(plan, "missing"), k, m) json_object_set_new(fields, json_string_value(m), json_string("required"));
+        err = json_pack("{s:s, s:s, s:o}", "code", "validation_failed", "message", "A field your role makes mandatory is missing",
+                        "fields", fields);
+      } else {
+        err = lp_error_json(&e);
+      }
+      lp_err re = LP_ERR_INIT;
+      json_t *name = plan ? json_incref(json_object_get(json_object_get(plan, "lead"), "full_name"))
+                          : visible_name(lp_store_reader(st, &re), &r->actor, id);
+      lp_err_release(&re);
+      tally(reasons, "code", json_object_get(err, "code"), json_object_get(err, "message"));
+      item = json_pack("{s:I, s:o, s:s, s:o}", "id", (json_int_t)id, "full_name", name, "result", "refused", "error", err);
+    }
+    json_array_append_new(items, item);
+    json_decref(out);
+    lp_err_release(&e);
+  }
+  return json_pack("{s:b, s:i, s:i, s:i, s:i, s:o, s:o, s:i, s:o, s:i, s:i, s:o, s:o}", "dry_run", 1,
+                   "total", (int)json_array_size(ids), "will_close", close_n, "needs_approval", approval_n, "refused", refused_n,
+                   "tasks_completed", done, "tasks_cancelled", cancelled, "follow_ups", follow_n, "groups", groups,
+                   "messages", msg_n, "notifications", note_n, "refusals", reasons, "items", items);
 }
 
 static lp_code bulk_enqueue(lp_req *r, const char *action, json_t *params, json_t *cols, json_t *ids) {
@@ -169,9 +274,21 @@ lp_code h_leads_bulk(lp_req *r) {
     lp_fail_field(&r->err, "group_id", "required");
   if (!r->err.code && action && !strcmp(action, "close") && !json_is_string(params ? json_object_get(params, "outcome") : NULL))
     lp_fail_field(&r->err, "outcome", "required");
+  int dry = lp_req_flag(r, "dry_run");
+  if (!r->err.code && dry && action && strcmp(action, "close"))
+    lp_fail_field(&r->err, "dry_run", "a preview is offered for close only");
   if (r->err.code) { json_decref(cols); return r->err.code; }
   json_t *ids = json_is_array(ids_in) ? json_incref(ids_in) : filter_ids(r, filter);
   if (!ids) { json_decref(cols); return r->err.code; }
+  if (dry) {
+    if (json_array_size(ids) > BULK_MAX) {
+      json_decref(ids);
+      return lp_fail(&r->err, LP_EVALIDATION, "A preview covers up to %d leads: narrow the selection", BULK_MAX);
+    }
+    json_t *pv = bulk_preview(r, params, ids);
+    json_decref(ids);
+    return lp_reply(r, 200, pv);
+  }
   if (json_array_size(ids) > BULK_MAX) {
     if (json_array_size(ids) > BULK_JOB_MAX) {
       json_decref(ids);

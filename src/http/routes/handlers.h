@@ -10,6 +10,7 @@ lp_code h_healthz(lp_req *r);
 lp_code h_readyz(lp_req *r);
 lp_code h_metrics(lp_req *r);
 lp_code h_leads_list(lp_req *r);
+lp_code h_leads_board(lp_req *r);
 lp_code h_leads_create(lp_req *r);
 lp_code h_lead_get(lp_req *r);
 lp_code h_lead_patch(lp_req *r);

@@ -30,6 +30,13 @@ export const comment = (id, { body, icon, color }) => post(`/leads/${id}/comment
 
 // -> {status, data}: 200 with {succeeded, failed, results}, or 202 (a job, or an approval).
 export const bulk = (ids, action, params) => request('POST', '/leads/bulk', { body: { ids, action, params } });
+// The preview of a bulk close, changing nothing: {total, will_close, needs_approval, refused, refusals,
+// tasks_completed, tasks_cancelled, follow_ups, groups, messages, notifications, items}.
+export const bulkClosePreview = (ids, params) => post('/leads/bulk', { ids, action: 'close', params }, { query: { dry_run: 1 } });
+
+// The pipeline board: query {owner, source, q, limit} -> {columns: [{stage_id, name, count, value_cents,
+// values, items, next_cursor}], counted}. A column's next cards: list({status: 'open', stage, cursor, ...}).
+export const board = (query) => get('/leads/board', query);
 
 // The address of the CSV of every lead matching the filters (the session cookie authenticates it).
 export const exportUrl = (filters) => apiUrl('/export/leads', { ...filters, format: 'csv' });

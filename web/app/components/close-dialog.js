@@ -1,6 +1,7 @@
 // components/close-dialog.js — the Close dialog: outcome, lost reason (required for kind lost),
 // notes, what happens to open tasks, follow-up, contact groups; the server's dry_run plan is
-// shown in words before the user can confirm.
+// shown in words before the user can confirm. Its form (useCloseForm, CloseFields) and words
+// (planWords, taskWords, followWords) are shared with the bulk close (components/bulk-close.js).
 import { html, useEffect, useMemo, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, Input, Select, Textarea, Check, ErrorBox, Dialog, FieldError, nameOf } from '../ui.js';
@@ -8,31 +9,47 @@ import { conflictMessage, conflictOr, isConflict } from '../conflict.js';
 import { fmtDateTime, toLocalInput, fromLocalInput, humanize, plural, listWords, addDays, useDebounced } from '../util.js';
 
 const LABELS = { reason_id: 'lost reason', lost_reason_id: 'lost reason', notes: 'notes', follow_up: 'follow-up', outcome: 'outcome' };
+export const fieldLabel = (m) => LABELS[m] || humanize(m);
 
 // The group a lead closed as lost joins by default: the settings' (0: none).
 export const defaultLostGroup = (settings) => (settings && settings.close_lost_default_group_id) || null;
 
 function at9(days) { const d = addDays(new Date(), days); d.setHours(9, 0, 0, 0); return toLocalInput(d.toISOString()); }
 
-export function planWords(plan, { refs, tasks, lead }) {
+// How the server's follow-up types read (never the raw key).
+const FOLLOW_WORDS = { closed_lost_follow_up: 'a follow-up after the loss', post_sale_follow_up: 'an after-sale follow-up', follow_up: 'a follow-up' };
+export const followWords = (type) => FOLLOW_WORDS[type] || (type ? humanize(type).toLowerCase() : 'a follow-up');
+// A task of a plan: the server names it ({id, title, due_at}); older answers gave ids only.
+export function taskWords(t, tasks = []) {
+  if (t && typeof t === 'object') return `“${t.title || humanize(t.type || 'task')}”${t.due_at ? ` (due ${fmtDateTime(t.due_at)})` : ''}`;
+  const x = tasks.find((y) => y.id === t);
+  return x ? `“${x.title || humanize(x.type)}”` : `task #${t}`;
+}
+const groupName = (g, refs) => (g && typeof g === 'object' ? g.name : nameOf(refs.groups, g));
+
+// The preview in words. outcome: the outcome chosen in the form (the plan's lead may not carry it
+// while a mandatory field is missing), reason: the chosen lost reason id or ''.
+export function planWords(plan, { refs, tasks = [], lead, outcome, reason }) {
   const out = [];
-  const title = (id) => { const t = tasks.find((x) => x.id === id); return t ? `“${t.title || humanize(t.type)}”` : `task #${id}`; };
   const l = plan.lead || {};
-  const o = (refs.outcomes || []).find((x) => x.key === l.outcome);
-  let s = `${lead.full_name} will be closed as ${o ? o.name : humanize(l.outcome || '')}`;
-  if (l.lost_reason_id) s += ` (reason: ${nameOf(refs.lostReasons, l.lost_reason_id)})`;
-  out.push(s + '.');
+  const key = l.outcome || outcome;
+  const o = (refs.outcomes || []).find((x) => x.key === key);
+  const oname = o ? o.name : key ? humanize(key) : null;
+  const rid = l.lost_reason_id || reason;
+  if (!oname) out.push('Choose an outcome to see what closing will do.');
+  else if (o && o.kind === 'lost' && !rid) out.push(`${lead.full_name} will be closed as ${oname} once a lost reason is chosen.`);
+  else out.push(`${lead.full_name} will be closed as ${oname}${rid ? ` (reason: ${nameOf(refs.lostReasons, rid)})` : ''}.`);
   const done = plan.tasks_completed || [], cancelled = plan.tasks_cancelled || [];
-  if (done.length) out.push(`${plural(done.length, 'task')} will be marked done: ${listWords(done.map(title))}.`);
-  if (cancelled.length) out.push(`${plural(cancelled.length, 'task')} will be cancelled: ${listWords(cancelled.map(title))}.`);
+  if (done.length) out.push(`${plural(done.length, 'task')} will be marked done: ${listWords(done.map((t) => taskWords(t, tasks)))}.`);
+  if (cancelled.length) out.push(`${plural(cancelled.length, 'task')} will be cancelled: ${listWords(cancelled.map((t) => taskWords(t, tasks)))}.`);
   if (!done.length && !cancelled.length) out.push('No tasks will change.');
   const f = plan.follow_up;
   if (f) {
     const who = f.assignee_id ? nameOf(refs.users, f.assignee_id) : 'the owner';
-    out.push(`A follow-up task ${f.title ? `“${f.title}” ` : ''}(${humanize(f.type || 'follow_up').toLowerCase()}) will be created for ${who}, due ${fmtDateTime(f.due_at)}.`);
+    out.push(`A follow-up task${f.title ? ` “${f.title}”` : ''} (${followWords(f.type)}) will be created for ${who}, due ${fmtDateTime(f.due_at)}.`);
   } else out.push('No follow-up will be scheduled.');
   const groups = plan.groups || [];
-  if (groups.length) out.push(`The lead will be added to ${groups.length === 1 ? 'the group' : 'the groups'} ${listWords(groups.map((g) => nameOf(refs.groups, g)))}.`);
+  if (groups.length) out.push(`The lead will be added to ${groups.length === 1 ? 'the group' : 'the groups'} ${listWords(groups.map((g) => groupName(g, refs)))}.`);
   const threads = plan.threads_closed || [];
   if (threads.length) out.push(`${plural(threads.length, 'open conversation')} will be ended.`);
   const msgs = plan.messages || [];
@@ -46,7 +63,10 @@ export function planWords(plan, { refs, tasks, lead }) {
   return out;
 }
 
-export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, onRefresh }) {
+// The close form's state and the request body it makes, shared by the single close and the bulk
+// close (components/bulk-close.js). initialOutcome: an outcome chosen before the dialog opened
+// (a card dropped on a closing column of the board).
+export function useCloseForm(open, initialOutcome) {
   const { refs, settings } = useApp();
   const outcomes = refs.outcomes || [];
   const [outcome, setOutcome] = useState('');
@@ -60,18 +80,9 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
   const [followNotes, setFollowNotes] = useState('');
   const [groups, setGroups] = useState(new Set());
   const [notify, setNotify] = useState(false);
-  const [preview, setPreview] = useState(null);     // {key, plan} | {key, error}
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-
   const o = outcomes.find((x) => x.key === outcome);
   const kind = o ? o.kind : null;
   const reasons = (refs.lostReasons || []).filter((r) => r.active !== false);
-  useEffect(() => {
-    if (!open) return;
-    setOutcome(''); setReason(''); setNotes(''); setPreview(null); setError(null); setFollowUp(false); setFollowNotes('');
-    setGroups(new Set()); setOverdueDone(false); setAllDone(false); setOther('keep'); setNotify(false);
-  }, [open]);
   const pickOutcome = (k) => {
     setOutcome(k);
     const kd = (outcomes.find((x) => x.key === k) || {}).kind;
@@ -81,6 +92,12 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
     if (kd !== 'lost') setReason('');
     setFollowUp(kd === 'lost' ? followUp : false);
   };
+  useEffect(() => {
+    if (!open) return;
+    setOutcome(''); setReason(''); setNotes(''); setFollowUp(false); setFollowNotes('');
+    setGroups(new Set()); setOverdueDone(false); setAllDone(false); setOther('keep'); setNotify(false);
+    if (initialOutcome) pickOutcome(initialOutcome);
+  }, [open, initialOutcome]);
   const pickReason = (v) => {
     setReason(v);
     const r = reasons.find((x) => String(x.id) === String(v));
@@ -97,6 +114,63 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
     b.follow_up = followUp && followAt ? { due_at: fromLocalInput(followAt), notes: followNotes.trim() || undefined } : null;
     return b;
   }, [outcome, notes, tasksMode, groups, notify, reason, followUp, followAt, followNotes]);
+  const toggleGroup = (id, on) => setGroups((s) => { const n = new Set(s); on ? n.add(id) : n.delete(id); return n; });
+  return { outcome, pickOutcome, reason, pickReason, reasons, kind, notes, setNotes, overdueDone, setOverdueDone, allDone, setAllDone,
+    other, setOther, followUp, setFollowUp, followAt, setFollowAt, followNotes, setFollowNotes, groups, toggleGroup, notify, setNotify,
+    body, reasonMissing: kind === 'lost' && !reason };
+}
+
+// The form's fields (two columns). taskLegend: what the tasks box says about the open tasks.
+export function CloseFields({ form: f, fe, taskLegend }) {
+  const { refs } = useApp();
+  const outcomes = refs.outcomes || [];
+  return html`<div class="close-cols">
+    <div>
+      <${Select} label="Outcome" value=${f.outcome} empty="Choose an outcome…" onChange=${f.pickOutcome} required id="close-outcome" autofocus
+        options=${outcomes.filter((x) => x.active !== false).map((x) => ({ value: x.key, label: x.name.toLowerCase() === x.kind ? x.name : `${x.name} (${x.kind})` }))} error=${fe.outcome} />
+      ${f.kind === 'lost' ? html`<${Select} label="Lost reason (required)" value=${f.reason} empty="Choose a reason…" onChange=${f.pickReason} required id="close-reason"
+        options=${f.reasons.map((r) => ({ value: r.id, label: r.name }))} error=${fe.reason_id || fe.lost_reason_id} />` : null}
+      <${Textarea} label="Notes" value=${f.notes} onInput=${f.setNotes} rows="3" error=${fe.notes} id="close-notes" />
+      <fieldset class="group-box"><legend>${taskLegend}</legend>
+        <${Check} label="Mark overdue tasks done" checked=${f.overdueDone} id="close-overdue"
+          onChange=${(v) => { f.setOverdueDone(v); if (v) f.setAllDone(false); }} />
+        <${Check} label="Mark all incomplete tasks done" checked=${f.allDone} id="close-all"
+          onChange=${(v) => { f.setAllDone(v); if (v) f.setOverdueDone(false); }} />
+        <div class="radios" role="radiogroup" aria-label="Other open tasks">
+          <span class=${'radios-label' + (f.overdueDone || f.allDone ? ' muted' : '')}>${f.overdueDone ? 'Tasks not yet due:' : 'Open tasks:'}</span>
+          <label><input type="radio" name="close-other" value="keep" checked=${f.other === 'keep'} disabled=${f.allDone}
+            onChange=${() => f.setOther('keep')} /> Keep</label>
+          <label><input type="radio" name="close-other" value="cancel_future" checked=${f.other === 'cancel_future'} disabled=${f.allDone || f.overdueDone}
+            onChange=${() => f.setOther('cancel_future')} /> Cancel future tasks</label>
+        </div>
+        <${FieldError} error=${fe.tasks} />
+      </fieldset>
+    </div>
+    <div>
+      <fieldset class="group-box"><legend>Follow-up</legend>
+        <${Check} label="Schedule a follow-up task" checked=${f.followUp} onChange=${f.setFollowUp} id="close-follow" />
+        ${f.followUp ? html`<${Input} type="datetime-local" label="Follow-up due" value=${f.followAt} onInput=${f.setFollowAt} id="close-follow-at"
+          error=${fe.follow_up || fe['follow_up.due_at']} />
+          <${Input} label="Follow-up notes" value=${f.followNotes} onInput=${f.setFollowNotes} />` : html`<${FieldError} error=${fe.follow_up} />`}
+      </fieldset>
+      <fieldset class="group-box"><legend>Add to contact groups</legend>
+        ${(refs.groups || []).length ? (refs.groups || []).map((g) => html`<${Check} key=${g.id} label=${g.name} checked=${f.groups.has(g.id)}
+          onChange=${(v) => f.toggleGroup(g.id, v)} />`) : html`<p class="muted">No groups defined.</p>`}
+        <${FieldError} error=${fe.groups} />
+      </fieldset>
+      <${Check} label="Send the closing notification on open e-mail threads" checked=${f.notify} onChange=${f.setNotify} id="close-notify" />
+    </div>
+  </div>`;
+}
+
+export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, onRefresh, initialOutcome }) {
+  const { refs } = useApp();
+  const f = useCloseForm(open, initialOutcome);
+  const [preview, setPreview] = useState(null);     // {key, plan} | {key, error}
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  useEffect(() => { if (open) { setPreview(null); setError(null); } }, [open]);
+  const { body, outcome, reasonMissing } = f;
   const key = body ? JSON.stringify(body) : '';
   const dkey = useDebounced(key, 350);
 
@@ -115,7 +189,6 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
   const perr = cur && cur.error;
   const fe = { ...((perr && perr.fields) || {}), ...((error && error.fields) || {}) };
   for (const m of missing) if (!fe[m]) fe[m] = 'required';
-  const reasonMissing = kind === 'lost' && !reason;
   const canConfirm = !!plan && !missing.length && !reasonMissing && !busy;
   const closeTrans = (transitions || []).find((t) => t.kind === 'close' && t.outcome === outcome);
 
@@ -133,56 +206,19 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
     }
     setBusy(false);
   };
-  const toggleGroup = (id, on) => setGroups((s) => { const n = new Set(s); on ? n.add(id) : n.delete(id); return n; });
   const openTasks = tasks.filter((t) => t.status === 'open');
   const overdueCount = openTasks.filter((t) => t.due_at && new Date(t.due_at) < new Date()).length;
 
   return html`<${Dialog} open=${open} wide title=${'Close ' + lead.full_name} onClose=${onClose}>
     <form class="close-form" onSubmit=${confirm} novalidate>
-      <div class="close-cols">
-        <div>
-          <${Select} label="Outcome" value=${outcome} empty="Choose an outcome…" onChange=${pickOutcome} required id="close-outcome" autofocus
-            options=${outcomes.filter((x) => x.active !== false).map((x) => ({ value: x.key, label: x.name.toLowerCase() === x.kind ? x.name : `${x.name} (${x.kind})` }))} error=${fe.outcome} />
-          ${kind === 'lost' ? html`<${Select} label="Lost reason (required)" value=${reason} empty="Choose a reason…" onChange=${pickReason} required id="close-reason"
-            options=${reasons.map((r) => ({ value: r.id, label: r.name }))} error=${fe.reason_id || fe.lost_reason_id} />` : null}
-          <${Textarea} label="Notes" value=${notes} onInput=${setNotes} rows="3" error=${fe.notes} id="close-notes" />
-          <fieldset class="group-box"><legend>Open tasks (${openTasks.length}, ${overdueCount} overdue)</legend>
-            <${Check} label="Mark overdue tasks done" checked=${overdueDone} id="close-overdue"
-              onChange=${(v) => { setOverdueDone(v); if (v) setAllDone(false); }} />
-            <${Check} label="Mark all incomplete tasks done" checked=${allDone} id="close-all"
-              onChange=${(v) => { setAllDone(v); if (v) setOverdueDone(false); }} />
-            <div class="radios" role="radiogroup" aria-label="Other open tasks">
-              <span class=${'radios-label' + (overdueDone || allDone ? ' muted' : '')}>${overdueDone ? 'Tasks not yet due:' : 'Open tasks:'}</span>
-              <label><input type="radio" name="close-other" value="keep" checked=${other === 'keep'} disabled=${allDone}
-                onChange=${() => setOther('keep')} /> Keep</label>
-              <label><input type="radio" name="close-other" value="cancel_future" checked=${other === 'cancel_future'} disabled=${allDone || overdueDone}
-                onChange=${() => setOther('cancel_future')} /> Cancel future tasks</label>
-            </div>
-            <${FieldError} error=${fe.tasks} />
-          </fieldset>
-        </div>
-        <div>
-          <fieldset class="group-box"><legend>Follow-up</legend>
-            <${Check} label="Schedule a follow-up task" checked=${followUp} onChange=${setFollowUp} id="close-follow" />
-            ${followUp ? html`<${Input} type="datetime-local" label="Follow-up due" value=${followAt} onInput=${setFollowAt} id="close-follow-at"
-              error=${fe.follow_up || fe['follow_up.due_at']} />
-              <${Input} label="Follow-up notes" value=${followNotes} onInput=${setFollowNotes} />` : html`<${FieldError} error=${fe.follow_up} />`}
-          </fieldset>
-          <fieldset class="group-box"><legend>Add to contact groups</legend>
-            ${(refs.groups || []).length ? (refs.groups || []).map((g) => html`<${Check} key=${g.id} label=${g.name} checked=${groups.has(g.id)}
-              onChange=${(v) => toggleGroup(g.id, v)} />`) : html`<p class="muted">No groups defined.</p>`}
-            <${FieldError} error=${fe.groups} />
-          </fieldset>
-          <${Check} label="Send the closing notification on open e-mail threads" checked=${notify} onChange=${setNotify} id="close-notify" />
-        </div>
-      </div>
+      <${CloseFields} form=${f} fe=${fe} taskLegend=${`Open tasks (${openTasks.length}, ${overdueCount} overdue)`} />
       <section class="preview" aria-live="polite" aria-labelledby="preview-h">
         <h3 id="preview-h">What will happen</h3>
         ${!outcome ? html`<p class="muted">Choose an outcome to see what closing will do.</p>`
           : !cur ? html`<p class="muted"><span class="spinner" aria-hidden="true"></span> Working out what closing will do…</p>`
           : perr && !plan ? html`<p class="field-error">${isConflict(perr) ? conflictMessage('lead') : perr.message}</p>
             ${isConflict(perr) && onRefresh ? html`<button type="button" class="btn btn-small" onClick=${onRefresh}>Load the latest version</button>` : null}`
-          : html`<ul class="preview-list">${planWords(plan, { refs, tasks, lead }).map((s) => html`<li>${s}</li>`)}</ul>
+          : html`<ul class="preview-list">${planWords(plan, { refs, tasks, lead, outcome, reason: f.reason }).map((s) => html`<li>${s}</li>`)}</ul>
             ${plan.approval_required || (closeTrans && closeTrans.approval_required) ? html`<p class="notice notice-warn">This close needs approval: confirming sends it to an approver and the lead stays open until they decide.</p>` : null}
             ${missing.length ? html`<p class="field-error" role="alert">Before closing, fill in: ${listWords(missing.map((m) => LABELS[m] || humanize(m)))}.</p>` : null}`}
         ${reasonMissing ? html`<p class="field-error">A lost reason is required for this outcome.</p>` : null}

@@ -10,6 +10,7 @@ import { NotesContext, NotificationsButton, useNotifications } from './notificat
 const NAV = [
   { href: '/', label: 'Dashboard' },
   { href: '/leads', label: 'Leads' },
+  { href: '/board', label: 'Pipeline' },
   { href: '/approvals', label: 'Approvals' },
   { href: '/customers', label: 'Customers' },
   { href: '/reports', label: 'Reports' },

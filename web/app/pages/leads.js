@@ -5,6 +5,7 @@ import * as api from '../api/index.js';
 import { useApp, useSlaDays, slaText, navigate, useLocation, Input, Select, ErrorBox, Notice, Dialog,
   Check, optionsOf, useCan, peopleOf, Link } from '../ui.js';
 import { LeadsTable } from '../components/leads-table.js';
+import { BulkCloseDialog } from '../components/bulk-close.js';
 import { useDebounced, dayToIso, plural } from '../util.js';
 
 const FILTER_KEYS = ['status', 'owner', 'stage', 'source', 'location', 'partner', 'outcome', 'group',
@@ -157,16 +158,11 @@ function BulkBar({ ids, onDone, clear }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [result, setResult] = useState('');
-  const [reason, setReason] = useState('');
-  const lostKind = action === 'close' && ((refs.outcomes || []).find((o) => o.key === value) || {}).kind === 'lost';
+  // Close opens the bulk close dialog: the single close's options and a preview of the whole selection
+  const [closeOpen, setCloseOpen] = useState(false);
   const needs = { set_stage: ['stage_id', 'Stage', optionsOf(refs.stages)], assign: ['owner_id', 'Owner', optionsOf(peopleOf(refs.users, can).filter((u) => u.active !== false))],
-    add_to_group: ['group_id', 'Group', optionsOf(refs.groups)],
-    close: ['outcome', 'Outcome', (refs.outcomes || []).filter((o) => o.active !== false).map((o) => ({ value: o.key, label: o.name }))] }[action];
-  const params = () => {
-    if (!needs) return {};
-    if (action === 'close') return { outcome: value, ...(lostKind ? { reason_id: Number(reason) } : {}) };
-    return { [needs[0]]: Number(value) };
-  };
+    add_to_group: ['group_id', 'Group', optionsOf(refs.groups)] }[action];
+  const params = () => (needs ? { [needs[0]]: Number(value) } : {});
   const apply = async () => {
     if (action === 'delete' && !confirm(`Delete ${plural(ids.length, 'lead')}? Their history stays in the audit log.`)) return;
     setBusy(true); setError(null); setResult('');
@@ -183,19 +179,19 @@ function BulkBar({ ids, onDone, clear }) {
     } catch (e) { setError(e.status === 404 && e.code === 'not_found' && /endpoint/i.test(e.message) ? { message: 'Bulk actions are not available on this server yet.' } : e); }
     setBusy(false);
   };
-  if (!ids.length) return result ? html`<${Notice} text=${result} />` : null;
+  const closeDialog = html`<${BulkCloseDialog} open=${closeOpen} ids=${ids} onClose=${() => { setCloseOpen(false); clear(); }} onDone=${onDone} />`;
+  if (!ids.length) return html`${result ? html`<${Notice} text=${result} />` : null}${closeDialog}`;
   return html`<div class="bulkbar card" role="region" aria-label="Bulk actions">
     <strong>${plural(ids.length, 'lead')} selected</strong>
-    <${Select} label="Action" value=${action} empty="Choose…" onChange=${(v) => { setAction(v); setValue(''); }}
+    <${Select} label="Action" value=${action} empty="Choose…" onChange=${(v) => { if (v === 'close') { setCloseOpen(true); setAction(''); } else setAction(v); setValue(''); }}
       options=${[{ value: 'set_stage', label: 'Move to stage' }, { value: 'assign', label: 'Assign owner' },
-        { value: 'add_to_group', label: 'Add to group' }, { value: 'close', label: 'Close' },
+        { value: 'add_to_group', label: 'Add to group' }, { value: 'close', label: 'Close…' },
         ...(can.delete !== 'deny' ? [{ value: 'delete', label: 'Delete' }] : [])]} />
     ${needs ? html`<${Select} label=${needs[1]} value=${value} empty="Choose…" options=${needs[2]} onChange=${setValue} />` : null}
-    ${lostKind ? html`<${Select} label="Lost reason" value=${reason} empty="Choose…" onChange=${setReason}
-      options=${(refs.lostReasons || []).filter((r) => r.active !== false).map((r) => ({ value: r.id, label: r.name }))} />` : null}
-    <button type="button" class="btn btn-primary" disabled=${busy || !action || (needs && !value) || (lostKind && !reason)} onClick=${apply}>Apply</button>
+    <button type="button" class="btn btn-primary" disabled=${busy || !action || (needs && !value)} onClick=${apply}>Apply</button>
     <button type="button" class="btn btn-ghost" onClick=${clear}>Clear selection</button>
     <${ErrorBox} error=${error} />
+    ${closeDialog}
   </div>`;
 }
 
