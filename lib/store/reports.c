@@ -5,10 +5,15 @@
  * dimension per day would hold about one row per lead (1M leads: ~1M rows to read for a two-year
  * report); one dimension per row keeps a period's rows to owners x values x outcomes, and the
  * 32-day blocks keep a two-year range to ~23 blocks plus at most 62 edge days. The primary key
- * starts with (grain, kind, period): the rows of one change sit on a few pages (see migrate.c). Each change writes
- * multi-row UPSERTs of the netted differences (6 rows a statement, the most 64 parameters take;
- * sorted so that concurrent writers on PostgreSQL take row locks in the same order); a change that touches no counted column
- * writes nothing.
+ * starts with (grain, kind, period): the rows of one change sit on a few pages (see migrate.c). Each change adds
+ * its differences to its write's part of a db.h summary (counts_kind below); the backend writes the
+ * transaction's netted rows once before COMMIT (SQLite: one flush per group commit) as multi-row
+ * UPSERTs (6 rows a statement, the most 64 parameters take; sorted so that concurrent writers on
+ * PostgreSQL take row locks in the same order); a change that touches no counted column adds nothing.
+ * Cost (bench/reports-cost.sh, 100k leads): what dominates is not statements but pages — at this size
+ * report_counts holds ~10 rows per lead, a close's 42 cells land on ~15 pages spread over the lead's
+ * created day and block, and each dirty page is a WAL write at commit; netting a group commit's
+ * cells saves little there (see the branch report for figures and the key order that helps).
  */
 #include <pthread.h>
 #include <stdlib.h>
