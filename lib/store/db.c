@@ -4,6 +4,7 @@
  * costs one indirect jump. lp_store_open chooses the backend by the URL's scheme.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "store/db.h"
@@ -218,4 +219,99 @@ lp_tls_slot *lp_tls_for(const void *store, unsigned gen) {
 void lp_tls_forget(const void *store) {
   for (int i = 0; i < TLS_SLOTS; i++)
     if (tls_slots[i].store == store) tls_slots[i] = (lp_tls_slot){0, NULL, NULL};
+}
+
+/* ---------------------------------------------------------------- summaries (db.h)
+ * Per connection: for each kind, the transaction's part (what its committed-to-be writes added)
+ * and the running write's part. `written`: the transaction's part was written inside the running
+ * write (lp_db_summary_flush); kept, it is then emptied; rolled back, it stays to be written at
+ * commit. */
+struct lp_tx {
+  int in_write;
+  int n;
+  struct { const lp_summary_kind *kind; void *tx, *w; int written, used; } k[LP_SUMMARY_KINDS];
+};
+
+void *lp_db_summary(lp_db *db, const lp_summary_kind *kind) {
+  struct lp_tx *t = db->tx;
+  if (!t || !t->in_write) return NULL;
+  int i = 0;
+  while (i < t->n && t->k[i].kind != kind) i++;
+  if (i == t->n) {
+    if (t->n == LP_SUMMARY_KINDS) return NULL;
+    void *a = kind->make(), *b = a ? kind->make() : NULL;
+    if (!b) { if (a) kind->drop(a); return NULL; }
+    t->k[i].kind = kind; t->k[i].tx = a; t->k[i].w = b; t->k[i].written = 0;
+    t->n++;
+  }
+  if (!t->k[i].used) t->k[i].used = 1;
+  return t->k[i].w;
+}
+
+lp_code lp_db_summary_flush(lp_db *db, const lp_summary_kind *kind, lp_err *err) {
+  struct lp_tx *t = db->tx;
+  if (!t || !t->in_write) return LP_OK;
+  for (int i = 0; i < t->n; i++) {
+    if (t->k[i].kind != kind || !t->k[i].used) continue;
+    lp_code rc = LP_OK;
+    if (!t->k[i].written) rc = kind->flush(db, t->k[i].tx, err);
+    if (rc == LP_OK) { t->k[i].written = 1; rc = kind->flush(db, t->k[i].w, err); }
+    if (rc == LP_OK) kind->clear(t->k[i].w);
+    return rc;
+  }
+  return LP_OK;
+}
+
+void lp_tx_write_begin(lp_db *db) {
+  if (!db->tx) db->tx = calloc(1, sizeof *db->tx);
+  if (db->tx) db->tx->in_write = 1;
+}
+
+void lp_tx_write_end(lp_db *db, int kept) {
+  struct lp_tx *t = db->tx;
+  if (!t) return;
+  t->in_write = 0;
+  for (int i = 0; i < t->n; i++) {
+    const lp_summary_kind *kind = t->k[i].kind;
+    if (!t->k[i].used) continue;
+    if (kept && t->k[i].written) kind->clear(t->k[i].tx);
+    t->k[i].written = 0;
+    /* Out of memory while merging: the part cannot be counted, so the counters would drift;
+     * lp_tx_before_commit then fails the transaction (used = 2). */
+    if (kept && kind->merge(t->k[i].tx, t->k[i].w) != 0) t->k[i].used = 2;
+    kind->clear(t->k[i].w);
+  }
+}
+
+lp_code lp_tx_before_commit(lp_db *db, lp_err *err) {
+  struct lp_tx *t = db->tx;
+  if (!t) return LP_OK;
+  for (int i = 0; i < t->n; i++) {
+    if (!t->k[i].used) continue;
+    if (t->k[i].used == 2) return lp_fail(err, LP_EUNAVAILABLE, "out of memory keeping a summary");
+    lp_code rc = t->k[i].kind->flush(db, t->k[i].tx, err);
+    if (rc != LP_OK) return rc;
+  }
+  return LP_OK;
+}
+
+void lp_tx_end(lp_db *db) {
+  struct lp_tx *t = db->tx;
+  if (!t) return;
+  t->in_write = 0;
+  for (int i = 0; i < t->n; i++) {
+    if (!t->k[i].used) continue;
+    t->k[i].kind->clear(t->k[i].tx);
+    t->k[i].kind->clear(t->k[i].w);
+    t->k[i].written = 0;
+    t->k[i].used = 0;
+  }
+}
+
+void lp_tx_free(lp_db *db) {
+  struct lp_tx *t = db->tx;
+  if (!t) return;
+  for (int i = 0; i < t->n; i++) { t->k[i].kind->drop(t->k[i].tx); t->k[i].kind->drop(t->k[i].w); }
+  free(t);
+  db->tx = NULL;
 }

@@ -67,6 +67,33 @@ int lp_store_ride_end(void);
  * taking turns with them. */
 lp_code lp_store_append(lp_store *s, lp_write_fn fn, void *ctx, lp_err *err);
 
+/* Summaries written once per transaction (kept counters such as store/reports.c's). A write that
+ * changes many rows' summary adds its part in memory; the backend writes what every write of the
+ * transaction added up to, once, just before COMMIT (SQLite: once per group commit, whatever number
+ * of writes it carries; PostgreSQL: once per write, each its own transaction). So the summary stays
+ * in the same transaction as the change (exact after a crash) at the cost of one flush per commit.
+ *
+ * A kind describes one summary (a static struct; up to LP_SUMMARY_KINDS kinds). lp_db_summary
+ * answers the calling write's own part of it (made on first use), to add to; NULL when db is not
+ * running a write of lp_store_write / lp_store_append / lp_store_write_direct (a test's own
+ * transaction): the caller then writes its part at once. When the write succeeds its part is
+ * merged into the transaction's; when it fails (its savepoint rolled back) the part is dropped, so
+ * only what is committed is counted. A flush that fails fails the whole transaction (SQLite: every
+ * write of the group answers LP_EUNAVAILABLE, nothing is committed).
+ * A write that reads the summary's rows or replaces them (a rebuild) first calls
+ * lp_db_summary_flush: what the transaction and the write hold so far is written there and then
+ * (inside the write: if it is rolled back, the transaction's part is written again at commit). */
+#define LP_SUMMARY_KINDS 4
+typedef struct lp_summary_kind {
+  void *(*make)(void);                                 /* a new, empty part (NULL: out of memory) */
+  int (*merge)(void *into, const void *from);          /* adds from to into; 0, or -1 out of memory */
+  lp_code (*flush)(lp_db *db, const void *part, lp_err *err);  /* writes part's rows (part unchanged) */
+  void (*clear)(void *part);                           /* empties it */
+  void (*drop)(void *part);                            /* frees it */
+} lp_summary_kind;
+void *lp_db_summary(lp_db *db, const lp_summary_kind *kind);
+lp_code lp_db_summary_flush(lp_db *db, const lp_summary_kind *kind, lp_err *err);
+
 /* Counters of the writer since open: transactions committed, writes they carried, and the
  * total microseconds spent committing (the fsync). For /metrics. */
 typedef struct lp_store_stats { unsigned long long commits, writes, commit_us, failed; } lp_store_stats;
@@ -279,8 +306,20 @@ typedef struct lp_tls_slot { unsigned gen; const void *store; void *db; } lp_tls
 lp_tls_slot *lp_tls_for(const void *store, unsigned gen);
 void lp_tls_forget(const void *store);
 
+/* For backends: the summaries of a transaction (lp_db_summary). A backend running a write calls
+ * lp_tx_write_begin before fn and lp_tx_write_end after it (kept: fn succeeded and its savepoint
+ * was released), lp_tx_before_commit just before COMMIT (an error: roll back instead), and
+ * lp_tx_end once the transaction is over, committed or not (and on a retry). lp_tx_free when the
+ * connection closes. */
+void lp_tx_write_begin(lp_db *db);
+void lp_tx_write_end(lp_db *db, int kept);
+lp_code lp_tx_before_commit(lp_db *db, lp_err *err);
+void lp_tx_end(lp_db *db);
+void lp_tx_free(lp_db *db);
+
+struct lp_tx;
 struct lp_store { const lp_db_ops *ops; };
-struct lp_db { const lp_db_ops *ops; };
+struct lp_db { const lp_db_ops *ops; struct lp_tx *tx; /* summaries (db.c); NULL until a write */ };
 struct lp_stmt { const lp_db_ops *ops; };
 
 extern const lp_db_ops lp_sqlite_ops;  /* sqlite.c */

@@ -188,6 +188,7 @@ static void stmt_free(pg_stmt *st) {
 static void db_close(pg_db *db) {
   if (!db) return;
   for (int i = 0; i < CACHE_SLOTS; i++) stmt_free(db->cache[i]);
+  lp_tx_free(&db->base);
   PQfinish(db->c);
   free(db);
 }
@@ -774,7 +775,11 @@ static lp_code write_tx(pg_store *s, pg_db *db, lp_write_fn fn, void *ctx, lp_er
       rc = pg_exec(db, begin, err);
     }
     if (rc != LP_OK) return rc;
+    lp_tx_write_begin(&db->base);
     rc = fn(&db->base, ctx, err);
+    lp_tx_write_end(&db->base, rc == LP_OK);
+    if (rc == LP_OK) rc = lp_tx_before_commit(&db->base, err);  /* the summaries it added (db.h) */
+    lp_tx_end(&db->base);
     if (rc == LP_OK) {
       struct timespec t0, t1;
       clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -5,10 +5,15 @@
  * dimension per day would hold about one row per lead (1M leads: ~1M rows to read for a two-year
  * report); one dimension per row keeps a period's rows to owners x values x outcomes, and the
  * 32-day blocks keep a two-year range to ~23 blocks plus at most 62 edge days. The primary key
- * starts with (grain, kind, period): the rows of one change sit on a few pages (see migrate.c). Each change writes
- * multi-row UPSERTs of the netted differences (6 rows a statement, the most 64 parameters take;
- * sorted so that concurrent writers on PostgreSQL take row locks in the same order); a change that touches no counted column
- * writes nothing.
+ * starts with (grain, kind, period): the rows of one change sit on a few pages (see migrate.c). Each change adds
+ * its differences to its write's part of a db.h summary (counts_kind below); the backend writes the
+ * transaction's netted rows once before COMMIT (SQLite: one flush per group commit) as multi-row
+ * UPSERTs (6 rows a statement, the most 64 parameters take; sorted so that concurrent writers on
+ * PostgreSQL take row locks in the same order); a change that touches no counted column adds nothing.
+ * Cost (bench/reports-cost.sh, 100k leads): what dominates is not statements but pages — at this size
+ * report_counts holds ~10 rows per lead, a close's 42 cells land on ~15 pages spread over the lead's
+ * created day and block, and each dirty page is a WAL write at commit; netting a group commit's
+ * cells saves little there (see the branch report for figures and the key order that helps).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -39,20 +44,6 @@ typedef struct {
 
 #define MAX_CELLS (2 * 3 * 2 * NDIMS)
 
-static int cell_cmp(const void *pa, const void *pb) {
-  const cell *a = pa, *b = pb;  /* the primary key's order */
-  if (a->grain != b->grain) return a->grain - b->grain;
-  if (a->kind != b->kind) return a->kind - b->kind;
-  if (a->period != b->period) return a->period < b->period ? -1 : 1;
-  if (a->dim != b->dim) return a->dim - b->dim;
-  if (!a->key_s != !b->key_s) return a->key_s ? 1 : -1;
-  if (a->key_s) { int c = strcmp(a->key_s, b->key_s); if (c) return c; }
-  else if (a->key_i != b->key_i) return a->key_i < b->key_i ? -1 : 1;
-  if (a->owner != b->owner) return a->owner < b->owner ? -1 : 1;
-  if (a->reason != b->reason) return a->reason < b->reason ? -1 : 1;
-  return strcmp(a->outcome, b->outcome);
-}
-
 static int is_set(json_t *o, const char *k) { json_t *v = json_object_get(o, k); return v && !json_is_null(v); }
 
 /* The lead's counted state: the cells it adds (sign +1) or takes away (-1). */
@@ -78,6 +69,133 @@ static void contribute(json_t *lead, int sign, cell *cells, int *nc) {
   }
 }
 
+/* ---------------------------------------------------------------- a part: netted cells in memory
+ * What one write (or one transaction: db.h, summaries) adds to report_counts, keyed like its
+ * primary key: open addressing over an array of entries whose key and outcome texts sit in one
+ * arena. Emptying keeps the memory, so a writer connection's parts stop allocating after a while. */
+typedef struct {
+  uint64_t h;
+  int64_t period, owner, reason, n, value;
+  int dim, kind, grain;
+  size_t text;          /* offset in the arena: key, NUL, outcome, NUL */
+} centry;
+typedef struct {
+  centry *e;
+  size_t n, cap;
+  uint32_t *slot;       /* entry index + 1, 0 empty; nslot a power of two, at most half full */
+  size_t nslot;
+  char *arena;
+  size_t alen, acap;
+} cpart;
+
+static void *part_make(void) { return calloc(1, sizeof(cpart)); }
+
+static void part_clear(void *p) {
+  cpart *c = p;
+  if (c->n) memset(c->slot, 0, c->nslot * sizeof *c->slot);
+  c->n = 0;
+  c->alen = 0;
+}
+
+static void part_drop(void *p) {
+  cpart *c = p;
+  if (!c) return;
+  free(c->e); free(c->slot); free(c->arena); free(c);
+}
+
+static uint64_t mix(uint64_t h, uint64_t v) { h ^= v; h *= 0x100000001b3ULL; return h ^ (h >> 29); }
+static uint64_t str_hash(uint64_t h, const char *s) {
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+  return h * 0x9e3779b97f4a7c15ULL;
+}
+
+static const char *ekey(const cpart *c, const centry *e) { return c->arena + e->text; }
+static const char *eoutcome(const cpart *c, const centry *e) { const char *k = ekey(c, e); return k + strlen(k) + 1; }
+
+static int grow_slots(cpart *c) {
+  size_t ns = c->nslot ? c->nslot * 2 : 256;
+  uint32_t *sl = calloc(ns, sizeof *sl);
+  if (!sl) return -1;
+  for (size_t i = 0; i < c->n; i++) {
+    size_t j = c->e[i].h & (ns - 1);
+    while (sl[j]) j = (j + 1) & (ns - 1);
+    sl[j] = (uint32_t)i + 1;
+  }
+  free(c->slot);
+  c->slot = sl;
+  c->nslot = ns;
+  return 0;
+}
+
+/* Adds n and value to the cell; 0, or -1 out of memory. */
+static int part_add(cpart *c, int dim, int kind, int grain, int64_t period, const char *key, int64_t owner,
+                    int64_t reason, const char *outcome, int64_t n, int64_t value) {
+  uint64_t h = mix(mix(mix(mix(mix(mix(0xcbf29ce484222325ULL, (uint64_t)(dim | kind << 4 | grain << 8)), (uint64_t)period),
+                                   (uint64_t)owner), (uint64_t)reason), str_hash(1, key)), str_hash(2, outcome));
+  if ((c->n + 1) * 2 > c->nslot && grow_slots(c) != 0) return -1;
+  size_t j = h & (c->nslot - 1);
+  for (; c->slot[j]; j = (j + 1) & (c->nslot - 1)) {
+    centry *e = &c->e[c->slot[j] - 1];
+    if (e->h == h && e->dim == dim && e->kind == kind && e->grain == grain && e->period == period && e->owner == owner &&
+        e->reason == reason && !strcmp(ekey(c, e), key) && !strcmp(eoutcome(c, e), outcome)) {
+      e->n += n;
+      e->value += value;
+      return 0;
+    }
+  }
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 128;
+    centry *ne = realloc(c->e, cap * sizeof *ne);
+    if (!ne) return -1;
+    c->e = ne;
+    c->cap = cap;
+  }
+  size_t kl = strlen(key) + 1, ol = strlen(outcome) + 1;
+  if (c->alen + kl + ol > c->acap) {
+    size_t cap = c->acap ? c->acap : 4096;
+    while (cap < c->alen + kl + ol) cap *= 2;
+    char *na = realloc(c->arena, cap);
+    if (!na) return -1;
+    c->arena = na;
+    c->acap = cap;
+  }
+  memcpy(c->arena + c->alen, key, kl);
+  memcpy(c->arena + c->alen + kl, outcome, ol);
+  c->e[c->n] = (centry){h, period, owner, reason, n, value, dim, kind, grain, c->alen};
+  c->alen += kl + ol;
+  c->slot[j] = (uint32_t)++c->n;
+  return 0;
+}
+
+static int part_merge(void *into, const void *from) {
+  cpart *a = into;
+  const cpart *b = from;
+  for (size_t i = 0; i < b->n; i++) {
+    const centry *e = &b->e[i];
+    if ((e->n || e->value) && part_add(a, e->dim, e->kind, e->grain, e->period, ekey(b, e), e->owner, e->reason,
+                                       eoutcome(b, e), e->n, e->value) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The primary key's order (grain, kind, period, dim, key, owner, reason, outcome): rows that sit
+ * together are written together, and concurrent writers on PostgreSQL take row locks in one order. */
+static const cpart *sort_part;
+static int entry_cmp(const void *pa, const void *pb) {
+  const centry *a = &sort_part->e[*(const uint32_t *)pa], *b = &sort_part->e[*(const uint32_t *)pb];
+  if (a->grain != b->grain) return a->grain - b->grain;
+  if (a->kind != b->kind) return a->kind - b->kind;
+  if (a->period != b->period) return a->period < b->period ? -1 : 1;
+  if (a->dim != b->dim) return a->dim - b->dim;
+  int c = strcmp(ekey(sort_part, a), ekey(sort_part, b));
+  if (c) return c;
+  if (a->owner != b->owner) return a->owner < b->owner ? -1 : 1;
+  if (a->reason != b->reason) return a->reason < b->reason ? -1 : 1;
+  return strcmp(eoutcome(sort_part, a), eoutcome(sort_part, b));
+}
+static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;  /* qsort has no context argument */
+
 /* The UPSERT of m rows, made once for each m up to ROWS_PER_STMT (statements take at most 64
  * parameters, db.h). */
 #define ROWS_PER_STMT 6
@@ -98,6 +216,49 @@ static void upsert_make(void) {
     lp_buf_release(&b);
   }
 }
+
+/* Writes the part's non-zero cells: one UPSERT per ROWS_PER_STMT distinct rows. */
+static lp_code part_flush(lp_db *db, const void *p, lp_err *err) {
+  const cpart *c = p;
+  if (!c->n) return LP_OK;
+  uint32_t *ix = malloc(c->n * sizeof *ix);
+  if (!ix) return lp_fail(err, LP_EUNAVAILABLE, "out of memory writing report counters");
+  size_t m = 0;
+  for (size_t i = 0; i < c->n; i++) if (c->e[i].n || c->e[i].value) ix[m++] = (uint32_t)i;
+  pthread_mutex_lock(&sort_mu);
+  sort_part = c;
+  qsort(ix, m, sizeof *ix, entry_cmp);
+  pthread_mutex_unlock(&sort_mu);
+  lp_code rc = LP_OK;
+  if (m) pthread_once(&upsert_once, upsert_make);
+  for (size_t at = 0; at < m && rc == LP_OK; at += ROWS_PER_STMT) {
+    int k = m - at < ROWS_PER_STMT ? (int)(m - at) : ROWS_PER_STMT;
+    lp_stmt *st = lp_db_prep_static(db, upsert_sql[k], err);
+    if (!st) { rc = err->code; break; }
+    for (int i = 0; i < k; i++) {
+      const centry *x = &c->e[ix[at + (size_t)i]];
+      int q = i * 10;
+      lp_bind_int(st, q + 1, x->dim);
+      lp_bind_int(st, q + 2, x->kind);
+      lp_bind_int(st, q + 3, x->grain);
+      lp_bind_int(st, q + 4, x->period);
+      lp_bind_text(st, q + 5, ekey(c, x));
+      lp_bind_int(st, q + 6, x->owner);
+      lp_bind_int(st, q + 7, x->reason);
+      lp_bind_text(st, q + 8, eoutcome(c, x));
+      lp_bind_int(st, q + 9, x->n);
+      lp_bind_int(st, q + 10, x->value);
+    }
+    if (lp_step(st, err) < 0) rc = err->code;
+    lp_stmt_done(st);
+  }
+  free(ix);
+  return rc;
+}
+
+/* report_counts as a summary of db.h: the cells of every change of a transaction, netted, written
+ * once before its COMMIT. */
+static const lp_summary_kind counts_kind = {part_make, part_merge, part_flush, part_clear, part_drop};
 
 /* The columns whose change moves a lead between cells. */
 static const char *const counted[] = {"status", "outcome", "lost_reason_id", "closed_at", "sold_at", "created_at",
@@ -122,48 +283,37 @@ lp_code lp_reports_hook(lp_db *db, const lp_change *c, void *ctx, lp_err *err) {
   int nc = 0;
   if (plan->kind != LP_PLAN_CREATE) contribute(c->before, -1, cells, &nc);
   contribute(after, 1, cells, &nc);
-  qsort(cells, (size_t)nc, sizeof *cells, cell_cmp);
-  int m = 0;  /* net equal cells, keep the non-zero */
-  for (int i = 0; i < nc; i++) {
-    if (m && !cell_cmp(&cells[m - 1], &cells[i])) { cells[m - 1].n += cells[i].n; cells[m - 1].value += cells[i].value; }
-    else cells[m++] = cells[i];
-    if (i == nc - 1 || cell_cmp(&cells[m - 1], &cells[i + 1])) if (!cells[m - 1].n && !cells[m - 1].value) m--;
-  }
-  lp_code rc = LP_OK;
-  if (m) pthread_once(&upsert_once, upsert_make);
-  for (int at = 0; at < m && rc == LP_OK; at += ROWS_PER_STMT) {
-    int k = m - at < ROWS_PER_STMT ? m - at : ROWS_PER_STMT;
-    lp_stmt *st = lp_db_prep_static(db, upsert_sql[k], err);
-    if (!st) { rc = err->code; break; }
-    for (int i = 0; i < k; i++) {
-      const cell *x = &cells[at + i];
-      int p = i * 10;
-      char num[24];
-      lp_bind_int(st, p + 1, x->dim);
-      lp_bind_int(st, p + 2, x->kind);
-      lp_bind_int(st, p + 3, x->grain);
-      lp_bind_int(st, p + 4, x->period);
-      if (x->key_s) lp_bind_text(st, p + 5, x->key_s);
-      else {
-        if (x->key_i) snprintf(num, sizeof num, "%lld", (long long)x->key_i);
-        else num[0] = 0;
-        lp_bind_text(st, p + 5, num);
-      }
-      lp_bind_int(st, p + 6, x->owner);
-      lp_bind_int(st, p + 7, x->reason);
-      lp_bind_text(st, p + 8, x->outcome);
-      lp_bind_int(st, p + 9, x->n);
-      lp_bind_int(st, p + 10, x->value);
+  /* Into the write's part (written at commit, with every other change of the transaction), or,
+   * outside a write of the store (a test's own transaction), into one of our own written now. */
+  cpart *part = lp_db_summary(db, &counts_kind), *own = NULL;
+  if (!part) part = own = part_make();
+  lp_code rc = part ? LP_OK : lp_fail(err, LP_EUNAVAILABLE, "out of memory keeping report counters");
+  for (int i = 0; i < nc && rc == LP_OK; i++) {
+    const cell *x = &cells[i];
+    char num[24];
+    const char *key = x->key_s;
+    if (!key) {
+      if (x->key_i) snprintf(num, sizeof num, "%lld", (long long)x->key_i);
+      else num[0] = 0;
+      key = num;
     }
-    if (lp_step(st, err) < 0) rc = err->code;
-    lp_stmt_done(st);
+    if (part_add(part, x->dim, x->kind, x->grain, x->period, key, x->owner, x->reason, x->outcome, x->n, x->value) != 0)
+      rc = lp_fail(err, LP_EUNAVAILABLE, "out of memory keeping report counters");
+  }
+  if (own) {
+    if (rc == LP_OK) rc = part_flush(db, own, err);
+    part_drop(own);
   }
   json_decref(after);
   return rc;
 }
 
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+#ifdef LP_REPORTS_NO_HOOK  /* only for bench/reports-cost.sh: a binary keeping no counters, to measure their cost */
+static void install(void) {}
+#else
 static void install(void) { lp_apply_hook_add(lp_reports_hook, NULL); }
+#endif
 void lp_reports_install(void) { pthread_once(&install_once, install); }
 
 /* ---------------------------------------------------------------- rebuild */
@@ -178,6 +328,9 @@ typedef struct { int fix; int64_t differ; } rebuild_ctx;
 
 static lp_code rebuild_fn(lp_db *db, void *p, lp_err *err) {
   rebuild_ctx *c = p;
+  /* Inside a write, what earlier writes of the transaction counted is not written yet (db.h,
+   * summaries): write it first, so that the rows compared or replaced are whole. */
+  if (c->fix && lp_db_summary_flush(db, &counts_kind, err) != LP_OK) return err->code;
   c->differ = lp_query_int(db, differ_sql, NULL, 0, err);
   if (err->code != LP_OK) return err->code;
   if (!c->fix) return LP_OK;

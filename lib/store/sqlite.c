@@ -181,6 +181,7 @@ static void stmt_free(sq_stmt *st) {
 static void db_close(sq_db *db) {
   if (!db) return;
   for (int i = 0; i < CACHE_SLOTS; i++) stmt_free(db->cache[i]);
+  lp_tx_free(&db->base);
   sqlite3_close(db->h);
   free(db);
 }
@@ -400,7 +401,9 @@ static void run_batch(sq_store *s, wjob *batch, int n) {
   for (wjob *j = batch; j; j = j->next) {
     if (broken) { j->code = lp_fail(j->err, LP_EUNAVAILABLE, "database transaction failed"); continue; }
     sq_run_cached(s->wdb, "SAVEPOINT w");
+    lp_tx_write_begin(&s->wdb->base);
     j->code = j->fn(&s->wdb->base, j->ctx, j->err);
+    lp_tx_write_end(&s->wdb->base, j->code == LP_OK && !sqlite3_get_autocommit(s->wdb->h));
     if (sqlite3_get_autocommit(s->wdb->h)) {  /* SQLite rolled the whole transaction back */
       broken = 1;
       if (j->code == LP_OK) j->code = lp_fail(j->err, LP_EUNAVAILABLE, "database transaction failed");
@@ -411,10 +414,13 @@ static void run_batch(sq_store *s, wjob *batch, int n) {
     if (j->code != LP_OK) sq_run_cached(s->wdb, "ROLLBACK TO w");
     sq_run_cached(s->wdb, "RELEASE w");
   }
-  if (broken) return;
+  if (broken) { lp_tx_end(&s->wdb->base); return; }
+  /* The summaries the writes added up (db.h), then the one COMMIT of them all. */
+  rc = lp_tx_before_commit(&s->wdb->base, &e);
+  lp_tx_end(&s->wdb->base);
   double t0 = now_us();
   int failed = 0;
-  if (sq_db_exec(s->wdb, "COMMIT", &e) != LP_OK) {
+  if (rc != LP_OK || sq_db_exec(s->wdb, "COMMIT", &e) != LP_OK) {
     failed = 1;
     sq_db_exec(s->wdb, "ROLLBACK", NULL);
     for (wjob *j = batch; j; j = j->next)
@@ -539,7 +545,11 @@ static lp_code sq_store_write_direct(sq_store *s, lp_write_fn fn, void *ctx, lp_
   if (!db) return err->code;
   lp_code rc = sq_db_exec(db, "BEGIN IMMEDIATE", err);
   if (rc != LP_OK) return rc;
+  lp_tx_write_begin(&db->base);
   rc = fn(&db->base, ctx, err);
+  lp_tx_write_end(&db->base, rc == LP_OK);
+  if (rc == LP_OK) rc = lp_tx_before_commit(&db->base, err);
+  lp_tx_end(&db->base);
   if (rc != LP_OK) { sq_db_exec(db, "ROLLBACK", NULL); return rc; }
   rc = sq_db_exec(db, "COMMIT", err);
   if (rc != LP_OK) sq_db_exec(db, "ROLLBACK", NULL);

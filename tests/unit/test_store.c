@@ -615,6 +615,73 @@ static void test_write_rider(void **state)
     assert_int_equal(qint("SELECT count(*) FROM probe3", NULL), 4);
 }
 
+/* A summary (db.h, lp_db_summary): what writes add is written once before COMMIT, only for
+ * the writes that succeed; a flush inside a write that then fails is undone and written again. */
+typedef struct { int64_t v; } sum_part;
+static int sum_flushes;
+static void *sum_make(void) { return calloc(1, sizeof(sum_part)); }
+static int sum_merge(void *into, const void *from) { ((sum_part *)into)->v += ((const sum_part *)from)->v; return 0; }
+static lp_code sum_flush(lp_db *db, const void *p, lp_err *err)
+{
+    const sum_part *x = p;
+    if (!x->v) return LP_OK;
+    sum_flushes++;
+    lp_stmt *st = lp_db_prep(db, "UPDATE probe4 SET v = v + $1", err);
+    if (!st) return err->code;
+    lp_bind_int(st, 1, x->v);
+    lp_code rc = lp_step(st, err) < 0 ? err->code : LP_OK;
+    lp_stmt_done(st);
+    return rc;
+}
+static void sum_clear(void *p) { ((sum_part *)p)->v = 0; }
+static const lp_summary_kind sum_kind = {sum_make, sum_merge, sum_flush, sum_clear, free};
+typedef struct { int64_t add; int flush_now; int fail; } sum_job;
+static lp_code sum_fn(lp_db *db, void *p, lp_err *err)
+{
+    sum_job *j = p;
+    sum_part *x = lp_db_summary(db, &sum_kind);
+    if (!x) return lp_fail(err, LP_EINTERNAL, "no summary inside a write");
+    x->v += j->add;
+    if (j->flush_now && lp_db_summary_flush(db, &sum_kind, err) != LP_OK) return err->code;
+    return j->fail ? lp_fail(err, LP_ECONFLICT, "this write fails") : LP_OK;
+}
+static lp_code sum_run(int64_t add, int flush_now, int fail)
+{
+    sum_job j = {add, flush_now, fail};
+    lp_err err = LP_ERR_INIT;
+    lp_code rc = lp_store_write(F.s, sum_fn, &j, &err);
+    lp_err_release(&err);
+    return rc;
+}
+
+static void test_summary_before_commit(void **state)
+{
+    (void)state;
+    write_sql("CREATE TABLE probe4(v INTEGER NOT NULL)");
+    write_sql("INSERT INTO probe4(v) VALUES (0)");
+    sum_flushes = 0;
+    assert_int_equal(sum_run(5, 0, 0), LP_OK);
+    assert_int_equal(qint("SELECT v FROM probe4", NULL), 5);
+    assert_int_equal(sum_flushes, 1);
+    /* a failing write adds nothing */
+    assert_int_equal(sum_run(7, 0, 1), LP_ECONFLICT);
+    assert_int_equal(qint("SELECT v FROM probe4", NULL), 5);
+    /* flushed inside a write that then fails: rolled back with it */
+    assert_int_equal(sum_run(11, 1, 1), LP_ECONFLICT);
+    assert_int_equal(qint("SELECT v FROM probe4", NULL), 5);
+    /* flushed inside a write that succeeds: written once, not again at commit */
+    sum_flushes = 0;
+    assert_int_equal(sum_run(13, 1, 0), LP_OK);
+    assert_int_equal(qint("SELECT v FROM probe4", NULL), 18);
+    assert_int_equal(sum_flushes, 1);
+    /* outside a write of the store there is no summary: the caller writes at once */
+    lp_err err = LP_ERR_INIT;
+    lp_db *db = lp_store_reader(F.s, &err);
+    assert_non_null(db);
+    assert_null(lp_db_summary(db, &sum_kind));
+    lp_err_release(&err);
+}
+
 /* ---- rows: update, insert, query, binding ---------------------------------------------- */
 
 typedef struct {
@@ -2261,6 +2328,7 @@ int main(void)
         TM(test_group_commit_durable),
         TM(test_group_commit_failure_isolated),
         TM(test_write_rider),
+        TM(test_summary_before_commit),
         TM(test_update_stale_version),
         TM(test_insert_query_round_trip),
         TM(test_binding_order),
