@@ -211,7 +211,9 @@ int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, i
     if (lp_db_search_cond(db, text, &fmt, &fq, err) == LP_OK && fq) cond(&q, fmt, json_string(fq));
     free(fq);
   }
-  const char *sort = get(ctx, "sort") ? get(ctx, "sort") : "-created_at";
+  /* default: newest first; for the closed view, most recently closed first (API.md) */
+  const char *st_sort = get(ctx, "status");
+  const char *sort = get(ctx, "sort") ? get(ctx, "sort") : st_sort && !strcmp(st_sort, "closed") ? "-closed_at" : "-created_at";
   const sort_spec *ss = NULL;
   for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++) if (!strcmp(sorts[i].name, sort)) ss = &sorts[i];
   if (!ss) lp_fail_field(err, "sort", "must be created_at, updated_at, closed_at, last_contacted_at, score, full_name or id, with - for descending");

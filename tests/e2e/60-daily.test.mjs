@@ -179,3 +179,20 @@ describe('CSV export: names beside ids, phones stay phones', { timeout: FILE_TIM
     assert.equal(found.company, '=HYPERLINK("x")');
   });
 });
+
+describe('the closed view', { timeout: FILE_TIMEOUT_MS }, () => {
+  it('status=closed lists the most recently closed first without a sort', async () => {
+    // closed history migrated in: an admin may give status, outcome and closed_at
+    const mk = async (name, closedDaysAgo) => expectStatus(await admin.c.post('/api/v1/leads', {
+        full_name: name, owner_id: manager.id, status: 'closed', outcome: 'won',
+        created_at: isoNow(-40 * DAY), closed_at: isoNow(-closedDaysAgo * DAY),
+      }), 201);
+    const older = await mk('Closed Long Ago', 20);
+    const newer = await mk('Closed Lately', 2);
+    const middle = await mk('Closed Between', 10);
+    const items = expectStatus(await manager.c.get('/api/v1/leads?status=closed&owner=me'), 200).items;
+    const order = items.map((l) => l.id).filter((id) => [older.id, newer.id, middle.id].includes(id));
+    assert.deepEqual(order, [newer.id, middle.id, older.id]);
+    assert.ok(items.every((l, i) => !i || items[i - 1].closed_at >= l.closed_at), 'closed_at descending');
+  });
+});
