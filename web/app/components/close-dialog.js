@@ -1,6 +1,9 @@
 // components/close-dialog.js — the Close dialog: outcome, lost reason (required for kind lost),
 // notes, what happens to open tasks, follow-up, contact groups; the server's dry_run plan is
 // shown in words before the user can confirm.
+// With `call` (an open call task) it is the "Finish call" step: what happened on the call (the
+// notes), and whether the lead is still pending, won or lost — the same close form, preview,
+// rules and policies when it is won or lost; the task is completed first, then the lead closed.
 import { html, useEffect, useMemo, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, Input, Select, Textarea, Check, ErrorBox, Dialog, FieldError, nameOf } from '../ui.js';
@@ -46,7 +49,14 @@ export function planWords(plan, { refs, tasks, lead }) {
   return out;
 }
 
-export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, onRefresh }) {
+// The outcome a "Won" / "Lost" choice of the call step means: the outcome of that key, else the
+// first active one of that kind.
+function outcomeFor(outcomes, kind) {
+  const act = outcomes.filter((o) => o.active !== false);
+  return (act.find((o) => o.key === kind) || act.find((o) => o.kind === kind) || {}).key || '';
+}
+
+export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, onRefresh, call = null }) {
   const { refs, settings } = useApp();
   const outcomes = refs.outcomes || [];
   const [outcome, setOutcome] = useState('');
@@ -63,6 +73,7 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
   const [preview, setPreview] = useState(null);     // {key, plan} | {key, error}
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
+  const [callDone, setCallDone] = useState(false);   // the call task is completed (a close may still be to do)
 
   const o = outcomes.find((x) => x.key === outcome);
   const kind = o ? o.kind : null;
@@ -70,7 +81,7 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
   useEffect(() => {
     if (!open) return;
     setOutcome(''); setReason(''); setNotes(''); setPreview(null); setError(null); setFollowUp(false); setFollowNotes('');
-    setGroups(new Set()); setOverdueDone(false); setAllDone(false); setOther('keep'); setNotify(false);
+    setGroups(new Set()); setOverdueDone(false); setAllDone(false); setOther('keep'); setNotify(false); setCallDone(false);
   }, [open]);
   const pickOutcome = (k) => {
     setOutcome(k);
@@ -116,7 +127,7 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
   const fe = { ...((perr && perr.fields) || {}), ...((error && error.fields) || {}) };
   for (const m of missing) if (!fe[m]) fe[m] = 'required';
   const reasonMissing = kind === 'lost' && !reason;
-  const canConfirm = !!plan && !missing.length && !reasonMissing && !busy;
+  const canConfirm = call && !outcome ? !busy : !!plan && !missing.length && !reasonMissing && !busy;
   const closeTrans = (transitions || []).find((t) => t.kind === 'close' && t.outcome === outcome);
 
   const confirm = async (e) => {
@@ -124,9 +135,18 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
     if (!canConfirm) return;
     setBusy(true); setError(null);
     try {
+      if (call && !callDone) {
+        // the call first: its task done; what happened goes on the timeline (with the close's
+        // notes when the lead closes, else as a comment with the call icon)
+        await api.tasks.update(call.id, { status: 'done' }, call.version);
+        setCallDone(true);
+        if (!outcome && notes.trim()) await api.leads.comment(lead.id, { body: `${call.title || 'Call'}: ${notes.trim()}`, icon: 'call', color: '#2563eb' });
+        if (!outcome) { onDone({ message: 'Call completed.' }); setBusy(false); return; }
+      }
       const r = await api.leads.close(lead.id, body, lead.version);
-      if (r.approval) onDone({ message: 'This close needs approval: it was sent to an approver. The lead stays open until they decide.' });
-      else onDone({ lead: r.lead, message: 'Lead closed.' });
+      const pre = call ? 'Call completed. ' : '';
+      if (r.approval) onDone({ message: pre + 'This close needs approval: it was sent to an approver. The lead stays open until they decide.' });
+      else onDone({ lead: r.lead, message: pre + 'Lead closed.' });
     } catch (err) {
       setError(conflictOr(err, 'lead', 'The latest version is loaded: check the preview, then confirm again.'));
       if (isConflict(err) && onRefresh) onRefresh();
@@ -137,15 +157,30 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
   const openTasks = tasks.filter((t) => t.status === 'open');
   const overdueCount = openTasks.filter((t) => t.due_at && new Date(t.due_at) < new Date()).length;
 
-  return html`<${Dialog} open=${open} wide title=${'Close ' + lead.full_name} onClose=${onClose}>
+  const kindNow = kind || 'pending';
+  const choose = (k) => (k === 'pending' ? pickOutcome('') : pickOutcome(outcomeFor(outcomes, k)));
+  return html`<${Dialog} open=${open} wide title=${call ? `Finish call: ${call.title || 'Call'}` : 'Close ' + lead.full_name} onClose=${onClose}>
     <form class="close-form" onSubmit=${confirm} novalidate>
-      <div class="close-cols">
+      ${call ? html`<div class="call-step">
+        <${Textarea} label="What happened on the call?" value=${notes} onInput=${setNotes} rows="3" error=${fe.notes} id="call-notes" autofocus
+          placeholder="Who you spoke to, what they said, what comes next" />
+        ${lead.status === 'open' ? html`<fieldset class="group-box call-outcome"><legend>${lead.full_name} is now</legend>
+          <div class="radios">
+            ${[['pending', 'Still pending (stays open)'], ['won', 'Won'], ['lost', 'Lost']].map(([k, label]) => html`<label key=${k}>
+              <input type="radio" name="call-outcome" value=${k} checked=${(k === 'pending' && !outcome) || (outcome && kindNow === k)} disabled=${callDone && k === 'pending'}
+                onChange=${() => choose(k)} /> ${label}</label>`)}
+          </div>
+          ${outcome ? html`<p class="hint">Closing works as in the Close dialog: the same rules, the preview below and your role's policy.</p>` : null}
+        </fieldset>` : null}
+        ${callDone ? html`<p class="notice notice-ok" role="status">The call is recorded as done; the lead is not closed yet.</p>` : null}
+      </div>` : null}
+      ${call && !outcome ? null : html`<div class="close-cols">
         <div>
           <${Select} label="Outcome" value=${outcome} empty="Choose an outcome…" onChange=${pickOutcome} required id="close-outcome" autofocus
             options=${outcomes.filter((x) => x.active !== false).map((x) => ({ value: x.key, label: x.name.toLowerCase() === x.kind ? x.name : `${x.name} (${x.kind})` }))} error=${fe.outcome} />
           ${kind === 'lost' ? html`<${Select} label="Lost reason (required)" value=${reason} empty="Choose a reason…" onChange=${pickReason} required id="close-reason"
             options=${reasons.map((r) => ({ value: r.id, label: r.name }))} error=${fe.reason_id || fe.lost_reason_id} />` : null}
-          <${Textarea} label="Notes" value=${notes} onInput=${setNotes} rows="3" error=${fe.notes} id="close-notes" />
+          ${call ? null : html`<${Textarea} label="Notes" value=${notes} onInput=${setNotes} rows="3" error=${fe.notes} id="close-notes" />`}
           <fieldset class="group-box"><legend>Open tasks (${openTasks.length}, ${overdueCount} overdue)</legend>
             <${Check} label="Mark overdue tasks done" checked=${overdueDone} id="close-overdue"
               onChange=${(v) => { setOverdueDone(v); if (v) setAllDone(false); }} />
@@ -175,8 +210,8 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
           </fieldset>
           <${Check} label="Send the closing notification on open e-mail threads" checked=${notify} onChange=${setNotify} id="close-notify" />
         </div>
-      </div>
-      <section class="preview" aria-live="polite" aria-labelledby="preview-h">
+      </div>`}
+      ${call && !outcome ? null : html`<section class="preview" aria-live="polite" aria-labelledby="preview-h">
         <h3 id="preview-h">What will happen</h3>
         ${!outcome ? html`<p class="muted">Choose an outcome to see what closing will do.</p>`
           : !cur ? html`<p class="muted"><span class="spinner" aria-hidden="true"></span> Working out what closing will do…</p>`
@@ -186,11 +221,12 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
             ${plan.approval_required || (closeTrans && closeTrans.approval_required) ? html`<p class="notice notice-warn">This close needs approval: confirming sends it to an approver and the lead stays open until they decide.</p>` : null}
             ${missing.length ? html`<p class="field-error" role="alert">Before closing, fill in: ${listWords(missing.map((m) => LABELS[m] || humanize(m)))}.</p>` : null}`}
         ${reasonMissing ? html`<p class="field-error">A lost reason is required for this outcome.</p>` : null}
-      </section>
+      </section>`}
       <${ErrorBox} error=${error && !Object.keys(error.fields || {}).length ? error : null} />
       <div class="actions">
         <button type="button" class="btn btn-ghost" onClick=${onClose}>Cancel</button>
-        <button class="btn btn-danger" type="submit" disabled=${!canConfirm}>${plan && plan.approval_required ? 'Request approval' : 'Confirm close'}</button>
+        <button class=${call && !outcome ? 'btn btn-primary' : 'btn btn-danger'} type="submit" disabled=${!canConfirm}>${call && !outcome ? 'Complete call'
+          : (call && !callDone ? 'Complete call and ' : '') + (plan && plan.approval_required ? (call && !callDone ? 'request approval' : 'Request approval') : (call && !callDone ? 'close' : 'Confirm close'))}</button>
       </div>
     </form>
   <//>`;

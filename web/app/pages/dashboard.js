@@ -12,7 +12,7 @@ import { fmtRelative, fmtDateTime, useLoader, humanize, plural } from '../util.j
 
 const count = (v) => (Array.isArray(v) ? v.length : typeof v === 'number' ? v : (v && v.count) ?? '—');
 const SHOWN = 8;
-const JUST_NOW_MS = 15 * 60 * 1000;   // a task created this recently is always shown
+const JUST_NOW_MS = 15 * 60 * 1000;   // the newest task, created this recently, is always shown
 
 // The follow-ups as a person wants them: what is coming first (soonest first), then what was
 // missed within the window (most recent first); a task just created is never hidden behind
@@ -27,13 +27,15 @@ function TaskList({ items, empty, team, id, more = 0 }) {
   const { refs } = useApp();
   const [all, setAll] = useState(false);
   if (!items.length) return html`<p class="empty">${empty}</p>`;
+  // the task created last, if that was a moment ago, is shown wherever it falls in the order
   const now = Date.now();
-  const fresh = (t) => t.created_at && now - new Date(t.created_at).getTime() < JUST_NOW_MS;
+  const newest = items.reduce((a, t) => (t.created_at && (!a || t.created_at > a.created_at) ? t : a), null);
+  const fresh = (t) => t === newest && now - new Date(t.created_at).getTime() < JUST_NOW_MS;
   const shown = all ? items : items.filter((t, i) => i < SHOWN || fresh(t));
   return html`<ul class="task-mini" id=${id}>${shown.map((t) => html`<li key=${t.id} class=${t.overdue ? 'overdue' : ''} data-task-id=${t.id}>
     <div><${Link} href=${'/leads/' + t.lead_id}>${t.title || humanize(t.type)}<//>
       <span class="sub">${t.lead_name || ''}${t.lead_name ? ' · ' : ''}${humanize(t.type)}${team && t.assignee_id ? ' · ' + nameOf(refs.users, t.assignee_id, '') : ''}${fresh(t) ? ' · just added' : ''}</span></div>
-    <time datetime=${t.due_at} title=${fmtDateTime(t.due_at)}><span class="rel">${t.overdue ? 'due ' : ''}${fmtRelative(t.due_at)}</span>
+    <time datetime=${t.due_at} title=${fmtDateTime(t.due_at)}><span class="rel">${t.overdue ? 'due ' : ''}${fmtRelative(t.due_at)}</span><span class="sr-only">, </span>
       <span class="abs">${fmtDateTime(t.due_at)}</span></time>
   </li>`)}</ul>
   ${items.length > shown.length || all ? html`<button type="button" class="btn btn-ghost btn-small" aria-expanded=${all ? 'true' : 'false'} aria-controls=${id}
