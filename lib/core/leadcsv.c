@@ -1,17 +1,56 @@
-/* leadcsv.c — leads to and from CSV (see leadcsv.h), driven by the lead's field table. */
+/* leadcsv.c — leads to and from CSV (see leadcsv.h), driven by the lead's field table.
+ *
+ * Phones are written as RFC 3966 tel: URIs ("tel:+44-7700-900123"): a cell starting with "+" is
+ * read as a formula by spreadsheets (or as a number that loses its "+"), and the formula guard's
+ * apostrophe ("'+447700900123") shows as part of the number. A tel: URI is text in every
+ * spreadsheet, a standard way to write a phone, and reads back here (the "tel:" and the dashes
+ * dropped, then normalised as any phone). Names stand beside the ids (NAME_COLS); the import
+ * ignores them. */
 #include <ctype.h>
+#include <strings.h>
 #include "core/leadcsv.h"
 #include "core/record.h"
 #include "util/csv.h"
+#include "util/valid.h"
+
+/* Columns after the fields, in this order: what an export adds for reading (the caller sets them
+ * on the lead, e.g. store/exportnames.c). groups and owner_email are read back by the import. */
+static const char *const EXTRA_COLS[] = {"groups", "owner_email", "owner_name", "stage_name", "source_name",
+                                         "location_name", "partner_name", "lost_reason_name", NULL};
 
 static int exported(const lp_field *f) { return !(f->flags & FF_HIDDEN) && strcmp(f->name, "version"); }
 
 void lp_lead_csv_header(lp_buf *b) {
   lp_csv_field(b, "id", 1);
   for (const lp_field *f = lp_rt_lead.fields; f->name; f++) if (exported(f)) lp_csv_field(b, f->name, 0);
-  lp_csv_field(b, "groups", 0);
-  lp_csv_field(b, "owner_email", 0);
+  for (int i = 0; EXTRA_COLS[i]; i++) lp_csv_field(b, EXTRA_COLS[i], 0);
   lp_buf_puts(b, "\r\n");
+}
+
+/* A phone list as tel: URIs joined with "; " (a value that is not a number is kept as stored). */
+static void phones_cell(lp_buf *b, json_t *v) {
+  lp_buf joined = LP_BUF_INIT(1 << 16);
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    const char *p = json_string_value(e);
+    if (!p) continue;
+    if (i) lp_buf_puts(&joined, "; ");
+    char shown[LP_PHONE_SHOWSZ];
+    if (lp_phone_format(p, shown, sizeof shown) != 0) { lp_buf_puts(&joined, p); continue; }
+    /* "+44 7700 900123" -> "tel:+44-7700-900123": separators become single dashes */
+    lp_buf_puts(&joined, "tel:");
+    int sep = 0;
+    for (const char *c = shown; *c; c++) {
+      if (isdigit((unsigned char)*c) || *c == '+') {
+        if (sep) lp_buf_add(&joined, "-", 1);
+        lp_buf_add(&joined, c, 1);
+        sep = 0;
+      } else if (c != shown) sep = 1;
+    }
+  }
+  lp_csv_field(b, lp_buf_str(&joined), 0);
+  lp_buf_release(&joined);
 }
 
 static void cell(lp_buf *b, json_t *v) {
@@ -40,9 +79,13 @@ void lp_lead_csv_row(lp_buf *b, json_t *lead) {
   char id[32];
   snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(lead, "id")));
   lp_csv_field(b, id, 1);
-  for (const lp_field *f = lp_rt_lead.fields; f->name; f++) if (exported(f)) cell(b, json_object_get(lead, f->name));
-  cell(b, json_object_get(lead, "groups"));
-  cell(b, json_object_get(lead, "owner_email"));
+  for (const lp_field *f = lp_rt_lead.fields; f->name; f++) {
+    if (!exported(f)) continue;
+    json_t *v = json_object_get(lead, f->name);
+    if (f->type == FT_PHONES && json_is_array(v)) phones_cell(b, v);
+    else cell(b, v);
+  }
+  for (int i = 0; EXTRA_COLS[i]; i++) cell(b, json_object_get(lead, EXTRA_COLS[i]));
   lp_buf_puts(b, "\r\n");
 }
 
@@ -75,6 +118,7 @@ json_t *lp_lead_csv_input(char **header, char **cells, int n) {
         char *save = NULL;
         for (char *tok = strtok_r(v, ";,", &save); tok; tok = strtok_r(NULL, ";,", &save)) {
           char *t = trim(tok);
+          if (f->type == FT_PHONES && !strncasecmp(t, "tel:", 4)) t = trim(t + 4);  /* an export's tel: URI */
           if (*t) json_array_append_new(jv, json_string(t));
         }
         break;

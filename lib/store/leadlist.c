@@ -250,7 +250,9 @@ int lp__lead_where(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int
 int lp_lead_list_raw(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, int64_t now, lp_buf *out, lp_err *err) {
   q_t q = {LP_BUF_INIT(1 << 16), json_array()};
   list_where(db, a, get, ctx, now, &q, err);
-  const char *sort = get(ctx, "sort") ? get(ctx, "sort") : "-created_at";
+  /* default: newest first; for the closed view, most recently closed first (API.md) */
+  const char *st_sort = get(ctx, "status");
+  const char *sort = get(ctx, "sort") ? get(ctx, "sort") : st_sort && !strcmp(st_sort, "closed") ? "-closed_at" : "-created_at";
   const sort_spec *ss = NULL;
   for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++) if (!strcmp(sorts[i].name, sort)) ss = &sorts[i];
   if (!ss) lp_fail_field(err, "sort", "must be created_at, updated_at, closed_at, last_contacted_at, score, win_probability, full_name or id, with - for descending");

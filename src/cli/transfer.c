@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/leadcsv.h"
 #include "core/record.h"
+#include "store/exportnames.h"
 #include "store/leads.h"
 #include "store/rows.h"
 #include "store/users.h"
@@ -33,8 +34,10 @@ int cmd_export(lp_opts *o) {
   lp_db *db = lp_store_reader(s, &err);
   lp_actor all = {0};
   lp_actor_set_policy(&all, "admin", NULL);
-  /* Owners travel by email, so an export imports into a database with other user ids. */
-  json_t *emails = db ? lp_user_emails(db, &err) : json_object();
+  /* Owners travel by email, so an export imports into a database with other user ids; names
+   * stand beside the ids for people reading the file. */
+  json_t *names = db ? lp_export_names(db, &err) : NULL;
+  if (!names) names = json_object();
   char *cursor = NULL;
   long count = 0;
   int csv = !strcmp(fmt, "csv");
@@ -48,9 +51,7 @@ int cmd_export(lp_opts *o) {
     size_t i;
     json_t *lead;
     json_array_foreach(json_object_get(page, "items"), i, lead) {
-      char k[32];
-      snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(lead, "owner_id")));
-      if (json_object_get(emails, k)) json_object_set(lead, "owner_email", json_object_get(emails, k));
+      lp_export_names_add(names, lead);
       if (csv) {
         lp_buf b = LP_BUF_INIT(1 << 22);
         lp_lead_csv_row(&b, lead);
@@ -68,7 +69,7 @@ int cmd_export(lp_opts *o) {
     json_decref(page);
     if (!cursor) break;
   }
-  json_decref(emails);
+  json_decref(names);
   if (!csv) fputs("\n]\n", stdout);
   fflush(stdout);
   fprintf(stderr, "exported %ld leads\n", count);

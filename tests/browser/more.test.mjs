@@ -125,7 +125,9 @@ describe('web UI: more screens', { skip: skip || false, timeout: 180000 }, () =>
       await page.getByRole('button', { name: 'Add task' }).click();
       await page.locator('.task', { hasText: title }).waitFor();
     }
+    // a call task asks what happened first (the finish-call step of the close dialog)
     await page.locator('.task', { hasText: 'First call' }).getByRole('button', { name: /^Complete/ }).click();
+    await page.getByRole('dialog', { name: 'Finish call: First call' }).getByRole('button', { name: 'Complete call' }).click();
     await page.getByRole('button', { name: /Show 1 finished/ }).waitFor();
     const second = page.locator('.task', { hasText: 'Second call' });
     await second.getByRole('button', { name: /^Reschedule/ }).click();

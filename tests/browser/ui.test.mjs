@@ -153,7 +153,7 @@ describe('web UI: lead lifecycle', { skip: skip || false, timeout: 180000 }, () 
 
   it('leaves Open and appears under Closed', async () => {
     await page.goto(srv.base + '/leads?q=Quibble');
-    await page.locator('.empty', { hasText: 'No leads match' }).waitFor();
+    await page.locator('.no-match', { hasText: 'No open lead matches “Quibble”' }).waitFor();
     await page.getByLabel('Status').selectOption('closed');
     await page.getByRole('link', { name: 'Quentin Quibble' }).waitFor();
     assert.match(page.url(), /status=closed/);

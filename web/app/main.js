@@ -6,6 +6,7 @@ import * as api from './api/index.js';
 import { setCsrf, setUnauthorizedHandler } from './api/client.js';
 import { AppContext, navigate, useLocation, Spinner, Dialog } from './ui.js';
 import { match } from './routes.js';
+import { setTimeZone } from './util.js';
 import { Shell } from './components/shell.js';
 import { Login } from './pages/login.js';
 
@@ -41,7 +42,8 @@ function App() {
     const got = await Promise.all(names.map(loadRef));
     setRefs((r) => { const n = { ...r }; names.forEach((k, i) => { n[k] = got[i]; }); return n; });
   }, []);
-  const loadSettings = useCallback(() => api.settings.load().then(setSettings, () => {}), []);
+  // times are shown in the company's time zone when the settings name one (util.js)
+  const loadSettings = useCallback(() => api.settings.load().then((s) => { setTimeZone(s && s.time_zone); setSettings(s); }, () => {}), []);
 
   // answer: the login's or /me's ({user, csrf_token})
   const start = useCallback(async (answer) => {

@@ -159,7 +159,21 @@ export function StatusBadge({ lead, outcomes }) {
   return html`<span class="badge badge-open">Open</span>`;
 }
 
-// ---- dialog: native <dialog> with showModal (focus trap and Escape come with it) ----
+// ---- dialog: native <dialog> with showModal (Escape comes with it) ----
+// Tab and Shift+Tab wrap around inside the dialog: showModal alone lets focus leave for the
+// browser's own controls.
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+export function trapTab(e, root) {
+  if (e.key !== 'Tab' || !root) return;
+  const els = [...root.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null || el === document.activeElement);
+  // a radio group is one stop: only its checked radio (or its first) takes focus
+  const stops = els.filter((el) => el.type !== 'radio' || el.checked || !els.some((o) => o !== el && o.type === 'radio' && o.name === el.name && (o.checked || els.indexOf(o) < els.indexOf(el))));
+  if (!stops.length) { e.preventDefault(); return; }
+  const first = stops[0], last = stops[stops.length - 1];
+  const at = document.activeElement;
+  if (e.shiftKey && (at === first || !root.contains(at))) { e.preventDefault(); last.focus(); }
+  else if (!e.shiftKey && (at === last || !root.contains(at))) { e.preventDefault(); first.focus(); }
+}
 export function Dialog({ open, title, onClose, children, wide, noClose = false }) {
   const ref = useRef(null);
   const titleId = useId('dlg');
@@ -170,7 +184,7 @@ export function Dialog({ open, title, onClose, children, wide, noClose = false }
     if (!open && d.open) d.close();
   }, [open]);
   useEffect(() => () => { if (ref.current && ref.current.open) ref.current.close(); }, []);
-  return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId}
+  return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId} onKeyDown=${(e) => trapTab(e, ref.current)}
       onCancel=${(e) => { e.preventDefault(); onClose && onClose(); }}>
     ${open ? html`<div class="dialog-head"><h2 id=${titleId}>${title}</h2>
       ${noClose ? null : html`<button type="button" class="icon-btn" aria-label="Close dialog" onClick=${() => onClose && onClose()}>✕</button>`}</div>

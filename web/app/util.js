@@ -1,10 +1,55 @@
-// util.js — formatting (dates in the user's time zone via Intl), small helpers and hooks.
+// util.js — formatting (dates in the user's time zone via Intl: the company's, else the browser's),
+// small helpers and hooks.
 import { useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+// Times are shown in the user's time zone: the company's `time_zone` setting when it has one
+// (setTimeZone, from main.js once the settings are read), else the browser's.
+export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+export let timeZone = browserZone;
+let dateTimeFmt, dateFmt, partsFmt;
+function makeFormatters() {
+  dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone });
+  dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone });
+  partsFmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+makeFormatters();
+// tz: an IANA zone name ("Europe/London"); empty or unknown keeps the browser's.
+export function setTimeZone(tz) {
+  let z = browserZone;
+  if (tz) { try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); z = tz; } catch { /* not a zone this browser knows */ } }
+  if (z === timeZone) return;
+  timeZone = z;
+  makeFormatters();
+}
 const relFmt = typeof Intl.RelativeTimeFormat === 'function' ? new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }) : null;
-export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+// The wall clock of d in the user's zone: {year, month (1-12), day, hour, minute, second}.
+function wall(d) {
+  const o = {};
+  for (const p of partsFmt.formatToParts(d)) if (p.type !== 'literal') o[p.type] = Number(p.value);
+  if (o.hour === 24) o.hour = 0;
+  return o;
+}
+// Milliseconds the zone is ahead of UTC at d.
+function offsetAt(d) {
+  const w = wall(d);
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(d.getTime() / 1000) * 1000;
+}
+// A wall-clock time in the user's zone -> Date.
+function fromWall(y, mo, d, h = 0, mi = 0, s = 0) {
+  const guess = Date.UTC(y, mo - 1, d, h, mi, s);
+  let t = guess - offsetAt(new Date(guess));
+  const again = guess - offsetAt(new Date(t));   // across a change of offset, the second guess is right
+  if (again !== t) t = again;
+  return new Date(t);
+}
+// The calendar day of d in the user's zone, as a day number (days since 1970-01-01).
+function dayNumber(d) { const w = wall(d); return Date.UTC(w.year, w.month - 1, w.day) / 86400000; }
+// Calendar days from now to v in the user's zone: 0 today, 1 tomorrow, -1 yesterday.
+export function calendarDays(v, now = Date.now()) {
+  const d = parseDate(v);
+  return d ? dayNumber(d) - dayNumber(new Date(now)) : null;
+}
 
 export function parseDate(v) {
   if (!v) return null;
@@ -14,6 +59,8 @@ export function parseDate(v) {
 }
 export function fmtDateTime(v) { const d = parseDate(v); return d ? dateTimeFmt.format(d) : ''; }
 export function fmtDate(v) { const d = parseDate(v); return d ? dateFmt.format(d) : ''; }
+// Relative words: minutes and hours within today, else calendar days in the user's zone —
+// "tomorrow" only for the next calendar day, "in 2 days" for the one after.
 export function fmtRelative(v, now = Date.now()) {
   const d = parseDate(v);
   if (!d || !relFmt) return fmtDateTime(v);
@@ -21,8 +68,14 @@ export function fmtRelative(v, now = Date.now()) {
   const abs = Math.abs(diff);
   if (abs < 60) return relFmt.format(Math.round(diff), 'second');
   if (abs < 3600) return relFmt.format(Math.round(diff / 60), 'minute');
-  if (abs < 86400) return relFmt.format(Math.round(diff / 3600), 'hour');
-  return relFmt.format(Math.round(diff / 86400), 'day');
+  const days = calendarDays(d, now);
+  if (days === 0) return relFmt.format(Math.round(diff / 3600), 'hour');
+  return relFmt.format(days, 'day');
+}
+// The relative words with the date itself beside them: "tomorrow · 8 Dec 2026, 09:00".
+export function fmtWhen(v, now = Date.now()) {
+  const d = parseDate(v);
+  return d ? `${fmtRelative(d, now)} · ${fmtDateTime(d)}` : '';
 }
 
 const pad = (n) => String(n).padStart(2, '0');
@@ -30,18 +83,21 @@ const pad = (n) => String(n).padStart(2, '0');
 export function toLocalInput(v) {
   const d = parseDate(v);
   if (!d) return '';
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const w = wall(d);
+  return `${w.year}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}`;
 }
 // <input type="datetime-local"> value (user's zone) -> RFC 3339 UTC.
 export function fromLocalInput(s) {
-  if (!s) return null;
-  const d = new Date(s);
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(s || '');
+  if (!m) return null;
+  const d = fromWall(+m[1], +m[2], +m[3], +m[4], +m[5], +(m[6] || 0));
   return isNaN(d) ? null : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 // <input type="date"> value -> start (or end) of that day in the user's zone, as RFC 3339 UTC.
 export function dayToIso(s, endOfDay = false) {
-  if (!s) return '';
-  const d = new Date(s + (endOfDay ? 'T23:59:59' : 'T00:00:00'));
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s || '');
+  if (!m) return '';
+  const d = endOfDay ? fromWall(+m[1], +m[2], +m[3], 23, 59, 59) : fromWall(+m[1], +m[2], +m[3]);
   return isNaN(d) ? '' : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 export function addDays(date, days) { const d = new Date(date); d.setDate(d.getDate() + days); return d; }

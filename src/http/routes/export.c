@@ -2,20 +2,21 @@
  * select (with the list's defaults and the caller's visibility), not paged, streamed as it is
  * read: 500 leads at a time through the same list query as GET /leads, in id order (the primary
  * key: each page is a short range whatever the filters), so memory and time per page stay flat
- * however many leads there are. CSV has the columns of `leadpath export` (owners also by email). */
+ * however many leads there are. CSV has the columns of `leadpath export` (owners also by email,
+ * names beside ids: store/exportnames.c; phones as tel: URIs: core/leadcsv.c). */
 #include <microhttpd.h>
 #include "core/leadcsv.h"
 #include "http/routes/handlers.h"
 #include "store/leads.h"
 #include "store/rows.h"
-#include "store/users.h"
+#include "store/exportnames.h"
 
 typedef struct {
   lp_store *store;
   lp_actor actor;
   int64_t now;
   json_t *params;   /* the query's arguments, copied: the stream outlives the request */
-  json_t *emails;   /* owner id (text) -> email */
+  json_t *names;    /* lp_export_names: owners' names and e-mails, list entries' names */
   char *cursor;
   lp_buf out;
   size_t off;
@@ -47,10 +48,7 @@ static lp_code next_page(export_t *x, lp_err *err) {
   size_t i;
   json_t *lead;
   json_array_foreach(json_object_get(page, "items"), i, lead) {
-    char k[32];
-    snprintf(k, sizeof k, "%lld", (long long)json_integer_value(json_object_get(lead, "owner_id")));
-    json_t *email = json_object_get(x->emails, k);
-    if (email) json_object_set(lead, "owner_email", email);
+    lp_export_names_add(x->names, lead);
     if (x->csv) {
       lp_lead_csv_row(&x->out, lead);
     } else {
@@ -91,7 +89,7 @@ static long export_fill(void *state, char *buf, size_t max) {
 static void export_free(void *state) {
   export_t *x = state;
   json_decref(x->params);
-  json_decref(x->emails);
+  json_decref(x->names);
   free(x->cursor);
   lp_buf_release(&x->out);
   free(x);
@@ -111,7 +109,7 @@ lp_code h_export_leads(lp_req *r) {
   x->out = (lp_buf)LP_BUF_INIT((size_t)256 << 20);
   x->params = json_object();
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, copy_arg, x->params);
-  x->emails = lp_user_emails(db, &r->err);
+  x->names = lp_export_names(db, &r->err);
   if (x->csv) lp_lead_csv_header(&x->out);
   else lp_buf_add(&x->out, "[\n", 2);
   /* The first page now: a bad filter answers 422 before anything is sent. */

@@ -3,6 +3,7 @@
 #include "core/record.h"
 #include "http/routes/handlers.h"
 #include "store/leads.h"
+#include "store/dashboard.h"
 #include "store/lists.h"
 #include "store/rows.h"
 #include "store/tasks.h"
@@ -179,10 +180,13 @@ lp_code h_task_patch(lp_req *r) {
   return o ? lp_reply(r, 200, o) : r->err.code;
 }
 
+/* ?scope=mine (default) | team: the team is whatever the caller's leads.view shows it. */
 lp_code h_dashboard(lp_req *r) {
+  const char *scope = lp_req_query(r, "scope");
+  if (scope && strcmp(scope, "mine") && strcmp(scope, "team")) return lp_fail_field(&r->err, "scope", "must be mine or team");
   lp_db *db = lp_req_db(r);
   if (!db) return r->err.code;
-  json_t *o = lp_dashboard(db, &r->actor, r->now, &r->err);
+  json_t *o = lp_dashboard_read(db, &r->actor, scope && !strcmp(scope, "team"), r->now, &r->err);
   return o ? lp_reply(r, 200, o) : r->err.code;
 }
 

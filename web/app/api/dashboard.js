@@ -1,4 +1,4 @@
-// api/dashboard.js — the caller's figures: /dashboard.
+// api/dashboard.js — the caller's (or its team's) figures and task lists: /dashboard?scope=mine|team.
 import { get } from './client.js';
 
-export const load = () => get('/dashboard');
+export const load = (scope = 'mine') => get('/dashboard', { scope });

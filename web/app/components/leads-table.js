@@ -1,5 +1,6 @@
 // components/leads-table.js — a table of leads (name, stage, owner, source, status, age,
-// created), optionally with row selection; used by the leads list and the dashboard.
+// created), optionally with row selection; used by the leads list and the dashboard. The closed
+// view (closedView) shows each lead's outcome (and lost reason) and closing date instead of its age.
 import { html, useLayoutEffect } from '/vendor/htm-preact.mjs';
 import { useApp, Link, SlaBadge, StatusBadge, nameOf } from '../ui.js';
 import { fmtDate, fmtDateTime } from '../util.js';
@@ -12,11 +13,11 @@ function markRendered() {
   }
 }
 
-export function LeadsTable({ items, selected, onToggle, onToggleAll, caption, emptyText = 'No leads match.', compact = false }) {
+export function LeadsTable({ items, selected, onToggle, onToggleAll, caption, emptyText = 'No leads match.', compact = false, closedView = false }) {
   const { refs } = useApp();
   // layout effect: runs once the rows are in the DOM, before the browser paints them
   useLayoutEffect(() => { if (items && items.length) markRendered(); }, [items]);
-  if (!items.length) return html`<p class="empty">${emptyText}</p>`;
+  if (!items.length) return emptyText ? html`<p class="empty">${emptyText}</p>` : null;
   const selectable = !!onToggle;
   const allOn = selectable && items.every((l) => selected.has(l.id));
   return html`<div class="table-wrap"><table class="leads-table">
@@ -25,7 +26,8 @@ export function LeadsTable({ items, selected, onToggle, onToggleAll, caption, em
       ${selectable ? html`<th class="col-check"><input type="checkbox" aria-label="Select all leads on this page" checked=${allOn}
         onChange=${(e) => onToggleAll(e.currentTarget.checked)} /></th>` : null}
       <th scope="col">Lead</th><th scope="col" class="hide-sm">Stage</th>${compact ? null : html`<th scope="col" class="hide-sm">Owner</th><th scope="col" class="hide-md">Source</th>`}
-      <th scope="col">Status</th><th scope="col">Age</th><th scope="col" class="hide-md">Created</th>
+      ${closedView ? html`<th scope="col">Outcome</th><th scope="col">Closed</th>` : html`<th scope="col">Status</th><th scope="col">Age</th>`}
+      <th scope="col" class="hide-md">Created</th>
     </tr></thead>
     <tbody>${items.map((l) => html`<tr key=${l.id} class=${selectable && selected.has(l.id) ? 'selected' : ''} data-lead-id=${l.id}>
       ${selectable ? html`<td class="col-check"><input type="checkbox" aria-label=${'Select ' + l.full_name} checked=${selected.has(l.id)}
@@ -36,8 +38,11 @@ export function LeadsTable({ items, selected, onToggle, onToggleAll, caption, em
       <td class="hide-sm">${nameOf(refs.stages, l.stage_id, '—')}</td>
       ${compact ? null : html`<td class="hide-sm">${nameOf(refs.users, l.owner_id, '—')}</td>
       <td class="hide-md">${nameOf(refs.sources, l.source_id, '—')}</td>`}
-      <td><${StatusBadge} lead=${l} outcomes=${refs.outcomes} /></td>
-      <td><${SlaBadge} lead=${l} /></td>
+      ${closedView ? html`<td><${StatusBadge} lead=${l} outcomes=${refs.outcomes} />
+          ${l.lost_reason_id ? html`<div class="sub">${nameOf(refs.lostReasons, l.lost_reason_id)}</div>` : null}</td>
+        <td class="nowrap">${l.closed_at ? html`<time datetime=${l.closed_at} title=${fmtDateTime(l.closed_at)}>${fmtDate(l.closed_at)}</time>` : '—'}</td>`
+      : html`<td><${StatusBadge} lead=${l} outcomes=${refs.outcomes} /></td>
+        <td><${SlaBadge} lead=${l} /></td>`}
       <td class="hide-md nowrap"><time datetime=${l.created_at} title=${fmtDateTime(l.created_at)}>${fmtDate(l.created_at)}</time></td>
     </tr>`)}</tbody>
   </table></div>`;

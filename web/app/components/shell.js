@@ -1,8 +1,8 @@
 // components/shell.js — the frame around every page: skip link, header with the main
 // navigation, the notifications bell and the user, the footer. A new top-level screen adds its
 // link to NAV (its route goes in routes.js).
-import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
-import { Link, useLocation } from '../ui.js';
+import { html, useEffect, useRef, useState } from '/vendor/htm-preact.mjs';
+import { Link, navigate, useLocation } from '../ui.js';
 import { timeZone } from '../util.js';
 import { NewMessageButton } from './new-message.js';
 import { NotesContext, NotificationsButton, useNotifications } from './notifications.js';
@@ -17,11 +17,47 @@ const NAV = [
   { href: '/settings', label: 'Settings' },
 ];
 
+const editable = (el) => !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+let searchWanted = false;   // "/" pressed on a page without a search: the leads page's gets focus
+
+// Focus after a navigation: the new page's heading (so a screen reader starts there and Tab goes
+// on from it), or the search box when "/" asked for it; tried until the page has drawn its
+// heading (a page may show a spinner first), never taking focus from a dialog or a field.
+function focusPage() {
+  let tries = 0;
+  const go = () => {
+    const at = document.activeElement;
+    if (at && (at.closest('dialog') || (editable(at) && !searchWanted))) return;
+    const el = searchWanted ? document.querySelector('main input[type=search]') : document.querySelector('main h1');
+    if (!el) { if (++tries < 40) setTimeout(go, 50); return; }
+    if (!searchWanted && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+    searchWanted = false;
+    el.focus({ preventScroll: true });
+  };
+  setTimeout(go, 0);
+}
+
+// "/" anywhere outside a field focuses the page's search (on a page without one: the leads list's).
+function onSlash(e) {
+  if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey || editable(e.target) || document.querySelector('dialog[open]')) return;
+  e.preventDefault();
+  const el = document.querySelector('main input[type=search]');
+  if (el) { el.focus(); el.select && el.select(); return; }
+  searchWanted = true;
+  navigate('/leads');
+}
+
 export function Shell({ user, onLogout, children }) {
   const [navOpen, setNavOpen] = useState(false);
   const loc = useLocation();
   const notes = useNotifications();
-  useEffect(() => { setNavOpen(false); notes.setOpen(false); }, [loc.path]);
+  const firstPath = useRef(true);
+  useEffect(() => {
+    setNavOpen(false); notes.setOpen(false);
+    if (firstPath.current) { firstPath.current = false; return; }
+    focusPage();
+  }, [loc.path]);
+  useEffect(() => { document.addEventListener('keydown', onSlash); return () => document.removeEventListener('keydown', onSlash); }, []);
   return html`<${NotesContext.Provider} value=${notes}><div class="shell">
     <a class="skip" href="#main">Skip to content</a>
     <header class="topbar">
@@ -39,6 +75,6 @@ export function Shell({ user, onLogout, children }) {
       </div>
     </header>
     <main id="main" tabindex="-1">${children}</main>
-    <footer class="foot">leadpath · times shown in ${timeZone}</footer>
+    <footer class="foot">leadpath · times shown in ${timeZone} · press <kbd>/</kbd> to search</footer>
   </div><//>`;
 }

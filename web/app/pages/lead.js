@@ -280,7 +280,7 @@ function StatusPath({ lead, transitions, save, setLead, onClose }) {
       const state = closed ? (i <= idx ? 'done' : 'todo') : i < idx ? 'done' : i === idx ? 'current' : 'todo';
       return html`<li class=${'step step-' + state + (s.is_sale ? ' step-sale' : '')} key=${s.id}>
         <button type="button" disabled=${closed || busy || i === idx} aria-current=${i === idx ? 'step' : undefined}
-          title=${t && !t.allowed ? 'Not available: ' + (t.missing || []).join(', ') : (t && t.approval_required ? 'Needs approval' : '')}
+          title=${s.name + (t && !t.allowed ? ' — not available: ' + (t.missing || []).map(fieldLabel).join(', ') : (t && t.approval_required ? ' — needs approval' : ''))}
           onClick=${() => move(s)}>${s.name}${i === idx ? html`<span class="sr-only"> (current stage)</span>` : null}</button></li>`;
     })}
     <li class=${'step step-close' + (closed ? ' step-current' : '')}>
@@ -294,6 +294,11 @@ function StatusPath({ lead, transitions, save, setLead, onClose }) {
 
 // ---------- timeline ----------
 export const ICONS = { note: '✎', call: '☎', email: '✉', flag: '⚑', star: '★', warning: '⚠', check: '✔' };
+// Icon names other clients send (the API takes any short name): shown as the nearest icon, and a
+// name with no icon as a plain dot — never as the word itself.
+const ICON_ALIASES = { phone: 'call', telephone: 'call', mail: 'email', envelope: 'email', comment: 'note', pencil: 'note',
+  alert: 'warning', important: 'warning', done: 'check', tick: 'check', ok: 'check', favourite: 'star', favorite: 'star' };
+export const iconOf = (name) => ICONS[name] || ICONS[ICON_ALIASES[String(name || '').toLowerCase()]] || (name ? '•' : ICONS.note);
 // Comment colours: sent as hex (the API's example is "#d97706"), shown through CSS classes.
 export const COLORS = { gray: '#6b7280', blue: '#2563eb', green: '#16a34a', amber: '#d97706', red: '#dc2626', purple: '#7c3aed' };
 const colorName = (c) => { if (!c) return null; const v = String(c).toLowerCase(); return COLORS[v] ? v : Object.keys(COLORS).find((k) => COLORS[k] === v) || null; };
@@ -346,7 +351,7 @@ function TimelineItem({ item }) {
   const changes = item.kind === 'updated' || item.kind === 'merged' ? Object.entries(d.changes || {}) : [];
   const who = item.actor_id ? nameOf(refs.users, item.actor_id, 'Someone') : 'leadpath';
   return html`<li class=${'tl-item tl-k-' + item.kind + (color ? ' c-' + color : '')}>
-    <span class="tl-icon" aria-hidden="true" ref=${iconRef}>${isComment ? (ICONS[d.icon] || d.icon || ICONS.note) : (KIND_ICON[item.kind] || '•')}</span>
+    <span class="tl-icon" aria-hidden="true" ref=${iconRef} title=${isComment && d.icon ? humanize(d.icon) : undefined}>${isComment ? iconOf(d.icon) : (KIND_ICON[item.kind] || '•')}</span>
     <div class="tl-body">
       <div class="tl-head"><span><b>${who}</b> ${describe(item, app)}</span>
         <time datetime=${item.at} title=${fmtDateTime(item.at)}>${fmtDateTime(item.at)}</time></div>
@@ -388,6 +393,7 @@ function CommentForm({ leadId, onAdded }) {
         ${Object.keys(COLORS).map((c) => html`<label class="pick" title=${humanize(c)}>
           <input type="radio" name="c-color" value=${c} checked=${color === c} onChange=${() => setColor(c)} />
           <span class=${'swatch c-' + c} aria-hidden="true"></span><span class="sr-only">${humanize(c)}</span></label>`)}
+        <span class="picked" aria-hidden="true">${humanize(color)}</span>
         <${FieldError} error=${fe.color} />
       </fieldset>
       <button class="btn btn-primary" type="submit" disabled=${busy || !body.trim()}>Comment</button>
@@ -409,7 +415,7 @@ function Timeline({ leadId, tl, reload }) {
 
 // ---------- tasks (their types: the server's, /meta task_types) ----------
 
-function TaskRow({ t, onChanged }) {
+function TaskRow({ t, onChanged, onFinishCall }) {
   const { refs } = useApp();
   const [resched, setResched] = useState(false);
   const [due, setDue] = useState(toLocalInput(t.due_at));
@@ -431,7 +437,9 @@ function TaskRow({ t, onChanged }) {
       ${t.notes ? html`<span class="sub">${t.notes}</span>` : null}
     </div>
     ${t.status === 'open' ? html`<div class="task-actions">
-      <button type="button" class="btn btn-small" disabled=${busy} onClick=${() => change({ status: 'done' })}>Complete<span class="sr-only"> ${t.title}</span></button>
+      ${t.type === 'call' && onFinishCall
+        ? html`<button type="button" class="btn btn-small" disabled=${busy} onClick=${() => onFinishCall(t)}>Complete…<span class="sr-only"> ${t.title}</span></button>`
+        : html`<button type="button" class="btn btn-small" disabled=${busy} onClick=${() => change({ status: 'done' })}>Complete<span class="sr-only"> ${t.title}</span></button>`}
       <button type="button" class="btn btn-small btn-ghost" disabled=${busy} aria-expanded=${resched ? 'true' : 'false'} onClick=${() => setResched(!resched)}>Reschedule<span class="sr-only"> ${t.title}</span></button>
       <button type="button" class="btn btn-small btn-ghost" disabled=${busy} onClick=${() => change({ status: 'cancelled' })}>Cancel<span class="sr-only"> task ${t.title}</span></button>
     </div>` : null}
@@ -464,14 +472,14 @@ function NewTaskForm({ leadId, lead, onAdded, titleRef }) {
   return html`<form class="task-form" onSubmit=${submit} aria-label="Add a task">
     <${Input} label="New task" value=${f.title} onInput=${up('title')} inputRef=${titleRef} placeholder="What needs doing?" error=${fe.title} class="grow" />
     <${Select} label="Type" value=${f.type} options=${types.map((t) => ({ value: t, label: humanize(t) }))} onChange=${up('type')} error=${fe.type} />
-    <${Input} label="Due" type="datetime-local" value=${f.due} onInput=${up('due')} error=${fe.due_at} />
+    <${Input} label="Due" type="datetime-local" value=${f.due} onInput=${up('due')} error=${fe.due_at} class="field-due" />
     <${Select} label="Assignee" value=${f.assignee_id} options=${optionsOf(refs.users && refs.users.length ? refs.users : [user])} onChange=${up('assignee_id')} error=${fe.assignee_id} />
     <div class="field field-end"><button class="btn btn-primary" type="submit" disabled=${busy || !f.title.trim()}>Add task</button></div>
     <${ErrorBox} error=${error && !Object.keys(fe).length ? error : null} />
   </form>`;
 }
 
-function Tasks({ lead, tasks, reload, titleRef }) {
+function Tasks({ lead, tasks, reload, titleRef, onFinishCall }) {
   const [showAll, setShowAll] = useState(false);
   const items = (tasks.data || []).slice().sort((a, b) => (a.status === 'open' ? 0 : 1) - (b.status === 'open' ? 0 : 1) || (a.due_at || '').localeCompare(b.due_at || ''));
   const open = items.filter((t) => t.status === 'open');
@@ -479,7 +487,7 @@ function Tasks({ lead, tasks, reload, titleRef }) {
   return html`<section class="card" aria-labelledby="tasks-h">
     <h2 id="tasks-h">Tasks <span class="count">${open.length} open</span></h2>
     <${ErrorBox} error=${tasks.error} />
-    ${open.length ? html`<ul class="tasks">${open.map((t) => html`<${TaskRow} key=${t.id + ':' + t.version} t=${t} onChanged=${reload} />`)}</ul>` : html`<p class="empty">No open tasks.</p>`}
+    ${open.length ? html`<ul class="tasks">${open.map((t) => html`<${TaskRow} key=${t.id + ':' + t.version} t=${t} onChanged=${reload} onFinishCall=${onFinishCall} />`)}</ul>` : html`<p class="empty">No open tasks.</p>`}
     ${rest.length ? html`<button type="button" class="btn btn-ghost btn-small" aria-expanded=${showAll ? 'true' : 'false'} onClick=${() => setShowAll(!showAll)}>
       ${showAll ? 'Hide' : 'Show'} ${rest.length} finished</button>` : null}
     ${showAll ? html`<ul class="tasks">${rest.map((t) => html`<${TaskRow} key=${t.id + ':' + t.version} t=${t} onChanged=${reload} />`)}</ul>` : null}
@@ -558,6 +566,7 @@ export function LeadPage({ id }) {
   const [dialog, setDialog] = useState(null);
   const [notice, setNotice] = useState('');
   const [mergeWith, setMergeWith] = useState([]);
+  const [callTask, setCallTask] = useState(null);   // the call task being finished (CloseDialog's call step)
   const titleRef = useRef(null);
   const lead = leadState.data;
   const leadRef = useRef(null);
@@ -626,7 +635,8 @@ export function LeadPage({ id }) {
         <${Timeline} leadId=${id} tl=${tl} reload=${reloadTl} />
       </div>
       <div class="lead-side">
-        <${Tasks} lead=${lead} tasks=${tasks} reload=${() => { reloadTasks(); reloadTl(); }} titleRef=${titleRef} />
+        <${Tasks} lead=${lead} tasks=${tasks} reload=${() => { reloadTasks(); reloadTl(); }} titleRef=${titleRef}
+          onFinishCall=${(t) => { setCallTask(t); setDialog('call'); }} />
         <${ScoreCard} lead=${lead} />
         <${RelatedCard} lead=${lead} version=${lead.version} onMerge=${(ids) => { setMergeWith(ids); setDialog('merge'); }} />
         ${lead.groups && lead.groups.length ? html`<section class="card"><h2>Groups</h2>
@@ -636,6 +646,9 @@ export function LeadPage({ id }) {
     <${CloseDialog} open=${dialog === 'close'} lead=${lead} tasks=${tasks.data || []} transitions=${trans.data || []}
       onClose=${() => setDialog(null)} onRefresh=${() => { reloadLead(); reloadTasks(); reloadTrans(); }}
       onDone=${(r) => { setDialog(null); if (r && r.lead) setLeadData(r.lead); else reloadLead(); refreshAll(); setNotice(r && r.message || ''); }} />
+    ${callTask ? html`<${CloseDialog} open=${dialog === 'call'} call=${callTask} lead=${lead} tasks=${tasks.data || []} transitions=${trans.data || []}
+      onClose=${() => { setDialog(null); reloadTasks(); reloadTl(); }} onRefresh=${() => { reloadLead(); reloadTasks(); reloadTrans(); }}
+      onDone=${(r) => { setDialog(null); if (r && r.lead) setLeadData(r.lead); else reloadLead(); refreshAll(); setNotice(r && r.message || ''); }} />` : null}
     <${ReopenDialog} open=${dialog === 'reopen'} lead=${lead} onClose=${() => setDialog(null)}
       onDone=${(r) => { setDialog(null); if (r && r.id) setLeadData(r); else reloadLead(); refreshAll(); setNotice(r ? 'Lead reopened.' : ''); }} />
     <${DeleteDialog} open=${dialog === 'delete'} lead=${lead} onClose=${() => setDialog(null)} />

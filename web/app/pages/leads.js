@@ -20,7 +20,11 @@ const SORTS = [
   { value: '-score', label: 'Highest score' }, { value: 'score', label: 'Lowest score' },
   { value: '-win_probability', label: 'Most likely to win' }, { value: 'win_probability', label: 'Least likely to win' }, { value: 'full_name', label: 'Name A–Z' },
   { value: '-last_contacted_at', label: 'Recently contacted' }, { value: 'last_contacted_at', label: 'Longest without contact' },
+  { value: '-closed_at', label: 'Recently closed' }, { value: 'closed_at', label: 'Closed longest ago' },
 ];
+// The order a list has when none is chosen: the server's (most recently closed first for the
+// closed view, newest first otherwise).
+const defaultSort = (f) => (f.status === 'closed' ? '-closed_at' : '-created_at');
 
 function readFilters(search) {
   const p = new URLSearchParams(search);
@@ -118,7 +122,7 @@ function Filters({ filters, set }) {
   const [more, setMore] = useState(() => FILTER_KEYS.slice(2, 14).some((k) => filters[k] && k !== 'sla' && k !== 'needs_reply'));
   useEffect(() => { if ((filters.q || '') !== dq) set({ ...filters, q: dq }, true); }, [dq]);
   useEffect(() => { if ((filters.q || '') !== q && document.activeElement?.id !== 'lead-search') setQ(filters.q || ''); }, [filters.q]);
-  const DEFAULTS = { status: 'open', owner: 'me', sort: '-created_at' };
+  const DEFAULTS = { status: 'open', owner: 'me', sort: defaultSort(filters) };
   const sel = (key, label, options, empty = 'Any') => html`<${Select} label=${label} value=${filters[key] || DEFAULTS[key] || ''} empty=${empty}
     options=${options} onChange=${(v) => set({ ...filters, [key]: v })} />`;
   const date = (key, label) => html`<${Input} type="date" label=${label} value=${(filters[key] || '').slice(0, 10)} onInput=${(v) => set({ ...filters, [key]: v })} />`;
@@ -127,7 +131,9 @@ function Filters({ filters, set }) {
     <div class="filters-main">
       <${Input} id="lead-search" type="search" label="Search" value=${q} onInput=${setQ} class="grow"
         placeholder="Name, company, email, phone, request…" autocomplete="off" />
-      ${sel('status', 'Status', [{ value: 'open', label: 'Open' }, { value: 'closed', label: 'Closed' }, { value: 'all', label: 'All' }], null)}
+      <${Select} label="Status" value=${filters.status || 'open'} onChange=${(v) => set({ ...filters, status: v,
+        sort: filters.sort && /closed_at$/.test(filters.sort) && v !== 'closed' ? undefined : filters.sort })}
+        options=${[{ value: 'open', label: 'Open' }, { value: 'closed', label: 'Closed' }, { value: 'all', label: 'All' }]} />
       ${people.length > 1 ? sel('owner', 'Owner', [{ value: 'me', label: 'Me' }, { value: 'any', label: can.view === 'all' ? 'Anyone' : 'Anyone I may see' },
         ...optionsOf(people.filter((p) => p.id !== user.id))], null) : null}
       ${sel('sort', 'Sort', SORTS, null)}
@@ -289,6 +295,8 @@ export function LeadsPage() {
   const pageNo = cursors.length;
   // no selection and no bulk bar where the caller's role denies bulk actions (GET /me "can")
   const bulkOk = can.bulk !== 'deny';
+  // a search that finds nothing among open leads offers to look among all of them
+  const noMatch = !page.loading && !page.error && !page.items.length && !!filters.q && (filters.status || 'open') === 'open';
   return html`<section class="page">
     <div class="page-head"><h1>Leads</h1>
       <div class="head-actions">
@@ -305,7 +313,11 @@ export function LeadsPage() {
     </div>
     <div class=${page.loading && page.items.length ? 'dim' : ''}>
       ${page.loading && !page.items.length ? null : html`<${LeadsTable} items=${page.items} selected=${selected} onToggle=${bulkOk ? toggle : undefined}
-        onToggleAll=${toggleAll} caption="Leads" />`}
+        onToggleAll=${toggleAll} caption=${filters.status === 'closed' ? 'Closed leads, most recently closed first' : 'Leads'}
+        closedView=${filters.status === 'closed'} emptyText=${noMatch ? '' : undefined} />`}
+      ${noMatch ? html`<div class="empty no-match" role="status"><p>No open lead matches “${filters.q}”.</p>
+        <button type="button" class="btn" onClick=${() => set({ ...filters, status: 'all', owner: can.view === 'own' ? filters.owner : 'any' })}>Search all leads</button>
+        <span class="hint"> (open and closed${can.view !== 'own' && (filters.owner || 'me') === 'me' ? ', of everyone you may see' : ''})</span></div>` : null}
     </div>
     <nav class="pager" aria-label="Pages">
       <button type="button" class="btn" disabled=${cursors.length < 2 || page.loading} onClick=${() => setCursors(cursors.slice(0, -1))}>← Previous</button>
