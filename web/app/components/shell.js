@@ -12,6 +12,7 @@ const NAV = [
   { href: '/leads', label: 'Leads' },
   { href: '/approvals', label: 'Approvals' },
   { href: '/customers', label: 'Customers' },
+  { href: '/tickets', label: 'Tickets' },
   { href: '/reports', label: 'Reports' },
   { href: '/settings', label: 'Settings' },
 ];

@@ -15,6 +15,7 @@ import { Conversations } from '../components/conversations.js';
 import { ApprovalBanner, askedWords } from '../components/approvals.js';
 import { Quotes, ConvertWizard, useQuotes } from '../components/quotes.js';
 import { RelatedCard, MergeDialog } from '../components/related.js';
+import { TicketsCard } from '../components/tickets.js';
 
 // ---------- how fields are shown ----------
 // Labels, widgets and order of the editable fields on the page. A field the server adds is
@@ -623,6 +624,7 @@ export function LeadPage({ id }) {
       </div>
       <div class="lead-side">
         <${Tasks} lead=${lead} tasks=${tasks} reload=${() => { reloadTasks(); reloadTl(); }} titleRef=${titleRef} />
+        <${TicketsCard} owner=${{ lead: lead.id }} defaultRequester=${lead.full_name + (lead.emails && lead.emails[0] ? ` <${lead.emails[0]}>` : '')} />
         <${RelatedCard} lead=${lead} version=${lead.version} onMerge=${(ids) => { setMergeWith(ids); setDialog('merge'); }} />
         ${lead.groups && lead.groups.length ? html`<section class="card"><h2>Groups</h2>
           <ul class="chips">${lead.groups.map((g) => html`<li>${nameOf(refs.groups, g)}</li>`)}</ul></section>` : null}
