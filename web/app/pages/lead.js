@@ -326,6 +326,12 @@ function describe(item, app) {
     }
     case 'merged': return html`merged ${(d.from || []).map((x, i) => html`${i ? ', ' : ''}<${Link} href=${'/leads/' + x}>lead #${x}<//>`)} into this lead`;
     case 'merged_into': return html`merged this lead into <${Link} href=${'/leads/' + d.into}>${d.into_name || 'lead #' + d.into}<//>`;
+    case 'ticket_opened': return html`opened the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//>${d.requester ? ' for ' + d.requester : ''}`;
+    case 'ticket_updated': return html`changed the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//> (${Object.keys(d.changes || {}).map(humanize).join(', ').toLowerCase()})`;
+    case 'ticket_closed': return html`closed the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//>`;
+    case 'ticket_reopened': return html`reopened the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//>`;
+    case 'ticket_comment': return html`commented on the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//>: ${d.body || ''}`;
+    case 'quote_sent': return html`sent quote <b>${d.number || '#' + d.quote_id}</b> by e-mail${d.again ? ' again' : ''}`;
     default: return humanize(item.kind).toLowerCase();
   }
 }
