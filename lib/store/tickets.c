@@ -309,7 +309,7 @@ static lp_code create_fn(lp_db *db, void *p, lp_err *err) {
   lp_code rc = assignee_check(db, cols, err);
   if (rc == LP_OK) rc = lp_insert(db, "tickets", cols, &c->id, err);
   if (rc == LP_OK) {
-    json_t *data = json_pack("{s:I, s:O, s:O, s:O, s:O, s:O}", "ticket_id", (json_int_t)c->id, "subject", json_object_get(cols, "subject"),
+    json_t *data = json_pack("{s:I, s:O, s:O, s:O, s:o, s:O}", "ticket_id", (json_int_t)c->id, "subject", json_object_get(cols, "subject"),
                              "priority", json_object_get(cols, "priority"), "requester", json_object_get(cols, "requester"),
                              "customer_id", customer_id ? json_integer(customer_id) : json_null(),
                              "assignee_id", or_null(json_object_get(cols, "assignee_id")));
