@@ -259,8 +259,8 @@ lp_code lp_plan_merge(const lp_plan_in *in, const lp_merge_in *m, lp_plan *plan,
   }
 
   /* What moves: counted by the store per lead, summed here. */
-  json_t *moved = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "tasks", 0, "threads", 0, "messages", 0, "comments", 0,
-                            "events", 0, "groups", (int)plan->groups.n);
+  json_t *moved = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "tasks", 0, "threads", 0, "messages", 0, "comments", 0,
+                            "events", 0, "groups", (int)plan->groups.n, "tickets", 0);
   json_array_foreach(m->others, i, o) {
     char key[32];
     snprintf(key, sizeof key, "%lld", (long long)iget(o, "id"));
@@ -270,7 +270,7 @@ lp_code lp_plan_merge(const lp_plan_in *in, const lp_merge_in *m, lp_plan *plan,
       if (cur) json_object_set_new(moved, k, json_integer(json_integer_value(cur) + json_integer_value(v)));
     }
   }
-  /* the quotes and tickets of the leads merged in move too once they exist (store/merge.c) */
+  /* quotes move too (store/merge.c), uncounted here */
 
   /* The survivor's story: one merged event first, then the stage move and the groups. */
   json_t *chosen = json_object();

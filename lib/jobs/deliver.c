@@ -15,6 +15,7 @@
  * the message failed with the reason, on the lead's timeline and to its sender. */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include "jobs/jobs.h"
@@ -161,6 +162,24 @@ static lp_code send_email(lp_store *s, lp_db *db, lp_job *job, json_t *msg, json
   char reply_to[320] = "";
   const char *domain = str(settings, "inbound_domain");
   if (domain && sget(thread, "token")) lp_reply_address(sget(thread, "token"), domain, reply_to, sizeof reply_to);
+  /* Files the message carries (a quote's PDF: store/quotemail.c), stored base64. */
+  args = json_pack("[I]", (json_int_t)id);
+  json_t *files = lp_query(db, "SELECT filename, content_type, data FROM message_attachments WHERE message_id = $1 ORDER BY id", args, err);
+  json_decref(args);
+  if (!files) { json_decref(thread); json_decref(ids); return lp_fail(err, LP_EUNAVAILABLE, "could not read the attachments"); }
+  size_t nfiles = json_array_size(files);
+  lp_mail_attachment *att = nfiles ? calloc(nfiles, sizeof *att) : NULL;
+  unsigned char **bins = nfiles ? calloc(nfiles, sizeof *bins) : NULL;
+  if (nfiles && (!att || !bins)) abort();
+  for (size_t i = 0; i < nfiles; i++) {
+    json_t *f = json_array_get(files, i);
+    const char *b64 = sget(f, "data") ? sget(f, "data") : "";
+    size_t cap = strlen(b64) / 4 * 3 + 3, len = 0;
+    bins[i] = malloc(cap);
+    if (!bins[i]) abort();
+    if (sodium_base642bin(bins[i], cap, b64, strlen(b64), NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) len = 0;
+    att[i] = (lp_mail_attachment){sget(f, "filename"), sget(f, "content_type"), bins[i], len};
+  }
   const char *at = strchr(from, '@');
   lp_mail_out m = {
     .from = from, .from_name = str(settings, "mail_from_name") ? str(settings, "mail_from_name") : str(settings, "company_name"),
@@ -169,20 +188,25 @@ static lp_code send_email(lp_store *s, lp_db *db, lp_job *job, json_t *msg, json
     .in_reply_to = in_reply_to, .references = refs, .n_references = nref, .date = now,
     .msgid_domain = domain ? domain : (at ? at + 1 : "localhost"),
     .kind = sget(msg, "kind") ? LP_MAIL_AUTO_GENERATED : LP_MAIL_PERSONAL,
+    .attachments = att, .n_attachments = nfiles,
   };
-  lp_buf raw = LP_BUF_INIT(8 << 20);
+  lp_buf raw = LP_BUF_INIT(16 << 20);
   char msgid[LP_MSGID_MAX];
   lp_err e = LP_ERR_INIT;
   lp_code rc = lp_mail_build(&m, &raw, msgid, &e);
   if (rc == LP_OK && sget(msg, "message_id")) {
     /* a retry: the same Message-ID as the first attempt, in the header too */
     lp_buf_release(&raw);
-    raw = (lp_buf)LP_BUF_INIT(8 << 20);
+    raw = (lp_buf)LP_BUF_INIT(16 << 20);
     m.message_id = sget(msg, "message_id");
     rc = lp_mail_build(&m, &raw, msgid, &e);
   }
   json_decref(ids);
   json_decref(thread);
+  for (size_t i = 0; i < nfiles; i++) free(bins[i]);
+  free(bins);
+  free(att);
+  json_decref(files);
   if (rc != LP_OK) {
     char why[300];
     snprintf(why, sizeof why, "The message could not be written: %s", e.message);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "msg/invoicedoc.h"
+#include "util/timefmt.h"
 
 static int64_t iget(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 static const char *sget(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -132,11 +133,12 @@ lp_code lp_invoice_pdf(json_t *inv, json_t *settings, lp_buf *out, lp_err *err) 
   w.bold = HPDF_GetFont(w.doc, "Helvetica-Bold", "WinAnsiEncoding");
   new_page(&w);
   int proforma = !strcmp(str(inv, "kind"), "proforma");
+  int quote = !strcmp(str(inv, "kind"), "quote");  /* lp_quote_pdf: the same page, worded as an offer */
   const char *cur = str(inv, "currency");
   char line[600], money[64];
 
   /* Heading: the kind and number; the company on the right. */
-  text_at(&w, w.bold, 20, 50, w.y, proforma ? "PROFORMA INVOICE" : "INVOICE");
+  text_at(&w, w.bold, 20, 50, w.y, quote ? "QUOTE" : proforma ? "PROFORMA INVOICE" : "INVOICE");
   const char *company = sget(settings, "company_name") && *sget(settings, "company_name") ? sget(settings, "company_name") : "";
   text_right(&w, w.bold, 11, 545, w.y, company);
   w.y -= 22;
@@ -148,13 +150,14 @@ lp_code lp_invoice_pdf(json_t *inv, json_t *settings, lp_buf *out, lp_err *err) 
   char d1[11], d2[11];
   date_text(inv, "issued_at", d1);
   date_text(inv, "due_at", d2);
-  snprintf(line, sizeof line, "Issued: %s    Due: %s    Status: %s", d1, d2, str(inv, "status"));
+  if (quote) snprintf(line, sizeof line, "Date: %s    Valid until: %s", d1, d2);
+  else snprintf(line, sizeof line, "Issued: %s    Due: %s    Status: %s", d1, d2, str(inv, "status"));
   text_at(&w, w.font, 9, 50, w.y, line);
   w.y = (cy < w.y ? cy : w.y) - 24;
 
   /* Bill to. */
   json_t *c = json_object_get(inv, "customer");
-  text_at(&w, w.bold, 10, 50, w.y, "Bill to");
+  text_at(&w, w.bold, 10, 50, w.y, quote ? "Prepared for" : "Bill to");
   w.y -= 14;
   text_at(&w, w.font, 10, 50, w.y, str(c, "full_name"));
   w.y -= 13;
@@ -166,8 +169,10 @@ lp_code lp_invoice_pdf(json_t *inv, json_t *settings, lp_buf *out, lp_err *err) 
     text_at(&w, w.font, 10, 50, w.y, line);
     w.y -= 13;
   }
-  snprintf(line, sizeof line, "Customer no. %lld", (long long)iget(c, "id"));
-  text_at(&w, w.font, 9, 50, w.y, line);
+  if (!quote) {
+    snprintf(line, sizeof line, "Customer no. %lld", (long long)iget(c, "id"));
+    text_at(&w, w.font, 9, 50, w.y, line);
+  }
   w.y -= 28;
 
   /* The lines: a long description wraps onto more rows within its column. */
@@ -214,7 +219,16 @@ lp_code lp_invoice_pdf(json_t *inv, json_t *settings, lp_buf *out, lp_err *err) 
     w.y -= 15;
   }
   w.y -= 15;
-  if (proforma)
+  if (quote) {
+    if (iget(inv, "monthly_cents")) {
+      lp_money_format(iget(inv, "monthly_cents"), cur, money, sizeof money);
+      snprintf(line, sizeof line, "Of the total, %s is charged monthly (tax included).", money);
+      text_at(&w, w.font, 9, 50, w.y, line);
+      w.y -= 13;
+    }
+    snprintf(line, sizeof line, "This quote is valid until %s. Reply to accept it, quoting %s.", d2, str(inv, "number"));
+    text_at(&w, w.font, 9, 50, w.y, line);
+  } else if (proforma)
     text_at(&w, w.font, 9, 50, w.y, "This proforma invoice is a request for payment; the invoice follows once it is paid.");
   else if (json_is_string(json_object_get(inv, "paid_at")))
     text_at(&w, w.font, 9, 50, w.y, "Paid with thanks.");
@@ -234,6 +248,30 @@ lp_code lp_invoice_pdf(json_t *inv, json_t *settings, lp_buf *out, lp_err *err) 
     out->data[out->len] = 0;
   }
   HPDF_Free(w.doc);
+  return rc;
+}
+
+lp_code lp_quote_pdf(json_t *quote, const char *number, json_t *lead, int64_t now, json_t *settings, lp_buf *out, lp_err *err) {
+  char today[LP_TIME_LEN];
+  lp_time_format(now, today);
+  json_t *emails = json_object_get(lead, "emails");
+  json_t *em = json_is_string(emails) ? json_loads(json_string_value(emails), 0, NULL) : json_incref(emails);
+  json_t *to = json_object();
+  static const char *const keys[] = {"full_name", "company", "city", "country"};
+  for (size_t i = 0; i < 4; i++) json_object_set(to, keys[i], json_object_get(lead, keys[i]) ? json_object_get(lead, keys[i]) : json_null());
+  json_object_set_new(to, "emails", json_is_array(em) ? em : json_array());
+  if (em && !json_is_array(em)) json_decref(em);
+  json_t *doc = json_object();
+  json_object_set_new(doc, "kind", json_string("quote"));
+  json_object_set_new(doc, "number", json_string(number));
+  json_object_set_new(doc, "issued_at", json_string(today));
+  json_object_set_new(doc, "customer", to);
+  static const char *const copied[] = {"status", "currency", "lines", "subtotal_cents", "tax_cents", "total_cents", "monthly_cents"};
+  for (size_t i = 0; i < sizeof copied / sizeof *copied; i++)
+    if (json_object_get(quote, copied[i])) json_object_set(doc, copied[i], json_object_get(quote, copied[i]));
+  if (json_object_get(quote, "valid_until")) json_object_set(doc, "due_at", json_object_get(quote, "valid_until"));
+  lp_code rc = lp_invoice_pdf(doc, settings, out, err);
+  json_decref(doc);
   return rc;
 }
 

@@ -13,6 +13,10 @@
 
 lp_code lp_invoice_pdf(json_t *inv, json_t *settings, lp_buf *out, lp_err *err);
 lp_code lp_invoice_html(json_t *inv, json_t *settings, lp_buf *out, lp_err *err);
+/* A quote (its API form, store/billing.h) as a PDF offer to the lead (its row or API form: name,
+ * company, emails, city, country): the same page as an invoice, headed QUOTE, dated now, valid
+ * until the quote's valid_until, numbered `number` (e.g. "Q-000042"). */
+lp_code lp_quote_pdf(json_t *quote, const char *number, json_t *lead, int64_t now, json_t *settings, lp_buf *out, lp_err *err);
 /* "1,234.56 EUR" (negative with a leading minus) into out. */
 void lp_money_format(int64_t cents, const char *currency, char *out, size_t n);
 #endif

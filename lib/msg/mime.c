@@ -347,6 +347,25 @@ int lp_mail_message_id(const char *domain, char msgid[LP_MSGID_MAX]) {
   return 0;
 }
 
+/* An attachment: its bytes base64-encoded, Content-Disposition attachment with its file name. */
+static GMimeObject *attachment_part(const lp_mail_attachment *at) {
+  const char *slash = strchr(at->content_type, '/');
+  char type[128];
+  snprintf(type, sizeof type, "%.*s", (int)(slash - at->content_type), at->content_type);
+  GMimePart *part = g_mime_part_new_with_type(type, slash + 1);
+  GMimeStream *st = g_mime_stream_mem_new_with_buffer(at->data ? at->data : "", at->len);
+  GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
+  g_mime_part_set_content(part, w);
+  g_object_unref(w);
+  g_object_unref(st);
+  g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+  g_mime_object_set_disposition(GMIME_OBJECT(part), GMIME_DISPOSITION_ATTACHMENT);
+  char *name = one_line(at->filename);
+  g_mime_part_set_filename(part, name);
+  free(name);
+  return GMIME_OBJECT(part);
+}
+
 lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX], lp_err *err) {
   char tmp[LP_EMAIL_BUFSZ];
   msgid[0] = 0;
@@ -359,6 +378,12 @@ lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX
     bad = lp_fail_field(err, "reply_to", "must be an e-mail address");
   if (!m->text) bad = lp_fail_field(err, "body", "is required");
   if (!domain_ok(m->msgid_domain)) bad = lp_fail_field(err, "msgid_domain", "must be a domain name");
+  for (size_t i = 0; i < m->n_attachments; i++) {
+    const lp_mail_attachment *at = &m->attachments[i];
+    const char *slash = at->content_type ? strchr(at->content_type, '/') : NULL;
+    if (!at->filename || !*at->filename || !slash || slash == at->content_type || !slash[1] || (!at->data && at->len))
+      bad = lp_fail_field(err, "attachments", "each needs a file name, a type/subtype and its bytes");
+  }
   if (bad) return LP_EVALIDATION;
   lp_mime_init();
 
@@ -408,6 +433,17 @@ lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX
     g_object_unref(body);
     g_object_unref(html);
     body = GMIME_OBJECT(alt);
+  }
+  if (m->n_attachments) {
+    GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
+    g_mime_multipart_add(mixed, body);
+    g_object_unref(body);
+    for (size_t i = 0; i < m->n_attachments; i++) {
+      GMimeObject *part = attachment_part(&m->attachments[i]);
+      g_mime_multipart_add(mixed, part);
+      g_object_unref(part);
+    }
+    body = GMIME_OBJECT(mixed);
   }
   g_mime_message_set_mime_part(msg, body);
   g_object_unref(body);

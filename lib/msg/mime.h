@@ -29,6 +29,14 @@ typedef enum {
   LP_MAIL_AUTO_REPLIED,       /* Auto-Submitted: auto-replied (an automatic answer to a message) */
 } lp_mail_kind;
 
+/* A file sent with a message (e.g. a quote as PDF): bytes, not text; sent base64-encoded. */
+typedef struct lp_mail_attachment {
+  const char *filename;                 /* e.g. "quote-Q-000042.pdf"; encoded per RFC 2231 when needed */
+  const char *content_type;             /* "type/subtype", e.g. "application/pdf" */
+  const void *data;
+  size_t len;
+} lp_mail_attachment;
+
 typedef struct lp_mail_out {
   const char *from, *from_name;         /* address required; display name may be NULL */
   const char *to, *to_name;             /* address required */
@@ -43,12 +51,15 @@ typedef struct lp_mail_out {
   const char *msgid_domain;             /* right-hand side of the generated Message-ID */
   const char *message_id;               /* NULL: a new one; else this one (a retry of the same message) */
   lp_mail_kind kind;
+  const lp_mail_attachment *attachments;  /* NULL or n_attachments files: the message becomes */
+  size_t n_attachments;                   /* multipart/mixed, the text first */
 } lp_mail_out;
 
 #define LP_MSGID_MAX 256   /* room for a Message-ID without brackets, NUL included */
 /* Builds the message as RFC 5322 bytes with CRLF line ends (ready for SMTP DATA) into out and
  * writes its new Message-ID `<random@msgid_domain>` (without brackets) into msgid.
- * LP_EVALIDATION (fields named) for a missing or malformed address, a missing body or domain;
+ * LP_EVALIDATION (fields named) for a missing or malformed address, a missing body or domain,
+ * an attachment without a name, a type of the form type/subtype or bytes;
  * LP_ETOOLARGE when out's cap is reached; LP_EINTERNAL if GMime fails. */
 lp_code lp_mail_build(const lp_mail_out *m, lp_buf *out, char msgid[LP_MSGID_MAX], lp_err *err);
 /* A new Message-ID `<random@domain>` (without brackets) into msgid, as lp_mail_build makes them;

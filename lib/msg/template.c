@@ -9,6 +9,7 @@ static const struct { const char *scope; const char *fields; } known[] = {
            " notes value_cents currency outcome "},
   {"user", " id name first_name email "},
   {"company", " name email phone website address "},
+  {"quote", " id number total subtotal tax currency valid_until "},  /* the quote e-mail (store/billing.c) */
 };
 
 #define NAME_MAX_LEN 40

@@ -17,6 +17,7 @@
 #include "store/billing.h"
 #include "store/leads.h"
 #include "store/lists.h"
+#include "store/related.h"
 #include "store/rows.h"
 #include "util/timefmt.h"
 
@@ -483,12 +484,13 @@ static lp_code customer_update_fn(lp_db *db, void *p, lp_err *err) {
     json_t *merged = json_deep_copy(row);
     json_object_update(merged, set);
     char *st = search_text(merged);
-    json_decref(merged);
     json_object_set_new(set, "search", json_string(st ? st : ""));
     free(st);
     json_object_set_new(set, "updated_at", json_integer(c->now));
     rc = lp_update(db, "customers", c->id, set, iget(row, "version"), err);
     if (rc == LP_ECONFLICT) { lp_err_release(err); rc = lp_fail_field(err, "login", "belongs to another customer"); }
+    if (rc == LP_OK) rc = lp__customer_keys_follow(db, c->id, row, merged, err);
+    json_decref(merged);
     if (rc == LP_OK) {
       json_t *data = json_pack("{s:I, s:O}", "customer_id", (json_int_t)c->id, "changes", changes);
       rc = lp_event(db, c->now, iget(row, "lead_id"), c->a->id, "customer_updated", "customer", c->id, data, err);
@@ -566,6 +568,7 @@ lp_code lp__convert_write(lp_db *db, const lp_actor *a, int64_t lead_id, const l
     rc = lp_fail(err, LP_ECONFLICT, "The portal login %s belongs to another customer already; change the lead's login first",
                  sget(cust, "login") ? sget(cust, "login") : "");
   }
+  if (rc == LP_OK) rc = lp__customer_keys_follow(db, *customer_id, NULL, cust, err);  /* related leads find it (store/related.c) */
   json_decref(cust);
   if (rc) return rc;
   size_t i;

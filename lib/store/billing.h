@@ -23,6 +23,13 @@ json_t *lp_quote_get(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_e
  * declined (409 otherwise, 409 accepting an expired quote); accepting moves the lead to the
  * quote_accepted_stage_id setting's stage through the planner. expect: If-Match or -1. */
 json_t *lp_quote_update(lp_store *s, const lp_actor *a, int64_t id, json_t *req, int64_t expect, int64_t now, lp_err *err);
+/* POST /quotes/{id}/send {subject?, body?} (store/quotemail.c): renders the quote as a PDF, queues
+ * an e-mail to the lead with it attached (the `quote` template's text unless the request gives
+ * its own), marks the quote sent. → {quote, message}. 409 declined/accepted, expired or the lead
+ * closed; 422 the lead has no e-mail address or opted out; 412 If-Match (expect; -1 none). */
+json_t *lp_quote_send(lp_store *s, const lp_actor *a, int64_t id, json_t *req, int64_t expect, int64_t now, lp_err *err);
+/* A quote's number as documents and e-mails show it: "Q-000042". */
+void lp_quote_number(int64_t id, char out[24]);
 
 /* POST /leads/{id}/convert {quote_ids, mode, services}. *status: 201 made ({lead, customer,
  * services, invoice}), 202 waiting for approval ({approval}), 200 a dry run ({dry_run, plan}). */

@@ -26,6 +26,7 @@ static const struct { const char *table, *sql; } moved_tables[] = {
   {"messages", "UPDATE messages SET lead_id = $2, version = version + 1 WHERE lead_id = $1 AND $3 > 0"},
   {"events", "UPDATE events SET lead_id = $2 WHERE lead_id = $1 AND $3 > 0"},
   {"quotes", "UPDATE quotes SET lead_id = $2, version = version + 1, updated_at = $3 WHERE lead_id = $1"},
+  {"tickets", "UPDATE tickets SET lead_id = $2, version = version + 1, updated_at = $3 WHERE lead_id = $1"},
 };
 
 lp_code lp__merge_move(lp_db *db, int64_t from, int64_t to, int64_t now, lp_err *err) {
@@ -38,15 +39,16 @@ lp_code lp__merge_move(lp_db *db, int64_t from, int64_t to, int64_t now, lp_err 
   return LP_OK;
 }
 
-/* How many records of lead id would move: {tasks, threads, messages, comments, events}. */
+/* How many records of lead id would move: {tasks, threads, messages, comments, events, tickets}. */
 static json_t *counts_of(lp_db *db, int64_t id, lp_err *err) {
   json_t *args = json_pack("[I]", (json_int_t)id);
-  json_t *c = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+  json_t *c = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
     "tasks", (json_int_t)lp_query_int(db, "SELECT count(*) FROM tasks WHERE lead_id = $1", args, 0, err),
     "threads", (json_int_t)lp_query_int(db, "SELECT count(*) FROM threads WHERE lead_id = $1", args, 0, err),
     "messages", (json_int_t)lp_query_int(db, "SELECT count(*) FROM messages WHERE lead_id = $1", args, 0, err),
     "comments", (json_int_t)lp_query_int(db, "SELECT count(*) FROM events WHERE lead_id = $1 AND kind = 'comment'", args, 0, err),
-    "events", (json_int_t)lp_query_int(db, "SELECT count(*) FROM events WHERE lead_id = $1", args, 0, err));
+    "events", (json_int_t)lp_query_int(db, "SELECT count(*) FROM events WHERE lead_id = $1", args, 0, err),
+    "tickets", (json_int_t)lp_query_int(db, "SELECT count(*) FROM tickets WHERE lead_id = $1", args, 0, err));
   json_decref(args);
   return c;
 }

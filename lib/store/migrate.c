@@ -484,6 +484,52 @@ EACH(
 "  GROUP BY COALESCE(owner_id, 0), COALESCE(stage_id, 0), COALESCE(source_id, 0), COALESCE(currency, '');"
 "CREATE INDEX leads_board_stage ON leads(stage_id, status, created_at, id) WHERE deleted_at IS NULL;"
 "CREATE INDEX leads_board_owner_stage ON leads(owner_id, stage_id, status, created_at, id) WHERE deleted_at IS NULL;"}}},
+{23, "support tickets, customers' keys, message attachments, the quote e-mail template", {
+/* Tickets (store/tickets.c) belong to a lead, a customer or both (a customer's ticket also names
+ * its lead, so it is on the lead's timeline); their comments are rows of their own. customer_keys
+ * is lead_keys for customers (store/related.c: 'e:' e-mail, 'p:' E.164 phone, 'c:' company), so a
+ * lead's related customers are exact seeks too. A message may carry attachments (a quote's PDF),
+ * kept as base64 text so both engines store them alike; the delivery job attaches them. */
+{.sql =
+"CREATE TABLE tickets(id {{id}}, version {{int64}} NOT NULL DEFAULT 1, lead_id {{int64}} REFERENCES leads(id),"
+"  customer_id {{int64}} REFERENCES customers(id), subject TEXT NOT NULL, body TEXT, priority TEXT NOT NULL DEFAULT 'normal',"
+"  status TEXT NOT NULL DEFAULT 'open', requester TEXT, assignee_id {{int64}} REFERENCES users(id),"
+"  comments INTEGER NOT NULL DEFAULT 0, search TEXT NOT NULL DEFAULT '', created_at {{int64}} NOT NULL,"
+"  created_by {{int64}} REFERENCES users(id), updated_at {{int64}} NOT NULL, closed_at {{int64}},"
+"  closed_by {{int64}} REFERENCES users(id));"
+"CREATE INDEX tickets_lead ON tickets(lead_id, id);"
+"CREATE INDEX tickets_customer ON tickets(customer_id, id);"
+"CREATE INDEX tickets_status ON tickets(status, id);"
+"CREATE TABLE ticket_comments(id {{id}}, ticket_id {{int64}} NOT NULL REFERENCES tickets(id), body TEXT NOT NULL,"
+"  author_id {{int64}} REFERENCES users(id), created_at {{int64}} NOT NULL);"
+"CREATE INDEX ticket_comments_ticket ON ticket_comments(ticket_id, id);"
+"CREATE TABLE message_attachments(id {{id}}, message_id {{int64}} NOT NULL REFERENCES messages(id),"
+"  filename TEXT NOT NULL, content_type TEXT NOT NULL, size {{int64}} NOT NULL, data TEXT NOT NULL);"
+"CREATE INDEX message_attachments_message ON message_attachments(message_id);"
+"INSERT INTO templates(name, channel, kind, subject, body, created_at, updated_at) VALUES"
+" ('Quote', 'email', 'quote', 'Your quote [[quote.number]] from [[company.name]]', 'Hello [[lead.first_name]],\n\n"
+"Please find our quote [[quote.number]] attached: [[quote.total]] in all, valid until [[quote.valid_until]].\n\n"
+"Reply to this message with any question, or to accept it.\n\n[[user.name]]\n[[company.name]]', 0, 0);"
+"UPDATE templates SET subject = replace(replace(subject, '[[', '{' || '{'), ']]', '}}'),"
+"  body = replace(replace(body, '[[', '{' || '{'), ']]', '}}') WHERE kind = 'quote';"},
+EACH(
+"CREATE TABLE customer_keys(value TEXT NOT NULL, customer_id INTEGER NOT NULL, PRIMARY KEY(value, customer_id)) WITHOUT ROWID;"
+"INSERT OR IGNORE INTO customer_keys(value, customer_id) SELECT 'e:' || j.value, c.id FROM customers c, json_each(c.emails) j"
+"  WHERE j.type = 'text';"
+"INSERT OR IGNORE INTO customer_keys(value, customer_id) SELECT 'p:' || j.value, c.id FROM customers c, json_each(c.phones) j"
+"  WHERE j.type = 'text';"
+"INSERT OR IGNORE INTO customer_keys(value, customer_id) SELECT 'c:' || k, id FROM (SELECT id, lower(replace(replace(replace(replace("
+"  trim(replace(replace(replace(company, char(9), ' '), char(10), ' '), char(13), ' ')), '  ', ' '), '  ', ' '), '  ', ' '), '  ', ' ')) AS k"
+"  FROM customers WHERE company IS NOT NULL) WHERE k <> '';",
+"CREATE TABLE customer_keys(value TEXT NOT NULL, customer_id BIGINT NOT NULL, PRIMARY KEY(value, customer_id));"
+"INSERT INTO customer_keys(value, customer_id) SELECT DISTINCT 'e:' || e, id FROM customers, jsonb_array_elements_text(emails::jsonb) e"
+"  ON CONFLICT DO NOTHING;"
+"INSERT INTO customer_keys(value, customer_id) SELECT DISTINCT 'p:' || p, id FROM customers, jsonb_array_elements_text(phones::jsonb) p"
+"  ON CONFLICT DO NOTHING;"
+"INSERT INTO customer_keys(value, customer_id) SELECT DISTINCT 'c:' || k, id FROM (SELECT id, translate(trim(regexp_replace(company,"
+"  '[[:space:]]+', ' ', 'g')), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AS k"
+"  FROM customers WHERE company IS NOT NULL) x WHERE k <> '' ON CONFLICT DO NOTHING;"
+)}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

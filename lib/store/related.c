@@ -129,6 +129,97 @@ void lp__keys_copy(int64_t id, json_t *row, lp_buf *out) {
   json_decref(keys);
 }
 
+/* ---------------------------------------------------------------- a customer's keys */
+
+static int visible(lp_db *db, const lp_actor *a, json_t *row, json_t *seen);
+static const char *key_name(char prefix);
+#define MAX_RELATED_CUSTOMERS 100
+
+#define CKEY_PUT "INSERT INTO customer_keys(value, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+#define CKEY_DROP "DELETE FROM customer_keys WHERE value = $1 AND customer_id = $2"
+
+lp_code lp__customer_keys_follow(lp_db *db, int64_t id, json_t *old, json_t *row, lp_err *err) {
+  json_t *drop = old ? row_keys(old) : json_array(), *add = row_keys(row);
+  size_t i;
+  json_t *v;
+  lp_code rc = LP_OK;
+  json_array_foreach(drop, i, v) {
+    if (has_key(add, json_string_value(v))) continue;
+    if ((rc = key_write(db, CKEY_DROP, json_string_value(v), id, err))) break;
+  }
+  json_array_foreach(add, i, v) {
+    if (rc || has_key(drop, json_string_value(v))) continue;
+    rc = key_write(db, CKEY_PUT, json_string_value(v), id, err);
+  }
+  json_decref(drop);
+  json_decref(add);
+  return rc;
+}
+
+/* The customers sharing one of keys (not the lead's own customer), visible to a, with what
+ * matched: [{id, full_name, company, active, lead_id, owner_id, owner_name, created_at,
+ * open_tickets, matched}], active ones first, then the newest. */
+static json_t *related_customers(lp_db *db, const lp_actor *a, json_t *keys, int64_t own, json_t *seen, lp_err *err) {
+  json_t *found = json_object();  /* "<id>": matched */
+  size_t i;
+  json_t *k;
+  json_array_foreach(keys, i, k) {
+    const char *key = json_string_value(k);
+    lp_stmt *st = lp_db_prep_static(db, "SELECT customer_id FROM customer_keys WHERE value = $1 ORDER BY customer_id DESC LIMIT 101", err);
+    if (!st) { json_decref(found); return NULL; }
+    lp_bind_text(st, 1, key);
+    int rc;
+    while ((rc = lp_step(st, err)) == 1) {
+      int64_t id = lp_col_int(st, 0);
+      if (id == own) continue;
+      char ks[32];
+      snprintf(ks, sizeof ks, "%lld", (long long)id);
+      json_t *m = json_object_get(found, ks);
+      if (!m && json_object_size(found) >= MAX_RELATED_CUSTOMERS) continue;
+      if (!m) { m = json_array(); json_object_set_new(found, ks, m); }
+      json_array_append_new(m, json_pack("{s:s, s:s}", "key", key_name(key[0]), "value", key + 2));
+    }
+    lp_stmt_done(st);
+    if (rc < 0) { json_decref(found); return NULL; }
+  }
+  json_t *out = json_array();
+  if (!json_object_size(found)) { json_decref(found); return out; }
+  lp_buf q = LP_BUF_INIT(8192);
+  lp_buf_puts(&q, "SELECT c.id, c.full_name, c.company, c.active, c.lead_id, c.owner_id, u.name AS owner_name, c.created_at,"
+                  " (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status = 'open') AS open_tickets"
+                  " FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.id IN (");
+  json_t *args = json_array();
+  const char *ks;
+  json_t *m;
+  size_t n = 0;
+  json_object_foreach(found, ks, m) {
+    lp_buf_printf(&q, "%s$%zu", n ? ", " : "", n + 1);
+    json_array_append_new(args, json_integer(strtoll(ks, NULL, 10)));
+    n++;
+  }
+  lp_buf_puts(&q, ") ORDER BY c.active DESC, c.id DESC");
+  json_t *rows = lp_query(db, lp_buf_str(&q), args, err);
+  json_decref(args);
+  lp_buf_release(&q);
+  if (!rows) { json_decref(found); json_decref(out); return NULL; }
+  json_t *r;
+  json_array_foreach(rows, i, r) {
+    if (!visible(db, a, r, seen)) continue;
+    char idk[32];
+    snprintf(idk, sizeof idk, "%lld", (long long)iget(r, "id"));
+    json_t *o = json_pack("{s:O, s:O, s:O, s:b, s:O, s:O, s:O, s:o, s:O, s:O}", "id", json_object_get(r, "id"),
+                          "full_name", json_object_get(r, "full_name"), "company", json_object_get(r, "company"),
+                          "active", (int)iget(r, "active"), "lead_id", json_object_get(r, "lead_id"),
+                          "owner_id", json_object_get(r, "owner_id"), "owner_name", json_object_get(r, "owner_name"),
+                          "created_at", lp_json_time(json_object_get(r, "created_at")),
+                          "open_tickets", json_object_get(r, "open_tickets"), "matched", json_object_get(found, idk));
+    json_array_append_new(out, o);
+  }
+  json_decref(rows);
+  json_decref(found);
+  return out;
+}
+
 /* ---------------------------------------------------------------- lookups */
 
 #define PER_KEY 100   /* leads read per key: a company shared by more is named "truncated" */
@@ -242,19 +333,22 @@ json_t *lp_lead_related(lp_db *db, const lp_actor *a, int64_t id, int64_t now, l
   if (!row) return NULL;
   if (lp_lead_visible(db, a, row, err) != LP_OK) { json_decref(row); return NULL; }
   json_t *keys = row_keys(row);
+  int64_t own = iget(row, "customer_id");
   json_decref(row);
   hits h = {0};
   json_t *rows = find_keys(db, keys, id, &h, err) == LP_OK ? hit_rows(db, &h, 0, err) : NULL;
+  json_t *seen = json_object();
+  json_t *customers = rows ? related_customers(db, a, keys, own, seen, err) : NULL;
   json_decref(keys);
-  if (!rows) { hits_release(&h); return NULL; }
-  json_t *items = json_array(), *seen = json_object();
+  if (!rows || !customers) { json_decref(rows); json_decref(seen); hits_release(&h); return NULL; }
+  json_t *items = json_array();
   size_t i;
   json_t *r;
   json_array_foreach(rows, i, r) {
     if (!visible(db, a, r, seen)) continue;
     json_array_append_new(items, present_hit(r, matched_of(&h, iget(r, "id"))));
   }
-  json_t *o = json_pack("{s:I, s:o, s:[], s:b}", "lead_id", (json_int_t)id, "items", items, "customers", "truncated", h.truncated);
+  json_t *o = json_pack("{s:I, s:o, s:o, s:b}", "lead_id", (json_int_t)id, "items", items, "customers", customers, "truncated", h.truncated);
   json_decref(seen);
   json_decref(rows);
   hits_release(&h);

@@ -22,9 +22,15 @@ lp_code lp__keys_follow(lp_db *db, const lp_plan *plan, int64_t id, json_t *old,
 /* The keys of lead id from row (a new lead), as COPY text lines "value\tlead_id\n" (import). */
 void lp__keys_copy(int64_t id, json_t *row, lp_buf *out);
 
+/* Inside a write: customer_keys follow a customer row (old: as it was, NULL for a new one; row:
+ * as it is now, emails and phones as JSON text or arrays). store/billing.c calls it. */
+lp_code lp__customer_keys_follow(lp_db *db, int64_t id, json_t *old, json_t *row, lp_err *err);
+
 /* GET /leads/{id}/related: {lead_id, items: [{id, full_name, company, status, stage_id, stage_name,
  * outcome, owner_id, owner_name, created_at, closed_at, merged_into, matched: [{key, value}]}],
- * customers: [], truncated}. Only leads the actor may see; open leads first, then the newest.
+ * customers: [{id, full_name, company, active, lead_id, owner_id, owner_name, created_at, open_tickets,
+ * matched}], truncated}. Only leads and customers the actor may see; open leads first, then the
+ * newest; the customers the same keys find (not the lead's own customer), active ones first.
  * 404 when the actor may not see the lead itself. New reference or NULL with err. */
 json_t *lp_lead_related(lp_db *db, const lp_actor *a, int64_t id, int64_t now, lp_err *err);
 

@@ -620,8 +620,8 @@ json_t *lp_template_save(lp_store *s, const lp_actor *a, int64_t id, json_t *in,
   }
   const char *ch = sget(cols, "channel"), *kind = sget(cols, "kind");
   if (ch && strcmp(ch, "email") && strcmp(ch, "sms") && strcmp(ch, "chat")) lp_fail_field(err, "channel", "must be email, sms or chat");
-  if (kind && strcmp(kind, "message") && strcmp(kind, "close_notification") && strcmp(kind, "review_request"))
-    lp_fail_field(err, "kind", "must be message, close_notification or review_request");
+  if (kind && strcmp(kind, "message") && strcmp(kind, "close_notification") && strcmp(kind, "review_request") && strcmp(kind, "quote"))
+    lp_fail_field(err, "kind", "must be message, close_notification, review_request or quote");
   /* An unknown placeholder is found now, not when a message is sent. */
   if (sget(cols, "subject")) lp_tpl_check(sget(cols, "subject"), "subject", err);
   if (sget(cols, "body")) lp_tpl_check(sget(cols, "body"), "body", err);

@@ -313,6 +313,8 @@ export function startMock({ port = 0, host = '127.0.0.1', proxy = null } = {}) {
         items: s.leads.filter((x) => x.id !== l.id && !x.deleted && (x.emails || []).some((e) => (l.emails || []).includes(e)))
           .map((x) => ({ id: x.id, full_name: x.full_name, status: x.status, outcome: x.outcome || null, owner_id: x.owner_id,
             created_at: x.created_at, closed_at: x.closed_at || null, matched: [{ key: 'email', value: (x.emails || []).find((e) => (l.emails || []).includes(e)) }] })) });
+      // tickets (docs/tickets.md): the stand-in has none; opening one is the real server's
+      if (sub === '/tickets' && req.method === 'GET') return send(res, 200, { items: [], next_cursor: null });
       if (sub === '/timeline') return send(res, 200, page(s.timeline.filter((e) => e.lead_id === l.id).slice().reverse(), q));
       if (sub === '/comments') { event(s, l.id, me.id, 'comment', { body: body.body, icon: body.icon, color: body.color }); return send(res, 201, s.timeline[s.timeline.length - 1]); }
       if (sub === '/tasks' && req.method === 'POST') {

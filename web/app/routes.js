@@ -12,6 +12,7 @@ import { SettingsPage } from './pages/settings.js';
 import { ApprovalsPage } from './pages/approvals.js';
 import { CustomersPage, CustomerPage } from './pages/customers.js';
 import { ReportsPage } from './pages/reports.js';
+import { TicketsPage, TicketPage } from './pages/tickets.js';
 import { NotFound } from './pages/not-found.js';
 
 export const ROUTES = [
@@ -23,6 +24,8 @@ export const ROUTES = [
   { path: '/approvals', page: ApprovalsPage },
   { path: '/customers', page: CustomersPage },
   { path: '/customers/:id(\\d+)', page: CustomerPage, props: (p) => ({ id: Number(p.id) }), remount: true },
+  { path: '/tickets', page: TicketsPage },
+  { path: '/tickets/:id(\\d+)', page: TicketPage, props: (p) => ({ id: Number(p.id) }), remount: true },
   { path: '/reports', page: ReportsPage },
   { path: '/reports/:kind(aging|funnel|win-back)', page: ReportsPage },
   { path: '/settings', page: SettingsPage, props: () => ({ list: 'stages' }) },

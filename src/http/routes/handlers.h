@@ -52,6 +52,16 @@ lp_code h_invoice_finalize(lp_req *r);
 lp_code h_customers_list(lp_req *r);
 lp_code h_customer_get(lp_req *r);
 lp_code h_customer_patch(lp_req *r);
+/* tickets.c: support tickets; quotemail.c: a quote sent by e-mail as a PDF */
+lp_code h_lead_tickets_list(lp_req *r);
+lp_code h_lead_tickets_create(lp_req *r);
+lp_code h_customer_tickets_list(lp_req *r);
+lp_code h_customer_tickets_create(lp_req *r);
+lp_code h_tickets_list(lp_req *r);
+lp_code h_ticket_get(lp_req *r);
+lp_code h_ticket_patch(lp_req *r);
+lp_code h_ticket_comment(lp_req *r);
+lp_code h_quote_send(lp_req *r);
 lp_code h_lead_tasks_create(lp_req *r);
 lp_code h_tasks_list(lp_req *r);
 lp_code h_task_get(lp_req *r);

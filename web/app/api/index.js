@@ -20,5 +20,6 @@ export * as templates from './templates.js';
 export * as forms from './forms.js';
 export * as quotes from './quotes.js';
 export * as customers from './customers.js';
+export * as tickets from './tickets.js';
 export * as reports from './reports.js';
 export * as scoring from './scoring.js';

@@ -8,6 +8,8 @@ import { request, get, post, patch } from './client.js';
 export const list = (leadId) => get(`/leads/${leadId}/quotes`).then((r) => (r && r.items) || []);
 export const create = (leadId, body, idem) => post(`/leads/${leadId}/quotes`, body, { idem });
 export const update = (id, changes, version) => patch(`/quotes/${id}`, changes, { ifMatch: version });
+// Sends the quote to its lead by e-mail with the PDF attached -> {quote, message} (the message queued).
+export const send = (id, version, idem) => post(`/quotes/${id}/send`, {}, { ifMatch: version, idem });
 
 // body: {quote_ids, mode: active_invoice|inactive_proforma, services?}
 export async function convertPreview(leadId, body, version) {

@@ -1,8 +1,9 @@
 // components/quotes.js — the lead page's Quotes card and the Convert wizard.
 // Quotes: each with its lines and the server's figures (subtotal, tax, total; one-time and monthly
 // parts), its status and validity; a new quote or a new one's lines are edited in a line editor
-// (description, quantity, unit price, one-time or monthly, tax %); "Mark sent", "Accepted",
-// "Declined" move it along as the server allows (its 409 is shown as worded).
+// (description, quantity, unit price, one-time or monthly, tax %); "Send by e-mail (PDF)" queues the
+// quote to the lead as a PDF (api.quotes.send), "Mark sent", "Accepted", "Declined" move it along as
+// the server allows (its 409 or 422 is shown as worded).
 // Convert wizard (api.quotes.convert): 1 choose the quotes, 2 choose the kind (an active customer
 // with an invoice, or an inactive one with a proforma; "Convert now" may stop there), 3 edit the
 // services, 4 confirm with the server's dry-run preview. All figures come from the server.
@@ -82,6 +83,13 @@ function QuoteView({ q, closed, onChanged }) {
     catch (e) { setError(conflictOr(e, 'quote', 'The card now shows the latest version: try again.')); if (isConflict(e)) onChanged(); }
     setBusy(false);
   };
+  const [sentTo, setSentTo] = useState('');
+  const send = async () => {
+    setBusy(true); setError(null); setSentTo('');
+    try { const r = await api.quotes.send(q.id, q.version); setSentTo(r && r.message ? r.message.to : ''); onChanged(); }
+    catch (e) { setError(conflictOr(e, 'quote', 'The card now shows the latest version: try again.')); if (isConflict(e)) onChanged(); }
+    setBusy(false);
+  };
   return html`<li class=${'quote quote-' + q.status} data-quote=${q.id}>
     <div class="quote-head"><h3>Quote #${q.id}</h3>
       <span class=${'badge quote-status-' + q.status}>${STATUS_LABEL[q.status] || q.status}</span>
@@ -97,9 +105,12 @@ function QuoteView({ q, closed, onChanged }) {
         <td>${l.period === 'monthly' ? 'Monthly' : 'One-time'}</td><td class="n">${l.tax_rate}%</td><td class="n">${money(l.subtotal_cents, q.currency)}</td></tr>`)}</tbody></table>
       <${Totals} q=${q} />
       ${!editing ? html`<${ErrorBox} error=${error} />` : null}
+      ${sentTo ? html`<p class="notice notice-ok" role="status">Queued to ${sentTo} with the quote as a PDF; the Conversations card shows its delivery.</p>` : null}
       ${closed ? null : html`<div class="actions quote-actions">
         ${q.status === 'new' ? html`<button type="button" class="btn btn-small" onClick=${() => setEditing(true)}>Edit lines</button>
-          <button type="button" class="btn btn-small btn-primary" disabled=${busy} onClick=${() => change({ status: 'sent' })}>Mark sent</button>` : null}
+          <button type="button" class="btn btn-small btn-primary" disabled=${busy || q.expired} onClick=${send}>Send by e-mail (PDF)</button>
+          <button type="button" class="btn btn-small" disabled=${busy} onClick=${() => change({ status: 'sent' })}>Mark sent</button>` : null}
+        ${q.status === 'sent' && !q.expired ? html`<button type="button" class="btn btn-small" disabled=${busy} onClick=${send}>Send again</button>` : null}
         ${q.status === 'sent' ? html`<button type="button" class="btn btn-small btn-primary" disabled=${busy} onClick=${() => change({ status: 'accepted' })}>Accepted</button>
           <button type="button" class="btn btn-small" disabled=${busy} onClick=${() => change({ status: 'declined' })}>Declined</button>` : null}
       </div>`}`}

@@ -1,5 +1,5 @@
 // components/related.js — on the lead page: the Related card (leads sharing an e-mail, a phone or
-// the company, with their status and what matched) and the merge dialog: pick the leads to merge
+// the company, with their status and what matched; existing customers sharing one, with their open tickets) and the merge dialog: pick the leads to merge
 // into this one (from the related leads or a search), choose per field whose value survives
 // (defaults from the server's dry run), see the preview, confirm. docs/merge.md.
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
@@ -15,13 +15,21 @@ export function RelatedCard({ lead, onMerge, version }) {
   const { refs } = useApp();
   const [st] = useLoader(() => api.leads.related(lead.id), [lead.id, version]);
   const items = (st.data && st.data.items) || [];
+  const customers = (st.data && st.data.customers) || [];
   return html`<section class="card related-card" aria-labelledby="related-h">
     <div class="card-head"><h2 id="related-h">Related</h2>
       ${lead.merged_into ? null : html`<button type="button" class="btn btn-ghost btn-small" onClick=${() => onMerge([])}>Merge…</button>`}</div>
     ${lead.merged_into ? html`<p class="notice">Merged into <${Link} href=${'/leads/' + lead.merged_into}>lead #${lead.merged_into}<//>.</p>` : null}
     ${st.loading && !st.data ? html`<${Spinner} />` : null}
     <${ErrorBox} error=${st.error} />
-    ${st.data && !items.length ? html`<p class="muted">No other lead shares an e-mail, phone or company with this one.</p>` : null}
+    ${st.data && !items.length && !customers.length ? html`<p class="muted">No other lead or customer shares an e-mail, phone or company with this one.</p>` : null}
+    ${customers.length ? html`<ul class="related-list related-customers">${customers.map((c) => html`<li key=${'c' + c.id} class="related-item related-customer">
+      <div><span class="badge badge-open">Existing customer</span> <${Link} href=${'/customers/' + c.id}>${c.full_name}<//>
+        ${c.active ? null : html` <span class="badge badge-paused">Inactive</span>`}</div>
+      <div class="muted small">${c.company ? c.company + ' · ' : ''}${c.owner_name || nameOf(refs.users, c.owner_id, 'no owner')} · customer since ${fmtDate(c.created_at)}
+        ${c.open_tickets ? ' · ' + plural(c.open_tickets, 'open ticket') : ''}</div>
+      <div class="small related-why">Same ${matchedText(c.matched)}</div>
+    </li>`)}</ul>` : null}
     ${items.length ? html`<ul class="related-list">${items.map((r) => html`<li key=${r.id} class="related-item">
       <div><${Link} href=${'/leads/' + r.id}>${r.full_name}<//> <${StatusBadge} lead=${r} outcomes=${refs.outcomes} /></div>
       <div class="muted small">${r.stage_name || '—'} · ${r.owner_name || nameOf(refs.users, r.owner_id, 'no owner')}
@@ -90,7 +98,7 @@ export function MergeDialog({ open, lead, preselect, onClose, onDone, showValue,
   return html`<${Dialog} open=${open} wide title=${'Merge leads into ' + lead.full_name} onClose=${onClose}>
     <div class="merge-dialog">
       <p>${lead.full_name} stays; the leads you add are closed as <b>merged</b> and link to it. Their tasks, conversations,
-        comments, groups and timeline move here.</p>
+        comments, tickets, groups and timeline move here.</p>
       <h3>Leads to merge in</h3>
       ${picked.length ? html`<ul class="chips merge-picked">${picked.map((p) => html`<li key=${p.id}>${p.full_name} (#${p.id})
         <button type="button" class="icon-btn" aria-label=${'Remove ' + p.full_name} onClick=${() => drop(p.id)}>✕</button></li>`)}</ul>`
@@ -115,7 +123,7 @@ export function MergeDialog({ open, lead, preselect, onClose, onDone, showValue,
       ${plan ? html`<div class="merge-preview" role="status">
         <h3>Preview</h3>
         <p>Moves ${plural(plan.moved.tasks, 'task')}, ${plural(plan.moved.threads, 'conversation')} (${plural(plan.moved.messages, 'message')}),${' '}
-          ${plural(plan.moved.comments, 'comment')} and ${plural(plan.moved.events, 'timeline entry', 'timeline entries')}${plan.moved.groups ? `, joins ${plural(plan.moved.groups, 'group')}` : ''}.</p>
+          ${plural(plan.moved.comments, 'comment')}${plan.moved.tickets ? ', ' + plural(plan.moved.tickets, 'ticket') : ''} and ${plural(plan.moved.events, 'timeline entry', 'timeline entries')}${plan.moved.groups ? `, joins ${plural(plan.moved.groups, 'group')}` : ''}.</p>
         <ul>${(plan.others || []).map((o) => html`<li key=${o.id}><b>${o.full_name}</b>: ${o.outcome === 'merged' ? 'closed as merged' : `stays closed as ${humanize(o.outcome || '')}`}, linked to this lead</li>`)}</ul>
       </div>` : null}
       <${ErrorBox} error=${error} />

@@ -13,6 +13,7 @@ const NAV = [
   { href: '/board', label: 'Pipeline' },
   { href: '/approvals', label: 'Approvals' },
   { href: '/customers', label: 'Customers' },
+  { href: '/tickets', label: 'Tickets' },
   { href: '/reports', label: 'Reports' },
   { href: '/settings', label: 'Settings' },
 ];

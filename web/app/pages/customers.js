@@ -1,12 +1,13 @@
 // pages/customers.js — Customers: the list with search (name, company, e-mail, phone; the server
 // searches), and one customer's page: details and consent, services, invoices and proformas (PDF
 // and printable page as links; a paid proforma is finalized into an invoice here), and the link
-// to the lead's history (the lead page and its timeline).
+// to the lead's history (the lead page and its timeline); its tickets (components/tickets.js).
 import { html, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { Link, ErrorBox, Spinner, Notice, nameOf, useApp } from '../ui.js';
 import { conflictOr, isConflict } from '../conflict.js';
 import { fmtDate, fmtDateTime, money, useDebounced, useLoader } from '../util.js';
+import { TicketsCard } from '../components/tickets.js';
 
 export function CustomersPage() {
   const [q, setQ] = useState(() => new URLSearchParams(location.search).get('q') || '');
@@ -81,6 +82,7 @@ export function CustomerPage({ id }) {
           <tbody>${c.invoices.map((inv) => html`<${InvoiceRow} key=${inv.id + ':' + inv.version} inv=${inv} onChanged=${reload} setNotice=${setNotice} />`)}</tbody></table>`
           : html`<p class="empty">No invoices.</p>`}
       </section>
+      <${TicketsCard} owner=${{ customer: c.id }} defaultRequester=${c.full_name + (c.emails[0] ? ` <${c.emails[0]}>` : '')} />
     </div><div class="lead-side">
       <section class="card" aria-labelledby="cd-h"><h2 id="cd-h">Details</h2>
         <dl class="kv">

@@ -16,6 +16,7 @@ import { ApprovalBanner, askedWords } from '../components/approvals.js';
 import { Quotes, ConvertWizard, useQuotes } from '../components/quotes.js';
 import { RelatedCard, MergeDialog } from '../components/related.js';
 import { ScoreCard } from '../components/score-card.js';
+import { TicketsCard } from '../components/tickets.js';
 
 // ---------- how fields are shown ----------
 // Labels, widgets and order of the editable fields on the page. A field the server adds is
@@ -334,6 +335,12 @@ function describe(item, app) {
     case 'message_sent': return html`handed a ${d.channel || ''} message over for delivery`;
     case 'message_delivered': return html`delivered a ${d.channel || ''} message`;
     case 'message_failed': return html`could not deliver a ${d.channel || ''} message${d.error ? html`: ${d.error}` : ''}`;
+    case 'ticket_opened': return html`opened the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//>${d.requester ? ' for ' + d.requester : ''}`;
+    case 'ticket_updated': return html`changed the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//> (${Object.keys(d.changes || {}).map(humanize).join(', ').toLowerCase()})`;
+    case 'ticket_closed': return html`closed the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//>`;
+    case 'ticket_reopened': return html`reopened the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//>`;
+    case 'ticket_comment': return html`commented on the ticket <${Link} href=${'/tickets/' + d.ticket_id}>${d.subject || '#' + d.ticket_id}<//>: ${d.body || ''}`;
+    case 'quote_sent': return html`sent quote <b>${d.number || '#' + d.quote_id}</b> by e-mail${d.again ? ' again' : ''}`;
     default: return humanize(item.kind).toLowerCase();
   }
 }
@@ -638,6 +645,7 @@ export function LeadPage({ id }) {
         <${Tasks} lead=${lead} tasks=${tasks} reload=${() => { reloadTasks(); reloadTl(); }} titleRef=${titleRef}
           onFinishCall=${(t) => { setCallTask(t); setDialog('call'); }} />
         <${ScoreCard} lead=${lead} />
+        <${TicketsCard} owner=${{ lead: lead.id }} defaultRequester=${lead.full_name + (lead.emails && lead.emails[0] ? ` <${lead.emails[0]}>` : '')} />
         <${RelatedCard} lead=${lead} version=${lead.version} onMerge=${(ids) => { setMergeWith(ids); setDialog('merge'); }} />
         ${lead.groups && lead.groups.length ? html`<section class="card"><h2>Groups</h2>
           <ul class="chips">${lead.groups.map((g) => html`<li>${nameOf(refs.groups, g)}</li>`)}</ul></section>` : null}
