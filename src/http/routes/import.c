@@ -23,6 +23,7 @@
 #include "http/routes/handlers.h"
 #include "http/routes/import.h"
 #include "store/imports.h"
+#include "store/rows.h"
 #include "util/csv.h"
 #include "util/secret.h"
 
@@ -107,7 +108,10 @@ static void head_parse(const char *data, size_t len, int whole, json_t **header,
     n = lp_csv_next(&c, &f);
     if (n <= 0) break;
     json_t *row = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(row, json_string(f[i]) ? json_string(f[i]) : json_string(""));
+    for (int i = 0; i < n; i++) {
+      json_t *v = json_string(f[i]);
+      json_array_append_new(row, v ? v : json_string(""));
+    }
     json_array_append_new(*sample, row);
     lp_csv_fields_free(f, n);
   }
