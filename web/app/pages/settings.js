@@ -200,8 +200,8 @@ export function SettingsPage({ list }) {
     <div class="settings-grid">
       <nav class="subnav" aria-label="Settings lists">
         ${Object.entries(LISTS).map(([k, c]) => html`<${Link} href=${'/settings/' + k}>${c.title}<//>`)}
-${Object.entries(ADMIN).map(([k, [title]]) => html`<${Link} href=${'/settings/' + k}>${title}<//>`)}
-                <${Link} href="/settings/general">Age rule & defaults<//>
+        ${Object.entries(ADMIN).map(([k, [title]]) => html`<${Link} href=${'/settings/' + k}>${title}<//>`)}
+        <${Link} href="/settings/general">Age rule & defaults<//>
         <${Link} href="/settings/templates">Templates<//>
         ${isAdmin ? html`<${Link} href="/settings/messaging">Messaging<//>` : null}
         ${isAdmin ? html`<${Link} href="/settings/webhooks">Webhooks<//>` : null}
@@ -210,7 +210,7 @@ ${Object.entries(ADMIN).map(([k, [title]]) => html`<${Link} href=${'/settings/' 
       ${ADMIN[list] ? html`<section class="settings-body" aria-labelledby="admin-h">
         <h2 class="list-title" id="admin-h">${ADMIN[list][0]}</h2>
         <${ADMIN[list][1]} />
-      </section>` :       ${list === 'forms' ? html`<section class="settings-body" aria-labelledby="forms-h">
+      </section>` : list === 'forms' ? html`<section class="settings-body" aria-labelledby="forms-h">
         <h2 class="list-title" id="forms-h">Forms</h2>
         ${isAdmin ? html`<${FormsSettings} />` : html`<p class="notice notice-warn">Only admins may manage web forms.</p>`}
       </section>` : list === 'webhooks' ? html`<section class="settings-body" aria-labelledby="webhooks-h">
