@@ -1,6 +1,7 @@
 /* request.c — reading a request. MHD calls http_on_request as the request arrives: first the
  * headers (a request struct is made, X-Request-Id taken or given), then the body in pieces
- * (kept up to 1 MiB; past that it is drained and answered 413), then once more with the request
+ * (kept up to 1 MiB; past that it is drained and answered 413; routes flagged R_UPLOAD are routed
+ * and checked as the headers arrive and their body goes to a file instead: upload.c), then once more with the request
  * whole: it is routed, and then run in place (short reads) or handed to a request thread (writes
  * and routes flagged R_LONG, queues.c). http_on_completed counts it, writes the access log line
  * and frees it. Also the accessors handlers use to read a request. */
