@@ -20,7 +20,7 @@ static void usage(FILE *f) {
     "leadpath %s — lead management server\n\n"
     "usage:\n"
     "  leadpath serve [--db URL] [--listen HOST:PORT] [--demo] [--threads N] [--workers N]\n"
-    "                 [--sweep-seconds N] [--db-pool N] [--quiet]\n"
+    "                 [--sweep-seconds N] [--db-pool N] [--spool DIR] [--upload-max-mb N] [--quiet]\n"
     "  leadpath migrate --db URL\n"
     "  leadpath user add --db URL --email E --name N --role admin|manager|agent [--manager EMAIL] --password-stdin\n"
     "  leadpath backup --db URL FILE\n"
@@ -70,6 +70,8 @@ int main(int argc, char **argv) {
   o.pool = getenv("LEADPATH_DB_POOL") ? (int)strtol(getenv("LEADPATH_DB_POOL"), NULL, 10) : 0;
   o.db = getenv("LEADPATH_DB") ? getenv("LEADPATH_DB") : "sqlite:leadpath.db";
   o.listen = getenv("LEADPATH_LISTEN") ? getenv("LEADPATH_LISTEN") : "127.0.0.1:8080";
+  o.spool = getenv("LEADPATH_SPOOL");
+  o.upload_max_mb = getenv("LEADPATH_UPLOAD_MAX_MB") ? (int)strtol(getenv("LEADPATH_UPLOAD_MAX_MB"), NULL, 10) : 0;
   static const struct option longopts[] = {
     {"db", required_argument, 0, 'd'}, {"listen", required_argument, 0, 'l'}, {"demo", no_argument, 0, 'D'},
     {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'}, {"email", required_argument, 0, 'e'},
@@ -77,6 +79,7 @@ int main(int argc, char **argv) {
     {"workers", required_argument, 0, 'w'}, {"sweep-seconds", required_argument, 0, 'S'},
     {"db-pool", required_argument, 0, 'p'}, {"from", required_argument, 0, 'F'}, {"to", required_argument, 0, 'T'},
     {"password-stdin", no_argument, 0, 'P'}, {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
+    {"spool", required_argument, 0, 's'}, {"upload-max-mb", required_argument, 0, 'U'},
     {0, 0, 0, 0}};
   int sub = !strcmp(cmd, "user") || !strcmp(cmd, "reports") ? 2 : 1;  /* "user add" has a sub-command */
   optind = sub + 1;
@@ -99,6 +102,8 @@ int main(int argc, char **argv) {
       case 'm': o.manager = optarg; break;
       case 'P': o.password_stdin = 1; break;
       case 'f': o.format = optarg; break;
+      case 's': o.spool = optarg; break;
+      case 'U': o.upload_max_mb = (int)strtol(optarg, NULL, 10); break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }

@@ -252,6 +252,20 @@ lp_code lp_job_progress(lp_store *s, int64_t id, int done, int failed, int total
   return lp_store_write(s, progress_fn, &c, err);
 }
 
+lp_code lp_job_checkpoint(lp_db *db, int64_t id, int expect_done, int done, int failed, int total, json_t *result, int64_t now,
+                          lp_err *err) {
+  char *res = result ? json_dumps(result, JSON_COMPACT) : NULL;
+  json_t *args = json_pack("[I, i, i, i, I, s?, i]", (json_int_t)id, done, failed, total, (json_int_t)now, res, expect_done);
+  free(res);
+  lp_code rc = lp_exec(db, "UPDATE jobs SET done = $2, failed = $3, total = $4, updated_at = $5, result = COALESCE($6, result),"
+                           " locked_until = $5 + " LP_STR(LEASE_SECONDS)
+                           " WHERE id = $1 AND status = 'running' AND done = $7", args, err);
+  json_decref(args);
+  if (rc == LP_OK && lp_db_changes(db) != 1)
+    rc = lp_fail(err, LP_ECONFLICT, "job %lld moved on without this worker (its lease ran out)", (long long)id);
+  return rc;
+}
+
 json_t *lp_job_present(json_t *row) {
   json_t *res = json_is_string(json_object_get(row, "result"))
                     ? json_loads(json_string_value(json_object_get(row, "result")), 0, NULL) : NULL;

@@ -70,6 +70,15 @@ void lp_jobs_offer_sweeps(lp_store *s, lp_sweeps *sw, int64_t now);
  * from `now` (the current time, not the time the job started), so call it at least every minute. */
 lp_code lp_job_progress(lp_store *s, int64_t id, int done, int failed, int total, int64_t now, lp_err *err);
 
+/* Inside a write: the progress of a job that keeps where it stands in the job row (an import:
+ * the offset in its file), written in the same transaction as the work it counts, so a crash
+ * never counts work twice or loses it. Only while the job is running with `expect_done` items
+ * done (what the caller read when it started this piece): another worker that took the job over
+ * meanwhile makes it LP_ECONFLICT and the caller's work rolls back. result (borrowed) replaces the
+ * job's result. Renews the lease from `now`. */
+lp_code lp_job_checkpoint(lp_db *db, int64_t id, int expect_done, int done, int failed, int total, json_t *result, int64_t now,
+                          lp_err *err);
+
 /* Inside a write: removes jobs finished more than a week ago (at most 1,000 per call). */
 lp_code lp_jobs_prune(lp_db *db, int64_t now, lp_err *err);
 

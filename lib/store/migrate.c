@@ -530,6 +530,17 @@ EACH(
 "  '[[:space:]]+', ' ', 'g')), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AS k"
 "  FROM customers WHERE company IS NOT NULL) x WHERE k <> '' ON CONFLICT DO NOTHING;"
 )}},
+{24, "CSV uploads for imports", {
+/* A CSV file sent for an import (store/imports.c): kept on disk in the server's spool directory
+ * (`file`, written by the server on `node`, its host name), never in the database; the row says
+ * what the upload found (size, data rows, the header as a JSON array) and where it stands:
+ * uploaded (waiting for a start, until expires_at), importing (job_id runs it), done, removed. */
+{.sql =
+"CREATE TABLE import_uploads(id {{id}}, created_by {{int64}} NOT NULL, created_at {{int64}} NOT NULL,"
+"  expires_at {{int64}} NOT NULL, file TEXT NOT NULL, node TEXT NOT NULL, size {{int64}} NOT NULL,"
+"  rows {{int64}} NOT NULL, header TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'uploaded', job_id {{int64}},"
+"  updated_at {{int64}} NOT NULL);"
+"CREATE INDEX import_uploads_status ON import_uploads(status, expires_at);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

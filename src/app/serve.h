@@ -12,6 +12,9 @@ typedef struct lp_serve_opts {
   int sweep_seconds;    /* period of the sweep; <= 0: 60 */
   int pool;             /* PostgreSQL connections; <= 0: the store's default */
   int access_log;       /* one JSON line per request on stderr */
+  const char *spool;    /* directory for uploaded files (imports); NULL: beside an SQLite database
+                           (PATH-spool), /var/tmp/leadpath-spool for PostgreSQL */
+  int upload_max_mb;    /* the largest upload (an import's CSV); <= 0: 512 */
 } lp_serve_opts;
 
 /* Blocks SIGTERM and SIGINT in the calling thread; call it before any thread exists (before the

@@ -10,6 +10,8 @@ typedef struct lp_opts {
   int workers;          /* --workers: background job threads (-1: default 2; 0: none on this server) */
   int sweep_seconds;    /* --sweep-seconds: period of the sweep (default 60) */
   int pool;             /* --db-pool or LEADPATH_DB_POOL: PostgreSQL connections (default 16) */
+  const char *spool;    /* --spool or LEADPATH_SPOOL: where uploaded files wait (serve.h) */
+  int upload_max_mb;    /* --upload-max-mb or LEADPATH_UPLOAD_MAX_MB (default 512) */
   const char *email, *name, *role, *manager, *format;
   const char *from, *to; /* copy --from URL --to URL */
   int password_stdin;

@@ -31,7 +31,7 @@ int cmd_serve(lp_opts *o) {
     }
     fflush(stdout);
   }
-  lp_serve_opts so = {o->listen, o->threads, o->workers, o->sweep_seconds, o->pool, !o->quiet};
+  lp_serve_opts so = {o->listen, o->threads, o->workers, o->sweep_seconds, o->pool, !o->quiet, o->spool, o->upload_max_mb};
   lp_err err = LP_ERR_INIT;
   lp_code rc = lp_serve(s, &so, &err);
   if (rc != LP_OK) fprintf(stderr, "leadpath: %s\n", err.message);

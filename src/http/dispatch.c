@@ -60,6 +60,11 @@ static int find_route(lp_req *r, int *path_matched) {
   return -1;
 }
 
+int http_route_index(lp_req *r) {
+  int path_matched;
+  return find_route(r, &path_matched);
+}
+
 void http_route(lp_req *r) {
   if (r->bad_uri) {
     r->route = ROUTE_NONE;
@@ -108,7 +113,7 @@ static void run(lp_req *r) {
   r->now = r->app->clock();
   const lp_route *rt = &lp_routes[r->route];
   int writes = strcmp(r->method, "GET") && strcmp(r->method, "HEAD");
-  if (!(rt->flags & R_PUBLIC)) {
+  if (!(rt->flags & R_PUBLIC) && !r->authed) {  /* an upload was authenticated as its headers came */
     if (lp_auth_request(r) != LP_OK) { r->failed = 1; return; }
     if (writes && r->cookie_auth) {
       const char *tok = lp_req_header(r, "X-CSRF-Token");

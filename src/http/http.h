@@ -9,8 +9,24 @@
 #include "leadpath/error.h"
 #include "store/db.h"
 #include "util/buf.h"
+#include "util/csv.h"
 
 struct MHD_Connection;
+
+/* A request body streamed to a file as it arrives (routes flagged R_UPLOAD; src/http/upload.c):
+ * never held in memory. The handler finds the file written and checked as CSV text; it calls
+ * lp_upload_keep to take the file over (moved to its final name), otherwise the file is removed
+ * when the request ends. */
+typedef struct lp_upload {
+  int fd;                      /* open for writing until lp_upload_keep (-1 after) */
+  char path[1024];             /* where the file is now */
+  int64_t size;                /* bytes received */
+  lp_csv_scan scan;            /* records counted, text checked, as the bytes arrive */
+  lp_buf head;                 /* the first bytes (up to LP_UPLOAD_HEAD), for the header and a preview */
+  void *digest;                /* BLAKE2b of the body so far (Idempotency-Key compares bodies) */
+  int kept;                    /* set by the handler once the file is recorded: it stays */
+} lp_upload;
+#define LP_UPLOAD_HEAD (256 * 1024)
 typedef struct lp_app lp_app;
 
 typedef struct lp_req {
@@ -45,6 +61,8 @@ typedef struct lp_req {
   /* run state (dispatch.c, request.c, queues.c) */
   int failed, asset, ran;      /* the answer is an error / a static asset; ran on a request thread */
   struct lp_req *next_job;     /* queue of a request thread pool */
+  int routed;                  /* routed already, as its headers arrived (an upload) */
+  lp_upload *upload;           /* R_UPLOAD: the body's file (owned; freed when the request ends) */
 } lp_req;
 
 typedef lp_code (*lp_handler)(lp_req *r);
@@ -57,6 +75,9 @@ enum {
   R_LONG = 16,     /* a read that may take a while (a list, a search, an export): it runs on an
                       lp-read thread, in arrival order, not on the connection's thread */
   R_SEARCH = 32,   /* with ?q= it searches: the search index is brought up to date first */
+  R_UPLOAD = 64,   /* a large body (CSV): streamed to a file in the spool directory as it arrives
+                      (lp_req.upload), up to lp_app.upload_max bytes; the request is authenticated
+                      and the route's `begin` runs once the headers are in, before any byte is kept */
 };
 
 typedef struct lp_route {
@@ -65,6 +86,7 @@ typedef struct lp_route {
   lp_handler handler;
   unsigned flags;
   const char *name;            /* metrics label */
+  lp_handler begin;            /* R_UPLOAD: checks made when the headers arrive (rights, type, query) */
 } lp_route;
 
 extern const lp_route lp_routes[];
@@ -101,7 +123,12 @@ struct lp_app {
   int threads;
   int access_log;              /* write a JSON line per request to stderr */
   int64_t (*clock)(void);      /* the server's clock; tests may replace it */
+  const char *spool;           /* directory for uploads (R_UPLOAD bodies) */
+  int64_t upload_max;          /* the largest upload body, bytes */
 };
+/* Finishes an upload's file: flushed to disk (fsync), closed, and moved to `path` (the spool
+ * directory's entry synced too); from then on the file is the caller's. LP_OK or the reason. */
+lp_code lp_upload_keep(lp_req *r, const char *path);
 int lp_http_serve(lp_app *app, const char *listen, lp_err *err);  /* blocks until SIGTERM/SIGINT */
 /* Prometheus text of the request metrics (caller frees). */
 char *lp_http_metrics(lp_store *store);

@@ -25,6 +25,16 @@ static void request_hash(lp_req *r, char out[LP_TOKEN_LEN]) {
   crypto_generichash_update(&st, (const unsigned char *)r->url, strlen(r->url));
   crypto_generichash_update(&st, (const unsigned char *)" ", 1);
   if (r->body.len) crypto_generichash_update(&st, (const unsigned char *)r->body.data, r->body.len);
+  if (r->upload) {  /* a body streamed to a file: its digest, taken as it arrived */
+    unsigned char d[32];
+    http_upload_digest(r, d);
+    crypto_generichash_update(&st, d, sizeof d);
+    static const char *const opts[] = {"dry_run", "on_duplicate", "mapping", "map"};  /* its options */
+    for (int i = 0; i < 4; i++) {
+      const char *q = lp_req_query(r, opts[i]);
+      crypto_generichash_update(&st, (const unsigned char *)(q ? q : "\x01"), q ? strlen(q) + 1 : 1);
+    }
+  }
   crypto_generichash_final(&st, h, sizeof h);
   sodium_bin2hex(out, LP_TOKEN_LEN, h, sizeof h);
 }

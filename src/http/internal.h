@@ -11,6 +11,7 @@
  *   assets.c       the embedded web UI files
  *   metrics.c      request counters and /metrics
  *   stream.c       GET /api/v1/stream: live Server-Sent Events without a thread per stream
+ *   upload.c       bodies of R_UPLOAD routes streamed to a file in the spool directory
  * A request goes: request.c reads it, dispatch.c routes it, queues.c may hand it to a request
  * thread, dispatch.c runs it, reply.c (or assets.c) answers, request.c counts and frees it. */
 #ifndef LP_HTTP_INTERNAL_H
@@ -37,6 +38,8 @@ static inline double http_mono(void) {
  * answer in r, sending nothing, so it may run on a request thread. */
 void http_route(lp_req *r);
 void http_run(lp_req *r);
+/* The route r's method and path match, or -1 (nothing else is decided). */
+int http_route_index(lp_req *r);
 /* A GET or HEAD of the API (and /readyz): it runs in one read transaction. */
 int http_is_read(const lp_req *r);
 
@@ -71,6 +74,14 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request target as sent, before MHD decodes it. */
 void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
+
+/* upload.c. begin: as r's headers arrive; 1 when r is an upload (R_UPLOAD: routed, checked, its
+ * file open, or r->failed), 0 otherwise. data: a piece of its body. end: when r ends. */
+int http_upload_begin(lp_req *r);
+void http_upload_data(lp_req *r, const char *data, size_t n);
+void http_upload_end(lp_req *r);
+/* The BLAKE2b-256 digest of an upload's body (for Idempotency-Key): 32 bytes into out. */
+void http_upload_digest(lp_req *r, unsigned char out[32]);
 
 /* metrics.c. */
 void http_metrics_request(int route, int status, double seconds);   /* one answered request */

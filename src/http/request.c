@@ -1,6 +1,7 @@
 /* request.c — reading a request. MHD calls http_on_request as the request arrives: first the
  * headers (a request struct is made, X-Request-Id taken or given), then the body in pieces
- * (kept up to 1 MiB; past that it is drained and answered 413), then once more with the request
+ * (kept up to 1 MiB; past that it is drained and answered 413; routes flagged R_UPLOAD are routed
+ * and checked as the headers arrive and their body goes to a file instead: upload.c), then once more with the request
  * whole: it is routed, and then run in place (short reads) or handed to a request thread (writes
  * and routes flagged R_LONG, queues.c). http_on_completed counts it, writes the access log line
  * and frees it. Also the accessors handlers use to read a request. */
@@ -133,18 +134,28 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
       snprintf(r->rid, sizeof r->rid, "%s", rid);
     else
       snprintf(r->rid, sizeof r->rid, "%x-%llx", (unsigned)getpid(), (unsigned long long)atomic_fetch_add(&next_rid, 1));
+    http_metrics_in_flight(1);
+    *con_cls = r;
+    if (!bad_uri && !strcmp(method, "POST") && http_upload_begin(r)) {  /* a body streamed to a file (upload.c) */
+      lp_store_release(r->app->store);  /* its checks may have read the database */
+      return MHD_YES;
+    }
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoll(cl, NULL, 10) > BODY_MAX) r->too_large = 1;
-    http_metrics_in_flight(1);
     *con_cls = r;
     return MHD_YES;
   }
   if (*upload_size) {
+    if (r->routed) {
+      http_upload_data(r, upload, *upload_size);
+      *upload_size = 0;
+      return MHD_YES;
+    }
     if (!r->too_large && lp_buf_add(&r->body, upload, *upload_size) != 0) r->too_large = 1;
     *upload_size = 0;
     return MHD_YES;
   }
-  http_route(r);
+  if (!r->routed) http_route(r);
   http_queue_kind q;
   if (queue_for(r, &q) && http_queue(q, r)) return MHD_YES;
   if (!r->failed && !r->asset) http_run(r);
@@ -175,6 +186,7 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, e
     json_decref(line);
   }
   if (r->stream_free) r->stream_free(r->stream_state);  /* a stream never handed to MHD */
+  http_upload_end(r);
   json_decref(r->json);
   json_decref(r->out);
   free(r->raw);

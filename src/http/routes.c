@@ -1,8 +1,12 @@
 /* routes.c — the route table: method, path pattern, handler, flags (R_* in http.h: public, JSON
- * body, Idempotency-Key, long read, search), metrics name. The first route that matches wins. */
+ * body, Idempotency-Key, long read, search, upload), metrics name, and for uploads the checks made as
+ * the headers arrive. The first route that matches wins. */
 #include "http/routes/handlers.h"
 #include "http/routes/reports_flow.h"
 #include "http/routes/scoring.h"
+
+/* Only upload routes name a `begin` hook; the others leave it out (NULL). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #define LIST(path, name)                                                        \
   {"GET", "/api/v1/" path, h_list_all, 0, name ".list"},                       \
@@ -121,7 +125,11 @@ const lp_route lp_routes[] = {
   {"PUT", "/api/v1/scoring/rules", h_scoring_rules_put, R_BODY, "scoring.rules.put"},
   {"GET", "/api/v1/scoring/model", h_scoring_model_get, 0, "scoring.model.get"},
   {"POST", "/api/v1/scoring/run", h_scoring_run, 0, "scoring.run"},
-  {"POST", "/api/v1/import/leads", h_import_leads, R_RAWBODY | R_IDEM, "import.leads"},
+  {"POST", "/api/v1/import/leads", h_import_leads, R_UPLOAD | R_IDEM, "import.leads", h_import_begin},
+  {"POST", "/api/v1/import/uploads", h_import_upload, R_UPLOAD | R_IDEM, "import.uploads.create", h_import_begin},
+  {"GET", "/api/v1/import/uploads/{id}", h_import_upload_get, 0, "import.uploads.get"},
+  {"DELETE", "/api/v1/import/uploads/{id}", h_import_upload_delete, 0, "import.uploads.delete"},
+  {"POST", "/api/v1/import/uploads/{id}/start", h_import_upload_start, R_BODY | R_IDEM, "import.uploads.start"},
   {"GET", "/api/v1/jobs", h_jobs_list, 0, "jobs.list"},
   {"GET", "/api/v1/jobs/{id}", h_job_get, 0, "jobs.get"},
   {"GET", "/api/v1/webhooks", h_webhooks_list, 0, "webhooks.list"},

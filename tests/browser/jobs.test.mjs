@@ -159,7 +159,7 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
     await page.context().close();
   });
 
-  it('an admin checks a CSV file, then imports it, and sees the failed row by number', async () => {
+  it('an admin checks a CSV file, then imports it, and sees the failed row by line', async () => {
     const { page, problems } = await login(browser, srv.base, srv.email, srv.password);
     await page.goto(srv.base + '/leads');
     await page.getByRole('button', { name: 'Import CSV' }).click();
@@ -167,13 +167,12 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
     const file = { name: 'leads.csv', mimeType: 'text/csv',
       buffer: Buffer.from('full_name,emails\r\nPetra Import,petra@import.test\r\n,nobody@import.test\r\nPaul Import,paul@import.test\r\n') };
     await dlg.getByLabel('CSV file').setInputFiles(file);
-    assert.equal(await dlg.getByLabel('Only check the rows (create nothing)').isChecked(), true);
-    await dlg.getByRole('button', { name: 'Check' }).click();
+    await dlg.getByText('3 rows to import').waitFor();
+    await dlg.getByRole('button', { name: 'Check all rows' }).click();
     await dlg.getByText('2 rows would be created').waitFor();
-    await dlg.getByText(/Row 2: full_name/).waitFor();
+    await dlg.getByText(/Line 3 \(row 2\): full_name/).waitFor();
     assert.equal((await srv.api('GET', '/leads?q=Import&status=all&owner=any')).body.items.length, 0, 'a check creates nothing');
-    await dlg.getByLabel('Only check the rows (create nothing)').uncheck();
-    await dlg.getByRole('button', { name: 'Import' }).click();
+    await dlg.getByRole('button', { name: 'Import 3 rows' }).click();
     await dlg.getByText('2 leads created').waitFor();
     const made = (await srv.api('GET', '/leads?q=Import&status=all&owner=any')).body.items.map((l) => l.full_name).sort();
     assert.deepEqual(made, ['Paul Import', 'Petra Import']);

@@ -6,7 +6,37 @@
 #include <string.h>
 #include "util/csv.h"
 
+/* The streaming scanner an upload is checked with must agree with the reader: fed the bytes in
+ * pieces of any size, it counts as many records as lp_csv_next reads and ends each piece at a
+ * record boundary the reader also stops at. */
+static void scan_agrees(const uint8_t *data, size_t size) {
+  if (memchr(data, 0, size)) return;  /* binary: the scanner refuses it; the reader's strings stop at NUL */
+  lp_csv_scan sc = LP_CSV_SCAN_INIT;
+  size_t piece = size ? 1 + data[0] % 17 : 1, off = 0;
+  while (off < size) {
+    size_t n = size - off < piece ? size - off : piece;
+    size_t ended = lp_csv_scan_feed(&sc, (const char *)data + off, n);
+    if (ended > n) abort();
+    off += n;
+  }
+  int end = lp_csv_scan_end(&sc);
+  if (sc.bad_at >= 0) return;  /* not UTF-8: refused before reading */
+  lp_csv c;
+  lp_csv_init(&c, (const char *)data, size);
+  char **f = NULL;
+  int n, records = 0, malformed = 0;
+  while ((n = lp_csv_next(&c, &f)) != 0) {
+    if (n < 0) { malformed = 1; break; }
+    records++;
+    lp_csv_fields_free(f, n);
+    f = NULL;
+  }
+  if (end < 0 && !malformed) abort();  /* an unclosed quote is one for both */
+  if (end == 0 && !malformed && (long long)records != sc.records) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  scan_agrees(data, size);
   lp_csv c;
   lp_csv_init(&c, (const char *)data, size);
   char **f = NULL;

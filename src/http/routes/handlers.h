@@ -102,7 +102,13 @@ lp_code h_export_leads(lp_req *r);
 /* reports.c */
 lp_code h_report_outcomes(lp_req *r);
 lp_code h_report_lost_reasons(lp_req *r);
+/* import.c: CSV files streamed to the spool directory; importjob.c: the job */
+lp_code h_import_begin(lp_req *r);
 lp_code h_import_leads(lp_req *r);
+lp_code h_import_upload(lp_req *r);
+lp_code h_import_upload_get(lp_req *r);
+lp_code h_import_upload_delete(lp_req *r);
+lp_code h_import_upload_start(lp_req *r);
 lp_code h_job_get(lp_req *r);
 lp_code h_jobs_list(lp_req *r);
 lp_code h_webhooks_list(lp_req *r);

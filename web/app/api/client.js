@@ -89,3 +89,36 @@ export async function getAll(path, query = {}) {
   }
   return items;
 }
+
+// upload(path, file, {contentType, query, onProgress, signal}) -> {status, data}: a large body (a CSV
+// file to import) sent with XMLHttpRequest, which tells how much has gone (fetch cannot):
+// onProgress({loaded, total}) as the bytes leave. signal (AbortSignal) cancels it. Errors as request().
+export function upload(path, file, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', apiUrl(path, opts.query));
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Content-Type', opts.contentType || 'text/csv');
+    if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    if (opts.idem) xhr.setRequestHeader('Idempotency-Key', opts.idem);
+    xhr.withCredentials = true;
+    if (opts.onProgress) xhr.upload.onprogress = (e) => opts.onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size });
+    if (opts.signal) opts.signal.addEventListener('abort', () => xhr.abort());
+    xhr.onerror = () => reject(new ApiError(0, { error: { code: 'network', message: 'The upload was cut off. Check your connection and try again.' } }));
+    xhr.onabort = () => reject(new ApiError(0, { error: { code: 'aborted', message: 'The upload was cancelled.' } }));
+    xhr.onload = () => {
+      let data = null;
+      if (xhr.responseText) {
+        try { data = JSON.parse(xhr.responseText); } catch { data = { error: { code: 'internal', message: xhr.responseText.slice(0, 200) } }; }
+      }
+      if (xhr.status < 200 || xhr.status >= 300) {
+        const err = new ApiError(xhr.status, data);
+        if (xhr.status === 401 && onUnauthorized) onUnauthorized(err);
+        reject(err);
+        return;
+      }
+      resolve({ status: xhr.status, data });
+    };
+    xhr.send(file);
+  });
+}

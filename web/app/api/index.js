@@ -15,6 +15,7 @@ export * as approvals from './approvals.js';
 export * as notifications from './notifications.js';
 export * as webhooks from './webhooks.js';
 export * as jobs from './jobs.js';
+export * as imports from './imports.js';
 export * as conversations from './conversations.js';
 export * as templates from './templates.js';
 export * as forms from './forms.js';

@@ -1,6 +1,6 @@
 // api/leads.js — leads and what hangs off one lead: list, read, create, change, delete, close
 // (with its dry-run preview), reopen, transitions, timeline, comments, bulk actions, CSV
-// export and import. /leads, /leads/{id}/..., /leads/bulk, /export/leads, /import/leads.
+// export. /leads, /leads/{id}/..., /leads/bulk, /export/leads (imports: imports.js).
 import { request, get, post, patch, del, getAll, apiUrl } from './client.js';
 
 // query: the API's list filters (status, owner, stage, ..., q, sort, cursor, limit, total)
@@ -40,11 +40,7 @@ export const board = (query) => get('/leads/board', query);
 
 // The address of the CSV of every lead matching the filters (the session cookie authenticates it).
 export const exportUrl = (filters) => apiUrl('/export/leads', { ...filters, format: 'csv' });
-// Starts an import job from CSV text; -> the job id (see jobs.js).
-export async function importCsv(text, dryRun) {
-  const r = await request('POST', '/import/leads', { raw: text, contentType: 'text/csv', query: dryRun ? { dry_run: 1 } : {} });
-  return r.data.job_id;
-}
+// Imports: api/imports.js.
 
 // Related leads, duplicates, merge (docs/merge.md).
 // -> {lead_id, items: [{id, full_name, status, stage_name, outcome, owner_name, created_at, closed_at, matched}], customers, truncated}

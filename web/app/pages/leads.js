@@ -3,9 +3,10 @@
 import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, useSlaDays, slaText, navigate, useLocation, Input, Select, ErrorBox, Notice, Dialog,
-  Check, optionsOf, useCan, peopleOf, Link } from '../ui.js';
+  optionsOf, useCan, peopleOf, Link } from '../ui.js';
 import { LeadsTable } from '../components/leads-table.js';
 import { BulkCloseDialog } from '../components/bulk-close.js';
+import { ImportDialog } from '../components/import-dialog.js';
 import { useDebounced, dayToIso, plural } from '../util.js';
 
 const FILTER_KEYS = ['status', 'owner', 'stage', 'source', 'location', 'partner', 'outcome', 'group',
@@ -38,55 +39,6 @@ function writeFilters(f, replace) {
   const s = p.toString();
   navigate('/leads' + (s ? '?' + s : ''), { replace });
 }
-/* Import: the file goes to the server as an import job (api.leads.importCsv); the dialog follows the job and
- * shows what was created and which rows failed (by row number, 1 = first data row). */
-function ImportDialog({ open, onClose, onDone }) {
-  const [file, setFile] = useState(null);
-  const [dry, setDry] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [job, setJob] = useState(null);
-  const [error, setError] = useState(null);
-  const submit = async (e) => {
-    e.preventDefault();
-    if (!file) { setError({ message: 'Choose a CSV file first.' }); return; }
-    setBusy(true); setError(null); setJob(null);
-    try {
-      const text = await file.text();
-      const jobId = await api.leads.importCsv(text, dry);
-      for (;;) {
-        const j = await api.jobs.read(jobId);
-        setJob(j);
-        if (j.status === 'done' || j.status === 'failed') break;
-        await new Promise((res) => setTimeout(res, 400));
-      }
-      if (!dry) onDone();
-    } catch (err) { setError(err); } finally { setBusy(false); }
-  };
-  const res = job && job.result;
-  return html`<${Dialog} open=${open} title="Import leads from CSV" onClose=${onClose}>
-    <form onSubmit=${submit} class="import-form">
-      <p class="hint">The columns of an export: <code>full_name</code>, <code>emails</code>, <code>phones</code>, <code>country</code>,
-        <code>owner_email</code>, … (several addresses in one cell separated by <code>;</code>).</p>
-      <div class="field"><label for="import-file">CSV file</label>
-        <input id="import-file" type="file" accept=".csv,text/csv" onChange=${(e) => setFile(e.target.files[0] || null)} /></div>
-      <${Check} id="import-dry" label="Only check the rows (create nothing)" checked=${dry} onChange=${setDry} />
-      <${ErrorBox} error=${error} />
-      ${job ? html`<div class="import-result" role="status">
-        ${job.status !== 'done' && job.status !== 'failed' ? html`<p>Working… ${job.done} of ${job.total || '?'} rows</p>` : null}
-        ${job.status === 'failed' ? html`<p>The import stopped: ${job.last_error}</p>` : null}
-        ${res ? html`<p><strong>${res.dry_run ? `${plural(res.would_create, 'row')} would be created` : `${plural(res.created, 'lead')} created`}</strong>,
-          ${plural(res.failed, 'row')} failed.</p>` : null}
-        ${job.errors && job.errors.length ? html`<ul class="import-errors">
-          ${job.errors.slice(0, 50).map((x) => html`<li>Row ${x.row}: ${x.error.fields ? Object.entries(x.error.fields).map(([k, v]) => `${k}: ${v}`).join('; ') : x.error.message}</li>`)}
-        </ul>` : null}</div>` : null}
-      <div class="actions">
-        <button type="button" class="btn btn-ghost" onClick=${onClose}>Close</button>
-        <button type="submit" class="btn btn-primary" disabled=${busy}>${dry ? 'Check' : 'Import'}</button>
-      </div>
-    </form>
-  </${Dialog}>`;
-}
-
 /* The leads the list shows (every page of them), as CSV: the export with the same filters. */
 function exportHref(f) {
   const q = apiQuery(f);
