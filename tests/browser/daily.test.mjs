@@ -76,6 +76,7 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
     L.open = await lead({ full_name: 'Olivia Open', company: 'Open Ltd', phones: ['+44 7700 900123'] });
     L.call = await lead({ full_name: 'Carl Caller', company: 'Caller & Co' });
     L.call2 = await lead({ full_name: 'Petra Pending' });
+    L.call3 = await lead({ full_name: 'Wanda Winner' });
     // closed history: the admin migrates it in, with closing dates
     const closed = async (name, daysAgo, outcome, reason) => (await srv.api('POST', '/leads', {
       full_name: name, owner_id: sam.id, status: 'closed', outcome, created_at: iso(-60 * DAY), closed_at: iso(-daysAgo * DAY),
@@ -86,6 +87,7 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
     const task = async (leadId, title, due, type = 'call') => (await samApi.api('POST', `/leads/${leadId}/tasks`, { type, title, due_at: due })).body;
     T.call = await task(L.call.id, 'Call about the offer', iso(2 * 3600000));
     T.call2 = await task(L.call2.id, 'Call to check in', iso(3 * 3600000));
+    T.call3 = await task(L.call3.id, 'Call to agree the order', iso(4 * 3600000));
     T.tomorrow = await task(L.open.id, 'Tomorrow noon call', wallTime(1, 12, ZONE));
     T.twoDays = await task(L.open.id, 'Day after tomorrow, early', wallTime(2, 1, ZONE));   // under 49 hours away, two calendar days
     T.missed = await task(L.open.id, 'Missed yesterday', iso(-DAY));
@@ -170,6 +172,39 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
     const tl = (await samApi.api('GET', `/leads/${L.call.id}/timeline`)).body.items;
     assert.ok(tl.some((e) => e.kind === 'task_done' && e.data.task_id === T.call.id), 'the call is done on the timeline');
     await page.locator('.tl-comment', { hasText: 'They chose a competitor on price' }).waitFor();
+    assert.deepEqual(problems, []);
+    await ctx.close();
+  });
+
+  it('finishing a call as won when the close fails: the call stays recorded, only the close is tried again', async () => {
+    const { page, problems, ctx } = await open(browser, srv.base, 'sam@example.com', PW);
+    await page.goto(srv.base + `/leads/${L.call3.id}`);
+    await page.getByRole('button', { name: 'Complete… Call to agree the order' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Finish call: Call to agree the order' });
+    await dlg.getByLabel('What happened on the call?').fill('Order agreed for next month');
+    await dlg.getByLabel('Won').check();
+    await dlg.locator('.preview-list li').first().waitFor();
+    assert.match(await dlg.locator('.preview').textContent(), /Wanda Winner will be closed as Won/);
+    // someone else changes the lead after the preview: the close meets a version conflict
+    const cur = (await samApi.api('GET', `/leads/${L.call3.id}`)).body;
+    assert.equal((await samApi.api('PATCH', `/leads/${L.call3.id}`, { company: 'Winner Ltd' }, { 'If-Match': `"${cur.version}"` })).status, 200);
+    await dlg.getByRole('button', { name: 'Complete call and close' }).click();
+    await dlg.getByText('The call is recorded as done; the lead is not closed yet.').waitFor();
+    assert.equal(await dlg.getByLabel('Still pending (stays open)').isDisabled(), true, 'the call is done: pending is no longer a choice');
+    let tasks = (await samApi.api('GET', `/tasks?lead=${L.call3.id}&status=all`)).body.items;
+    assert.equal(tasks.find((t) => t.id === T.call3.id).status, 'done');
+    assert.equal((await samApi.api('GET', `/leads/${L.call3.id}`)).body.status, 'open');
+    // the latest version is loaded, the preview follows it; confirming now only closes
+    const again = dlg.getByRole('button', { name: 'Confirm close' });
+    await page.waitForFunction(() => { const b = [...document.querySelectorAll('dialog button')].find((x) => x.textContent.trim() === 'Confirm close'); return b && !b.disabled; });
+    await again.click();
+    await page.getByText('Call completed. Lead closed.').waitFor();
+    const lead = (await samApi.api('GET', `/leads/${L.call3.id}`)).body;
+    assert.equal(lead.status, 'closed');
+    assert.equal(lead.outcome, 'won');
+    assert.equal(lead.close_notes, 'Order agreed for next month');
+    const tl = (await samApi.api('GET', `/leads/${L.call3.id}/timeline`)).body.items;
+    assert.equal(tl.filter((e) => e.kind === 'task_done' && e.data.task_id === T.call3.id).length, 1, 'the call was completed once');
     assert.deepEqual(problems, []);
     await ctx.close();
   });

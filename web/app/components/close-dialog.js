@@ -2,6 +2,9 @@
 // notes, what happens to open tasks, follow-up, contact groups; the server's dry_run plan is
 // shown in words before the user can confirm. Its form (useCloseForm, CloseFields) and words
 // (planWords, taskWords, followWords) are shared with the bulk close (components/bulk-close.js).
+// With `call` (an open call task) it is the "Finish call" step: what happened on the call (the
+// form's notes), and whether the lead is still pending, won or lost — the same close form, preview,
+// rules and policies when it is won or lost; the task is completed first, then the lead closed.
 import { html, useEffect, useMemo, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
 import { useApp, Input, Select, Textarea, Check, ErrorBox, Dialog, FieldError, nameOf } from '../ui.js';
@@ -120,8 +123,9 @@ export function useCloseForm(open, initialOutcome) {
     body, reasonMissing: kind === 'lost' && !reason };
 }
 
-// The form's fields (two columns). taskLegend: what the tasks box says about the open tasks.
-export function CloseFields({ form: f, fe, taskLegend }) {
+// The form's fields (two columns). taskLegend: what the tasks box says about the open tasks;
+// showNotes false: the notes are asked elsewhere (the call step's "What happened on the call?").
+export function CloseFields({ form: f, fe, taskLegend, showNotes = true }) {
   const { refs } = useApp();
   const outcomes = refs.outcomes || [];
   return html`<div class="close-cols">
@@ -130,7 +134,7 @@ export function CloseFields({ form: f, fe, taskLegend }) {
         options=${outcomes.filter((x) => x.active !== false).map((x) => ({ value: x.key, label: x.name.toLowerCase() === x.kind ? x.name : `${x.name} (${x.kind})` }))} error=${fe.outcome} />
       ${f.kind === 'lost' ? html`<${Select} label="Lost reason (required)" value=${f.reason} empty="Choose a reason…" onChange=${f.pickReason} required id="close-reason"
         options=${f.reasons.map((r) => ({ value: r.id, label: r.name }))} error=${fe.reason_id || fe.lost_reason_id} />` : null}
-      <${Textarea} label="Notes" value=${f.notes} onInput=${f.setNotes} rows="3" error=${fe.notes} id="close-notes" />
+      ${showNotes ? html`<${Textarea} label="Notes" value=${f.notes} onInput=${f.setNotes} rows="3" error=${fe.notes} id="close-notes" />` : null}
       <fieldset class="group-box"><legend>${taskLegend}</legend>
         <${Check} label="Mark overdue tasks done" checked=${f.overdueDone} id="close-overdue"
           onChange=${(v) => { f.setOverdueDone(v); if (v) f.setAllDone(false); }} />
@@ -163,13 +167,21 @@ export function CloseFields({ form: f, fe, taskLegend }) {
   </div>`;
 }
 
-export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, onRefresh, initialOutcome }) {
+// The outcome a "Won" / "Lost" choice of the call step means: the outcome of that key, else the
+// first active one of that kind.
+function outcomeFor(outcomes, kind) {
+  const act = outcomes.filter((o) => o.active !== false);
+  return (act.find((o) => o.key === kind) || act.find((o) => o.kind === kind) || {}).key || '';
+}
+
+export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, onRefresh, initialOutcome, call = null }) {
   const { refs } = useApp();
   const f = useCloseForm(open, initialOutcome);
   const [preview, setPreview] = useState(null);     // {key, plan} | {key, error}
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
-  useEffect(() => { if (open) { setPreview(null); setError(null); } }, [open]);
+  const [callDone, setCallDone] = useState(false);   // the call task is completed (a close may still be to do)
+  useEffect(() => { if (open) { setPreview(null); setError(null); setCallDone(false); } }, [open]);
   const { body, outcome, reasonMissing } = f;
   const key = body ? JSON.stringify(body) : '';
   const dkey = useDebounced(key, 350);
@@ -189,7 +201,8 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
   const perr = cur && cur.error;
   const fe = { ...((perr && perr.fields) || {}), ...((error && error.fields) || {}) };
   for (const m of missing) if (!fe[m]) fe[m] = 'required';
-  const canConfirm = !!plan && !missing.length && !reasonMissing && !busy;
+  const pending = !!call && !outcome;                // the call step with the lead staying open: no close at all
+  const canConfirm = pending ? !busy : !!plan && !missing.length && !reasonMissing && !busy;
   const closeTrans = (transitions || []).find((t) => t.kind === 'close' && t.outcome === outcome);
 
   const confirm = async (e) => {
@@ -197,9 +210,19 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
     if (!canConfirm) return;
     setBusy(true); setError(null);
     try {
+      if (call && !callDone) {
+        // the call first: its task done; what happened goes on the timeline (as the close's notes
+        // when the lead closes, else as a comment with the call icon)
+        await api.tasks.update(call.id, { status: 'done' }, call.version);
+        setCallDone(true);
+        const said = f.notes.trim();
+        if (pending && said) await api.leads.comment(lead.id, { body: `${call.title || 'Call'}: ${said}`, icon: 'call', color: '#2563eb' });
+        if (pending) { onDone({ message: 'Call completed.' }); setBusy(false); return; }
+      }
       const r = await api.leads.close(lead.id, body, lead.version);
-      if (r.approval) onDone({ message: 'This close needs approval: it was sent to an approver. The lead stays open until they decide.' });
-      else onDone({ lead: r.lead, message: 'Lead closed.' });
+      const pre = call ? 'Call completed. ' : '';
+      if (r.approval) onDone({ message: pre + 'This close needs approval: it was sent to an approver. The lead stays open until they decide.' });
+      else onDone({ lead: r.lead, message: pre + 'Lead closed.' });
     } catch (err) {
       setError(conflictOr(err, 'lead', 'The latest version is loaded: check the preview, then confirm again.'));
       if (isConflict(err) && onRefresh) onRefresh();
@@ -209,10 +232,28 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
   const openTasks = tasks.filter((t) => t.status === 'open');
   const overdueCount = openTasks.filter((t) => t.due_at && new Date(t.due_at) < new Date()).length;
 
-  return html`<${Dialog} open=${open} wide title=${'Close ' + lead.full_name} onClose=${onClose}>
+  const callKind = f.kind || 'pending';
+  const choose = (k) => f.pickOutcome(k === 'pending' ? '' : outcomeFor(refs.outcomes || [], k));
+  const taskLegend = `Open tasks (${openTasks.length}, ${overdueCount} overdue)`;
+  const verb = (plan && plan.approval_required ? 'request approval' : 'close');
+  const submitLabel = pending ? 'Complete call' : call && !callDone ? 'Complete call and ' + verb : verb === 'close' ? 'Confirm close' : 'Request approval';
+  return html`<${Dialog} open=${open} wide title=${call ? `Finish call: ${call.title || 'Call'}` : 'Close ' + lead.full_name} onClose=${onClose}>
     <form class="close-form" onSubmit=${confirm} novalidate>
-      <${CloseFields} form=${f} fe=${fe} taskLegend=${`Open tasks (${openTasks.length}, ${overdueCount} overdue)`} />
-      <section class="preview" aria-live="polite" aria-labelledby="preview-h">
+      ${call ? html`<div class="call-step">
+        <${Textarea} label="What happened on the call?" value=${f.notes} onInput=${f.setNotes} rows="3" error=${fe.notes} id="call-notes" autofocus
+          placeholder="Who you spoke to, what they said, what comes next" />
+        ${lead.status === 'open' ? html`<fieldset class="group-box call-outcome"><legend>${lead.full_name} is now</legend>
+          <div class="radios">
+            ${[['pending', 'Still pending (stays open)'], ['won', 'Won'], ['lost', 'Lost']].map(([k, label]) => html`<label key=${k}>
+              <input type="radio" name="call-outcome" value=${k} checked=${callKind === k} disabled=${busy || (callDone && k === 'pending')}
+                onChange=${() => choose(k)} /> ${label}</label>`)}
+          </div>
+          ${f.outcome ? html`<p class="hint">Closing works as in the Close dialog: the same rules, the preview below and your role's policy.</p>` : null}
+        </fieldset>` : null}
+        ${callDone ? html`<p class="notice notice-ok" role="status">The call is recorded as done; the lead is not closed yet. Confirm to try the close again.</p>` : null}
+      </div>` : null}
+      ${pending ? null : html`<${CloseFields} form=${f} fe=${fe} taskLegend=${taskLegend} showNotes=${!call} />`}
+      ${pending ? null : html`<section class="preview" aria-live="polite" aria-labelledby="preview-h">
         <h3 id="preview-h">What will happen</h3>
         ${!outcome ? html`<p class="muted">Choose an outcome to see what closing will do.</p>`
           : !cur ? html`<p class="muted"><span class="spinner" aria-hidden="true"></span> Working out what closing will do…</p>`
@@ -222,11 +263,11 @@ export function CloseDialog({ open, lead, tasks, transitions, onClose, onDone, o
             ${plan.approval_required || (closeTrans && closeTrans.approval_required) ? html`<p class="notice notice-warn">This close needs approval: confirming sends it to an approver and the lead stays open until they decide.</p>` : null}
             ${missing.length ? html`<p class="field-error" role="alert">Before closing, fill in: ${listWords(missing.map((m) => LABELS[m] || humanize(m)))}.</p>` : null}`}
         ${reasonMissing ? html`<p class="field-error">A lost reason is required for this outcome.</p>` : null}
-      </section>
+      </section>`}
       <${ErrorBox} error=${error && !Object.keys(error.fields || {}).length ? error : null} />
       <div class="actions">
         <button type="button" class="btn btn-ghost" onClick=${onClose}>Cancel</button>
-        <button class="btn btn-danger" type="submit" disabled=${!canConfirm}>${plan && plan.approval_required ? 'Request approval' : 'Confirm close'}</button>
+        <button class=${pending ? 'btn btn-primary' : 'btn btn-danger'} type="submit" disabled=${!canConfirm}>${submitLabel}</button>
       </div>
     </form>
   <//>`;
