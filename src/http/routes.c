@@ -2,6 +2,7 @@
  * body, Idempotency-Key, long read, search), metrics name. The first route that matches wins. */
 #include "http/routes/handlers.h"
 #include "http/routes/reports_flow.h"
+#include "http/routes/digest.h"
 #include "http/routes/scoring.h"
 
 #define LIST(path, name)                                                        \
@@ -108,6 +109,8 @@ const lp_route lp_routes[] = {
   {"GET", "/api/v1/reports/aging", h_report_aging, R_LONG, "reports.aging"},
   {"GET", "/api/v1/reports/funnel", h_report_funnel, R_LONG, "reports.funnel"},
   {"GET", "/api/v1/reports/win-back", h_report_winback, R_LONG, "reports.win_back"},
+  {"POST", "/api/v1/reports/digest/preview", h_digest_preview, 0, "reports.digest.preview"},
+  {"POST", "/api/v1/reports/digest/send", h_digest_send, 0, "reports.digest.send"},
   {"GET", "/api/v1/scoring/rules", h_scoring_rules_get, 0, "scoring.rules.get"},
   {"PUT", "/api/v1/scoring/rules", h_scoring_rules_put, R_BODY, "scoring.rules.put"},
   {"GET", "/api/v1/scoring/model", h_scoring_model_get, 0, "scoring.model.get"},
