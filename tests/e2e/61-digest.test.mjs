@@ -7,7 +7,7 @@
 // a week later it goes out again.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld, startServer, expectStatus, expectError, sleep, until, FILE_TIMEOUT_MS } from './lib.mjs';
+import { startWorld, startServer, login, client, expectStatus, expectError, sleep, until, FILE_TIMEOUT_MS } from './lib.mjs';
 import { startSmtp } from './mailservers.mjs';
 
 const DAYMS = 86_400_000;
@@ -167,9 +167,7 @@ describe('weekly digest', { timeout: FILE_TIMEOUT_MS * 2 }, () => {
     await smtp.waitFor(4, 20_000);
     await sleep(2000);
     assert.equal(smtp.messages().length, 4);
-    const a = (await import('./lib.mjs')).login;
-    const l = await a(w.srv, admin.email);
-    const c = (await import('./lib.mjs')).client(w.srv, l.token);
+    const c = client(w.srv, (await login(w.srv, admin.email)).token);
     const r = expectStatus(await c.post('/api/v1/reports/digest/send'), 200);
     assert.equal(r.queued, 2);
     await until('the digests sent now arrive', async () => smtp.messages().length === 6);
