@@ -139,6 +139,42 @@ static size_t keep_cb(char *buf, size_t size, size_t n, void *p) {
   return size * n;
 }
 
+/* Sends raw (RFC 5322, CRLF) to one recipient over the settings' SMTP server on this thread's kept
+ * handle (see jobs.h). */
+int lp_smtp_send(json_t *settings, const char *to, const char *data, size_t len, long *code, char *cerr) {
+  const char *host = str(settings, "smtp_host"), *from = str(settings, "mail_from");
+  if (!host) host = "";
+  if (!from) from = "";
+  const char *tls = str(settings, "smtp_tls") ? str(settings, "smtp_tls") : "none";
+  int64_t port = iget(settings, "smtp_port") ? iget(settings, "smtp_port") : (!strcmp(tls, "tls") ? 465 : 25);
+  char url[400];
+  snprintf(url, sizeof url, "%s://%s:%lld", !strcmp(tls, "tls") ? "smtps" : "smtp", host, (long long)port);
+  char sender[300];
+  snprintf(sender, sizeof sender, "<%s>", from);
+  char rcpt_s[330];
+  snprintf(rcpt_s, sizeof rcpt_s, "<%s>", to ? to : "");
+  struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_s);
+  upload u = {data, len, 0};
+  CURL *cu = smtp_handle();
+  if (!cu) { curl_slist_free_all(rcpt); return -1; }
+  curl_easy_setopt(cu, CURLOPT_URL, url);
+  curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  if (!strcmp(tls, "starttls")) curl_easy_setopt(cu, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+  if (str(settings, "smtp_username")) {
+    curl_easy_setopt(cu, CURLOPT_USERNAME, str(settings, "smtp_username"));
+    curl_easy_setopt(cu, CURLOPT_PASSWORD, str(settings, "smtp_password") ? str(settings, "smtp_password") : "");
+  }
+  curl_easy_setopt(cu, CURLOPT_MAIL_FROM, sender);
+  curl_easy_setopt(cu, CURLOPT_MAIL_RCPT, rcpt);
+  curl_easy_setopt(cu, CURLOPT_READFUNCTION, read_cb);
+  curl_easy_setopt(cu, CURLOPT_READDATA, &u);
+  curl_easy_setopt(cu, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(cu, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+  CURLcode cc = perform_on(cu, 60L, cerr, code, 1);
+  curl_slist_free_all(rcpt);
+  return (int)cc;
+}
+
 static lp_code send_email(lp_store *s, lp_db *db, lp_job *job, json_t *msg, json_t *settings, int64_t now, lp_err *err) {
   int64_t id = iget(msg, "id");
   const char *host = str(settings, "smtp_host"), *from = str(settings, "mail_from");
@@ -218,35 +254,10 @@ static lp_code send_email(lp_store *s, lp_db *db, lp_job *job, json_t *msg, json
     msgid_ctx mc = {id, msgid};
     if (lp_store_write(s, msgid_fn, &mc, err) != LP_OK) { lp_buf_release(&raw); return LP_EUNAVAILABLE; }
   }
-  const char *tls = str(settings, "smtp_tls") ? str(settings, "smtp_tls") : "none";
-  int64_t port = iget(settings, "smtp_port") ? iget(settings, "smtp_port") : (!strcmp(tls, "tls") ? 465 : 25);
-  char url[400];
-  snprintf(url, sizeof url, "%s://%s:%lld", !strcmp(tls, "tls") ? "smtps" : "smtp", host, (long long)port);
-  char sender[300];
-  snprintf(sender, sizeof sender, "<%s>", from);
-  char rcpt_s[330];
-  snprintf(rcpt_s, sizeof rcpt_s, "<%s>", sget(msg, "to_addr") ? sget(msg, "to_addr") : "");
-  struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_s);
-  upload u = {raw.data, raw.len, 0};
   char cerr[CURL_ERROR_SIZE] = "";
-  CURL *cu = smtp_handle();
-  if (!cu) { curl_slist_free_all(rcpt); lp_buf_release(&raw); return lp_fail(err, LP_EUNAVAILABLE, "out of memory"); }
-  curl_easy_setopt(cu, CURLOPT_URL, url);
-  curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  if (!strcmp(tls, "starttls")) curl_easy_setopt(cu, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-  if (str(settings, "smtp_username")) {
-    curl_easy_setopt(cu, CURLOPT_USERNAME, str(settings, "smtp_username"));
-    curl_easy_setopt(cu, CURLOPT_PASSWORD, str(settings, "smtp_password") ? str(settings, "smtp_password") : "");
-  }
-  curl_easy_setopt(cu, CURLOPT_MAIL_FROM, sender);
-  curl_easy_setopt(cu, CURLOPT_MAIL_RCPT, rcpt);
-  curl_easy_setopt(cu, CURLOPT_READFUNCTION, read_cb);
-  curl_easy_setopt(cu, CURLOPT_READDATA, &u);
-  curl_easy_setopt(cu, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(cu, CURLOPT_INFILESIZE_LARGE, (curl_off_t)raw.len);
   long code;
-  CURLcode cc = perform_on(cu, 60L, cerr, &code, 1);
-  curl_slist_free_all(rcpt);
+  int cc = lp_smtp_send(settings, sget(msg, "to_addr"), raw.data, raw.len, &code, cerr);
+  if (cc < 0) { lp_buf_release(&raw); return lp_fail(err, LP_EUNAVAILABLE, "out of memory"); }
   lp_buf_release(&raw);
   if (cc == CURLE_OK) {
     rc = mark(job, id, "sent", msgid, NULL, NULL, now, err);

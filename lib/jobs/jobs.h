@@ -95,6 +95,14 @@ lp_code lp_job_sweep(lp_store *s, lp_job *job, int64_t now, lp_err *err);      /
 lp_code lp_job_sla_check(lp_store *s, lp_job *job, int64_t now, lp_err *err);  /* sweep.c */
 /* The `message` job (deliver.c): delivers one queued message of the outbox, by SMTP or an SMS gateway. */
 lp_code lp_job_message(lp_store *s, lp_job *job, int64_t now, lp_err *err);
+/* Sends data (RFC 5322 with CRLF, len bytes) to one recipient over the SMTP server of settings
+ * (deliver.c, on the calling thread's kept connection). Answers libcurl's code (0: accepted; -1:
+ * out of memory), the server's reply code in *code and the reason in cerr (256 bytes). */
+int lp_smtp_send(json_t *settings, const char *to, const char *data, size_t len, long *code, char *cerr);
+/* The weekly digest (store/digest.c): `digest` builds and queues one e-mail per manager and admin,
+ * `user_mail` delivers one of them (usermail.c). */
+lp_code lp_job_digest(lp_store *s, lp_job *job, int64_t now, lp_err *err);
+lp_code lp_job_user_mail(lp_store *s, lp_job *job, int64_t now, lp_err *err);
 
 /* Incoming e-mail from an IMAP mailbox (imap.c): the `imap_poll` job fetches what is new since
  * the last UID stored and hands it to store/threads.h lp_inbound_email. lp_jobs_offer_imap offers

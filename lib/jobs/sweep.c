@@ -12,12 +12,14 @@
  *    the approver has none (or none was named): `approval_escalated`, once per approval;
  *  - idle web chats: an open chat thread with no message for chat_idle_minutes (default 30)
  *    closes with thread_closed (by "idle"), through the planner like every thread close;
- *  - finished jobs older than a week are removed, and the hourly scoring run is offered (store/scoring.h). */
+ *  - finished jobs older than a week are removed, and the hourly scoring run is offered (store/scoring.h),
+ *    and the weekly digest once its day and hour have come (store/digest.h). */
 #include <string.h>
 #include "core/plan.h"
 #include "jobs/jobs.h"
 #include "store/approvals.h"
 #include "store/chat.h"
+#include "store/digest.h"
 #include "store/leads.h"
 #include "store/notify.h"
 #include "store/rows.h"
@@ -186,10 +188,11 @@ static lp_code idle_fn(lp_db *db, void *p, lp_err *err) {
 
 /* ---------------------------------------------------------------- the job */
 
-/* ... and the hourly scoring run (store/scoring.h) is offered */
+/* ... and the hourly scoring run (store/scoring.h) and the week's digest (store/digest.h) are offered */
 static lp_code prune_fn(lp_db *db, void *p, lp_err *err) {
   lp_code rc = lp_jobs_prune(db, *(int64_t *)p, err);
-  return rc == LP_OK ? lp_scoring_offer(db, *(int64_t *)p, err) : rc;
+  if (rc == LP_OK) rc = lp_scoring_offer(db, *(int64_t *)p, err);
+  return rc == LP_OK ? lp_digest_offer(db, *(int64_t *)p, err) : rc;
 }
 
 lp_code lp_job_sweep(lp_store *s, lp_job *job, int64_t now, lp_err *err) {

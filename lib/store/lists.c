@@ -178,6 +178,9 @@ static const setting_spec settings_table[] = {
   {"quote_valid_days", JSON_INTEGER, 1, 3650, NULL, 0},
   {"quote_accepted_stage_id", JSON_INTEGER, 0, 0, "stages", 0},
   {"invoice_due_days", JSON_INTEGER, 0, 365, NULL, 0},
+  /* the weekly digest (docs/reports.md): ISO weekday 1-7 (0: off), hour 0-23 in time_zone */
+  {"digest_weekday", JSON_INTEGER, 0, 7, NULL, 0},
+  {"digest_hour", JSON_INTEGER, 0, 23, NULL, 0},
 };
 
 /* An IANA time zone name: "UTC", or Area[/Location...] of letters, digits, '_', '+', '-' that

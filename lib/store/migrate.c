@@ -541,6 +541,16 @@ EACH(
 "  rows {{int64}} NOT NULL, header TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'uploaded', job_id {{int64}},"
 "  updated_at {{int64}} NOT NULL);"
 "CREATE INDEX import_uploads_status ON import_uploads(status, expires_at);"}}},
+{25, "mail to users (the weekly digest)", {
+/* E-mail to a user of leadpath rather than to a lead (store/usermail.c): the weekly digest. The
+ * messages table belongs to leads' conversations (lead and thread required, shown on timelines),
+ * so these have their own outbox rows, delivered by a `user_mail` job over the same SMTP sending
+ * as messages. One row per kind, slot (the week) and user: offering a slot twice queues nothing. */
+{.sql =
+"CREATE TABLE user_mails(id {{id}}, user_id {{int64}} NOT NULL REFERENCES users(id), kind TEXT NOT NULL,"
+"  slot TEXT NOT NULL, to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, html TEXT,"
+"  status TEXT NOT NULL, error TEXT, message_id TEXT, created_at {{int64}} NOT NULL, sent_at {{int64}});"
+"CREATE UNIQUE INDEX user_mails_slot ON user_mails(kind, slot, user_id);"}}},
 };
 int lp_schema_version(void) { return migrations[sizeof migrations / sizeof *migrations - 1].version; }
 

@@ -14,5 +14,7 @@ const lp_job_kind lp_job_kinds[] = {
   {"message", lp_job_message},
   {"imap_poll", lp_job_imap_poll},
   {"scoring", lp_job_scoring},
+  {"digest", lp_job_digest},
+  {"user_mail", lp_job_user_mail},
 };
 const size_t lp_job_kinds_count = sizeof lp_job_kinds / sizeof *lp_job_kinds;

@@ -3,6 +3,7 @@
  * the headers arrive. The first route that matches wins. */
 #include "http/routes/handlers.h"
 #include "http/routes/reports_flow.h"
+#include "http/routes/digest.h"
 #include "http/routes/scoring.h"
 
 /* Only upload routes name a `begin` hook; the others leave it out (NULL). */
@@ -121,6 +122,8 @@ const lp_route lp_routes[] = {
   {"GET", "/api/v1/reports/aging", h_report_aging, R_LONG, "reports.aging"},
   {"GET", "/api/v1/reports/funnel", h_report_funnel, R_LONG, "reports.funnel"},
   {"GET", "/api/v1/reports/win-back", h_report_winback, R_LONG, "reports.win_back"},
+  {"POST", "/api/v1/reports/digest/preview", h_digest_preview, 0, "reports.digest.preview"},
+  {"POST", "/api/v1/reports/digest/send", h_digest_send, 0, "reports.digest.send"},
   {"GET", "/api/v1/scoring/rules", h_scoring_rules_get, 0, "scoring.rules.get"},
   {"PUT", "/api/v1/scoring/rules", h_scoring_rules_put, R_BODY, "scoring.rules.put"},
   {"GET", "/api/v1/scoring/model", h_scoring_model_get, 0, "scoring.model.get"},

@@ -181,12 +181,16 @@ describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240
     await form.getByText('Must be a time zone name such as Europe/London.').waitFor();
     assert.notEqual((await srv.api('GET', '/settings')).body.approval_escalation_hours, 12, 'nothing saved');
     await form.getByLabel('Time zone').fill('Europe/London');
+    await form.getByLabel('Weekly digest to managers').selectOption({ label: 'Friday' });
+    await form.getByLabel('Digest hour (company clock)').selectOption({ label: '17:00' });
     await form.getByRole('button', { name: 'Save company settings' }).click();
     await form.getByText('Saved.').waitFor();
     const s = (await srv.api('GET', '/settings')).body;
     assert.equal(s.default_country, 'GB');
     assert.equal(s.time_zone, 'Europe/London');
     assert.equal(s.approval_escalation_hours, 12);
+    assert.equal(s.digest_weekday, 5, 'the digest day saved');
+    assert.equal(s.digest_hour, 17, 'the digest hour saved');
     await page.waitForFunction(() => document.querySelector('#co-default_country').value === 'GB');
     await shot(page, 'settings-company');
     assert.deepEqual(problems, []);

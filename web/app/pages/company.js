@@ -1,7 +1,8 @@
 // pages/company.js — Settings → Company (admins): the default country (how local phone numbers
 // are read), the company's time zone, the age rule's days (SLA), the follow-up window, the group
 // a lead closed as lost joins, and how long a request may wait before its approver's manager (or
-// the admins) hear of it. The server checks every value (an unknown country or time zone is
+// the admins) hear of it, and when the weekly digest goes to managers and admins (day and hour in
+// the company's time zone, or off; docs/reports.md). The server checks every value (an unknown country or time zone is
 // refused next to its field); api/settings.js.
 import { html, useEffect, useState } from '/vendor/htm-preact.mjs';
 import * as api from '../api/index.js';
@@ -20,8 +21,13 @@ const FIELDS = [
   { key: 'approval_escalation_hours', label: 'Escalate waiting approvals after (hours)', hint: '0: never.' },
 ];
 
+// The weekly digest: ISO weekday (0: off) and hour; unset means Monday at 8 (the server's default).
+const DAYS = ['Off', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'].map((label, value) => ({ value: String(value), label }));
+const HOURS = Array.from({ length: 24 }, (_, h) => ({ value: String(h), label: `${String(h).padStart(2, '0')}:00` }));
+
 const fromSettings = (s) => ({ ...Object.fromEntries(FIELDS.map((f) => [f.key, s[f.key] === null || s[f.key] === undefined ? '' : String(s[f.key])])),
-  close_lost_default_group_id: s.close_lost_default_group_id ? String(s.close_lost_default_group_id) : '' });
+  close_lost_default_group_id: s.close_lost_default_group_id ? String(s.close_lost_default_group_id) : '',
+  digest_weekday: String(s.digest_weekday ?? 1), digest_hour: String(s.digest_hour ?? 8) });
 
 export function CompanySettings() {
   const { settings, reloadSettings, refs, can } = useApp();
@@ -38,6 +44,7 @@ export function CompanySettings() {
       if (d[f.key] === was[f.key]) continue;
       out[f.key] = f.text ? d[f.key].trim() : d[f.key] === '' ? null : Number(d[f.key]);
     }
+    for (const k of ['digest_weekday', 'digest_hour']) if (d[k] !== was[k]) out[k] = Number(d[k]);
     if (d.close_lost_default_group_id !== was.close_lost_default_group_id) out.close_lost_default_group_id = d.close_lost_default_group_id ? Number(d.close_lost_default_group_id) : 0;
     try {
       if (Object.keys(out).length) await api.settings.update(out);
@@ -59,6 +66,10 @@ export function CompanySettings() {
           error=${fe[f.key] ? String(fe[f.key]) : null} />`)}
         <${Select} id="co-group" label="Group for leads closed as lost" value=${d.close_lost_default_group_id} empty="None"
           options=${optionsOf(refs.groups)} onChange=${(v) => setD({ ...d, close_lost_default_group_id: v })} error=${fe.close_lost_default_group_id} />
+        <${Select} id="co-digest-day" label="Weekly digest to managers" value=${d.digest_weekday} options=${DAYS}
+          onChange=${(v) => { setD({ ...d, digest_weekday: v }); setMsg(''); }} error=${fe.digest_weekday} />
+        <${Select} id="co-digest-hour" label="Digest hour (company clock)" value=${d.digest_hour} options=${HOURS}
+          disabled=${d.digest_weekday === '0'} onChange=${(v) => { setD({ ...d, digest_hour: v }); setMsg(''); }} error=${fe.digest_hour} />
       </div>
       <datalist id="lp-zones">${ZONES.map((z) => html`<option value=${z} />`)}</datalist>
       <${ErrorBox} error=${error && !Object.keys(fe).length ? error : error ? 'Nothing was saved: see the marked fields.' : null} />
