@@ -40,6 +40,21 @@ void lp_apply_hook_remove(lp_change_hook fn, void *ctx) {
   }
 }
 
+int lp_change_touches(const lp_change *c, const char *const *cols, size_t n) {
+  if (c->plan->kind == LP_PLAN_CREATE) return 1;
+  for (size_t i = 0; i < n; i++)
+    if (json_object_get(c->plan->lead, cols[i])) return 1;
+  return 0;
+}
+
+json_t *lp_change_after(const lp_change *c) {
+  if (c->plan->kind == LP_PLAN_CREATE) return json_incref(c->plan->lead);
+  if (!c->before) return NULL;
+  json_t *after = json_copy(c->before);
+  json_object_update(after, c->plan->lead);
+  return after;
+}
+
 static lp_code run_hooks(lp_db *db, const lp_change *c, lp_err *err) {
   int n = __atomic_load_n(&nhooks, __ATOMIC_ACQUIRE);
   for (int i = 0; i < n; i++) {

@@ -24,6 +24,12 @@ typedef lp_code (*lp_change_hook)(lp_db *db, const lp_change *c, void *ctx, lp_e
 /* Adds or removes a hook (at most 8; set them up before the store is used). */
 int lp_apply_hook_add(lp_change_hook fn, void *ctx);
 void lp_apply_hook_remove(lp_change_hook fn, void *ctx);
+/* For a hook keeping figures: whether the change can move the lead in them — a create, or a plan
+ * setting one of the n columns cols. */
+int lp_change_touches(const lp_change *c, const char *const *cols, size_t n);
+/* The lead row as the change leaves it (before with the plan's columns over it; a create: the
+ * plan's lead), a new reference; NULL when there is none. */
+json_t *lp_change_after(const lp_change *c);
 
 typedef struct lp_applied {
   int64_t lead_id;       /* a create: the new lead's id */

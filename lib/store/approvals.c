@@ -337,3 +337,12 @@ json_t *lp_approval_decide(lp_store *s, const lp_actor *decider, int64_t id, int
   db = lp_store_reader(s, err);
   return db ? lp_approval_get(db, id, err) : NULL;
 }
+
+lp_code lp_apply_approved(lp_db *db, const lp_actor *a, json_t *row, const lp_plan *plan, json_t *req, int64_t approval_id,
+                          const lp_actor *decider, int64_t now, lp_applied *out, json_t **pending, lp_err *err) {
+  *pending = NULL;
+  lp_code rc = approval_id ? lp_approval_mark(db, approval_id, decider, "approved", NULL, now, err) : LP_OK;
+  if (rc == LP_OK) rc = lp_apply(db, a, row, plan, req, now, out, err);
+  if (rc == LP_OK && out->approval_id && !(*pending = lp_approval_get(db, out->approval_id, err))) rc = err->code;
+  return rc;
+}

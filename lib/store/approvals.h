@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "core/policy.h"
+#include "store/apply.h"
 #include "store/db.h"
 
 /* Inside a write: records a pending request of `action` ("close", "reopen") on lead_id with the
@@ -19,6 +20,12 @@ lp_code lp_approval_request(lp_db *db, const lp_actor *a, int64_t lead_id, const
  * tells the requester. LP_ECONFLICT when it was decided meanwhile. */
 lp_code lp_approval_mark(lp_db *db, int64_t id, const lp_actor *decider, const char *decision, const char *note,
                          int64_t now, lp_err *err);
+/* Inside a write: applies plan to the lead row (lp_apply; req: the request body, borrowed) — when
+ * approval_id is set, as that request approved by decider, marked so first in the same
+ * transaction. When the plan itself must wait for an approval, *pending gets the recorded
+ * request's API form (new reference; else NULL) and out->approval_id its id. */
+lp_code lp_apply_approved(lp_db *db, const lp_actor *a, json_t *row, const lp_plan *plan, json_t *req, int64_t approval_id,
+                          const lp_actor *decider, int64_t now, lp_applied *out, json_t **pending, lp_err *err);
 /* Inside a write: cancels the lead's pending requests (the lead moved another way). */
 lp_code lp_approvals_cancel(lp_db *db, int64_t lead_id, int64_t by, const char *why, int64_t now, lp_err *err);
 /* Inside a write: tells of requests pending longer than the approval_escalation_hours setting. */

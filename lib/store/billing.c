@@ -799,15 +799,11 @@ static lp_code convert_fn(lp_db *db, void *p, lp_err *err) {
     json_object_set_new(inv, "due_at", lp_json_time(json_object_get(inv, "due_at")));
     c->status = 200;
   } else if (rc == LP_OK) {
-    if (c->approval_id) rc = lp_approval_mark(db, c->approval_id, c->decider, "approved", NULL, c->now, err);
     lp_applied out = {0};
-    if (rc == LP_OK) rc = lp_apply(db, c->a, row, &plan, c->req, c->now, &out, err);
-    if (rc == LP_OK && out.approval_id) {
-      json_t *ap = lp_approval_get(db, out.approval_id, err);
-      if (!ap) rc = err->code;
-      else c->result = json_pack("{s:o}", "approval", ap);
-      c->status = 202;
-    }
+    json_t *ap;
+    rc = lp_apply_approved(db, c->a, row, &plan, c->req, c->approval_id, c->decider, c->now, &out, &ap, err);
+    if (ap) c->result = json_pack("{s:o}", "approval", ap);
+    if (out.approval_id) c->status = 202;
     c->customer_id = out.customer_id;
     c->invoice_id = out.invoice_id;
   }

@@ -19,6 +19,7 @@
 #include "store/board.h"
 #include "store/leads.h"
 #include "store/rows.h"
+#include "util/valid.h"
 #include "util/buf.h"
 
 #define BOARD_LIMIT_DEFAULT 20
@@ -70,17 +71,8 @@ static lp_code upsert(lp_db *db, const cell *c, lp_err *err) {
 static lp_code board_hook(lp_db *db, const lp_change *c, void *ctx, lp_err *err) {
   (void)ctx;
   const lp_plan *plan = c->plan;
-  if (plan->kind != LP_PLAN_CREATE) {
-    int touched = 0;
-    for (size_t i = 0; i < sizeof counted / sizeof *counted && !touched; i++) touched = json_object_get(plan->lead, counted[i]) != NULL;
-    if (!touched) return LP_OK;
-  }
-  json_t *after = NULL;
-  if (plan->kind == LP_PLAN_CREATE) after = json_incref(plan->lead);
-  else if (c->before) {
-    after = json_copy(c->before);
-    json_object_update(after, plan->lead);
-  }
+  if (!lp_change_touches(c, counted, sizeof counted / sizeof *counted)) return LP_OK;
+  json_t *after = lp_change_after(c);
   cell cs[2];
   int n = 0;
   if (plan->kind != LP_PLAN_CREATE) n += cell_of(c->before, -1, &cs[n]);
@@ -123,15 +115,6 @@ static const char *col_get(void *p, const char *name) {
   return NULL;
 }
 
-static int parse_id(const char *s, int64_t *out) {
-  if (!s || !*s) return -1;
-  char *end;
-  long long v = strtoll(s, &end, 10);
-  if (*end || v <= 0) return -1;
-  *out = v;
-  return 0;
-}
-
 /* Figures from the kept rows: rows {stage_id, currency, n, value_cents} (sums cast: PostgreSQL's SUM of a bigint is numeric). */
 static lp_code kept_figures(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, json_t **rows, lp_err *err) {
   lp_buf sql = LP_BUF_INIT(4096);
@@ -142,7 +125,7 @@ static lp_code kept_figures(lp_db *db, const lp_actor *a, lp_param_fn get, void 
   int64_t id;
   if (!strcmp(owner, "me")) { json_array_append_new(params, json_integer(a->id)); lp_buf_printf(&sql, " AND owner_id = $%zu", json_array_size(params)); }
   else if (!strcmp(owner, "none")) lp_buf_puts(&sql, " AND owner_id = 0");
-  else if (strcmp(owner, "any") && parse_id(owner, &id) == 0) { json_array_append_new(params, json_integer(id)); lp_buf_printf(&sql, " AND owner_id = $%zu", json_array_size(params)); }
+  else if (strcmp(owner, "any") && lp_parse_id(owner, &id) == 0) { json_array_append_new(params, json_integer(id)); lp_buf_printf(&sql, " AND owner_id = $%zu", json_array_size(params)); }
   if (a->view == LP_VIEW_OWN) { json_array_append_new(params, json_integer(a->id)); lp_buf_printf(&sql, " AND owner_id = $%zu", json_array_size(params)); }
   else if (a->view == LP_VIEW_TEAM) {
     json_array_append_new(params, json_integer(a->id));
@@ -151,7 +134,7 @@ static lp_code kept_figures(lp_db *db, const lp_actor *a, lp_param_fn get, void 
   }
   const char *source = get(ctx, "source");
   if (source && !strcmp(source, "none")) lp_buf_puts(&sql, " AND source_id = 0");
-  else if (source && parse_id(source, &id) == 0) { json_array_append_new(params, json_integer(id)); lp_buf_printf(&sql, " AND source_id = $%zu", json_array_size(params)); }
+  else if (source && lp_parse_id(source, &id) == 0) { json_array_append_new(params, json_integer(id)); lp_buf_printf(&sql, " AND source_id = $%zu", json_array_size(params)); }
   lp_buf_puts(&sql, " GROUP BY stage_id, currency");
   *rows = lp_query(db, lp_buf_str(&sql), params, err);
   lp_buf_release(&sql);
@@ -182,9 +165,9 @@ json_t *lp_lead_board(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx, 
   /* The parameters, checked once (the list checks them again for each column). */
   const char *owner = get(ctx, "owner"), *source = get(ctx, "source"), *q = get(ctx, "q"), *ls = get(ctx, "limit");
   int64_t id;
-  if (owner && strcmp(owner, "me") && strcmp(owner, "any") && strcmp(owner, "none") && parse_id(owner, &id) != 0)
+  if (owner && strcmp(owner, "me") && strcmp(owner, "any") && strcmp(owner, "none") && lp_parse_id(owner, &id) != 0)
     lp_fail_field(err, "owner", "must be me, any, none or a user id");
-  if (source && strcmp(source, "none") && parse_id(source, &id) != 0) lp_fail_field(err, "source", "must be a source id or none");
+  if (source && strcmp(source, "none") && lp_parse_id(source, &id) != 0) lp_fail_field(err, "source", "must be a source id or none");
   long limit = BOARD_LIMIT_DEFAULT;
   if (ls) {
     char *end;

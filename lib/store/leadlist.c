@@ -47,15 +47,6 @@ static void cond(q_t *q, const char *fmt, json_t *v) {
 }
 #pragma GCC diagnostic pop
 
-static int parse_id(const char *s, int64_t *out) {
-  if (!s || !*s) return -1;
-  char *end;
-  long long v = strtoll(s, &end, 10);
-  if (*end || v <= 0) return -1;
-  *out = v;
-  return 0;
-}
-
 static char *cursor_encode(json_t *v, int64_t id) {
   json_t *a = json_pack("[O, I]", v, (json_int_t)id);
   char *s = json_dumps(a, JSON_COMPACT);
@@ -125,7 +116,7 @@ static void list_where(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx,
   if (!strcmp(owner, "me")) cond(&q, "owner_id = $%d", json_integer(a->id));
   else if (!strcmp(owner, "any")) {}
   else if (!strcmp(owner, "none")) lp_buf_puts(&q.where, " AND owner_id IS NULL");
-  else if (parse_id(owner, &oid) == 0) cond(&q, "owner_id = $%d", json_integer(oid));
+  else if (lp_parse_id(owner, &oid) == 0) cond(&q, "owner_id = $%d", json_integer(oid));
   else lp_fail_field(err, "owner", "must be me, any or a user id");
   if (a->view == LP_VIEW_OWN) cond(&q, "owner_id = $%d", json_integer(a->id));
   else if (a->view == LP_VIEW_TEAM)
@@ -143,7 +134,7 @@ static void list_where(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx,
       lp_buf_printf(&q.where, " AND %.*s IS NULL", (int)(strchr(idf[i].sql, ' ') - idf[i].sql), idf[i].sql);
       continue;
     }
-    if (parse_id(v, &id) != 0) lp_fail_field(err, idf[i].param, "must be an id");
+    if (lp_parse_id(v, &id) != 0) lp_fail_field(err, idf[i].param, "must be an id");
     else cond(&q, idf[i].sql, json_integer(id));
   }
   const char *outcome = get(ctx, "outcome");
@@ -163,7 +154,7 @@ static void list_where(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx,
   else if (okind) lp_fail_field(err, "outcome_kind", "must be open, won, lost or neutral");
   const char *team = get(ctx, "team");
   int64_t tid;
-  if (team && parse_id(team, &tid) == 0)
+  if (team && lp_parse_id(team, &tid) == 0)
     cond(&q, "(owner_id = $%d OR owner_id IN (SELECT id FROM users WHERE manager_id = $%d))", json_integer(tid));
   else if (team) lp_fail_field(err, "team", "must be a manager's user id");
   const char *inr = get(ctx, "in_reports");
@@ -174,7 +165,7 @@ static void list_where(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx,
    * (win-back: a lead reopened since has no lost reason any more). */
   const char *reached = get(ctx, "reached_stage");
   int64_t rid;
-  if (reached && parse_id(reached, &rid) == 0)
+  if (reached && lp_parse_id(reached, &rid) == 0)
     cond(&q, "EXISTS (SELECT 1 FROM lead_stage_spells s WHERE s.lead_id = leads.id AND s.stage_id = $%d)", json_integer(rid));
   else if (reached) lp_fail_field(err, "reached_stage", "must be a stage id");
   int64_t t;
@@ -187,7 +178,7 @@ static void list_where(lp_db *db, const lp_actor *a, lp_param_fn get, void *ctx,
     if (lf) lp_buf_printf(&q.where, " AND lost_at >= $%d", add_param(&q, json_integer(lost_from)));
     if (lt) lp_buf_printf(&q.where, " AND lost_at <= $%d", add_param(&q, json_integer(t)));
     if (lr && !strcmp(lr, "none")) lp_buf_puts(&q.where, " AND reason_id IS NULL");
-    else if (lr && parse_id(lr, &rid) == 0) lp_buf_printf(&q.where, " AND reason_id = $%d", add_param(&q, json_integer(rid)));
+    else if (lr && lp_parse_id(lr, &rid) == 0) lp_buf_printf(&q.where, " AND reason_id = $%d", add_param(&q, json_integer(rid)));
     else if (lr) lp_fail_field(err, "loss_reason", "must be a lost reason id or none");
     lp_buf_puts(&q.where, ")");
   }

@@ -720,15 +720,11 @@ static lp_code move_fn(lp_db *db, void *p, lp_err *err) {
     rc = LP_OK;
   } else if (rc == LP_OK) {
     /* An approved request: the approval is decided in the same transaction as the move. */
-    if (c->approval_id) rc = lp_approval_mark(db, c->approval_id, c->decider, "approved", NULL, c->now, err);
     lp_applied out = {0};
-    if (rc == LP_OK) rc = lp_apply(db, c->a, row, &plan, c->req, c->now, &out, err);
-    if (rc == LP_OK && out.approval_id) {
-      json_t *ap = lp_approval_get(db, out.approval_id, err);
-      if (!ap) rc = err->code;
-      else c->result = json_pack("{s:o}", "approval", ap);
-      c->res = LP_MOVE_APPROVAL_PENDING;
-    }
+    json_t *ap;
+    rc = lp_apply_approved(db, c->a, row, &plan, c->req, c->approval_id, c->decider, c->now, &out, &ap, err);
+    if (ap) c->result = json_pack("{s:o}", "approval", ap);
+    if (out.approval_id) c->res = LP_MOVE_APPROVAL_PENDING;
   }
   lp_plan_release(&plan);
   json_decref(row);

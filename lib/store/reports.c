@@ -20,6 +20,7 @@
 #include <string.h>
 #include "store/reports.h"
 #include "store/rows.h"
+#include "util/valid.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 
@@ -268,17 +269,8 @@ static const char *const counted[] = {"status", "outcome", "lost_reason_id", "cl
 lp_code lp_reports_hook(lp_db *db, const lp_change *c, void *ctx, lp_err *err) {
   (void)ctx;
   const lp_plan *plan = c->plan;
-  if (plan->kind != LP_PLAN_CREATE) {
-    int touched = 0;
-    for (size_t i = 0; i < sizeof counted / sizeof *counted && !touched; i++) touched = json_object_get(plan->lead, counted[i]) != NULL;
-    if (!touched) return LP_OK;
-  }
-  json_t *after = NULL;
-  if (plan->kind == LP_PLAN_CREATE) after = json_incref(plan->lead);
-  else if (c->before) {
-    after = json_copy(c->before);
-    json_object_update(after, plan->lead);
-  }
+  if (!lp_change_touches(c, counted, sizeof counted / sizeof *counted)) return LP_OK;
+  json_t *after = lp_change_after(c);
   cell cells[MAX_CELLS];
   int nc = 0;
   if (plan->kind != LP_PLAN_CREATE) contribute(c->before, -1, cells, &nc);
@@ -412,15 +404,6 @@ static void from_sql(lp_buf *b, json_t *args, range r) {
   lp_buf_puts(b, ") rc WHERE 1 = 1");
 }
 
-static int parse_id(const char *s, int64_t *out) {
-  if (!s || !*s) return -1;
-  char *end;
-  long long v = strtoll(s, &end, 10);
-  if (*end || v <= 0) return -1;
-  *out = v;
-  return 0;
-}
-
 static const struct { const char *name; int dim; const char *col; const char *filter; } groups[] = {
   {"source", DIM_SOURCE, "key", "source"}, {"location", DIM_LOCATION, "key", "location"},
   {"partner", DIM_PARTNER, "key", "partner"}, {"country", DIM_COUNTRY, "key", "country"},
@@ -457,13 +440,13 @@ static int build_filters(lp_db *db, const lp_actor *a, lp_report_param_fn get, v
     n = (int)json_array_size(q->args) + 1;
     if (!strcmp(owner, "me")) id = a->id;
     else if (!strcmp(owner, "none")) id = 0;
-    else if (parse_id(owner, &id) != 0) return lp_fail_field(err, "owner", "must be me, any, none or a user id"), -1;
+    else if (lp_parse_id(owner, &id) != 0) return lp_fail_field(err, "owner", "must be me, any, none or a user id"), -1;
     lp_buf_printf(&q->where, " AND owner_id = $%d", n);
     json_array_append_new(q->args, json_integer(id));
   }
   const char *team = get(ctx, "team");
   if (team) {
-    if (parse_id(team, &id) != 0) return lp_fail_field(err, "team", "must be a manager's user id"), -1;
+    if (lp_parse_id(team, &id) != 0) return lp_fail_field(err, "team", "must be a manager's user id"), -1;
     n = (int)json_array_size(q->args) + 1;
     lp_buf_printf(&q->where, " AND (owner_id = $%d OR owner_id IN (SELECT id FROM users WHERE manager_id = $%d))", n, n);
     json_array_append_new(q->args, json_integer(id));
@@ -471,7 +454,7 @@ static int build_filters(lp_db *db, const lp_actor *a, lp_report_param_fn get, v
   const char *reason = get(ctx, "lost_reason");
   if (reason) {
     if (!strcmp(reason, "none")) id = 0;
-    else if (parse_id(reason, &id) != 0) return lp_fail_field(err, "lost_reason", "must be an id or none"), -1;
+    else if (lp_parse_id(reason, &id) != 0) return lp_fail_field(err, "lost_reason", "must be an id or none"), -1;
     n = (int)json_array_size(q->args) + 1;
     lp_buf_printf(&q->where, " AND reason_id = $%d", n);
     json_array_append_new(q->args, json_integer(id));
@@ -485,7 +468,7 @@ static int build_filters(lp_db *db, const lp_actor *a, lp_report_param_fn get, v
       lp_fail_field(err, groups[i].filter, "filters by this dimension work with group_by of the same dimension, owner, team or lost_reason filters");
       return -1;
     }
-    if (strcmp(v, "none") && groups[i].dim != DIM_COUNTRY && groups[i].dim != DIM_SERVICE && parse_id(v, &id) != 0)
+    if (strcmp(v, "none") && groups[i].dim != DIM_COUNTRY && groups[i].dim != DIM_SERVICE && lp_parse_id(v, &id) != 0)
       return lp_fail_field(err, groups[i].filter, "must be an id or none"), -1;
     n = (int)json_array_size(q->args) + 1;
     lp_buf_printf(&q->where, " AND key = $%d", n);
@@ -548,13 +531,7 @@ static json_t *read_counts(lp_db *db, const lp_actor *a, lp_report_param_fn get,
 
 /* outcome key -> kind (won, lost, neutral). */
 static json_t *outcome_kinds(lp_db *db, lp_err *err) {
-  json_t *rows = lp_query(db, "SELECT key, kind FROM outcomes", NULL, err);
-  json_t *m = json_object();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) json_object_set(m, sget(r, "key"), json_object_get(r, "kind"));
-  json_decref(rows);
-  return m;
+  return lp_query_map(db, "SELECT key, kind FROM outcomes", "key", "kind", NULL, err);
 }
 
 /* The labels of a group's keys: list names, user names, team names ("Team of …"). */
@@ -568,26 +545,15 @@ static json_t *labels_for(lp_db *db, const char *group, lp_err *err) {
     {"owner", "SELECT CAST(id AS TEXT) AS k, name FROM users"},
     {"team", "SELECT CAST(id AS TEXT) AS k, name FROM users"}};
   json_t *m = json_object();
-  for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
-    if (strcmp(q[i].group, group)) continue;
-    json_t *rows = lp_query(db, q[i].sql, NULL, err);
-    size_t j;
-    json_t *r;
-    json_array_foreach(rows, j, r) json_object_set(m, sget(r, "k"), json_object_get(r, "name"));
-    json_decref(rows);
-  }
+  for (size_t i = 0; i < sizeof q / sizeof *q; i++)
+    if (!strcmp(q[i].group, group)) lp_query_map(db, q[i].sql, "k", "name", m, err);
   return m;
 }
 
 /* owner id (text) -> their team's key: the manager's id, or their own when they have none. */
 static json_t *teams_of(lp_db *db, lp_err *err) {
-  json_t *rows = lp_query(db, "SELECT CAST(id AS TEXT) AS k, CAST(COALESCE(manager_id, id) AS TEXT) AS team FROM users", NULL, err);
-  json_t *m = json_object();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) json_object_set(m, sget(r, "k"), json_object_get(r, "team"));
-  json_decref(rows);
-  return m;
+  return lp_query_map(db, "SELECT CAST(id AS TEXT) AS k, CAST(COALESCE(manager_id, id) AS TEXT) AS team FROM users", "k", "team",
+                      NULL, err);
 }
 
 /* Key as the report answers it: "" and "0" (none) -> "". */

@@ -225,18 +225,9 @@ static lp_span *waits_of(lp_db *db, int64_t lead, size_t *n, lp_err *err) {
   return v;
 }
 
+/* user id (text) -> name */
 static json_t *owner_names(lp_db *db, lp_err *err) {
-  json_t *rows = lp_query(db, "SELECT id, name FROM users", NULL, err);
-  json_t *m = json_object();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) {
-    char k[24];
-    snprintf(k, sizeof k, "%lld", (long long)iget(r, "id"));
-    json_object_set(m, k, json_object_get(r, "name"));
-  }
-  json_decref(rows);
-  return m;
+  return lp_query_map(db, "SELECT CAST(id AS TEXT) AS k, name FROM users", "k", "name", NULL, err);
 }
 
 /* ---------------------------------------------------------------- aging */

@@ -274,3 +274,13 @@ lp_code lp_event(lp_db *db, int64_t at, int64_t lead_id, int64_t actor, const ch
   if (rc < 0) return err->code;
   return webhook_fanout(db, id, at, kind, err);
 }
+
+json_t *lp_query_map(lp_db *db, const char *sql, const char *key, const char *val, json_t *map, lp_err *err) {
+  if (!map) map = json_object();
+  json_t *rows = lp_query(db, sql, NULL, err);
+  size_t i;
+  json_t *r;
+  json_array_foreach(rows, i, r) json_object_set(map, json_string_value(json_object_get(r, key)), json_object_get(r, val));
+  json_decref(rows);
+  return map;
+}

@@ -17,6 +17,9 @@ json_t *lp_query(lp_db *db, const char *sql, json_t *params, lp_err *err);
 json_t *lp_query_one(lp_db *db, const char *sql, json_t *params, lp_err *err);
 /* One integer from the first column of the first row; `dflt` if no row. */
 int64_t lp_query_int(lp_db *db, const char *sql, json_t *params, int64_t dflt, lp_err *err);
+/* Runs sql (no parameters) and sets map[row.key] = row.val for each row (key a text column);
+ * answers map, or a new object when map is NULL. A failed query leaves map as it was (err set). */
+json_t *lp_query_map(lp_db *db, const char *sql, const char *key, const char *val, json_t *map, lp_err *err);
 /* Runs a statement with params, no rows expected. */
 lp_code lp_exec(lp_db *db, const char *sql, json_t *params, lp_err *err);
 

@@ -3,6 +3,7 @@
 #include "util/valid.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- countries ------------------------------------------------------------------------- */
@@ -213,4 +214,13 @@ int lp_email_normalize(const char *in, char *out, size_t outsz)
 
     memcpy(out, buf, len + 1);
     return 0;
+}
+
+int lp_parse_id(const char *s, int64_t *out) {
+  if (!s || !*s) return -1;
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  if (*end || v <= 0) return -1;
+  *out = v;
+  return 0;
 }

@@ -7,6 +7,7 @@
 #define LP_UTIL_VALID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest normalised e-mail address (RFC 5321 path limit) and a buffer size that fits it. */
 #define LP_EMAIL_MAX 254
@@ -53,5 +54,9 @@ int lp_country_valid(const char *cc);
  * (never free it), or NULL if cc is unknown or has no calling code of its own (AQ, BV, HM, TF,
  * UM). */
 const char *lp_country_calling_code(const char *cc);
+
+/* Reads a record id given as text (a query parameter): a whole positive decimal number into *out.
+ * Returns 0, or -1 for NULL, "", zero or less, or trailing characters. */
+int lp_parse_id(const char *s, int64_t *out);
 
 #endif

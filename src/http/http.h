@@ -101,10 +101,17 @@ lp_db *lp_req_db(lp_req *r);
 lp_store *lp_req_store(lp_req *r);
 /* If-Match as a version, -1 when absent; LP_EBADREQ if malformed. */
 lp_code lp_req_if_match(lp_req *r, int64_t *version);
+/* The version a change expects: If-Match, or when absent the body's integer "version"; -1 when
+ * neither; LP_EBADREQ if If-Match is malformed. */
+lp_code lp_req_expected_version(lp_req *r, int64_t *version);
+/* ?format=: 1 for csv, 0 for json or none, -1 with a field error in r->err for anything else. */
+int lp_req_want_csv(lp_req *r);
 
 /* Answering. reply steals `body`. */
 lp_code lp_reply(lp_req *r, int status, json_t *body);
 void lp_reply_header(lp_req *r, const char *name, const char *value);
+/* ETag: the record's version, quoted (what If-Match gives back). */
+void lp_reply_etag(lp_req *r, int64_t version);
 /* A streamed answer of unknown length (chunked): fill(state, buf, max) is called, possibly on
  * another occasion than the handler, until it returns 0 (end) or -1 (error: the connection is
  * closed); free_fn(state) runs once the answer is done or abandoned. LP_STREAM_WAIT: nothing
@@ -116,6 +123,8 @@ lp_code lp_reply_stream(lp_req *r, int status, const char *ctype, long (*fill)(v
 /* 200 {"items": [present(row) for each row], "next_cursor": null}; steals rows (NULL: r->err). */
 lp_code lp_reply_items(lp_req *r, json_t *rows, json_t *(*present)(json_t *row));
 lp_code lp_reply_raw(lp_req *r, int status, const char *ctype, char *data, size_t len); /* steals data */
+/* 200 with b's bytes as text/csv, a download named `name`.csv; takes b's data (b is left empty). */
+lp_code lp_reply_csv(lp_req *r, lp_buf *b, const char *name);
 
 /* The application: the store, settings and counters the handlers share. */
 struct lp_app {

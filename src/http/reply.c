@@ -71,6 +71,14 @@ lp_code lp_reply_raw(lp_req *r, int status, const char *ctype, char *data, size_
   return LP_OK;
 }
 
+lp_code lp_reply_csv(lp_req *r, lp_buf *b, const char *name) {
+  char disp[128];
+  snprintf(disp, sizeof disp, "attachment; filename=\"%s.csv\"", name);
+  lp_reply_header(r, "Content-Disposition", disp);
+  size_t len = b->len;
+  return lp_reply_raw(r, 200, "text/csv; charset=utf-8", lp_buf_detach(b), len);
+}
+
 void http_common_headers(struct MHD_Response *resp, lp_req *r) {
   MHD_add_response_header(resp, "X-Request-Id", r->rid);
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");

@@ -38,6 +38,25 @@ lp_code lp_req_if_match(lp_req *r, int64_t *version) {
   return LP_OK;
 }
 
+lp_code lp_req_expected_version(lp_req *r, int64_t *version) {
+  if (lp_req_if_match(r, version) != LP_OK) return r->err.code;
+  json_t *v = json_object_get(r->json, "version");
+  if (*version < 0 && json_is_integer(v)) *version = json_integer_value(v);
+  return LP_OK;
+}
+
+int lp_req_want_csv(lp_req *r) {
+  const char *f = lp_req_query(r, "format");
+  if (f && strcmp(f, "csv") && strcmp(f, "json")) { lp_fail_field(&r->err, "format", "must be csv or json"); return -1; }
+  return f && !strcmp(f, "csv");
+}
+
+void lp_reply_etag(lp_req *r, int64_t version) {
+  char etag[32];
+  snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+  lp_reply_header(r, "ETag", etag);
+}
+
 /* A request's struct is 3 KB, past malloc's per-thread cache, and took ~4,500 instructions of
  * malloc per request: each HTTP thread keeps the last one it freed for its next request (freed
  * with the thread). */

@@ -4,11 +4,9 @@
 // browser tests run with the CSP and check it).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { startServer, apiClient, launch, skipReason, root, MOCK } from './helpers.mjs';
+import { startServer, apiClient, launch, skipReason, MOCK, stopAll, AXE } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (demo data)' : null);
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 
 async function audit(page, what) {
   await page.addScriptTag({ path: AXE });
@@ -31,10 +29,7 @@ describe('web UI: accessibility (axe-core)', { skip: skip || false, timeout: 180
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
     page.setDefaultTimeout(15000);
   });
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('login', async () => {
     await page.goto(srv.base + '/');

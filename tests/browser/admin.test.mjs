@@ -7,35 +7,11 @@
 // only their team. axe on each new screen; screenshots into docs/screenshots.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, apiClient, launch, watchPage, skipReason, shot, signIn, root, MOCK } from './helpers.mjs';
+import { startServer, apiClient, launch, skipReason, shot, MOCK, openPage, stopAll, audit } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (users and roles)' : null);
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 const iso = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const PW = 'long-enough-secret';
-
-// axe over the DevTools protocol: the page keeps its Content-Security-Policy.
-async function audit(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const bad = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  });
-  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
-}
-
-async function open(browser, base, email, password, viewport = { width: 1366, height: 900 }) {
-  const page = await (await browser.newContext({ viewport })).newPage();
-  page.setDefaultTimeout(15000);
-  const problems = watchPage(page);
-  page.on('dialog', (d) => { problems.push('browser dialog: ' + d.message()); d.dismiss().catch(() => {}); });
-  await signIn(page, { base, email, password });
-  return { page, problems };
-}
 
 describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240000 }, () => {
   let srv, browser, admin, morgan, sam, samApi, leads;
@@ -50,15 +26,12 @@ describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240
     for (const n of ['Ada Lovelace', 'Alan Turing']) leads.push((await samApi.api('POST', '/leads', { full_name: n })).body);
     await samApi.api('POST', `/leads/${leads[0].id}/tasks`, { title: 'Call Ada', due_at: iso(86400000) });
     browser = await launch();
-    admin = await open(browser, srv.base, srv.email, srv.password);
+    admin = await openPage(browser, srv, { noDialogs: true });
   });
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('an agent sees no bulk selection, no Delete and no owner filter; a manager only their team as owners', async () => {
-    const agent = await open(browser, srv.base, 'sam@example.com', PW);
+    const agent = await openPage(browser, { base: srv.base, email: 'sam@example.com', password: PW }, { noDialogs: true });
     const { page } = agent;
     await page.goto(srv.base + '/leads');
     await page.locator('table.leads-table tbody tr').first().waitFor();
@@ -70,7 +43,7 @@ describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240
     const items = await page.getByRole('menuitem').allTextContents();
     assert.ok(items.includes('New task') && !items.some((t) => /Delete/.test(t)), items.join());
     assert.deepEqual(agent.problems, []);
-    const mgr = await open(browser, srv.base, 'morgan@example.com', PW);
+    const mgr = await openPage(browser, { base: srv.base, email: 'morgan@example.com', password: PW }, { noDialogs: true });
     await mgr.page.goto(srv.base + '/leads?owner=any');
     await mgr.page.locator('table.leads-table tbody tr').first().waitFor();
     const owners = await mgr.page.getByLabel('Owner', { exact: true }).locator('option').allTextContents();
@@ -197,7 +170,7 @@ describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240
   });
 
   it('the screens at 375 px', async () => {
-    const phone = await open(browser, srv.base, srv.email, srv.password, { width: 375, height: 812 });
+    const phone = await openPage(browser, srv, { viewport: { width: 375, height: 812 }, noDialogs: true });
     await phone.page.goto(srv.base + '/settings/users');
     await phone.page.locator('tr[data-user-id]').first().waitFor();
     await shot(phone.page, 'phone-settings-users');

@@ -8,42 +8,11 @@
 // and the banner; screenshots go to docs/screenshots.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, apiClient, launch, watchPage, skipReason, shot, root, MOCK } from './helpers.mjs';
+import { startServer, apiClient, launch, skipReason, shot, MOCK, openPage, stopAll, audit } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (approvals)' : null);
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 const iso = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const NOTE = 'call them again next week';
-
-// axe is evaluated over the DevTools protocol, which the page's Content-Security-Policy does not
-// govern, so these pages keep their CSP (and its violations still fail the test).
-async function audit(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const bad = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  });
-  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
-}
-
-async function open(browser, base, email, password) {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, bypassCSP: false });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(15000);
-  const problems = watchPage(page);
-  // no prompt(), confirm() or alert() anywhere in this flow
-  page.on('dialog', (d) => { problems.push('browser dialog: ' + d.message()); d.dismiss().catch(() => {}); });
-  await page.goto(base + '/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'My leads' }).waitFor();
-  return { page, problems };
-}
 
 describe('web UI: approvals a person can act on', { skip: skip || false, timeout: 240000 }, () => {
   let srv, browser, agent, manager, lead, reason;
@@ -62,13 +31,10 @@ describe('web UI: approvals a person can act on', { skip: skip || false, timeout
     reason = (await samApi.api('GET', '/lost-reasons')).body.items.find((x) => x.name === 'Price');
     assert.ok(sam.id && morgan.id && reason);
     browser = await launch();
-    agent = await open(browser, srv.base, 'sam@example.com', PW);
-    manager = await open(browser, srv.base, 'morgan@example.com', PW);
+    agent = await openPage(browser, { base: srv.base, email: 'sam@example.com', password: PW }, { noDialogs: true });
+    manager = await openPage(browser, { base: srv.base, email: 'morgan@example.com', password: PW }, { noDialogs: true });
   });
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('the agent asks for approval from the close dialog; the lead page says it waits', async () => {
     const { page } = agent;

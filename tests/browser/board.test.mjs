@@ -6,12 +6,9 @@
 // refusals by name and why, tasks by title) and a mixed result listing each failed lead, linked.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { startServer, launch, watchPage, shot, skipReason, MOCK, signIn, root } from './helpers.mjs';
+import { startServer, launch, skipReason, shot, MOCK, openPage, stopAll, AXE } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (board figures, bulk preview)' : null);
-const T = 15000;
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 
 describe('web UI: pipeline board and bulk close', { skip: skip || false, timeout: 240000 }, () => {
   let srv, browser, ctx, page, problems, stages, L = {};
@@ -35,16 +32,9 @@ describe('web UI: pipeline board and bulk close', { skip: skip || false, timeout
     const t = await srv.api('POST', `/leads/${L.eli.id}/tasks`, { type: 'call', title: 'Chase Eli about the quote', due_at: new Date(Date.now() - 86400000).toISOString() });
     assert.equal(t.status, 201);
     browser = await launch();
-    ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(T);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems, ctx } = await openPage(browser, srv));
   });
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('shows each stage as a column with its count and value', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pipeline' }).click();

@@ -9,11 +9,10 @@
 // unknown placeholder; the messaging screen keeps passwords write-only.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, shot, skipReason, MOCK, signIn } from './helpers.mjs';
+import { startServer, launch, skipReason, shot, MOCK, openPage, stopAll } from './helpers.mjs';
 import { startSmsGateway } from '../e2e/mailservers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (message delivery)' : null);
-const T = 15000;
 
 describe('web UI: conversations', { skip: skip || false, timeout: 180000 }, () => {
   let srv, browser, page, problems, lead, quiet;
@@ -31,16 +30,10 @@ describe('web UI: conversations', { skip: skip || false, timeout: 180000 }, () =
     quiet = r.body;
     assert.equal(quiet.sms_opt_out, true);
     browser = await launch();
-    page = await (await browser.newContext({ viewport: { width: 1366, height: 1000 } })).newPage();
-    page.setDefaultTimeout(T);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems } = await openPage(browser, srv, { viewport: { width: 1366, height: 1000 } }));
   });
 
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   const section = () => page.locator('section.conversations');
   const composer = () => section().locator('form.composer');

@@ -6,10 +6,9 @@
 // customers list finds the customer by search; a proforma is marked paid into an invoice.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, skipReason, MOCK, signIn } from './helpers.mjs';
+import { startServer, launch, skipReason, MOCK, openPage, stopAll } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (conversion)' : null);
-const T = 15000;
 
 describe('web UI: quotes and the convert wizard', { skip: skip || false, timeout: 180000 }, () => {
   let srv, browser, page, problems, lead, proLead;
@@ -27,16 +26,10 @@ describe('web UI: quotes and the convert wizard', { skip: skip || false, timeout
     r = await srv.api('POST', `/leads/${proLead.id}/convert`, { mode: 'inactive_proforma', services: [{ description: 'Setup', unit_price_cents: 10000 }] });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     browser = await launch();
-    page = await (await browser.newContext({ viewport: { width: 1366, height: 1000 } })).newPage();
-    page.setDefaultTimeout(T);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems } = await openPage(browser, srv, { viewport: { width: 1366, height: 1000 } }));
   });
 
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   const card = () => page.locator('section.quotes-card');
 

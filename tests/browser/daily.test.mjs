@@ -13,39 +13,12 @@
 // axe checks the new states; screenshots go to LEADPATH_SHOTS_DIR.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, apiClient, launch, watchPage, skipReason, shot, root, MOCK } from './helpers.mjs';
+import { startServer, apiClient, launch, skipReason, shot, MOCK, openPage, stopAll, audit } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (dashboard scope, close rules)' : null);
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 const iso = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const DAY = 86400000;
 const ZONE = 'Pacific/Auckland';
-
-async function audit(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const bad = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  });
-  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
-}
-
-async function open(browser, base, email, password, viewport = { width: 1366, height: 900 }) {
-  const ctx = await browser.newContext({ viewport });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(15000);
-  const problems = watchPage(page);
-  await page.goto(base + '/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: /Hello/ }).waitFor();
-  return { page, problems, ctx };
-}
 
 // Midday (local) of the day `days` after today in zone, as an ISO time — and the same for a time
 // under 48 hours away that is still two calendar days later.
@@ -64,6 +37,9 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
   const PW = 'long-enough-secret';
   const L = {};
   const T = {};
+  // signed in as one of the test's users, up to the dashboard's greeting (the list heading is
+  // "My leads" or "Team leads")
+  const open = (email) => openPage(browser, { base: srv.base, email, password: PW }, { heading: /Hello/ });
   before(async () => {
     srv = await startServer();
     const mk = async (email, name, role, manager_id) => (await srv.api('POST', '/users', { email, name, role, password: PW, manager_id })).body;
@@ -101,10 +77,10 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
     assert.ok(bob.id && T.bob.id);
     browser = await launch();
   });
-  after(async () => { if (browser) await browser.close(); if (srv) await srv.stop(); });
+  after(() => stopAll(browser, srv));
 
   it('the Closed view: most recently closed first, with outcome, reason and closing date; no open match offers all leads', async () => {
-    const { page, problems, ctx } = await open(browser, srv.base, 'sam@example.com', PW);
+    const { page, problems, ctx } = await open('sam@example.com');
     await page.goto(srv.base + '/leads?status=closed');
     const table = page.getByRole('table', { name: /Closed leads/ });
     await table.waitFor();
@@ -131,7 +107,7 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
   });
 
   it('finishing a call: what happened, then still pending — or lost with its reason through the close preview', async () => {
-    const { page, problems, ctx } = await open(browser, srv.base, 'sam@example.com', PW);
+    const { page, problems, ctx } = await open('sam@example.com');
     // still pending: the notes go on the timeline, the lead stays open
     await page.goto(srv.base + `/leads/${L.call2.id}`);
     await page.getByRole('button', { name: 'Complete… Call to check in' }).click();
@@ -177,7 +153,7 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
   });
 
   it('finishing a call as won when the close fails: the call stays recorded, only the close is tried again', async () => {
-    const { page, problems, ctx } = await open(browser, srv.base, 'sam@example.com', PW);
+    const { page, problems, ctx } = await open('sam@example.com');
     await page.goto(srv.base + `/leads/${L.call3.id}`);
     await page.getByRole('button', { name: 'Complete… Call to agree the order' }).click();
     const dlg = page.getByRole('dialog', { name: 'Finish call: Call to agree the order' });
@@ -211,7 +187,7 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
 
   it('the dashboard: dates beside words, "tomorrow" by the calendar in the company zone, lists that never repeat, Mine / Team', async () => {
     // an agent: no Team switch
-    const a = await open(browser, srv.base, 'sam@example.com', PW);
+    const a = await open('sam@example.com');
     assert.equal(await a.page.getByRole('group', { name: 'Whose figures' }).count(), 0);
     await a.page.getByText(`times shown in ${ZONE}`).waitFor();
     const fu = a.page.locator('#due-soon-list');
@@ -239,7 +215,7 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
     await a.ctx.close();
 
     // the manager: Mine, then Team with the team's figures and tasks
-    const m = await open(browser, srv.base, 'morgan@example.com', PW);
+    const m = await open('morgan@example.com');
     const sw = m.page.getByRole('group', { name: 'Whose figures' });
     await sw.waitFor();
     const openLeadsIs = (v) => m.page.waitForFunction((want) => {
@@ -263,7 +239,7 @@ describe('web UI: the daily tool, finished', { skip: skip || false, timeout: 300
   });
 
   it('words and looks: comment colour and icons, the due field, the status path, focus, "/"', async () => {
-    const { page, problems, ctx } = await open(browser, srv.base, 'sam@example.com', PW);
+    const { page, problems, ctx } = await open('sam@example.com');
     // "/" focuses search: from the dashboard it goes to the leads list's search
     await page.keyboard.press('/');
     await page.waitForURL(/\/leads$/);

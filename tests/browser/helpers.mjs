@@ -2,6 +2,7 @@
 // port with a fresh SQLite database, create an admin user, talk to the API with a bearer token,
 // and launch Debian's Chromium through playwright-core (never a downloaded browser).
 // LEADPATH_MOCK=1 runs against tests/browser/mock-api.mjs instead (UI work without a binary).
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -20,6 +21,7 @@ export const WEB_DISK = process.env.LEADPATH_WEB_DISK === '1';
 // sets LEADPATH_SHOTS_DIR=docs/screenshots to refresh the README's pictures.
 export const SHOTS = process.env.LEADPATH_SHOTS_DIR
   ? path.resolve(root, process.env.LEADPATH_SHOTS_DIR) : path.join(root, 'build', 'screenshots');
+export const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 
 // Why the suite cannot run here, or null.
 export function skipReason() {
@@ -137,11 +139,46 @@ export async function shot(page, name, opts = {}) {
   await page.screenshot({ path: path.join(SHOTS, name + '.png'), ...opts });
 }
 
-/** Signs in through the login form at `path` as the server's user and waits for the dashboard. */
-export async function signIn(page, srv, path = '/') {
+/** Signs in through the login form at `path` as the server's user (or any {base, email, password})
+ *  and waits for the dashboard's `heading`. */
+export async function signIn(page, srv, path = '/', heading = 'My leads') {
   await page.goto(srv.base + path);
   await page.getByLabel('Email').fill(srv.email);
   await page.getByLabel('Password').fill(srv.password);
   await page.getByLabel('Password').press('Enter');
-  await page.getByRole('heading', { name: 'My leads' }).waitFor();
+  await page.getByRole('heading', { name: heading }).waitFor();
+}
+
+/** A new browser context (viewport, and any other context option such as acceptDownloads) with
+ *  one page: 15 s default timeout, page errors and CSP violations collected (watchPage), signed in
+ *  as `who` (the server's user, or any {base, email, password}) up to the dashboard's `heading`.
+ *  noDialogs: a browser prompt()/confirm()/alert() counts as a problem too (and is dismissed).
+ *  Returns {page, problems, ctx}. */
+export async function openPage(browser, who, { viewport = { width: 1366, height: 900 }, heading = 'My leads', noDialogs = false, ...context } = {}) {
+  const ctx = await browser.newContext({ viewport, ...context });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  const problems = watchPage(page);
+  if (noDialogs) page.on('dialog', (d) => { problems.push('browser dialog: ' + d.message()); d.dismiss().catch(() => {}); });
+  await signIn(page, who, '/', heading);
+  return { page, problems, ctx };
+}
+
+/** The `after` of every file: closes the browser and stops the server (either may be missing). */
+export async function stopAll(browser, srv) {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+}
+
+/** axe-core over the DevTools protocol (so the page keeps its Content-Security-Policy): fails
+ *  with `what` and the violations when any is serious or critical. */
+export async function audit(page, what) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(fs.readFileSync(AXE, 'utf8'));
+  const bad = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
 }

@@ -8,21 +8,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launch, watchPage, shot, skipReason, MOCK, signIn, root } from './helpers.mjs';
+import { startServer, launch, skipReason, shot, MOCK, openPage, stopAll, audit } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (uploads and import jobs)' : null);
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
-
-async function audit(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const bad = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  });
-  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
-}
 
 const CSV = 'First name,Last name,E-mail,Telephone,Shoe size\r\n'
   + 'Petra,Import,petra@import.test,+44 20 7946 0011,38\r\n'
@@ -39,15 +27,9 @@ describe('web UI: importing leads from a CSV file', { skip: skip || false, timeo
     assert.equal(r.status, 201);
     olga = r.body;
     browser = await launch();
-    page = await (await browser.newContext({ viewport: { width: 1366, height: 1000 } })).newPage();
-    page.setDefaultTimeout(15000);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems } = await openPage(browser, srv, { viewport: { width: 1366, height: 1000 } }));
   });
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('uploads, matches columns to fields, previews, checks, imports with updates, and shows the result by line', async () => {
     await page.goto(srv.base + '/leads');

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { startServer, apiClient, launch, watchPage, skipReason, MOCK } from './helpers.mjs';
+import { startServer, apiClient, launch, skipReason, MOCK, openPage } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (sweep and webhook delivery)' : null);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -22,18 +22,6 @@ async function until(what, fn, ms = 15000) {
     if (Date.now() > end) throw new Error('timed out waiting for ' + what);
     await sleep(200);
   }
-}
-
-async function login(browser, base, email, password) {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.setDefaultTimeout(15000);
-  const problems = watchPage(page);
-  await page.goto(base + '/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'My leads' }).waitFor();
-  return { page, problems };
 }
 
 describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 180000 }, () => {
@@ -80,7 +68,7 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
   });
 
   it('an agent sees due tasks as notifications and marks them read', async () => {
-    const { page, problems } = await login(browser, srv.base, AGENT.email, AGENT.password);
+    const { page, problems } = await openPage(browser, { base: srv.base, ...AGENT }, { viewport: { width: 1280, height: 900 } });
     const bell = page.getByRole('button', { name: /^Notifications,/ });
     await page.getByRole('button', { name: 'Notifications, 2 unread' }).waitFor();
     assert.equal((await bell.innerText()).trim(), '2', 'the count is visible text');
@@ -140,7 +128,7 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
   });
 
   it('the leads list exports what it shows as CSV, with its filters', async () => {
-    const { page, problems } = await login(browser, srv.base, AGENT.email, AGENT.password);
+    const { page, problems } = await openPage(browser, { base: srv.base, ...AGENT }, { viewport: { width: 1280, height: 900 } });
     await page.goto(srv.base + '/leads');
     const link = page.getByRole('link', { name: 'Export CSV' });
     await link.waitFor();
@@ -160,7 +148,7 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
   });
 
   it('an admin checks a CSV file, then imports it, and sees the failed row by line', async () => {
-    const { page, problems } = await login(browser, srv.base, srv.email, srv.password);
+    const { page, problems } = await openPage(browser, srv, { viewport: { width: 1280, height: 900 } });
     await page.goto(srv.base + '/leads');
     await page.getByRole('button', { name: 'Import CSV' }).click();
     const dlg = page.getByRole('dialog', { name: 'Import leads from CSV' });
@@ -183,7 +171,7 @@ describe('web UI: notifications and webhooks', { skip: skip || false, timeout: 1
   });
 
   it('an admin adds a webhook, sees its secret once and a delivered event, pauses and deletes it', async () => {
-    const { page, problems } = await login(browser, srv.base, srv.email, srv.password);
+    const { page, problems } = await openPage(browser, srv, { viewport: { width: 1280, height: 900 } });
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('navigation', { name: 'Settings lists' }).getByRole('link', { name: 'Webhooks' }).click();
     await page.getByRole('heading', { name: 'Webhooks', level: 2 }).waitFor();

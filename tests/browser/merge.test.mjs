@@ -6,10 +6,9 @@
 // survivor, whose timeline tells the story.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, shot, skipReason, MOCK, signIn } from './helpers.mjs';
+import { startServer, launch, skipReason, shot, MOCK, openPage, stopAll } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (duplicates and merge)' : null);
-const T = 15000;
 
 describe('web UI: related leads, duplicates, merge', { skip: skip || false, timeout: 180000 }, () => {
   let srv, browser, page, problems, ann, twin, far;
@@ -28,16 +27,10 @@ describe('web UI: related leads, duplicates, merge', { skip: skip || false, time
     const r = await srv.api('POST', `/leads/${twin.id}/comments`, { body: 'Call after 5pm' });
     assert.equal(r.status, 201);
     browser = await launch();
-    page = await (await browser.newContext({ viewport: { width: 1366, height: 1000 } })).newPage();
-    page.setDefaultTimeout(T);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems } = await openPage(browser, srv, { viewport: { width: 1366, height: 1000 } }));
   });
 
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('the new-lead form warns of an open lead with the same e-mail: open it, or create anyway', async () => {
     await page.goto(srv.base + '/leads');

@@ -4,7 +4,7 @@
 // dashboard switches, bulk actions on selected rows, and deleting from the actions menu.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, skipReason, signIn } from './helpers.mjs';
+import { startServer, launch, watchPage, skipReason, signIn, stopAll } from './helpers.mjs';
 
 const skip = skipReason();
 
@@ -25,10 +25,7 @@ describe('web UI: more screens', { skip: skip || false, timeout: 180000 }, () =>
     await signIn(page, srv, '/login');
   });
 
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('shows a wrong password next to the form', async () => {
     const ctx2 = await browser.newContext();

@@ -9,11 +9,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, launch, watchPage, skipReason, signIn, root, MOCK, shot } from './helpers.mjs';
+import { startServer, launch, watchPage, skipReason, shot, MOCK, openPage, AXE } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (report counters, stays, losses)' : null);
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 const from = new Date(Date.now() - 364 * 86400000).toISOString().slice(0, 10);
 const to = new Date().toISOString().slice(0, 10);
 const timings = [];
@@ -23,11 +21,7 @@ describe('web UI: reports sections (aging, funnel, win-back, trend)', { skip: sk
   before(async () => {
     srv = await startServer({ demo: true, demoRole: 'manager' });
     browser = await launch();
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, bypassCSP: true });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(15000);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems, ctx } = await openPage(browser, srv, { viewport: { width: 1280, height: 900 }, acceptDownloads: true, bypassCSP: true }));
   });
   after(async () => {
     if (timings.length) {

@@ -5,26 +5,18 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, launch, watchPage, skipReason, signIn, root, MOCK } from './helpers.mjs';
+import { startServer, launch, skipReason, signIn, MOCK, openPage, stopAll, AXE } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (report counters)' : null);
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 
 describe('web UI: reports', { skip: skip || false, timeout: 180000 }, () => {
   let srv, browser, page, problems;
   before(async () => {
     srv = await startServer({ demo: true, demoRole: 'manager' });
     browser = await launch();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })).newPage();
-    page.setDefaultTimeout(15000);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems } = await openPage(browser, srv, { viewport: { width: 1280, height: 900 }, acceptDownloads: true }));
   });
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   const from = new Date(Date.now() - 365 * 86400000).toISOString().slice(0, 10);
   const to = new Date().toISOString().slice(0, 10);

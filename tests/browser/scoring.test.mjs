@@ -6,25 +6,11 @@
 // by it. axe on both screens.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, launch, watchPage, signIn, skipReason, MOCK, root, shot } from './helpers.mjs';
+import { startServer, launch, skipReason, shot, MOCK, openPage, stopAll, audit } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (scoring)' : null);
-const AXE = path.join(root, 'node_modules', 'axe-core', 'axe.min.js');
 const iso = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const DAY = 86_400_000;
-
-async function audit(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-  const bad = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  });
-  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
-}
 
 describe('scoring: Settings › Scoring and the lead card', { skip: skip || false, timeout: 120000 }, () => {
   let srv, browser, page, problems, alpha, beta;
@@ -40,15 +26,9 @@ describe('scoring: Settings › Scoring and the lead card', { skip: skip || fals
       }
     }
     browser = await launch();
-    page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
-    page.setDefaultTimeout(15000);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems } = await openPage(browser, srv, { viewport: { width: 1366, height: 900 } }));
   });
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('an admin saves the rules and retrains the model', async () => {
     await page.goto(srv.base + '/settings/scoring');

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startServer, apiClient, launch, watchPage, shot, skipReason, MOCK } from './helpers.mjs';
+import { startServer, apiClient, launch, watchPage, skipReason, shot, MOCK, stopAll } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (demo data)' : null);
 
@@ -19,10 +19,7 @@ describe('web UI: main screens with demo data', { skip: skip || false, timeout: 
     page.setDefaultTimeout(15000);
     problems = watchPage(page);
   });
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('logs in to the leads list', async (t) => {
     await page.goto(srv.base + '/leads');

@@ -4,7 +4,7 @@
 // and the new-task types are the server's (/meta task_types).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, skipReason, signIn } from './helpers.mjs';
+import { startServer, launch, skipReason, openPage, stopAll } from './helpers.mjs';
 
 const skip = skipReason();
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -24,16 +24,10 @@ describe('web UI: values from the server', { skip: skip || false, timeout: 12000
     const s = await srv.api('PATCH', '/settings', { sla_warning_days: 7, sla_breach_days: 20 });
     assert.equal(s.status, 200, JSON.stringify(s.body));
     browser = await launch();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(15000);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems } = await openPage(browser, srv, { viewport: { width: 1280, height: 900 } }));
   });
 
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   const badge = async (name) => (await page.locator('tr', { hasText: name }).locator('.badge[class*=sla-]').textContent()).replace(/\s+/g, ' ').trim();
   const stat = (label) => page.locator('.stat', { has: page.locator('.stat-label', { hasText: new RegExp(`^${label}$`) }) });

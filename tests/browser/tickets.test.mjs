@@ -5,10 +5,9 @@
 // customer sharing an address; the Tickets page finds tickets by search.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, skipReason, MOCK, signIn, shot } from './helpers.mjs';
+import { startServer, launch, skipReason, shot, MOCK, openPage, stopAll } from './helpers.mjs';
 
 const skip = skipReason() || (MOCK ? 'needs the real server (tickets)' : null);
-const T = 15000;
 
 describe('web UI: support tickets', { skip: skip || false, timeout: 180000 }, () => {
   let srv, browser, page, problems, lead, cust, twin;
@@ -25,16 +24,10 @@ describe('web UI: support tickets', { skip: skip || false, timeout: 180000 }, ()
     r = await srv.api('POST', '/leads', { full_name: 'Carol Again', emails: ['carol@client.example'], owner_id: srv.user.id });
     twin = r.body;
     browser = await launch();
-    page = await (await browser.newContext({ viewport: { width: 1366, height: 1000 } })).newPage();
-    page.setDefaultTimeout(T);
-    problems = watchPage(page);
-    await signIn(page, srv);
+    ({ page, problems } = await openPage(browser, srv, { viewport: { width: 1366, height: 1000 } }));
   });
 
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   const card = () => page.locator('section.tickets-card');
 

@@ -5,7 +5,7 @@
 // from the login submit to the first leads-list rows.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, watchPage, shot, skipReason } from './helpers.mjs';
+import { startServer, launch, watchPage, skipReason, shot, stopAll } from './helpers.mjs';
 
 const skip = skipReason();
 const T = 15000;   // per-step wait
@@ -36,10 +36,7 @@ describe('web UI: lead lifecycle', { skip: skip || false, timeout: 180000 }, () 
     problems = watchPage(page);
   });
 
-  after(async () => {
-    if (browser) await browser.close();
-    if (srv) await srv.stop();
-  });
+  after(() => stopAll(browser, srv));
 
   it('logs in and renders the leads list', async (t) => {
     await page.goto(srv.base + '/leads');

@@ -4,40 +4,7 @@
 // user are refused with 429; a server with streams open still stops promptly on SIGTERM.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { startWorld, expectStatus, u, until, addUser, login } from './lib.mjs';
-
-/** Opens the stream; resolves {status, events: [{id, event, data}], comments, close()}. */
-function openStream(srv, token, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${srv.base}/api/v1/stream`, { headers: { Authorization: `Bearer ${token}`, ...headers } }, (res) => {
-      const s = { status: res.statusCode, headers: res.headers, events: [], comments: 0, ended: false, text: '' };
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        buf += d;
-        s.text += d;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const m = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) { s.comments++; continue; }
-            const c = line.indexOf(':');
-            if (c > 0) m[line.slice(0, c)] = line.slice(c + 1).trimStart();
-          }
-          if (m.data) s.events.push({ id: m.id, event: m.event, data: JSON.parse(m.data) });
-        }
-      });
-      res.on('end', () => { s.ended = true; });
-      res.on('error', () => { s.ended = true; });
-      s.close = () => req.destroy();
-      resolve(s);
-    });
-    req.on('error', reject);
-  });
-}
+import { startWorld, expectStatus, u, until, addUser, login, openStream } from './lib.mjs';
 
 describe('live stream', () => {
   let w, agent, agent2, admin;

@@ -7,20 +7,16 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startWorld, request, expectStatus, expectError, items, byName, runCli, until, FILE_TIMEOUT_MS, DAY } from './lib.mjs';
+import { startWorld, request, expectStatus, expectError, items, byName, runCli, until, FILE_TIMEOUT_MS, DAY, reportLists, leadBook } from './lib.mjs';
 
 let w;
 let lists;
-const made = new Set();   // ids of every lead this file created
+const book = leadBook();   // every lead this file created
+const { made, mk } = book;
+const leadsNow = () => book.now(w.users.admin.c);
 before(async () => {
   w = await startWorld();
-  const c = w.users.admin.c;
-  lists = {
-    sources: items(await c.get('/api/v1/sources')),
-    reasons: items(await c.get('/api/v1/lost-reasons')),
-    stages: items(await c.get('/api/v1/stages')),
-    outcomes: items(await c.get('/api/v1/outcomes')),
-  };
+  lists = await reportLists(w.users.admin.c);
 });
 after(async () => { if (w) await w.srv.stop(); });
 
@@ -29,22 +25,6 @@ const FROM = day(-80);
 const TO = day(0);
 const src = (name) => byName(lists.sources, name).id;
 const reason = (name) => byName(lists.reasons, name).id;
-
-async function mk(c, body) {
-  const l = expectStatus(await c.post('/api/v1/leads', body), 201);
-  made.add(l.id);
-  return l;
-}
-
-/** Every lead of this file as the server has it now (deleted ones are gone). */
-async function leadsNow() {
-  const out = [];
-  for (const id of made) {
-    const r = await w.users.admin.c.get(`/api/v1/leads/${id}`);
-    if (r.status === 200) out.push(r.body);
-  }
-  return out;
-}
 
 const kindOf = (key) => (key ? lists.outcomes.find((o) => o.key === key).kind : 'open');
 const counted = (l) => !l.lost_reason_id || lists.reasons.find((r) => r.id === l.lost_reason_id).counts_in_reports;

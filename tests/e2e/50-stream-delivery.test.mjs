@@ -6,42 +6,8 @@
 // in order, so the lead page updates the message without reading it again; and on the timeline.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { startWorld, expectStatus, u, until, items } from './lib.mjs';
+import { startWorld, expectStatus, u, until, items, openStream } from './lib.mjs';
 import { startSmtp, startSmsGateway } from './mailservers.mjs';
-
-// (as in 47-stream.test.mjs)
-/** Opens the stream; resolves {status, events: [{id, event, data}], comments, close()}. */
-function openStream(srv, token, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${srv.base}/api/v1/stream`, { headers: { Authorization: `Bearer ${token}`, ...headers } }, (res) => {
-      const s = { status: res.statusCode, headers: res.headers, events: [], comments: 0, ended: false, text: '' };
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        buf += d;
-        s.text += d;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const m = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) { s.comments++; continue; }
-            const c = line.indexOf(':');
-            if (c > 0) m[line.slice(0, c)] = line.slice(c + 1).trimStart();
-          }
-          if (m.data) s.events.push({ id: m.id, event: m.event, data: JSON.parse(m.data) });
-        }
-      });
-      res.on('end', () => { s.ended = true; });
-      res.on('error', () => { s.ended = true; });
-      s.close = () => req.destroy();
-      resolve(s);
-    });
-    req.on('error', reject);
-  });
-}
 
 describe('delivery states on the live stream', () => {
   let w, smtp, sms, agent;

@@ -7,20 +7,16 @@
 // figure says.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld, expectStatus, expectError, items, byName, walk, FILE_TIMEOUT_MS, DAY } from './lib.mjs';
+import { startWorld, expectStatus, expectError, items, byName, walk, FILE_TIMEOUT_MS, DAY, reportLists, leadBook } from './lib.mjs';
 
 let w;
 let lists;
-const made = new Set();
+const book = leadBook();   // every lead this file created
+const { mk } = book;
+const leadsNow = () => book.now(w.users.admin.c);
 before(async () => {
   w = await startWorld();
-  const c = w.users.admin.c;
-  lists = {
-    sources: items(await c.get('/api/v1/sources')),
-    reasons: items(await c.get('/api/v1/lost-reasons')),
-    stages: items(await c.get('/api/v1/stages')),
-    outcomes: items(await c.get('/api/v1/outcomes')),
-  };
+  lists = await reportLists(w.users.admin.c);
 });
 after(async () => { if (w) await w.srv.stop(); });
 
@@ -31,19 +27,6 @@ const reason = (name) => byName(lists.reasons, name).id;
 const kindOf = (key) => lists.outcomes.find((o) => o.key === key).kind;
 const counted = (l) => !l.lost_reason_id || lists.reasons.find((r) => r.id === l.lost_reason_id).counts_in_reports;
 
-async function mk(c, body) {
-  const l = expectStatus(await c.post('/api/v1/leads', body), 201);
-  made.add(l.id);
-  return l;
-}
-async function leadsNow() {
-  const out = [];
-  for (const id of made) {
-    const r = await w.users.admin.c.get(`/api/v1/leads/${id}`);
-    if (r.status === 200) out.push(r.body);
-  }
-  return out;
-}
 
 // ---- the model: periods written out independently (Date's own UTC calendar) ----
 const dnum = (s) => Math.floor(Date.parse(s.length === 10 ? s + 'T00:00:00Z' : s) / DAY);

@@ -433,3 +433,67 @@ export async function until(what, fn, ms = SANITIZED ? 40_000 : 15_000) {
   }
 }
 
+/** Opens the live stream (GET /api/v1/stream, Server-Sent Events) with a bearer token; resolves {status, events: [{id, event, data}], comments, close()}. */
+export function openStream(srv, token, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${srv.base}/api/v1/stream`, { headers: { Authorization: `Bearer ${token}`, ...headers } }, (res) => {
+      const s = { status: res.statusCode, headers: res.headers, events: [], comments: 0, ended: false, text: '' };
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        buf += d;
+        s.text += d;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const m = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) { s.comments++; continue; }
+            const c = line.indexOf(':');
+            if (c > 0) m[line.slice(0, c)] = line.slice(c + 1).trimStart();
+          }
+          if (m.data) s.events.push({ id: m.id, event: m.event, data: JSON.parse(m.data) });
+        }
+      });
+      res.on('end', () => { s.ended = true; });
+      res.on('error', () => { s.ended = true; });
+      s.close = () => req.destroy();
+      resolve(s);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** The lists the reports name, read by client c: {sources, reasons (lost reasons), stages, outcomes}. */
+export async function reportLists(c) {
+  return {
+    sources: items(await c.get('/api/v1/sources')),
+    reasons: items(await c.get('/api/v1/lost-reasons')),
+    stages: items(await c.get('/api/v1/stages')),
+    outcomes: items(await c.get('/api/v1/outcomes')),
+  };
+}
+
+/** The leads a test file makes, to check the server's figures against its own count:
+ *  mk(c, body) creates one (201) and keeps its id, made.add(id) keeps one made otherwise, and
+ *  now(c) reads every one back as the server has it now (deleted ones are gone). */
+export function leadBook() {
+  const made = new Set();
+  return {
+    made,
+    async mk(c, body) {
+      const l = expectStatus(await c.post('/api/v1/leads', body), 201);
+      made.add(l.id);
+      return l;
+    },
+    async now(c) {
+      const out = [];
+      for (const id of made) {
+        const r = await c.get(`/api/v1/leads/${id}`);
+        if (r.status === 200) out.push(r.body);
+      }
+      return out;
+    },
+  };
+}

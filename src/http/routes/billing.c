@@ -10,12 +10,6 @@
 static lp_code reply_or_err(lp_req *r, int status, json_t *o) { return o ? lp_reply(r, status, o) : r->err.code; }
 
 /* If-Match, or a version in the body when the header is absent. */
-static lp_code expected(lp_req *r, int64_t *expect) {
-  if (lp_req_if_match(r, expect) != LP_OK) return r->err.code;
-  if (*expect < 0 && json_is_integer(json_object_get(r->json, "version"))) *expect = json_integer_value(json_object_get(r->json, "version"));
-  return LP_OK;
-}
-
 static void location(lp_req *r, const char *what, json_t *o) {
   char loc[80];
   snprintf(loc, sizeof loc, "/api/v1/%s/%lld", what, (long long)json_integer_value(json_object_get(o, "id")));
@@ -38,17 +32,13 @@ lp_code h_lead_quotes_create(lp_req *r) {
 lp_code h_quote_get(lp_req *r) {
   lp_db *db = lp_req_db(r);
   json_t *o = db ? lp_quote_get(db, &r->actor, r->ids[0], r->now, &r->err) : NULL;
-  if (o) {
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"", (long long)json_integer_value(json_object_get(o, "version")));
-    lp_reply_header(r, "ETag", etag);
-  }
+  if (o) lp_reply_etag(r, json_integer_value(json_object_get(o, "version")));
   return reply_or_err(r, 200, o);
 }
 
 lp_code h_quote_patch(lp_req *r) {
   int64_t expect;
-  if (expected(r, &expect) != LP_OK) return r->err.code;
+  if (lp_req_expected_version(r, &expect) != LP_OK) return r->err.code;
   return reply_or_err(r, 200, lp_quote_update(r->app->store, &r->actor, r->ids[0], r->json, expect, r->now, &r->err));
 }
 
@@ -96,7 +86,7 @@ lp_code h_invoice_print(lp_req *r) { return invoice_doc(r, r->ids[0], 0); }
 
 lp_code h_invoice_finalize(lp_req *r) {
   int64_t expect;
-  if (expected(r, &expect) != LP_OK) return r->err.code;
+  if (lp_req_expected_version(r, &expect) != LP_OK) return r->err.code;
   json_t *o = lp_invoice_finalize(r->app->store, &r->actor, r->ids[0], r->json, expect, r->now, &r->err);
   if (o) location(r, "invoices", o);
   return reply_or_err(r, 201, o);
@@ -125,7 +115,7 @@ lp_code h_customer_get(lp_req *r) {
 
 lp_code h_customer_patch(lp_req *r) {
   int64_t expect;
-  if (expected(r, &expect) != LP_OK) return r->err.code;
+  if (lp_req_expected_version(r, &expect) != LP_OK) return r->err.code;
   json_t *cols;
   if (lp_rec_input(&lp_rt_customer, r->json, 0, r->actor.is_admin, NULL, &cols, &r->err) != LP_OK) return r->err.code;
   json_t *o = lp_customer_update(r->app->store, &r->actor, r->ids[0], cols, expect, r->now, &r->err);

@@ -51,18 +51,15 @@ lp_code h_lead_get(lp_req *r) {
   lp_buf b = LP_BUF_INIT(8 << 20);
   int64_t version = 0;
   if (lp_lead_get_raw(db, &r->actor, r->ids[0], r->now, &b, &version, &r->err) != 0) { lp_buf_release(&b); return r->err.code; }
-  char etag[32];
-  snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
-  lp_reply_header(r, "ETag", etag);
+  lp_reply_etag(r, version);
   size_t len = b.len;
   return lp_reply_raw(r, 200, "application/json", lp_buf_detach(&b), len);
 }
 
 lp_code h_lead_patch(lp_req *r) {
   int64_t expect;
-  if (lp_req_if_match(r, &expect) != LP_OK) return r->err.code;
   /* A version in the body counts as If-Match when the header is absent. */
-  if (expect < 0 && json_is_integer(json_object_get(r->json, "version"))) expect = json_integer_value(json_object_get(r->json, "version"));
+  if (lp_req_expected_version(r, &expect) != LP_OK) return r->err.code;
   char *country = lead_country(r, r->ids[0]);
   json_t *cols;
   lp_code rc = lp_rec_input(&lp_rt_lead, r->json, 0, r->actor.is_admin, country, &cols, &r->err);

@@ -4,52 +4,20 @@
 #include <math.h>
 #include "http/routes/handlers.h"
 #include "store/reports.h"
+#include "util/csv.h"
 
 static const char *param(void *ctx, const char *name) { return lp_req_query(ctx, name); }
-
-/* One CSV field: quoted when it holds a comma, quote, CR or LF; a leading =, +, - or @ gets a
- * single quote first so that a spreadsheet does not run it as a formula. */
-static void csv_text(lp_buf *b, const char *s) {
-  if (!s) s = "";
-  int quote = strpbrk(s, ",\"\r\n") != NULL;
-  int formula = strchr("=+-@", s[0]) && s[0];
-  if (quote || formula) lp_buf_add(b, "\"", 1);
-  if (formula) lp_buf_add(b, "'", 1);
-  for (const char *p = s; *p; p++) {
-    if (*p == '"') lp_buf_add(b, "\"\"", 2);
-    else lp_buf_add(b, p, 1);
-  }
-  if (quote || formula) lp_buf_add(b, "\"", 1);
-}
 
 static void csv_num(lp_buf *b, json_t *v) {
   if (json_is_integer(v)) lp_buf_printf(b, "%lld", (long long)json_integer_value(v));
   else if (json_is_real(v)) lp_buf_printf(b, "%.4f", json_real_value(v));
 }
 
-static lp_code reply_csv(lp_req *r, lp_buf *b, const char *name) {
-  char cd[128];
-  snprintf(cd, sizeof cd, "attachment; filename=\"%s.csv\"", name);
-  lp_reply_header(r, "Content-Disposition", cd);
-  char *data = malloc(b->len + 1);
-  if (!data) { lp_buf_release(b); return lp_fail(&r->err, LP_EINTERNAL, "out of memory"); }
-  memcpy(data, b->data, b->len);
-  size_t len = b->len;
-  lp_buf_release(b);
-  return lp_reply_raw(r, 200, "text/csv; charset=utf-8", data, len);
-}
-
-static int want_csv(lp_req *r) {
-  const char *f = lp_req_query(r, "format");
-  if (f && strcmp(f, "csv") && strcmp(f, "json")) { lp_fail_field(&r->err, "format", "must be csv or json"); return -1; }
-  return f && !strcmp(f, "csv");
-}
-
 static const char *const tally_cols[] = {"open", "won", "lost", "neutral", "total", "win_rate", "value_won_cents"};
 #define NTALLY (sizeof tally_cols / sizeof *tally_cols)
 
 lp_code h_report_outcomes(lp_req *r) {
-  int csv = want_csv(r);
+  int csv = lp_req_want_csv(r);
   if (csv < 0) return r->err.code;
   lp_db *db = lp_req_db(r);
   json_t *o = db ? lp_report_outcomes(db, &r->actor, param, r, r->now, &r->err) : NULL;
@@ -63,14 +31,13 @@ lp_code h_report_outcomes(lp_req *r) {
     size_t i;
     json_t *p;
     json_array_foreach(series, i, p) {
-      csv_text(&b, json_string_value(json_object_get(p, "from")));
-      lp_buf_add(&b, ",", 1);
-      csv_text(&b, json_string_value(json_object_get(p, "to")));
+      lp_csv_field(&b, json_string_value(json_object_get(p, "from")), 1);
+      lp_csv_field(&b, json_string_value(json_object_get(p, "to")), 0);
       for (size_t k = 0; k < sizeof cols / sizeof *cols; k++) { lp_buf_add(&b, ",", 1); csv_num(&b, json_object_get(p, cols[k])); }
       lp_buf_puts(&b, "\r\n");
     }
     json_decref(o);
-    return reply_csv(r, &b, "outcomes-trend");
+    return lp_reply_csv(r, &b, "outcomes-trend");
   }
   int compare = json_object_get(o, "previous_range") != NULL;
   lp_buf b = LP_BUF_INIT((size_t)64 << 20);
@@ -81,20 +48,19 @@ lp_code h_report_outcomes(lp_req *r) {
   json_t *items = json_object_get(o, "items"), *totals = json_object_get(o, "totals");
   for (size_t i = 0; i <= json_array_size(items); i++) {
     json_t *row = i < json_array_size(items) ? json_array_get(items, i) : totals;
-    csv_text(&b, i < json_array_size(items) ? json_string_value(json_object_get(row, "key")) : "");
-    lp_buf_add(&b, ",", 1);
-    csv_text(&b, i < json_array_size(items) ? json_string_value(json_object_get(row, "label")) : "Total");
+    lp_csv_field(&b, i < json_array_size(items) ? json_string_value(json_object_get(row, "key")) : "", 1);
+    lp_csv_field(&b, i < json_array_size(items) ? json_string_value(json_object_get(row, "label")) : "Total", 0);
     for (size_t k = 0; k < NTALLY; k++) { lp_buf_add(&b, ",", 1); csv_num(&b, json_object_get(row, tally_cols[k])); }
     json_t *p = json_object_get(row, "previous");
     if (compare) for (size_t k = 0; k < NTALLY; k++) { lp_buf_add(&b, ",", 1); csv_num(&b, json_object_get(p, tally_cols[k])); }
     lp_buf_puts(&b, "\r\n");
   }
   json_decref(o);
-  return reply_csv(r, &b, "outcomes");
+  return lp_reply_csv(r, &b, "outcomes");
 }
 
 lp_code h_report_lost_reasons(lp_req *r) {
-  int csv = want_csv(r);
+  int csv = lp_req_want_csv(r);
   if (csv < 0) return r->err.code;
   lp_db *db = lp_req_db(r);
   json_t *o = db ? lp_report_lost_reasons(db, &r->actor, param, r, r->now, &r->err) : NULL;
@@ -107,14 +73,12 @@ lp_code h_report_lost_reasons(lp_req *r) {
   json_t *row;
   json_array_foreach(json_object_get(o, "items"), i, row) {
     if (grouped) {
-      csv_text(&b, json_string_value(json_object_get(row, "key")));
-      lp_buf_add(&b, ",", 1);
-      csv_text(&b, json_string_value(json_object_get(row, "label")));
+      lp_csv_field(&b, json_string_value(json_object_get(row, "key")), 1);
+      lp_csv_field(&b, json_string_value(json_object_get(row, "label")), 0);
       lp_buf_add(&b, ",", 1);
     }
     csv_num(&b, json_object_get(row, "reason_id"));
-    lp_buf_add(&b, ",", 1);
-    csv_text(&b, json_string_value(json_object_get(row, "name")));
+    lp_csv_field(&b, json_string_value(json_object_get(row, "name")), 0);
     lp_buf_add(&b, ",", 1);
     csv_num(&b, json_object_get(row, "count"));
     lp_buf_add(&b, ",", 1);
@@ -125,5 +89,5 @@ lp_code h_report_lost_reasons(lp_req *r) {
   csv_num(&b, json_object_get(o, "no_reason"));
   lp_buf_puts(&b, ",\r\n");
   json_decref(o);
-  return reply_csv(r, &b, "lost-reasons");
+  return lp_reply_csv(r, &b, "lost-reasons");
 }

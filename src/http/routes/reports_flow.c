@@ -43,8 +43,7 @@ static lp_code read_q(lp_req *r, lp_flow_q *q) {
   if (clock && !strcmp(clock, "business")) q->clock = 1;
   else if (clock && !strcmp(clock, "calendar")) q->clock = 0;
   else if (clock) lp_fail_field(&r->err, "clock", "must be business or calendar");
-  const char *fmt = lp_req_query(r, "format");
-  if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "json")) lp_fail_field(&r->err, "format", "must be csv or json");
+  lp_req_want_csv(r);  /* a bad format: its field error */
   if (!r->err.code && q->from >= q->to) lp_fail_field(&r->err, "from", "must be before to");
   return r->err.code;
 }
@@ -62,8 +61,7 @@ static void cell(lp_buf *b, json_t *v, int first) {
 
 /* Answers o as JSON, or as CSV of its items (+ total) in the given columns. */
 static lp_code answer(lp_req *r, json_t *o, const char *const *cols, const char *name) {
-  const char *fmt = lp_req_query(r, "format");
-  if (!fmt || strcmp(fmt, "csv")) return lp_reply(r, 200, o);
+  if (lp_req_want_csv(r) != 1) return lp_reply(r, 200, o);
   lp_buf b = LP_BUF_INIT((size_t)64 << 20);
   for (int c = 0; cols[c]; c++) lp_csv_field(&b, cols[c], c == 0);
   lp_buf_puts(&b, "\r\n");
@@ -80,11 +78,7 @@ static lp_code answer(lp_req *r, json_t *o, const char *const *cols, const char 
     lp_buf_puts(&b, "\r\n");
   }
   json_decref(o);
-  char disp[96];
-  snprintf(disp, sizeof disp, "attachment; filename=\"%s.csv\"", name);
-  lp_reply_header(r, "Content-Disposition", disp);
-  size_t len = b.len;
-  return lp_reply_raw(r, 200, "text/csv; charset=utf-8", lp_buf_detach(&b), len);
+  return lp_reply_csv(r, &b, name);
 }
 
 lp_code h_report_aging(lp_req *r) {

@@ -73,18 +73,13 @@ lp_code h_tickets_list(lp_req *r) {
 lp_code h_ticket_get(lp_req *r) {
   lp_db *db = lp_req_db(r);
   json_t *o = db ? lp_ticket_get(db, &r->actor, r->ids[0], &r->err) : NULL;
-  if (o) {
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"", (long long)json_integer_value(json_object_get(o, "version")));
-    lp_reply_header(r, "ETag", etag);
-  }
+  if (o) lp_reply_etag(r, json_integer_value(json_object_get(o, "version")));
   return reply_or_err(r, 200, o);
 }
 
 lp_code h_ticket_patch(lp_req *r) {
   int64_t expect;
-  if (lp_req_if_match(r, &expect) != LP_OK) return r->err.code;
-  if (expect < 0 && json_is_integer(json_object_get(r->json, "version"))) expect = json_integer_value(json_object_get(r->json, "version"));
+  if (lp_req_expected_version(r, &expect) != LP_OK) return r->err.code;
   json_t *body = json_deep_copy(r->json);
   json_object_del(body, "version");
   json_t *o = lp_ticket_update(r->app->store, &r->actor, r->ids[0], body, expect, r->now, &r->err);
