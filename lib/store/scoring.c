@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "core/scoring.h"
 #include "store/rows.h"
 #include "store/scoring.h"
@@ -236,7 +237,9 @@ static lp_code put_fn(lp_db *db, void *p, lp_err *err) {
     /* every lead's score follows the new rules */
     char key[64];
     snprintf(key, sizeof key, "scoring:rules:%lld", (long long)c->version);
-    rc = lp_job_enqueue(db, "scoring", NULL, 0, NULL, c->now, c->now, c->a->id, 0, key, NULL, err);
+    json_t *payload = json_pack("{s:b}", "rescore", 1);
+    rc = lp_job_enqueue(db, "scoring", NULL, 0, payload, c->now, c->now, c->a->id, 0, key, NULL, err);
+    json_decref(payload);
   }
   return rc;
 }
@@ -451,14 +454,33 @@ lp_code lp_job_scoring(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
   train_ctx t = {now, 0, 0, json_is_true(json_object_get(job->payload, "train")), 0, 0};
   if (lp_store_write(s, train_fn, &t, err) != LP_OK) return LP_EUNAVAILABLE;
   if (t.trained || t.skipped) cache_drop();
+  /* The walk over the open leads is needed only when what it computes can have changed without a
+   * change of the lead (the applier scores every change): a new model, new rules, or rules whose
+   * points depend on time (age, recent activity). Otherwise the hourly run ends here: at a million
+   * leads a walk is minutes of the writer's time. */
+  int walk = t.trained || t.skipped || json_is_true(json_object_get(job->payload, "rescore")) ||
+             json_is_true(json_object_get(job->payload, "train"));
+  if (!walk) {
+    lp_db *db = lp_store_reader(s, err);
+    json_t *rules = NULL, *model = NULL;
+    if (!db || in_use(db, now, &rules, &model, err) != LP_OK) return LP_EUNAVAILABLE;
+    walk = lp_score_rules_enabled(rules) && (lp_score_rules_need_inbound(rules) || json_array_size(json_object_get(rules, "age")) > 0);
+    json_decref(rules);
+    json_decref(model);
+    lp_store_release(s);
+  }
   walk_ctx w = {now, 0, 0, 0, 0};
   int changed = 0, seen = 0;
-  do {
+  while (walk) {
     if (lp_store_write(s, walk_fn, &w, err) != LP_OK) return LP_EUNAVAILABLE;
     changed += w.changed;
     seen += w.seen;
-    if (w.more && lp_job_progress(s, job->id, seen, 0, 0, now, err) != LP_OK) return LP_EUNAVAILABLE;
-  } while (w.more);
+    if (!w.more) break;
+    if (lp_job_progress(s, job->id, seen, 0, 0, now, err) != LP_OK) return LP_EUNAVAILABLE;
+    /* leave the single writer to the requests between batches */
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
   job->result = json_pack("{s:b, s:I, s:i, s:i}", "trained", t.trained, "closed_count", (json_int_t)t.closed, "leads", seen, "changed", changed);
   return LP_OK;
 }
