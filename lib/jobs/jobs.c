@@ -125,8 +125,10 @@ static int64_t backoff(int attempts) {
 }
 
 /* Runs one claimed job; its outcome goes into *f, to be written with the batch's. */
-static void run_one(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now, json_t *row, finish_item *f) {
+static void run_one(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const char *worker, int64_t now,
+                    int64_t (*clock)(void), json_t *row, finish_item *f) {
   lp_job job = {
+    .clock = clock,
     .id = json_integer_value(json_object_get(row, "id")),
     .kind = json_string_value(json_object_get(row, "kind")),
     .ref = json_string_value(json_object_get(row, "ref")),
@@ -191,7 +193,7 @@ int lp_jobs_work(lp_store *s, const lp_job_kind *kinds, size_t nkinds, const cha
         c.fin[c.nfin++] = (finish_item){.id = json_integer_value(json_object_get(row, "id")), .status = "release"};
         continue;
       }
-      run_one(s, kinds, nkinds, worker, now, row, &c.fin[c.nfin++]);
+      run_one(s, kinds, nkinds, worker, now, clock, row, &c.fin[c.nfin++]);
       lp_store_release(s);
       total++;
     }
@@ -313,3 +315,7 @@ json_t *lp_jobs_list(lp_db *db, const char *kind, const char *status, int64_t us
   json_decref(args);
   return rows;
 }
+
+static volatile int stop_requested;
+void lp_jobs_stop_request(void) { __atomic_store_n(&stop_requested, 1, __ATOMIC_RELEASE); }
+int lp_jobs_stopping(void) { return __atomic_load_n(&stop_requested, __ATOMIC_ACQUIRE); }

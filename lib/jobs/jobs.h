@@ -29,6 +29,7 @@ typedef struct lp_job {
   /* set by the handler */
   json_t *result;         /* owned by the job once set (may stay NULL) */
   int64_t retry_at;       /* when the handler asks for a retry at a given time (0: backoff) */
+  int64_t (*clock)(void);  /* the time now (long handlers renew their lease from it: lp_job_progress) */
   int deferred;           /* the handler did not try (e.g. its endpoint's breaker is open): with
                              LP_EUNAVAILABLE, the job waits for retry_at without using an attempt */
   /* The handler's own record of what it did (e.g. a message marked sent), written in the same
@@ -49,6 +50,11 @@ typedef struct lp_job_kind { const char *kind; lp_job_fn fn; } lp_job_kind;
 lp_code lp_job_enqueue(lp_db *db, const char *kind, const char *ref, int64_t subject_id, json_t *payload,
                        int64_t run_at, int64_t now, int64_t created_by, int total, const char *unique_key,
                        int64_t *id, lp_err *err);
+
+/* Stopping: a server that is shutting down says so (lp_jobs_stop_request) and long handlers ask
+ * (lp_jobs_stopping) between steps, to end early and be run again later. */
+void lp_jobs_stop_request(void);
+int lp_jobs_stopping(void);
 
 /* Claims up to `max` due jobs for `worker` (a name unique to this thread and process), runs them
  * one after the other, then writes their outcomes and claims the next batch in one write; up to

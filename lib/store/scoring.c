@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "core/scoring.h"
+#include "jobs/jobs.h"
 #include "store/rows.h"
 #include "store/scoring.h"
 #include "util/buf.h"
@@ -393,7 +394,7 @@ static lp_code train_fn(lp_db *db, void *p, lp_err *err) {
   return rc;
 }
 
-typedef struct { int64_t now, after; int changed, seen, more; } walk_ctx;
+typedef struct { int64_t now, after, last; int changed, seen, more; } walk_ctx;
 
 /* One batch of open leads: what their numbers are now; only rows that change are written, each
  * with a new version (lists keep rendered leads by version). */
@@ -404,10 +405,13 @@ static lp_code walk_fn(lp_db *db, void *p, lp_err *err) {
   lp_code rc = in_use(db, c->now, &rules, &model, err);
   if (rc != LP_OK) return rc;
   int scoring = lp_score_rules_enabled(rules);
-  json_t *args = json_pack("[I, i]", (json_int_t)c->after, BATCH);
+  /* A range of ids at a time (the primary key's order, on both engines): asked for "the next 500
+   * open leads", the planner takes the status index and sorts every remaining open lead for each
+   * batch. c->last is the highest id when the walk began. */
+  json_t *args = json_pack("[I, I]", (json_int_t)c->after, (json_int_t)(c->after + BATCH));
   json_t *rows = lp_query(db, "SELECT id, source_id, location_id, service, country, owner_id, stage_id, emails, phones, company,"
                               " value_cents, city, request, created_at, closed_at, status, score, win_bp, win_factors FROM leads"
-                              " WHERE status = 'open' AND deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2", args, err);
+                              " WHERE id > $1 AND id <= $2 AND status = 'open' AND deleted_at IS NULL ORDER BY id", args, err);
   json_decref(args);
   if (!rows) { json_decref(rules); json_decref(model); return err->code; }
   size_t i;
@@ -415,7 +419,6 @@ static lp_code walk_fn(lp_db *db, void *p, lp_err *err) {
   int need_inbound = lp_score_rules_need_inbound(rules);
   json_array_foreach(rows, i, r) {
     int64_t id = iget(r, "id");
-    c->after = id;
     c->seen++;
     json_t *cols = json_object();
     if (scoring) {
@@ -443,7 +446,7 @@ static lp_code walk_fn(lp_db *db, void *p, lp_err *err) {
     json_decref(cols);
     if (rc != LP_OK) break;
   }
-  c->more = json_array_size(rows) == BATCH;
+  c->more = c->after + BATCH < c->last;  /* the caller moves after on once this write is committed */
   json_decref(rows);
   json_decref(rules);
   json_decref(model);
@@ -469,14 +472,24 @@ lp_code lp_job_scoring(lp_store *s, lp_job *job, int64_t now, lp_err *err) {
     json_decref(model);
     lp_store_release(s);
   }
-  walk_ctx w = {now, 0, 0, 0, 0};
+  walk_ctx w = {now, 0, 0, 0, 0, 0};
+  if (walk) {
+    lp_db *db = lp_store_reader(s, err);
+    if (!db) return LP_EUNAVAILABLE;
+    w.last = lp_query_int(db, "SELECT COALESCE(MAX(id), 0) FROM leads", NULL, 0, err);
+    lp_store_release(s);
+    if (err->code != LP_OK) return LP_EUNAVAILABLE;
+  }
   int changed = 0, seen = 0;
   while (walk) {
+    if (lp_jobs_stopping()) return lp_fail(err, LP_EUNAVAILABLE, "the server is stopping; the walk runs again later");
     if (lp_store_write(s, walk_fn, &w, err) != LP_OK) return LP_EUNAVAILABLE;
     changed += w.changed;
     seen += w.seen;
     if (!w.more) break;
-    if (lp_job_progress(s, job->id, seen, 0, 0, now, err) != LP_OK) return LP_EUNAVAILABLE;
+    w.after += BATCH;
+    /* the lease runs on from the time now, not from when the job began */
+    if (lp_job_progress(s, job->id, seen, 0, 0, job->clock ? job->clock() : now, err) != LP_OK) return LP_EUNAVAILABLE;
     /* leave the single writer to the requests between batches */
     struct timespec pause = {0, 20 * 1000 * 1000};
     nanosleep(&pause, NULL);

@@ -90,6 +90,7 @@ void lp_background_start(lp_background *bg, lp_store *s, int workers, int sweep_
 }
 
 void lp_background_stop(lp_background *bg) {
+  lp_jobs_stop_request();  /* long jobs (the scoring walk) end early */
   pthread_mutex_lock(&bg->mu);
   bg->stop = 1;
   pthread_cond_broadcast(&bg->cv);
