@@ -86,35 +86,10 @@ LP_BUILT=$(date -u -r "$LP" +%H:%M:%S)
 LP=$OUT/lpbench
 LP_VERSION=$("$LP" version)
 gcc -O2 -Wall -o "$OUT/hello" bench/hello.c -lmicrohttpd -lpthread
-gcc -O2 -Wall -o "$OUT/fill" bench/fill.c -lsqlite3
+bench_build_fill
 
 # ---------------------------------------------------------------- data
-SRC_DB=$OUT/leads-$N.db
-# The schema of the binary being measured; a database made by an older schema is made again.
-rm -f "$OUT/schema.db" "$OUT/schema.db-wal" "$OUT/schema.db-shm"
-"$LP" migrate --db "sqlite:$OUT/schema.db" >/dev/null
-SCHEMA=$(sqlite3 "$OUT/schema.db" "SELECT type, name, sql FROM sqlite_master ORDER BY name" | md5sum | cut -c1-12)
-rm -f "$OUT/schema.db" "$OUT/schema.db-wal" "$OUT/schema.db-shm"
-if [ -f "$SRC_DB.ok" ] && ! grep -q "schema=$SCHEMA" "$SRC_DB.ok"; then
-  log "$SRC_DB was made with another schema; filling it again"
-  rm -f "$SRC_DB.ok"
-fi
-if [ ! -f "$SRC_DB.ok" ]; then
-  log "creating $SRC_DB with $N leads"
-  rm -f "$SRC_DB" "$SRC_DB-wal" "$SRC_DB-shm" "$SRC_DB-search" "$SRC_DB-search-wal" "$SRC_DB-search-shm"
-  "$LP" migrate --db "sqlite:$SRC_DB" >/dev/null
-  t0=$(date +%s%N)
-  bench_users "sqlite:$SRC_DB"
-  t1=$(date +%s%N)
-  "$OUT/fill" "$SRC_DB" "$N" > "$OUT/fill.out" 2> "$OUT/fill.log"
-  t2=$(date +%s%N)
-  cat "$OUT/fill.log" >&2
-  FILL_SECS=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", (b-a)/1e9}')
-  USERS_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}')
-  echo "fill_seconds=$FILL_SECS users_seconds=$USERS_SECS n=$N schema=$SCHEMA" > "$SRC_DB.ok"
-else
-  log "reusing $SRC_DB ($(cat "$SRC_DB.ok"))"
-fi
+bench_db   # bench/lib.sh: SRC_DB, filled (or reused) with N leads
 FILL_INFO=$(cat "$SRC_DB.ok")
 
 DB=$SRC_DB
