@@ -5,8 +5,10 @@
 # starts leadpath and the bare libmicrohttpd hello server on loopback, runs wrk against each
 # target, measures startup, and prints a markdown table (also written to bench/out/results.md;
 # raw wrk output in bench/out/*.txt, server logs in bench/out/*.log).
-# Takes about 3.5 minutes (20 s of it letting the disk settle after the copy), plus 20-30 s the
-# first time (or after a schema change) to fill 1M leads.
+# Takes about 3.5 minutes (20 s of it letting the disk settle after the copy), plus about a
+# minute the first time (or after a change of the schema or of bench/fill.c) to fill 1M leads
+# with every kept summary (bench/check-fill.sh checks a fill against the server's own).
+# The server's memory: its peak (VmHWM) and current resident set after the main set's load.
 # Results are in bench/RESULTS.md.
 #
 # Knobs (environment):
