@@ -13,7 +13,7 @@
 # Each load runs at most 60 s. Takes about 2.5 min plus the backups (a few s each at 1M leads) and
 # 6 x FUZZ_SECS of fuzzing (FUZZ_SECS=0 skips it), plus the fill the first time.
 #
-# Knobs (environment): N=1000000 RATE=500 CONNS=10 BACKUP_LOAD=60 DUR=20 EV_RATE=20 WEBHOOKS=200
+# Knobs (environment): N=1000000 RATE=500 CONNS=10 BACKUP_LOAD=30 DUR=20 EV_RATE=20 WEBHOOKS=200
 #   QUIET=10 FUZZ_SECS=60 PORT=18080 DEAD_PORT=18099 SETTLE=5 LP_BIN=... (default build/leadpath)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ mkdir -p "$OUT"
 N=${N:-1000000}
 RATE=${RATE:-500}
 CONNS=${CONNS:-10}
-BACKUP_LOAD=${BACKUP_LOAD:-60}
+BACKUP_LOAD=${BACKUP_LOAD:-30}
 DUR=${DUR:-20}
 EV_RATE=${EV_RATE:-20}
 WEBHOOKS=${WEBHOOKS:-200}
