@@ -52,3 +52,19 @@ bench_db() {
     log "reusing $SRC_DB ($(cat "$SRC_DB.ok"))"
   fi
 }
+
+# bench_wait_jobs DB_PATH [MAX_SECONDS] — waits until the server has no job due (queued or running
+# with run_at passed): a server started on a fresh fill runs its sweep, the SLA checks it queues
+# and the hourly scoring run, which walks every open lead (minutes at 1M leads on a busy 2-core
+# machine) and holds the writer between its batches. Echoes the seconds waited, or "timeout".
+bench_wait_jobs() {
+  local db=$1 max=${2:-600} t0 n
+  t0=$(date +%s)
+  sleep 1
+  while :; do
+    n=$(sqlite3 "$db" "SELECT count(*) FROM jobs WHERE status = 'running' OR (status = 'queued' AND run_at <= strftime('%s', 'now'))" 2>/dev/null || echo 1)
+    [ "$n" = 0 ] && { echo $(( $(date +%s) - t0 )); return 0; }
+    [ $(( $(date +%s) - t0 )) -ge "$max" ] && { echo timeout; return 0; }
+    sleep 1
+  done
+}
