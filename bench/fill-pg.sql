@@ -19,6 +19,9 @@
 --     else 30% two), closed history (outcome, lost reason, close notes, closed_at, closed_by),
 --     sold_at for the sale stage, waiting_since for the waiting stage, stage_entered_at;
 --   - one lead_contacts row per e-mail and phone;
+--   - the kept summaries (finish step): lead_keys, lead_stage_spells, lead_losses, board_counts;
+--     report_counts by `leadpath reports rebuild` afterwards (run-pg.sh). Not the win model: the
+--     server's first scoring run (at start, hourly) estimates every open lead, so measure after it;
 --   - a leads_fts row (rowid = lead id, body built like index_lead(): full_name, company,
 --     request, close notes, city, service, then the e-mails, the phones and each phone without
 --     its '+', one per line). The tsv column is GENERATED, PostgreSQL computes it.
@@ -208,12 +211,38 @@ DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT indexdef FROM bench_fill_idx WHERE indexdef IS NOT NULL LOOP EXECUTE r.indexdef; END LOOP;
 END $$;
 SELECT setval(pg_get_serial_sequence('leads', 'id'), (SELECT max(id) FROM leads)) \gset
+-- The kept summaries the applier writes with each lead (as bench/fill.c; report_counts is left to
+-- `leadpath reports rebuild`, which bench/run-pg.sh runs next): the exact keys (store/related.c),
+-- the stay in the lead's stage and the loss (store/reports_flow.c, a create's hook), the board's
+-- counts of open leads (store/board.c, migration 22's query over every lead).
+INSERT INTO lead_keys(value, lead_id)
+SELECT 'e:' || em1, id FROM bench_fill WHERE em1 IS NOT NULL
+UNION ALL SELECT 'e:' || em2, id FROM bench_fill WHERE em2 IS NOT NULL
+UNION ALL SELECT 'p:' || p1, id FROM bench_fill WHERE p1 IS NOT NULL
+UNION ALL SELECT 'p:' || p2, id FROM bench_fill WHERE p2 IS NOT NULL
+UNION ALL SELECT 'c:' || translate(trim(regexp_replace(company, '[[:space:]]+', ' ', 'g')), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+                                   'abcdefghijklmnopqrstuvwxyz'), id FROM bench_fill WHERE company IS NOT NULL
+ON CONFLICT DO NOTHING;
+INSERT INTO lead_stage_spells(lead_id, stage_id, entered_at, left_at, lead_created_at)
+SELECT l.id, l.stage_id, l.created_at, CASE WHEN l.status = 'closed' THEN l.closed_at END, l.created_at
+  FROM leads l JOIN bench_fill b ON b.id = l.id WHERE l.stage_id IS NOT NULL ORDER BY l.id;
+INSERT INTO lead_losses(lead_id, reason_id, lost_at)
+SELECT l.id, l.lost_reason_id, l.closed_at FROM leads l JOIN bench_fill b ON b.id = l.id JOIN outcomes o ON o.key = l.outcome
+ WHERE l.status = 'closed' AND o.kind = 'lost' AND l.closed_at IS NOT NULL ORDER BY l.id;
+DELETE FROM board_counts;
+INSERT INTO board_counts(owner_id, stage_id, source_id, currency, n, value_cents)
+SELECT COALESCE(owner_id, 0), COALESCE(stage_id, 0), COALESCE(source_id, 0), COALESCE(currency, ''), count(*),
+       COALESCE(SUM(value_cents), 0) FROM leads WHERE status = 'open' AND deleted_at IS NULL
+ GROUP BY COALESCE(owner_id, 0), COALESCE(stage_id, 0), COALESCE(source_id, 0), COALESCE(currency, '');
 DROP TABLE bench_fill_idx, bench_fill;
 COMMIT;
 SELECT clock_timestamp() AS t2 \gset
 ANALYZE leads;
 ANALYZE lead_contacts;
 ANALYZE leads_fts;
+ANALYZE lead_keys;
+ANALYZE lead_stage_spells;
+ANALYZE lead_losses;
 SELECT clock_timestamp() AS t3 \gset
 
 SELECT count(*) AS leads, round(100.0 * count(*) FILTER (WHERE status = 'open') / greatest(count(*), 1), 1) AS open_pct

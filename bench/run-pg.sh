@@ -122,6 +122,11 @@ fpids=()
 for k in $(seq 0 $((FILL_PARTS - 1))); do fill_step load "$k" > "$OUT/fill.$k.log" 2>&1 & fpids+=($!); done
 for k in "${!fpids[@]}"; do wait "${fpids[$k]}" || { cat "$OUT/fill.$k.log" >&2; exit 1; }; done
 fill_step finish >> "$OUT/fill.log" 2>&1 || { cat "$OUT/fill.log" >&2; exit 1; }
+# The report counters as the applier keeps them: the server's own recompute (store/reports.h).
+tr0=$(date +%s%N)
+"$LP" reports rebuild --db "$URL" >> "$OUT/fill.log" 2>&1 || { cat "$OUT/fill.log" >&2; exit 1; }
+tr1=$(date +%s%N)
+log "report counters: $(awk -v a="$tr0" -v b="$tr1" 'BEGIN{printf "%.1f", (b-a)/1e9}') s (leadpath reports rebuild)"
 t1=$(date +%s%N)
 FILL_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}')
 grep -v '^FILLPG' "$OUT/fill.log" >&2 || true

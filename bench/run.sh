@@ -5,8 +5,10 @@
 # starts leadpath and the bare libmicrohttpd hello server on loopback, runs wrk against each
 # target, measures startup, and prints a markdown table (also written to bench/out/results.md;
 # raw wrk output in bench/out/*.txt, server logs in bench/out/*.log).
-# Takes about 3.5 minutes (20 s of it letting the disk settle after the copy), plus 20-30 s the
-# first time (or after a schema change) to fill 1M leads.
+# Takes about 3.5 minutes (20 s of it letting the disk settle after the copy), plus about a
+# minute the first time (or after a change of the schema or of bench/fill.c) to fill 1M leads
+# with every kept summary (bench/check-fill.sh checks a fill against the server's own).
+# The server's memory: its peak (VmHWM) and current resident set after the main set's load.
 # Results are in bench/RESULTS.md.
 #
 # Knobs (environment):
@@ -27,6 +29,7 @@
 #   LP_BIN=...       measure this leadpath binary instead of build/leadpath
 #   QUIET_WAIT=0     wait up to this many seconds for the 1-minute load average to fall below
 #   QUIET_LOAD=1.5   before measuring (the machine may be shared with other work)
+#   JOBS_WAIT=600    at most this many seconds waiting for the server's start-up jobs (see bench_wait_jobs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -86,35 +89,10 @@ LP_BUILT=$(date -u -r "$LP" +%H:%M:%S)
 LP=$OUT/lpbench
 LP_VERSION=$("$LP" version)
 gcc -O2 -Wall -o "$OUT/hello" bench/hello.c -lmicrohttpd -lpthread
-gcc -O2 -Wall -o "$OUT/fill" bench/fill.c -lsqlite3
+bench_build_fill
 
 # ---------------------------------------------------------------- data
-SRC_DB=$OUT/leads-$N.db
-# The schema of the binary being measured; a database made by an older schema is made again.
-rm -f "$OUT/schema.db" "$OUT/schema.db-wal" "$OUT/schema.db-shm"
-"$LP" migrate --db "sqlite:$OUT/schema.db" >/dev/null
-SCHEMA=$(sqlite3 "$OUT/schema.db" "SELECT type, name, sql FROM sqlite_master ORDER BY name" | md5sum | cut -c1-12)
-rm -f "$OUT/schema.db" "$OUT/schema.db-wal" "$OUT/schema.db-shm"
-if [ -f "$SRC_DB.ok" ] && ! grep -q "schema=$SCHEMA" "$SRC_DB.ok"; then
-  log "$SRC_DB was made with another schema; filling it again"
-  rm -f "$SRC_DB.ok"
-fi
-if [ ! -f "$SRC_DB.ok" ]; then
-  log "creating $SRC_DB with $N leads"
-  rm -f "$SRC_DB" "$SRC_DB-wal" "$SRC_DB-shm" "$SRC_DB-search" "$SRC_DB-search-wal" "$SRC_DB-search-shm"
-  "$LP" migrate --db "sqlite:$SRC_DB" >/dev/null
-  t0=$(date +%s%N)
-  bench_users "sqlite:$SRC_DB"
-  t1=$(date +%s%N)
-  "$OUT/fill" "$SRC_DB" "$N" > "$OUT/fill.out" 2> "$OUT/fill.log"
-  t2=$(date +%s%N)
-  cat "$OUT/fill.log" >&2
-  FILL_SECS=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", (b-a)/1e9}')
-  USERS_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}')
-  echo "fill_seconds=$FILL_SECS users_seconds=$USERS_SECS n=$N schema=$SCHEMA" > "$SRC_DB.ok"
-else
-  log "reusing $SRC_DB ($(cat "$SRC_DB.ok"))"
-fi
+bench_db   # bench/lib.sh: SRC_DB, filled (or reused) with N leads
 FILL_INFO=$(cat "$SRC_DB.ok")
 
 DB=$SRC_DB
@@ -238,6 +216,10 @@ run_set() {  # run_set TAG THREADS(or "") DURATION — hello, get, list, create 
   start_hello "${R[threads_$tag]:-${thr:-$LP_DEFAULT_THREADS}}"
   TOKEN=$(login); export TOKEN
   [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || { log "login failed"; exit 1; }
+  if [ "$tag" = main ]; then  # the sweep, SLA checks and hourly scoring walk a fresh copy starts with
+    R[jobs_wait]=$(bench_wait_jobs "$DB" "${JOBS_WAIT:-600}")
+    log "start-up jobs done after ${R[jobs_wait]} s"
+  fi
   if [ "$tag" = main ]; then  # sanity: the endpoints answer what we think they answer
     local items code
     items=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/leads?status=open&owner=${OWNERS%%,*}" | jq '.items | length')
@@ -391,6 +373,7 @@ echo
 MEASURED="build/leadpath"; [ "${BUILD_HEAD:-0}" = 1 ] && MEASURED="commit $HEAD_HASH built from git archive"; [ -n "${LP_BIN:-}" ] && MEASURED="$LP_BIN"
 echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo ?), measured: $MEASURED ($LP_VERSION, binary built $LP_BUILT UTC), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), wrk -t$WRK_THREADS -c$CONN on the same machine, loopback."
 echo "Database: $N leads ($FILL_INFO), ${DB_MB} MB; leadpath's default pool here: $LP_DEFAULT_THREADS threads (hello gets the same)."
+echo "The server's start-up jobs (sweep, SLA checks, the hourly scoring walk over the open leads) were waited out before measuring: $(f jobs_wait) s."
 echo
 echo "| Target | Measured | Goal | Result |"
 echo "|---|---|---|---|"
