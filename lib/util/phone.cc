@@ -67,18 +67,17 @@ extern "C" int lp_phone_normalize(const char *in, const char *country, char *out
   std::string e164;
   u->Format(n, PhoneNumberUtil::E164, &e164);
   if (e164.size() < 9 || e164.size() > 16) return -1;  // '+' and 8..15 digits
-  // The stored form must read back as itself, alone and as written for reading: a number whose
-  // meaning hangs on how it was typed (a "(00)" after the calling code keeps a leading zero that
-  // E.164 cannot say) is refused rather than stored as something else.
-  PhoneNumber again;
-  std::string e2, shown;
-  if (u->Parse(e164, "ZZ", &again) != PhoneNumberUtil::NO_PARSING_ERROR) return -1;
-  u->Format(again, PhoneNumberUtil::E164, &e2);
-  u->Format(again, PhoneNumberUtil::INTERNATIONAL, &shown);
-  PhoneNumber read;
-  if (e2 != e164 || u->Parse(shown, "ZZ", &read) != PhoneNumberUtil::NO_PARSING_ERROR) return -1;
-  u->Format(read, PhoneNumberUtil::E164, &e2);
-  if (e2 != e164) return -1;
+  // The stored form must read back as itself: a number whose meaning hangs on how it was typed
+  // (a "(00)" after the calling code keeps a leading zero that E.164 cannot say) is refused rather
+  // than stored as something else. Only when the number carried such a zero: a parse is the
+  // costly part of a create's validation (ICU regular expressions).
+  if (n.italian_leading_zero() || n.has_number_of_leading_zeros()) {
+    PhoneNumber again;
+    std::string e2;
+    if (u->Parse(e164, "ZZ", &again) != PhoneNumberUtil::NO_PARSING_ERROR) return -1;
+    u->Format(again, PhoneNumberUtil::E164, &e2);
+    if (e2 != e164) return -1;
+  }
   return put(e164, out, outsz);
 }
 
