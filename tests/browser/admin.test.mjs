@@ -72,6 +72,7 @@ describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240
     await dlg.getByRole('button', { name: 'Add user' }).click();
     await page.getByText('Nina New was added.').waitFor();
     const row = page.locator('tr', { hasText: 'nina@example.com' });
+    await row.filter({ hasText: /agent.*Morgan Manager.*Active/ }).waitFor();
     assert.match(await row.textContent(), /agent.*Morgan Manager.*Active/);
     await row.getByRole('button', { name: 'Edit Nina New' }).click();
     const ed = page.getByRole('dialog', { name: 'Edit Nina New' });
@@ -79,6 +80,7 @@ describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240
     await ed.getByLabel('Manager').selectOption('');
     await ed.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Nina New was saved.').waitFor();
+    await row.filter({ hasText: /manager—Active/ }).waitFor();
     assert.match(await row.textContent(), /manager—Active/);
     const nina = (await srv.api('GET', '/users')).body.items.find((u) => u.email === 'nina@example.com');
     assert.equal(nina.role, 'manager');
@@ -98,6 +100,8 @@ describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240
     await dlg.getByLabel('Give their leads and tasks to').selectOption({ label: 'Morgan Manager' });
     await dlg.getByRole('button', { name: 'Deactivate' }).click();
     await page.getByText(/Sam Agent was deactivated; 2 open leads and 1 open task went to Morgan Manager/).waitFor();
+    // the list is read again after the notice: wait for the row to say so rather than race it
+    await row.filter({ hasText: 'Inactive' }).waitFor();
     assert.match(await row.textContent(), /Inactive/);
     assert.equal((await samApi.api('GET', '/me')).status, 401, 'their session stopped');
     for (const l of leads) assert.equal((await srv.api('GET', `/leads/${l.id}`)).body.owner_id, morgan.id);
@@ -105,6 +109,7 @@ describe('web UI: admin screens and rights', { skip: skip || false, timeout: 240
     assert.ok(tl.includes('updated') && tl.includes('task_updated'), tl.join());
     await row.getByRole('button', { name: 'Reactivate Sam Agent' }).click();
     await page.getByText('Sam Agent can sign in again (with a new session).').waitFor();
+    await row.filter({ hasNotText: 'Inactive' }).waitFor();
     assert.match(await row.textContent(), /Active/);
     assert.equal((await apiClient(srv.base, 'sam@example.com', PW)).user.id, sam.id);
   });
