@@ -395,7 +395,7 @@ static lp_code health_fn(lp_db *db, void *p, lp_err *err) {
   lp_code rc = LP_OK;
   if (c->ok) {
     if (failures > 0) {
-      args = json_pack("[I, I]", (json_int_t)c->id, (json_int_t)c->now);
+      args = json_pack("[I]", (json_int_t)c->id);
       rc = lp_exec(db, "UPDATE webhooks SET failures = 0, failing_since = NULL, retry_at = NULL, last_error = NULL WHERE id = $1", args, err);
       json_decref(args);
       args = json_pack("[s, I]", c->ref, (json_int_t)c->now);
@@ -409,10 +409,11 @@ static lp_code health_fn(lp_db *db, void *p, lp_err *err) {
   failures++;
   c->retry_at = c->now + breaker_wait(failures);
   int pause = json_integer_value(json_object_get(row, "active")) && c->now - since >= c->pause_after;
-  args = json_pack("[I, I, I, I, s, i]", (json_int_t)c->id, (json_int_t)failures, (json_int_t)since, (json_int_t)c->retry_at,
-                   c->error, pause);
+  args = json_pack("[I, I, I, I, s, i, I]", (json_int_t)c->id, (json_int_t)failures, (json_int_t)since, (json_int_t)c->retry_at,
+                   c->error, pause, (json_int_t)c->now);
   rc = lp_exec(db, "UPDATE webhooks SET failures = $2, failing_since = $3, retry_at = $4, last_error = $5,"
-                   " active = CASE WHEN $6 = 1 THEN 0 ELSE active END WHERE id = $1", args, err);
+                   " active = CASE WHEN $6 = 1 THEN 0 ELSE active END,"
+                   " paused_at = CASE WHEN $6 = 1 THEN $7 ELSE paused_at END WHERE id = $1", args, err);
   json_decref(args);
   args = json_pack("[s, I]", c->ref, (json_int_t)c->retry_at);
   if (rc == LP_OK)
@@ -422,21 +423,9 @@ static lp_code health_fn(lp_db *db, void *p, lp_err *err) {
     c->paused = 1;
     json_t *data = json_pack("{s:O, s:s, s:I, s:I}", "url", json_object_get(row, "url"), "reason", c->error,
                              "failing_since", (json_int_t)since, "failures", (json_int_t)failures);
-    args = json_pack("[I, I]", (json_int_t)c->id, (json_int_t)c->now);
-    rc = lp_exec(db, "UPDATE webhooks SET paused_at = $2 WHERE id = $1", args, err);
-    json_decref(args);
-    if (rc == LP_OK) rc = lp_event(db, c->now, 0, 0, "webhook_paused", "webhook", c->id, data, err);
-    json_t *admins = rc == LP_OK ? lp_query(db, "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id"
-                                                " WHERE r.name = 'admin' AND u.active = 1 ORDER BY u.id", NULL, err) : NULL;
-    if (rc == LP_OK && !admins) rc = err->code;
+    rc = lp_event(db, c->now, 0, 0, "webhook_paused", "webhook", c->id, data, err);
     json_object_set_new(data, "webhook_id", json_integer(c->id));
-    size_t i;
-    json_t *ad;
-    json_array_foreach(admins, i, ad) {
-      if (rc != LP_OK) break;
-      rc = lp_notify(db, json_integer_value(json_object_get(ad, "id")), "webhook_paused", 0, data, c->now, err);
-    }
-    json_decref(admins);
+    if (rc == LP_OK) rc = lp_notify_admins(db, "webhook_paused", 0, data, c->now, NULL, err);
     json_decref(data);
   }
   json_decref(row);

@@ -163,39 +163,27 @@ lp_code lp_approvals_escalate(lp_db *db, int64_t now, int *sent, lp_err *err) {
                               " WHERE a.status = 'pending' AND a.escalated_at IS NULL AND a.created_at <= $1 ORDER BY a.id LIMIT 200", args, err);
   json_decref(args);
   if (!rows) return err->code;
-  json_t *admins = NULL;
   lp_code rc = LP_OK;
   size_t i;
   json_t *a;
   json_array_foreach(rows, i, a) {
-    json_t *to = json_array();
-    if (json_is_integer(json_object_get(a, "boss"))) json_array_append(to, json_object_get(a, "boss"));
-    else {
-      if (!admins) admins = lp_query(db, "SELECT u.id FROM users u JOIN roles r ON r.id = u.role_id"
-                                         " WHERE r.name = 'admin' AND u.active = 1 ORDER BY u.id", NULL, err);
-      if (!admins) { json_decref(to); rc = err->code; break; }
-      size_t k;
-      json_t *ad;
-      json_array_foreach(admins, k, ad) json_array_append(to, json_object_get(ad, "id"));
-    }
     json_t *data = json_pack("{s:O, s:O, s:O, s:O, s:I}", "approval_id", json_object_get(a, "id"), "action", json_object_get(a, "action"),
                              "requested_by", json_object_get(a, "requested_by"), "approver_id", json_object_get(a, "approver_id"),
                              "hours", (json_int_t)hours);
-    size_t k;
-    json_t *u;
-    json_array_foreach(to, k, u) {
-      if ((rc = lp_notify(db, json_integer_value(u), "approval_escalated", iget(a, "lead_id"), data, now, err)) != LP_OK) break;
-      (*sent)++;
+    /* to the approver's own manager, else to every admin */
+    if (json_is_integer(json_object_get(a, "boss"))) {
+      rc = lp_notify(db, iget(a, "boss"), "approval_escalated", iget(a, "lead_id"), data, now, err);
+      if (rc == LP_OK) (*sent)++;
+    } else {
+      rc = lp_notify_admins(db, "approval_escalated", iget(a, "lead_id"), data, now, sent, err);
     }
     json_decref(data);
-    json_decref(to);
     if (rc != LP_OK) break;
     json_t *upd = json_pack("[O, I]", json_object_get(a, "id"), (json_int_t)now);
     rc = lp_exec(db, "UPDATE approvals SET escalated_at = $2 WHERE id = $1", upd, err);
     json_decref(upd);
     if (rc != LP_OK) break;
   }
-  json_decref(admins);
   json_decref(rows);
   return rc;
 }
