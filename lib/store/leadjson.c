@@ -113,23 +113,28 @@ static void put_int(lp_buf *b, int64_t v) {
   lp_buf_add(b, p, (size_t)(e - p));
 }
 
-/* ,"phones_display":[...]: each phone of the stored E.164 list written for reading
- * ("+44 7700 900123"; lp_phone_format), in the same order. */
-static void phones_display(lp_buf *b, const char *stored, size_t len) {
-  lp_buf_puts(b, ",\"phones_display\":[");
-  json_t *arr = stored && len ? json_loadb(stored, len, 0, NULL) : NULL;
+json_t *lp_phones_shown(json_t *phones) {
+  json_t *shown = json_array();
   size_t i;
   json_t *p;
-  json_array_foreach(arr, i, p) {
-    char shown[LP_PHONE_SHOWSZ];
+  json_array_foreach(phones, i, p) {
+    char buf[LP_PHONE_SHOWSZ];
     const char *s = json_string_value(p);
-    if (!s) continue;
-    if (i) lp_buf_add(b, ",", 1);
-    const char *out = lp_phone_format(s, shown, sizeof shown) == 0 ? shown : s;
-    lp_json_strn(b, out, strlen(out));
+    if (s) json_array_append_new(shown, json_string(lp_phone_format(s, buf, sizeof buf) == 0 ? buf : s));
   }
+  return shown;
+}
+
+/* ,"phones_display":[...] from the stored E.164 list (JSON text). */
+static void phones_display(lp_buf *b, const char *stored, size_t len) {
+  json_t *arr = stored && len ? json_loadb(stored, len, 0, NULL) : NULL;
+  json_t *shown = lp_phones_shown(arr);
+  char *txt = json_dumps(shown, JSON_COMPACT);
+  lp_buf_puts(b, ",\"phones_display\":");
+  lp_buf_puts(b, txt ? txt : "[]");
+  free(txt);
+  json_decref(shown);
   json_decref(arr);
-  lp_buf_add(b, "]", 1);
 }
 
 void lp_lead_json_body(lp_buf *b, lp_stmt *st) {

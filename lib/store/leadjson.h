@@ -25,6 +25,9 @@ void lp_lead_json_tail(lp_buf *b, int open, int64_t created, int64_t closed, int
 int lp_lead_json_cached(lp_buf *b, uint64_t origin, int64_t id, int64_t version, int64_t updated);
 void lp_lead_json_remember(uint64_t origin, int64_t id, int64_t version, int64_t updated, const char *body, size_t len);
 /* Appends s as a JSON string (quoted, escaped). NULL writes null. */
+/* A lead's phones (its E.164 list, borrowed; NULL: none) written for reading, in the same order
+ * ("+44 7700 900123"; lp_phone_format): the lead's phones_display. New array. */
+json_t *lp_phones_shown(json_t *phones);
 void lp_json_str(lp_buf *b, const char *s);
 /* The same for len bytes of s (no NUL needed). */
 void lp_json_strn(lp_buf *b, const char *s, size_t len);

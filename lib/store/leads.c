@@ -128,15 +128,7 @@ json_t *lp_lead_present(json_t *row, int64_t now, lp_sla_cfg sla) {
   json_t *o = lp_rec_present(&lp_rt_lead, row);
   json_t *g = json_object_get(row, "groups");
   json_object_set_new(o, "groups", json_is_array(g) ? json_incref(g) : json_array());
-  json_t *shown = json_array();  /* each phone written for reading, as the list shows it (leadjson.c) */
-  size_t i;
-  json_t *p;
-  json_array_foreach(json_object_get(o, "phones"), i, p) {
-    char buf[LP_PHONE_SHOWSZ];
-    const char *s = json_string_value(p);
-    if (s) json_array_append_new(shown, json_string(lp_phone_format(s, buf, sizeof buf) == 0 ? buf : s));
-  }
-  json_object_set_new(o, "phones_display", shown);
+  json_object_set_new(o, "phones_display", lp_phones_shown(json_object_get(o, "phones")));
   /* scoring's estimate, as leadjson.c writes it */
   json_t *bp = json_object_get(row, "win_bp");
   int has = json_is_integer(bp) && json_integer_value(bp) >= 0;
