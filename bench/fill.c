@@ -332,24 +332,6 @@ static void label_model(json_t *model) {
   json_object_set_new(model, "labels", labels);
 }
 
-/* A lead's estimate and its factors as stored (estimate() in store/scoring.c). */
-static int64_t estimate(const json_t *model, const char *const feat[LP_NB_FEATURES], char **factors) {
-  lp_nb_factor fs[3];
-  int n = 0;
-  double p = lp_nb_predict(model, feat, fs, &n);
-  json_t *arr = json_array(), *labels = json_object_get(model, "labels");
-  for (int i = 0; i < n; i++) {
-    const char *name = lp_nb_feature_names[fs[i].feature];
-    const char *label = json_string_value(json_object_get(json_object_get(labels, name), fs[i].value));
-    if (!label) label = *fs[i].value ? fs[i].value : "(none)";
-    double w = round(fs[i].weight * 1000) / 1000;
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:f, s:s}", "feature", name, "value", fs[i].value, "label", label,
-                                         "weight", w, "direction", fs[i].weight > 0 ? "up" : "down"));
-  }
-  *factors = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(6));
-  json_decref(arr);
-  return (int64_t)llround(p * 10000);
-}
 
 /* ---------------------------------------------------------------- main */
 
@@ -525,7 +507,7 @@ int main(int argc, char **argv) {
     if (model && L.open) {
       if (!est_factors[L.source][L.svc][L.oi]) {
         const char *feat[LP_NB_FEATURES] = {src_text[L.source], loc_text, L.service, country, owner_text[L.oi]};
-        est_bp[L.source][L.svc][L.oi] = estimate(model, feat, &est_factors[L.source][L.svc][L.oi]);
+        est_bp[L.source][L.svc][L.oi] = lp_nb_estimate(model, feat, &est_factors[L.source][L.svc][L.oi]);
       }
       bp = est_bp[L.source][L.svc][L.oi];
       factors = est_factors[L.source][L.svc][L.oi];

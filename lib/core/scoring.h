@@ -53,4 +53,9 @@ typedef struct { int feature; const char *value; double weight; } lp_nb_factor; 
  * positive towards won) — into out (nout set). Returns the probability, in 0..1. */
 double lp_nb_predict(const json_t *model, const char *const feat[LP_NB_FEATURES], lp_nb_factor out[3], int *nout);
 
+/* A lead's estimate as stored: the probability in basis points (0..10000), and its factors as
+ * JSON text (*factors, new string: [{feature, value, label, weight, direction}], labels from the
+ * model's "labels" by feature and value, else the value, else "(none)"). */
+int64_t lp_nb_estimate(const json_t *model, const char *const feat[LP_NB_FEATURES], char **factors);
+
 #endif

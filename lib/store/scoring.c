@@ -103,21 +103,7 @@ static int64_t estimate(const json_t *model, const json_t *lead, char **factors)
   char buf[LP_NB_FEATURES][32];
   const char *feat[LP_NB_FEATURES];
   feature_values(lead, buf, feat);
-  lp_nb_factor fs[3];
-  int n = 0;
-  double p = lp_nb_predict(model, feat, fs, &n);
-  json_t *arr = json_array(), *labels = json_object_get(model, "labels");
-  for (int i = 0; i < n; i++) {
-    const char *name = lp_nb_feature_names[fs[i].feature];
-    const char *label = sget(json_object_get(labels, name), fs[i].value);
-    if (!label) label = *fs[i].value ? fs[i].value : "(none)";
-    double w = round(fs[i].weight * 1000) / 1000;
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:f, s:s}", "feature", name, "value", fs[i].value, "label", label,
-                                         "weight", w, "direction", fs[i].weight > 0 ? "up" : "down"));
-  }
-  *factors = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(6));
-  json_decref(arr);
-  return (int64_t)llround(p * 10000);
+  return lp_nb_estimate(model, feat, factors);
 }
 
 static int64_t last_inbound(lp_db *db, int64_t lead_id, lp_err *err) {
